@@ -1,0 +1,206 @@
+/**
+ * Time-series family declarations: the single source of truth for a metrics table.
+ *
+ * A family declares its columns (type, unit, rollup aggregate, bounds, source),
+ * identity columns, sampling interval, chunk/partition interval, retention,
+ * compression and rollup relation names. Everything else — DDL per storage
+ * tier, TypeScript row types, the Zod ingest schema, insert and query SQL,
+ * rollup maintenance and the reference docs — is derived from it.
+ */
+
+export type ColumnType = 'text' | 'double' | 'integer' | 'bigint' | 'boolean';
+/** How a column is rolled up into 5m / 1h / 1d buckets. */
+export type Aggregate = 'avg' | 'min' | 'max' | 'sum' | 'last' | 'count';
+export type RollupLevel = '5m' | '1h' | '1d';
+export type Resolution = 'raw' | RollupLevel;
+
+export const ROLLUP_LEVELS: readonly RollupLevel[] = ['5m', '1h', '1d'];
+export const LEVEL_SECONDS: Record<RollupLevel, number> = { '5m': 300, '1h': 3600, '1d': 86400 };
+export const LEVEL_INTERVAL: Record<RollupLevel, string> = { '5m': '5 minutes', '1h': '1 hour', '1d': '1 day' };
+/** Bucket origin shared by TimescaleDB's time_bucket default and our date_bin calls. */
+export const BUCKET_ORIGIN = '2000-01-03 00:00:00+00';
+
+export interface ColumnDecl {
+  readonly type: ColumnType;
+  /** Unit of the stored value: 'percent', 'bytes', 'bytes/s', 'count', 'seconds', 'ratio', ... */
+  readonly unit: string;
+  readonly agg: Aggregate;
+  readonly description: string;
+  /** Where the value comes from (OS file, server command, ...), for the docs. */
+  readonly source?: string;
+  readonly min?: number;
+  readonly max?: number;
+  /** For text columns: accepted values. */
+  readonly values?: readonly string[];
+}
+
+export interface IdentityDecl {
+  readonly description: string;
+}
+
+export interface FamilyDecl {
+  /** Table name of the raw rows, e.g. metrics_system. */
+  readonly table: string;
+  /** Name used by the API: POST /api/v1/metrics {"type": key}, GET /api/v1/metrics/{key}. */
+  readonly key: string;
+  readonly title: string;
+  readonly description: string;
+  /** Identity columns besides time (text, NOT NULL); node_id first. */
+  readonly identity: { readonly node_id: IdentityDecl } & Readonly<Record<string, IdentityDecl>>;
+  readonly columns: Readonly<Record<string, ColumnDecl>>;
+  /** Column whose latest value is copied into nodes.role on ingest. */
+  readonly roleColumn?: string;
+  /** Expected sampling interval: sizes raw queries, and 3 missed intervals mark a node stale. */
+  readonly sampleInterval: string;
+  /** TimescaleDB chunk interval. */
+  readonly chunkInterval: string;
+  /** Native partition width on the postgres tier (default: the larger of chunk interval and 1 day). */
+  readonly partitionInterval?: string;
+  readonly retention: {
+    readonly raw: string;
+    readonly '5m': string;
+    readonly '1h': string;
+    readonly '1d': string;
+  };
+  /** TimescaleDB compression: segmentby = identity columns, orderby = time DESC. */
+  readonly compressAfter: string;
+  /** Rollup relation names per level. */
+  readonly rollups: Readonly<Record<RollupLevel, string>>;
+}
+
+// ---------- type-level derivations ----------
+
+type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+type TsOf<T extends ColumnType> = T extends 'text' ? string : T extends 'boolean' ? boolean : number;
+
+/** A raw row as stored (snake_case column names). */
+export type FamilyRow<F extends FamilyDecl> = { time: Date } & { [K in keyof F['identity'] & string]: string } & {
+  -readonly [K in keyof F['columns'] & string]: TsOf<F['columns'][K]['type']> | null;
+};
+
+/** A row as accepted by the ingest API (camelCase, `timestamp` optional). */
+export type IngestRow<F extends FamilyDecl> = { timestamp?: string } & {
+  [K in keyof F['identity'] & string as CamelCase<K>]: string;
+} & {
+  [K in keyof F['columns'] & string as CamelCase<K>]?: TsOf<F['columns'][K]['type']> | null;
+};
+
+// ---------- runtime derivations ----------
+
+export function camelCase(s: string): string {
+  return s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+const UNIT_SECONDS: Record<string, number> = {
+  second: 1,
+  seconds: 1,
+  minute: 60,
+  minutes: 60,
+  hour: 3600,
+  hours: 3600,
+  day: 86400,
+  days: 86400,
+  week: 604800,
+  weeks: 604800,
+};
+
+/** Seconds in a PostgreSQL interval literal like '15 seconds' or '90 days'. */
+export function intervalSeconds(interval: string): number {
+  const m = /^\s*(\d+)\s+([a-z]+)\s*$/.exec(interval);
+  const unit = m ? UNIT_SECONDS[m[2]!] : undefined;
+  if (!m || unit === undefined) throw new Error(`unsupported interval literal: ${interval}`);
+  return Number(m[1]) * unit;
+}
+
+export interface RollupColumn {
+  /** Column name in the rollup relation. */
+  name: string;
+  source: string;
+  agg: Aggregate;
+  /** SQL type of the rollup column. */
+  sqlType: string;
+  /** Aggregate over raw rows (postgres-tier form; timescale uses `last()` for 'last'). */
+  fromRaw: (tier: 'timescale' | 'postgres') => string;
+  /** Aggregate over the next-finer rollup level. */
+  fromRollup: (tier: 'timescale' | 'postgres') => string;
+}
+
+export interface Family<F extends FamilyDecl = FamilyDecl> {
+  readonly decl: F;
+  readonly table: string;
+  readonly key: string;
+  readonly identity: readonly string[];
+  readonly columns: readonly (ColumnDecl & { name: string; field: string })[];
+  readonly rollupColumns: readonly RollupColumn[];
+  readonly sampleSeconds: number;
+  readonly partitionInterval: string;
+  /** Field name (camelCase) → column name, for every identity and value column. */
+  readonly fieldToColumn: ReadonlyMap<string, string>;
+}
+
+export const SQL_TYPES: Record<ColumnType, string> = {
+  text: 'text',
+  double: 'double precision',
+  integer: 'integer',
+  bigint: 'bigint',
+  boolean: 'boolean',
+};
+
+const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
+
+function rollupColumnsOf(name: string, c: ColumnDecl): RollupColumn[] {
+  const t = SQL_TYPES[c.type];
+  const lastRaw = (tier: 'timescale' | 'postgres') =>
+    tier === 'timescale' ? `last(${name}, time)` : `(array_agg(${name} ORDER BY time DESC))[1]`;
+  const lastRoll = (col: string) => (tier: 'timescale' | 'postgres') =>
+    tier === 'timescale' ? `last(${col}, bucket)` : `(array_agg(${col} ORDER BY bucket DESC))[1]`;
+  switch (c.agg) {
+    case 'avg':
+      return [
+        { name: `${name}_sum`, source: name, agg: 'avg', sqlType: 'double precision', fromRaw: () => `sum(${name}::double precision)`, fromRollup: () => `sum(${name}_sum)` },
+        { name: `${name}_count`, source: name, agg: 'avg', sqlType: 'bigint', fromRaw: () => `count(${name})`, fromRollup: () => `sum(${name}_count)::bigint` },
+      ];
+    case 'sum':
+      return [{ name: `${name}_sum`, source: name, agg: 'sum', sqlType: 'double precision', fromRaw: () => `sum(${name}::double precision)`, fromRollup: () => `sum(${name}_sum)` }];
+    case 'min':
+      return [{ name: `${name}_min`, source: name, agg: 'min', sqlType: t, fromRaw: () => `min(${name})`, fromRollup: () => `min(${name}_min)` }];
+    case 'max':
+      return [{ name: `${name}_max`, source: name, agg: 'max', sqlType: t, fromRaw: () => `max(${name})`, fromRollup: () => `max(${name}_max)` }];
+    case 'count':
+      return [{ name: `${name}_count`, source: name, agg: 'count', sqlType: 'bigint', fromRaw: () => `count(${name})`, fromRollup: () => `sum(${name}_count)::bigint` }];
+    case 'last':
+      return [{ name: `${name}_last`, source: name, agg: 'last', sqlType: t, fromRaw: lastRaw, fromRollup: lastRoll(`${name}_last`) }];
+  }
+}
+
+/** Validates a declaration and derives everything the other layers need from it. */
+export function defineFamily<const F extends FamilyDecl>(decl: F): Family<F> {
+  const identity = Object.keys(decl.identity);
+  if (identity[0] !== 'node_id') throw new Error(`${decl.table}: node_id must be the first identity column`);
+  const names = [decl.table, ...Object.values(decl.rollups), ...identity, ...Object.keys(decl.columns)];
+  for (const n of names) if (!IDENT.test(n)) throw new Error(`${decl.table}: invalid SQL identifier ${n}`);
+  for (const reserved of ['time', 'bucket', 'samples', 'timestamp']) {
+    if (reserved in decl.columns || reserved in decl.identity) throw new Error(`${decl.table}: column name ${reserved} is reserved`);
+  }
+  if (decl.roleColumn && !(decl.roleColumn in decl.columns)) throw new Error(`${decl.table}: roleColumn ${decl.roleColumn} is not a column`);
+  const columns = Object.entries(decl.columns).map(([name, c]) => ({ ...c, name, field: camelCase(name) }));
+  const fieldToColumn = new Map<string, string>();
+  for (const n of [...identity, ...columns.map((c) => c.name)]) {
+    const f = camelCase(n);
+    if (fieldToColumn.has(f)) throw new Error(`${decl.table}: two columns map to field ${f}`);
+    fieldToColumn.set(f, n);
+  }
+  for (const s of [decl.sampleInterval, decl.chunkInterval, decl.compressAfter, ...Object.values(decl.retention)]) intervalSeconds(s);
+  const partitionInterval = decl.partitionInterval ?? (intervalSeconds(decl.chunkInterval) >= 86400 ? decl.chunkInterval : '1 day');
+  return {
+    decl,
+    table: decl.table,
+    key: decl.key,
+    identity,
+    columns,
+    rollupColumns: columns.flatMap((c) => rollupColumnsOf(c.name, c)),
+    sampleSeconds: intervalSeconds(decl.sampleInterval),
+    partitionInterval,
+    fieldToColumn,
+  };
+}

@@ -1,0 +1,280 @@
+/**
+ * The time-series service: ingest, range queries and (postgres tier) the
+ * maintenance that TimescaleDB does itself on the timescale tier: partitions
+ * ahead of time, incremental rollups, retention by dropping partitions.
+ * Framework-free; the HTTP layer and the job runner call into it.
+ */
+import type { Logger } from 'pino';
+import type { Database, Queryable } from '../db/database.ts';
+import { DatabaseQueryError } from '../db/database.ts';
+import type { StorageTier } from '../db/tier.ts';
+import { refreshSQL } from './ddl.ts';
+import { LEVEL_SECONDS, ROLLUP_LEVELS, intervalSeconds, type Family, type Resolution } from './family.ts';
+import { ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
+import { DEFAULT_LIMITS, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
+import type { z } from 'zod';
+
+const FIVE_MIN = 300_000;
+const PARTITION_ORIGIN = Date.UTC(2000, 0, 3);
+
+export interface IngestResult {
+  family: string;
+  received: number;
+  inserted: number;
+  duplicates: number;
+}
+
+export interface SeriesPoint {
+  timestamp: string;
+  [field: string]: string | number | boolean | null;
+}
+
+export interface QueryAnswer {
+  family: string;
+  resolution: Resolution;
+  requestedResolution: Resolution | 'auto';
+  from: string;
+  to: string;
+  points: SeriesPoint[];
+  truncated: boolean;
+}
+
+export interface TimeseriesStoreOptions {
+  db: Database;
+  tier: StorageTier;
+  families: readonly Family[];
+  logger?: Logger | undefined;
+  limits?: QueryLimits | undefined;
+}
+
+interface FamilyRuntime {
+  family: Family;
+  schema: z.ZodType;
+  insert: string;
+  knownPartitions: Set<number>;
+  partitionMs: number;
+}
+
+export class TimeseriesStore {
+  readonly db: Database;
+  readonly tier: StorageTier;
+  readonly limits: QueryLimits;
+  private readonly logger: Logger | undefined;
+  private readonly byKey = new Map<string, FamilyRuntime>();
+
+  constructor(opts: TimeseriesStoreOptions) {
+    this.db = opts.db;
+    this.tier = opts.tier;
+    this.logger = opts.logger;
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
+    for (const f of opts.families) {
+      this.byKey.set(f.key, {
+        family: f,
+        schema: ingestRowSchema(f),
+        insert: insertSQL(f),
+        knownPartitions: new Set(),
+        partitionMs: intervalSeconds(f.partitionInterval) * 1000,
+      });
+    }
+  }
+
+  families(): Family[] {
+    return [...this.byKey.values()].map((r) => r.family);
+  }
+
+  /** Finds a family by its API key or table name. */
+  family(key: string): Family {
+    return this.runtime(key).family;
+  }
+
+  private runtime(key: string): FamilyRuntime {
+    const rt = this.byKey.get(key) ?? [...this.byKey.values()].find((r) => r.family.table === key);
+    if (!rt) {
+      throw new QueryError('UNKNOWN_FAMILY', `unknown metrics family ${JSON.stringify(key)}`, { known: [...this.byKey.keys()] });
+    }
+    return rt;
+  }
+
+  schema(key: string): z.ZodType {
+    return this.runtime(key).schema;
+  }
+
+  /** Validates rows; throws IngestValidationError before anything is written. */
+  prepare(key: string, rows: readonly unknown[], opts?: ValidateOptions): ColumnBatch {
+    const rt = this.runtime(key);
+    return prepareBatch(rt.family, rt.schema, rows, opts);
+  }
+
+  /** Validates and stores a batch in one transaction: all rows or none. */
+  async ingest(key: string, rows: readonly unknown[], opts?: ValidateOptions): Promise<IngestResult> {
+    const batch = this.prepare(key, rows, opts);
+    const inserted = await this.db.transaction((tx) => this.writeBatch(tx, key, batch));
+    return { family: this.runtime(key).family.key, received: rows.length, inserted, duplicates: rows.length - inserted };
+  }
+
+  /**
+   * Writes a prepared batch inside the caller's transaction: rows, node
+   * inventory, and (postgres tier) partitions and rollup invalidations.
+   * Returns the number of new rows.
+   */
+  async writeBatch(tx: Queryable, key: string, batch: ColumnBatch): Promise<number> {
+    const rt = this.runtime(key);
+    const f = rt.family;
+    if (batch.rows === 0) return 0;
+    if (this.tier === 'postgres') await this.ensurePartitionsFor(tx, rt, batch.minTime, batch.maxTime);
+    let res;
+    try {
+      res = await tx.query(rt.insert, batch.arrays);
+    } catch (err) {
+      // 23514: no partition for a row (e.g. one dropped by retention after we cached it).
+      if (err instanceof DatabaseQueryError && err.sqlState === '23514' && this.tier === 'postgres') {
+        rt.knownPartitions.clear();
+        throw err;
+      }
+      throw err;
+    }
+    if (res.rowCount > 0 && this.tier === 'postgres') {
+      const buckets = new Set<number>();
+      for (const t of batch.arrays[0] as string[]) buckets.add(Math.floor(Date.parse(t) / FIVE_MIN) * FIVE_MIN);
+      await tx.query('INSERT INTO opsdeck_rollup_invalidations (family, bucket) SELECT $1, b FROM unnest($2::timestamptz[]) AS b', [
+        f.table,
+        [...buckets].sort((a, b) => a - b).map((b) => new Date(b).toISOString()),
+      ]);
+    }
+    await this.touchNodes(tx, f, batch);
+    return res.rowCount;
+  }
+
+  private async touchNodes(tx: Queryable, f: Family, batch: ColumnBatch): Promise<void> {
+    const entries = [...batch.latestByNode.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    await tx.query(
+      `INSERT INTO nodes (id, role, last_seen, expected_interval_seconds)
+       SELECT id, role, seen, $4::int FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(id, role, seen)
+       ON CONFLICT (id) DO UPDATE SET
+         role = CASE WHEN nodes.last_seen IS NULL OR EXCLUDED.last_seen >= nodes.last_seen THEN COALESCE(EXCLUDED.role, nodes.role) ELSE nodes.role END,
+         last_seen = GREATEST(nodes.last_seen, EXCLUDED.last_seen),
+         expected_interval_seconds = LEAST(COALESCE(nodes.expected_interval_seconds, EXCLUDED.expected_interval_seconds), EXCLUDED.expected_interval_seconds)
+       WHERE nodes.last_seen IS NULL OR nodes.last_seen < EXCLUDED.last_seen
+          OR nodes.expected_interval_seconds IS NULL OR nodes.expected_interval_seconds > EXCLUDED.expected_interval_seconds`,
+      [entries.map((e) => e[0]), entries.map((e) => e[1].role), entries.map((e) => new Date(e[1].time).toISOString()), f.sampleSeconds],
+    );
+  }
+
+  private async ensurePartitionsFor(tx: Queryable, rt: FamilyRuntime, minTime: number, maxTime: number): Promise<void> {
+    const w = rt.partitionMs;
+    const first = Math.floor((minTime - PARTITION_ORIGIN) / w) * w + PARTITION_ORIGIN;
+    let missing = false;
+    for (let s = first; s <= maxTime; s += w) {
+      if (!rt.knownPartitions.has(s)) {
+        missing = true;
+        break;
+      }
+    }
+    if (!missing) return;
+    await tx.query('SELECT opsdeck_ensure_partitions($1, $2, $3)', [rt.family.table, new Date(minTime).toISOString(), new Date(maxTime + 1).toISOString()]);
+    for (let s = first; s <= maxTime; s += w) rt.knownPartitions.add(s);
+  }
+
+  /** Number of series a query covers (for point estimates). */
+  private async seriesCount(f: Family, q: RangeQuery): Promise<number> {
+    if (q.nodeIds?.length) return q.nodeIds.length;
+    const r = await this.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM nodes WHERE last_seen >= $1', [q.from.toISOString()]);
+    return Math.max(1, r?.n ?? 1) * (f.identity.length > 1 ? 4 : 1);
+  }
+
+  async query(key: string, q: RangeQuery): Promise<QueryAnswer> {
+    const f = this.runtime(key).family;
+    const series = await this.seriesCount(f, q);
+    const plan = planQuery(f, q, series, this.limits);
+    const rows = await this.db.queryMany<Record<string, unknown>>(plan.sql, plan.params);
+    const truncated = rows.length > this.limits.maxPoints;
+    if (truncated) rows.length = this.limits.maxPoints;
+    const idFields = f.identity.map((i) => [i, i.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())] as const);
+    const points = rows.map((r) => {
+      const p: SeriesPoint = { timestamp: (r.t as Date).toISOString() };
+      for (const [col, field] of idFields) p[field] = r[col] as string;
+      for (const c of plan.columns) p[c.field] = (r[c.name] ?? null) as number | string | boolean | null;
+      if (plan.resolution !== 'raw') p.samples = r.samples as number;
+      return p;
+    });
+    return {
+      family: f.key,
+      resolution: plan.resolution,
+      requestedResolution: plan.requested,
+      from: q.from.toISOString(),
+      to: q.to.toISOString(),
+      points,
+      truncated,
+    };
+  }
+
+  // ---------- postgres-tier maintenance (the job runner calls these) ----------
+
+  /** Creates partitions from now back one interval to `premake` ahead, for every partitioned table. */
+  async maintainPartitions(): Promise<number> {
+    const r = await this.db.queryOne<{ n: number }>(
+      `SELECT coalesce(sum(opsdeck_ensure_partitions(table_name, now() - partition_interval, now() + premake)), 0)::int AS n FROM opsdeck_partitioned_tables`,
+    );
+    return r?.n ?? 0;
+  }
+
+  /**
+   * Recomputes the rollup buckets invalidated by ingest (late rows included) for one
+   * family: 5m from raw, then 1h from 5m, then 1d from 1h, in one transaction.
+   * Deletes exactly the invalidation rows it read, so rows committed meanwhile
+   * are processed by the next run.
+   */
+  async refreshRollups(key: string, maxBuckets = 20_000): Promise<{ buckets: number }> {
+    const f = this.runtime(key).family;
+    return this.db.transaction(async (tx) => {
+      const inv = await tx.queryMany<{ id: number; bucket: Date }>(
+        'SELECT id, bucket FROM opsdeck_rollup_invalidations WHERE family = $1 ORDER BY id LIMIT $2',
+        [f.table, maxBuckets],
+      );
+      if (inv.length === 0) return { buckets: 0 };
+      let buckets = [...new Set(inv.map((r) => r.bucket.getTime()))].sort((a, b) => a - b);
+      const total = buckets.length;
+      for (const level of ROLLUP_LEVELS) {
+        const w = LEVEL_SECONDS[level] * 1000;
+        buckets = [...new Set(buckets.map((b) => Math.floor(b / w) * w))].sort((a, b) => a - b);
+        const { delete: del, insert } = refreshSQL(f, level);
+        const iso = buckets.map((b) => new Date(b).toISOString());
+        await tx.query(del, [iso]);
+        await tx.query(insert, [iso, iso[0], new Date(buckets.at(-1)! + w).toISOString()]);
+      }
+      await tx.query('DELETE FROM opsdeck_rollup_invalidations WHERE id = ANY($1::bigint[])', [inv.map((r) => r.id)]);
+      await tx.query(`UPDATE opsdeck_rollup_tables SET last_refreshed_at = now() WHERE family = $1`, [f.table]);
+      return { buckets: total };
+    });
+  }
+
+  /** Drops raw partitions wholly older than retention and deletes expired rollup buckets. */
+  async applyRetention(): Promise<{ droppedPartitions: string[]; deletedRollupRows: number }> {
+    const parts = await this.db.queryMany<{ child: string; parent: string }>(
+      `SELECT c.relname AS child, p.relname AS parent
+       FROM pg_inherits i
+       JOIN pg_class c ON c.oid = i.inhrelid
+       JOIN pg_class p ON p.oid = i.inhparent
+       JOIN opsdeck_partitioned_tables t ON t.table_name = p.relname
+       WHERE (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz <= now() - t.retention`,
+    );
+    const dropped: string[] = [];
+    for (const p of parts) {
+      await this.db.exec(`DROP TABLE IF EXISTS "${p.child.replace(/"/g, '""')}"`);
+      dropped.push(p.child);
+    }
+    if (dropped.length) for (const rt of this.byKey.values()) rt.knownPartitions.clear();
+    let deleted = 0;
+    const rollups = await this.db.queryMany<{ storage_table: string; retention: string; family: string }>(
+      `SELECT storage_table, retention::text AS retention, family FROM opsdeck_rollup_tables`,
+    );
+    for (const r of rollups) {
+      const res = await this.db.query(`DELETE FROM "${r.storage_table.replace(/"/g, '""')}" WHERE bucket < now() - $1::interval`, [r.retention]);
+      deleted += res.rowCount;
+    }
+    await this.db.query(
+      `DELETE FROM opsdeck_rollup_invalidations i USING opsdeck_partitioned_tables t WHERE t.table_name = i.family AND i.bucket < now() - t.retention`,
+    );
+    return { droppedPartitions: dropped, deletedRollupRows: deleted };
+  }
+}
