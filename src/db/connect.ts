@@ -35,7 +35,7 @@ export async function connectDatabase(opts: ConnectOptions): Promise<Database> {
 }
 
 /** A throwaway in-memory PGlite (tests, tools). */
-export async function memoryPGlite(options: { logger?: Logger } = {}): Promise<Database> {
+export async function memoryPGlite(options: { logger?: Logger; slowQueryMs?: number } = {}): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const pg = await PGlite.create({ parsers: pgliteParsers });
   return new PGliteDatabase(pg, options);

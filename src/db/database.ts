@@ -29,6 +29,11 @@ export interface Queryable {
   queryMany<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Runs one or more statements without parameters (simple protocol): DDL, migrations. */
   exec(sql: string): Promise<void>;
+  /**
+   * Runs fn under a savepoint of the current transaction (a transaction of its own
+   * outside one): if fn throws, only its work is rolled back and the error rethrown.
+   */
+  savepoint<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
 }
 
 export interface Database extends Queryable {
@@ -161,6 +166,12 @@ export abstract class BaseDatabase implements Database {
     return this.timed(sql, () => this.rawExec(sql));
   }
 
+  async savepoint<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const current = this.txStorage.getStore();
+    if (current) return current.savepoint(fn);
+    return this.transaction(fn);
+  }
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const current = this.txStorage.getStore();
     if (current) return fn(current);
@@ -198,6 +209,16 @@ export abstract class BaseDatabase implements Database {
       },
       exec(sql: string) {
         return self.timed(sql, () => rawTx.exec(sql));
+      },
+      async savepoint<T>(fn: (t: Queryable) => Promise<T>) {
+        try {
+          return await rawTx.savepoint(async (rawSp) => {
+            const sp = self.wrapTx(rawSp);
+            return self.txStorage.run(sp, () => fn(sp));
+          });
+        } catch (err) {
+          throw classifyError(err);
+        }
       },
     };
     return tx;

@@ -138,17 +138,14 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
       if (options.target !== undefined && m.version > options.target) break;
       const sql = migrationSQL(m, tier.tier);
       const start = performance.now();
-      await tx.exec('SAVEPOINT opsdeck_migration');
       try {
-        await tx.exec(sql);
+        await tx.savepoint((sp) => sp.exec(sql));
       } catch (err) {
-        // Undo this migration only; the ones applied before it in this run are kept.
-        await tx.exec('ROLLBACK TO SAVEPOINT opsdeck_migration');
+        // The savepoint undid this migration only; the ones applied before it in this run are kept.
         const msg = err instanceof Error ? err.message : String(err);
         failure = new MigrationError(`migration ${pad(m.version)}_${m.name} failed and was rolled back: ${msg}`, 'MIGRATION_FAILED', { cause: err });
         break;
       }
-      await tx.exec('RELEASE SAVEPOINT opsdeck_migration');
       const durationMs = Math.round(performance.now() - start);
       await tx.query('INSERT INTO schema_migrations (version, name, checksum, tier, duration_ms) VALUES ($1, $2, $3, $4, $5)', [
         m.version,

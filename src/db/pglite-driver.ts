@@ -62,17 +62,7 @@ export class PGliteDatabase extends BaseDatabase {
 
   protected rawTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.track(() =>
-      this.pg.transaction(async (t) => {
-        const tx: Queryable = {
-          query: <R>(q: string, p: readonly unknown[] = []) => pgQuery<R>(t, q, p),
-          queryOne: async <R>(q: string, p: readonly unknown[] = []) => (await pgQuery<R>(t, q, p)).rows[0] ?? null,
-          queryMany: async <R>(q: string, p: readonly unknown[] = []) => (await pgQuery<R>(t, q, p)).rows,
-          exec: async (q: string) => {
-            await t.exec(q);
-          },
-        };
-        return fn(tx);
-      }),
+      this.pg.transaction(async (t) => fn(txHandle(t))),
     );
   }
 
@@ -84,6 +74,32 @@ export class PGliteDatabase extends BaseDatabase {
   async close(): Promise<void> {
     if (!this.pg.closed) await this.pg.close();
   }
+}
+
+let savepointSeq = 0;
+
+function txHandle(t: PGliteTxLike): Queryable {
+  const tx: Queryable = {
+    query: <R>(q: string, p: readonly unknown[] = []) => pgQuery<R>(t, q, p),
+    queryOne: async <R>(q: string, p: readonly unknown[] = []) => (await pgQuery<R>(t, q, p)).rows[0] ?? null,
+    queryMany: async <R>(q: string, p: readonly unknown[] = []) => (await pgQuery<R>(t, q, p)).rows,
+    exec: async (q: string) => {
+      await t.exec(q);
+    },
+    savepoint: async <R>(fn: (tx: Queryable) => Promise<R>) => {
+      const name = `opsdeck_sp_${++savepointSeq}`;
+      await t.exec(`SAVEPOINT ${name}`);
+      try {
+        const r = await fn(tx);
+        await t.exec(`RELEASE SAVEPOINT ${name}`);
+        return r;
+      } catch (err) {
+        await t.exec(`ROLLBACK TO SAVEPOINT ${name}`);
+        throw err;
+      }
+    },
+  };
+  return tx;
 }
 
 async function pgQuery<T>(pg: PGliteTxLike, sql: string, params: readonly unknown[]): Promise<QueryResult<T>> {

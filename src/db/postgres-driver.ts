@@ -123,17 +123,7 @@ export class PostgresDatabase extends BaseDatabase {
 
   protected rawTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.withPermit(async () => {
-      const result = await this.sql.begin(async (t) => {
-        const tx: Queryable = {
-          query: <R>(q: string, p: readonly unknown[] = []) => runQuery<R>(t, q, p),
-          queryOne: async <R>(q: string, p: readonly unknown[] = []) => (await runQuery<R>(t, q, p)).rows[0] ?? null,
-          queryMany: async <R>(q: string, p: readonly unknown[] = []) => (await runQuery<R>(t, q, p)).rows,
-          exec: async (q: string) => {
-            await t.unsafe(q).simple();
-          },
-        };
-        return { value: await fn(tx) };
-      });
+      const result = await this.sql.begin(async (t) => ({ value: await fn(txHandle(t)) }));
       return (result as unknown as { value: T }).value;
     });
   }
@@ -150,7 +140,24 @@ export class PostgresDatabase extends BaseDatabase {
   }
 }
 
+/** A transaction handle; postgres.js needs its own savepoint() for recoverable errors inside a transaction. */
+function txHandle(t: postgres.TransactionSql): Queryable {
+  return {
+    query: <R>(q: string, p: readonly unknown[] = []) => runQuery<R>(t, q, p),
+    queryOne: async <R>(q: string, p: readonly unknown[] = []) => (await runQuery<R>(t, q, p)).rows[0] ?? null,
+    queryMany: async <R>(q: string, p: readonly unknown[] = []) => (await runQuery<R>(t, q, p)).rows,
+    exec: async (q: string) => {
+      await t.unsafe(q).simple();
+    },
+    savepoint: async <R>(fn: (tx: Queryable) => Promise<R>) => {
+      const r = await t.savepoint(async (sp) => ({ value: await fn(txHandle(sp)) }));
+      return (r as unknown as { value: R }).value;
+    },
+  };
+}
+
 async function runQuery<T>(sql: postgres.Sql | postgres.TransactionSql, text: string, params: readonly unknown[]): Promise<QueryResult<T>> {
   const res = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 });
-  return { rows: res as unknown as T[], rowCount: res.count ?? res.length };
+  // Result is an Array subclass; hand out a plain array.
+  return { rows: Array.from(res) as unknown as T[], rowCount: res.count ?? res.length };
 }

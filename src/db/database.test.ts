@@ -1,0 +1,140 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { forEachBackend, openDatabase, createTestDatabase, type TestDatabase } from '../../test/support/backends.ts';
+import { DatabaseQueryError, DatabaseUnavailableError, classifyError } from './database.ts';
+import { PostgresDatabase } from './postgres-driver.ts';
+
+forEachBackend('database layer', (kind) => {
+  let t: TestDatabase;
+  before(async () => {
+    t = await openDatabase(kind);
+    await t.db.exec('CREATE TABLE items (id int PRIMARY KEY, name text)');
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  test('query, queryOne and queryMany return rows; int8 and numeric are numbers', async () => {
+    await t.db.query('INSERT INTO items VALUES ($1, $2), ($3, $4)', [1, 'a', 2, 'b']);
+    assert.deepEqual(await t.db.queryMany('SELECT id, name FROM items ORDER BY id'), [
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ]);
+    assert.deepEqual(await t.db.queryOne('SELECT count(*) AS n, 1.5::numeric AS x FROM items'), { n: 2, x: 1.5 });
+    assert.equal(await t.db.queryOne('SELECT 1 WHERE false'), null);
+    const r = await t.db.query('UPDATE items SET name = name');
+    assert.equal(r.rowCount, 2);
+  });
+
+  test('a failing transaction rolls back everything, nested calls included', async () => {
+    await assert.rejects(
+      t.db.transaction(async (tx) => {
+        await tx.query('INSERT INTO items VALUES (10, $1)', ['x']);
+        // a nested transaction and a call on the root database both join the outer transaction
+        await t.db.transaction(async (inner) => inner.query('INSERT INTO items VALUES (11, $1)', ['y']));
+        await t.db.query('INSERT INTO items VALUES (12, $1)', ['z']);
+        assert.equal(t.db.inTransaction(), true);
+        await tx.query('INSERT INTO items VALUES (10, $1)', ['dup']);
+      }),
+      (e: unknown) => e instanceof DatabaseQueryError && e.sqlState === '23505',
+    );
+    assert.equal((await t.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE id >= 10'))?.n, 0);
+    assert.equal(t.db.inTransaction(), false);
+  });
+
+  test('a committed transaction returns its value and keeps its rows', async () => {
+    const v = await t.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO items VALUES (20, $1)', ['kept']);
+      return t.db.transaction(async () => 'inner-value');
+    });
+    assert.equal(v, 'inner-value');
+    assert.equal((await t.db.queryOne<{ name: string }>('SELECT name FROM items WHERE id = 20'))?.name, 'kept');
+  });
+
+  test('healthCheck and poolStats', async () => {
+    assert.equal(await t.db.healthCheck(), true);
+    const s = t.db.poolStats();
+    assert.ok(s.total >= s.idle && s.waiting >= 0);
+  });
+
+  test('SQL errors carry their SQLSTATE', async () => {
+    await assert.rejects(t.db.query('SELECT * FROM no_such_table'), (e: unknown) => e instanceof DatabaseQueryError && e.sqlState === '42P01');
+  });
+
+  test('queries slower than the threshold are logged at WARN', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _e, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const logger = pino({ level: 'warn' }, sink);
+    const slow = await openDatabase(kind, { logger, slowQueryMs: 50 });
+    await slow.db.query('SELECT pg_sleep(0.1)');
+    await slow.db.query('SELECT 1 AS fast');
+    await slow.close();
+    assert.ok(lines.some((l) => l.includes('"level":40') && l.includes('slow query') && l.includes('pg_sleep')), lines.join('\n'));
+    assert.ok(!lines.some((l) => l.includes('fast')), 'fast queries are not logged');
+  });
+});
+
+test('classifyError maps connection failures to DatabaseUnavailableError', () => {
+  assert.ok(classifyError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) instanceof DatabaseUnavailableError);
+  assert.ok(classifyError(Object.assign(new Error('terminating connection'), { code: '57P01' })) instanceof DatabaseUnavailableError);
+  assert.ok(classifyError(Object.assign(new Error('dup'), { code: '23505' })) instanceof DatabaseQueryError);
+});
+
+if (process.env.TEST_BACKENDS === undefined || process.env.TEST_BACKENDS.includes('postgres')) {
+  test('postgres driver: terminated connections are replaced on the next query', async () => {
+    const { url, drop } = await createTestDatabase();
+    const db = new PostgresDatabase({ url, max: 4 });
+    try {
+      await Promise.all([1, 2, 3].map(() => db.query('SELECT pg_sleep(0.05)')));
+      const admin = new PostgresDatabase({ url, max: 1, applicationName: 'admin' });
+      const killed = await admin.queryOne<{ n: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'opsdeck' AND datname = current_database()`,
+      );
+      await admin.close();
+      assert.ok((killed?.n ?? 0) >= 1);
+      // the pool may report the dead connection once; afterwards it reconnects by itself
+      let ok = false;
+      for (let i = 0; i < 5 && !ok; i++) ok = await db.healthCheck();
+      assert.equal(ok, true);
+      assert.equal((await db.queryOne<{ v: number }>('SELECT 41 + 1 AS v'))?.v, 42);
+    } finally {
+      await db.close();
+      await drop();
+    }
+  });
+
+  test('postgres driver: a busy pool answers DatabaseUnavailableError after the configured wait, not a hang', async () => {
+    const { url, drop } = await createTestDatabase();
+    const db = new PostgresDatabase({ url, max: 2, poolWaitMs: 200 });
+    try {
+      const busy = [db.query('SELECT pg_sleep(1)'), db.query('SELECT pg_sleep(1)')];
+      const t0 = Date.now();
+      await assert.rejects(db.query('SELECT 1'), (e: unknown) => e instanceof DatabaseUnavailableError);
+      const waited = Date.now() - t0;
+      assert.ok(waited >= 150 && waited < 900, `waited ${waited} ms`);
+      assert.equal(db.poolStats().waiting, 0);
+      await Promise.all(busy);
+    } finally {
+      await db.close();
+      await drop();
+    }
+  });
+
+  test('postgres driver: statement timeout cancels long queries', async () => {
+    const { url, drop } = await createTestDatabase();
+    const db = new PostgresDatabase({ url, statementTimeoutMs: 100 });
+    try {
+      await assert.rejects(db.query('SELECT pg_sleep(2)'), (e: unknown) => e instanceof DatabaseQueryError && e.sqlState === '57014');
+    } finally {
+      await db.close();
+      await drop();
+    }
+  });
+}

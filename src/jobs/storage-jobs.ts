@@ -1,0 +1,44 @@
+/**
+ * Storage maintenance jobs. On the postgres tier Opsdeck keeps partitions,
+ * rollups and retention itself; on the timescale tier TimescaleDB's own job
+ * scheduler runs the equivalent policies, and only the job-history cleanup is ours.
+ */
+import type { Database } from '../db/database.ts';
+import type { TimeseriesStore } from '../timeseries/store.ts';
+import type { JobDefinition } from './runner.ts';
+
+export function storageJobs(db: Database, store: TimeseriesStore): JobDefinition[] {
+  const jobs: JobDefinition[] = [];
+  if (store.tier === 'postgres') {
+    jobs.push(
+      {
+        name: 'partition-maintenance',
+        description: 'Creates the native partitions of every time-series table ahead of time',
+        intervalMs: 60 * 60_000,
+        initialDelayMs: 0,
+        run: async () => ({ created: await store.maintainPartitions() }),
+      },
+      {
+        name: 'rollup-refresh',
+        description: 'Recomputes the 5m/1h/1d rollup buckets that received rows (late rows included)',
+        intervalMs: 60_000,
+        run: async () => {
+          const out: Record<string, number> = {};
+          for (const f of store.families()) out[f.key] = (await store.refreshRollups(f.key)).buckets;
+          return { buckets: out };
+        },
+      },
+    );
+  }
+  jobs.push({
+    name: 'retention',
+    description: 'Drops raw partitions and rollup buckets past retention (postgres tier) and job history older than 14 days',
+    intervalMs: 60 * 60_000,
+    run: async () => {
+      const r = store.tier === 'postgres' ? await store.applyRetention() : { droppedPartitions: [], deletedRollupRows: 0 };
+      const h = await db.query(`DELETE FROM opsdeck_job_runs WHERE started_at < now() - interval '14 days'`);
+      return { ...r, deletedJobRuns: h.rowCount };
+    },
+  });
+  return jobs;
+}

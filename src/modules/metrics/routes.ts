@@ -1,0 +1,146 @@
+/**
+ * POST /api/v1/metrics            — ingest one family's rows (all or nothing, idempotent)
+ * GET  /api/v1/metrics/{family}   — a family's rows over a time range at a resolution
+ * GET  /api/v1/metrics            — the families and their fields
+ * The contract comes from mongodb-metrics-fix-and-cluster-status.md; field names come from each family declaration.
+ */
+import { z } from 'zod';
+import type { RouteModule } from '../../http/app.ts';
+import { HttpError } from '../../http/problem.ts';
+import { ingestMetrics } from './service.ts';
+
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+const ingestBody = z.object({
+  type: z.string().min(1).max(64).describe('Family key, e.g. system, mongodb, redis, zonemta, rspamd'),
+  data: z
+    .union([z.record(z.string(), z.unknown()), z.array(z.unknown())])
+    .describe('One row object or an array of rows (camelCase fields of the family; `timestamp` optional → server time)'),
+});
+
+const ingestResponse = z.object({
+  family: z.string(),
+  received: z.number().int(),
+  inserted: z.number().int().describe('Rows stored by this request'),
+  duplicates: z.number().int().describe('Rows already stored (same identity and time): not stored twice'),
+});
+
+const csv = (re: RegExp, what: string) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const items = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+      for (const it of items) {
+        if (!re.test(it)) {
+          ctx.addIssue({ code: 'custom', message: `invalid ${what}: ${JSON.stringify(it.slice(0, 64))}` });
+          return z.NEVER;
+        }
+      }
+      return items.length ? items : undefined;
+    });
+
+const queryString = z.object({
+  from: z.iso.datetime({ offset: true }).optional().describe('Start (inclusive), ISO 8601; default: `to` − 1 h'),
+  to: z.iso.datetime({ offset: true }).optional().describe('End (exclusive), ISO 8601; default: now'),
+  nodeId: csv(NODE_ID, 'node id').describe('Node id(s), comma-separated or repeated'),
+  resolution: z.enum(['raw', '5m', '1h', '1d', 'auto']).default('auto'),
+  fields: csv(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'field name').describe('Fields to return (camelCase), comma-separated; default all'),
+  points: z.coerce.number().int().min(1).max(10_000).optional().describe('Desired points per series for resolution=auto (default 300)'),
+});
+
+const point = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+const queryResponse = z.object({
+  family: z.string(),
+  resolution: z.enum(['raw', '5m', '1h', '1d']).describe('Resolution used'),
+  requestedResolution: z.enum(['raw', '5m', '1h', '1d', 'auto']),
+  from: z.string(),
+  to: z.string(),
+  truncated: z.boolean(),
+  points: z.array(point).describe('Rows: timestamp, identity fields, value fields; rollups add `samples`'),
+});
+
+const familiesResponse = z.object({
+  items: z.array(
+    z.object({
+      key: z.string(),
+      table: z.string(),
+      title: z.string(),
+      sampleInterval: z.string(),
+      identity: z.array(z.string()),
+      fields: z.array(z.object({ field: z.string(), column: z.string(), type: z.string(), unit: z.string(), rollup: z.string(), description: z.string() })),
+      rollups: z.record(z.string(), z.string()),
+    }),
+  ),
+});
+
+export const metricsRoutes: RouteModule = (app, deps) => {
+  app.post(
+    '/api/v1/metrics',
+    {
+      config: { access: { role: 'operator', scope: 'ingest' } },
+      schema: {
+        tags: ['metrics'],
+        summary: 'Ingest metric rows of one family',
+        description:
+          'Up to OPSDECK_MAX_BATCH_ROWS rows (default 10,000) or OPSDECK_BODY_LIMIT bytes after decompression (gzip/deflate accepted). All rows or none are stored; a retried batch stores nothing twice; 200 only after commit.',
+        body: ingestBody,
+        response: { 200: ingestResponse, 404: z.any(), 413: z.any(), 415: z.any() },
+      },
+    },
+    async (req) => {
+      const rows = Array.isArray(req.body.data) ? req.body.data : [req.body.data];
+      if (rows.length > deps.config.maxBatchRows) {
+        throw new HttpError(413, 'TOO_MANY_ROWS', `a batch may carry at most ${deps.config.maxBatchRows} rows; this one has ${rows.length}`, {
+          maxRows: deps.config.maxBatchRows,
+        });
+      }
+      return ingestMetrics(deps, req.body.type, rows);
+    },
+  );
+
+  app.get(
+    '/api/v1/metrics',
+    { config: { access: { role: 'viewer', scope: 'read' } }, schema: { tags: ['metrics'], summary: 'List metric families and their fields', response: { 200: familiesResponse } } },
+    async () => ({
+      items: deps.store.families().map((f) => ({
+        key: f.key,
+        table: f.table,
+        title: f.decl.title,
+        sampleInterval: f.decl.sampleInterval,
+        identity: f.identity.map((i) => i.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())),
+        fields: f.columns.map((c) => ({ field: c.field, column: c.name, type: c.type, unit: c.unit, rollup: c.agg, description: c.description })),
+        rollups: { ...f.decl.rollups },
+      })),
+    }),
+  );
+
+  app.get(
+    '/api/v1/metrics/:family',
+    {
+      config: { access: { role: 'viewer', scope: 'read' } },
+      schema: {
+        tags: ['metrics'],
+        summary: "A family's rows over a time range",
+        description:
+          'resolution=auto picks the coarsest rollup that still gives `points` buckets over the range; rollups include the newest, not yet materialized rows. The range must satisfy to > from and stay within OPSDECK_QUERY_MAX_SPAN_DAYS; answers over OPSDECK_QUERY_MAX_POINTS are refused.',
+        params: z.object({ family: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_]*$/, 'lowercase family key') }),
+        querystring: queryString,
+        response: { 200: queryResponse, 404: z.any() },
+      },
+    },
+    async (req) => {
+      const to = req.query.to ? new Date(req.query.to) : new Date();
+      const from = req.query.from ? new Date(req.query.from) : new Date(to.getTime() - 3_600_000);
+      return deps.store.query(req.params.family, {
+        from,
+        to,
+        nodeIds: req.query.nodeId,
+        resolution: req.query.resolution,
+        fields: req.query.fields,
+        points: req.query.points,
+      });
+    },
+  );
+};

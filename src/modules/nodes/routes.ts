@@ -1,0 +1,74 @@
+/** GET /api/v1/nodes, GET /api/v1/nodes/{id}, PUT /api/v1/nodes/{id}. */
+import { z } from 'zod';
+import type { RouteModule } from '../../http/app.ts';
+import { HttpError } from '../../http/problem.ts';
+import { getNode, listNodes, upsertNode } from './service.ts';
+
+const nodeId = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'letters, digits and . _ : @ - only');
+const node = z.object({
+  id: z.string(),
+  hostname: z.string().nullable(),
+  role: z.string().nullable(),
+  status: z.enum(['active', 'maintenance', 'retired']).describe('Administrative status'),
+  health: z.enum(['ok', 'stale', 'unknown']).describe('stale: no sample for 3 sampling intervals'),
+  addresses: z.record(z.string(), z.unknown()),
+  labels: z.record(z.string(), z.unknown()),
+  expectedIntervalSeconds: z.number().int().nullable(),
+  registeredAt: z.string(),
+  lastSeen: z.string().nullable(),
+});
+
+export const pageQuery = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(500).default(50),
+});
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), totalPages: z.number().int() });
+
+export const nodeRoutes: RouteModule = (app, deps) => {
+  app.get(
+    '/api/v1/nodes',
+    {
+      config: { access: { role: 'viewer', scope: 'read' } },
+      schema: {
+        tags: ['nodes'],
+        summary: 'Node inventory with last_seen and health',
+        querystring: pageQuery.extend({ role: z.string().max(64).optional(), health: z.enum(['ok', 'stale', 'unknown']).optional() }),
+        response: { 200: pageOf(node) },
+      },
+    },
+    async (req) => listNodes(deps.db, req.query),
+  );
+  app.get(
+    '/api/v1/nodes/:id',
+    {
+      config: { access: { role: 'viewer', scope: 'read' } },
+      schema: { tags: ['nodes'], summary: 'One node', params: z.object({ id: nodeId }), response: { 200: node, 404: z.any() } },
+    },
+    async (req) => {
+      const n = await getNode(deps.db, req.params.id);
+      if (!n) throw new HttpError(404, 'NODE_NOT_FOUND', `no node ${JSON.stringify(req.params.id)}`);
+      return n;
+    },
+  );
+  app.put(
+    '/api/v1/nodes/:id',
+    {
+      config: { access: { role: 'operator', scope: 'admin' } },
+      schema: {
+        tags: ['nodes'],
+        summary: 'Register a node or update its descriptive fields',
+        params: z.object({ id: nodeId }),
+        body: z.strictObject({
+          hostname: z.string().max(255).nullable().optional(),
+          role: z.string().max(64).nullable().optional(),
+          status: z.enum(['active', 'maintenance', 'retired']).optional(),
+          addresses: z.record(z.string(), z.string().max(255)).optional(),
+          labels: z.record(z.string(), z.string().max(255)).optional(),
+        }),
+        response: { 200: node },
+      },
+    },
+    async (req) => upsertNode(deps.db, req.params.id, req.body),
+  );
+};

@@ -1,0 +1,119 @@
+/**
+ * Node inventory (nodes table: mail-cluster nodes, home-lab devices and
+ * Mission Control hosts are one concept). Ingest registers nodes and keeps
+ * last_seen; health is derived: `stale` after 3 missed sampling intervals.
+ */
+import type { Queryable } from '../../db/database.ts';
+
+export const STALE_AFTER_INTERVALS = 3;
+
+/** SQL expression for a node's health, relative to $now (parameter placeholder given). */
+export function nodeHealthSQL(now: string, alias = 'n'): string {
+  return `CASE WHEN ${alias}.last_seen IS NULL THEN 'unknown'
+    WHEN ${alias}.last_seen < ${now} - make_interval(secs => ${STALE_AFTER_INTERVALS} * coalesce(${alias}.expected_interval_seconds, 60)) THEN 'stale'
+    ELSE 'ok' END`;
+}
+
+export interface NodeView {
+  id: string;
+  hostname: string | null;
+  role: string | null;
+  status: 'active' | 'maintenance' | 'retired';
+  health: 'ok' | 'stale' | 'unknown';
+  addresses: Record<string, unknown>;
+  labels: Record<string, unknown>;
+  expectedIntervalSeconds: number | null;
+  registeredAt: string;
+  lastSeen: string | null;
+}
+
+interface NodeRow {
+  id: string;
+  hostname: string | null;
+  role: string | null;
+  status: NodeView['status'];
+  health: NodeView['health'];
+  addresses: Record<string, unknown>;
+  labels: Record<string, unknown>;
+  expected_interval_seconds: number | null;
+  registered_at: Date;
+  last_seen: Date | null;
+}
+
+const toView = (r: NodeRow): NodeView => ({
+  id: r.id,
+  hostname: r.hostname,
+  role: r.role,
+  status: r.status,
+  health: r.health,
+  addresses: r.addresses,
+  labels: r.labels,
+  expectedIntervalSeconds: r.expected_interval_seconds,
+  registeredAt: r.registered_at.toISOString(),
+  lastSeen: r.last_seen?.toISOString() ?? null,
+});
+
+const COLUMNS = (now: string) =>
+  `n.id, n.hostname, n.role, n.status, n.addresses, n.labels, n.expected_interval_seconds, n.registered_at, n.last_seen, ${nodeHealthSQL(now)} AS health`;
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  pageSize: number;
+  totalPages: number;
+}
+
+export async function listNodes(
+  db: Queryable,
+  opts: { page: number; pageSize: number; role?: string | undefined; health?: NodeView['health'] | undefined; now?: Date },
+): Promise<Page<NodeView>> {
+  const now = (opts.now ?? new Date()).toISOString();
+  const where = `($2::text IS NULL OR n.role = $2) AND ($3::text IS NULL OR ${nodeHealthSQL('$1::timestamptz')} = $3)`;
+  const params = [now, opts.role ?? null, opts.health ?? null];
+  const total = (await db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM nodes n WHERE ${where}`, params))?.n ?? 0;
+  const rows = await db.queryMany<NodeRow>(
+    `SELECT ${COLUMNS('$1::timestamptz')} FROM nodes n WHERE ${where} ORDER BY n.id LIMIT $4 OFFSET $5`,
+    [...params, opts.pageSize, (opts.page - 1) * opts.pageSize],
+  );
+  return { items: rows.map(toView), total, page: opts.page, pageSize: opts.pageSize, totalPages: Math.max(1, Math.ceil(total / opts.pageSize)) };
+}
+
+export async function getNode(db: Queryable, id: string, now: Date = new Date()): Promise<NodeView | null> {
+  const r = await db.queryOne<NodeRow>(`SELECT ${COLUMNS('$2::timestamptz')} FROM nodes n WHERE n.id = $1`, [id, now.toISOString()]);
+  return r ? toView(r) : null;
+}
+
+export interface NodeUpdate {
+  hostname?: string | null | undefined;
+  role?: string | null | undefined;
+  status?: NodeView['status'] | undefined;
+  addresses?: Record<string, unknown> | undefined;
+  labels?: Record<string, unknown> | undefined;
+}
+
+/** Registers or updates a node's descriptive fields (ingest keeps last_seen). */
+export async function upsertNode(db: Queryable, id: string, u: NodeUpdate): Promise<NodeView> {
+  await db.query(
+    `INSERT INTO nodes (id, hostname, role, status, addresses, labels)
+     VALUES ($1, $2, $3, coalesce($4, 'active'), coalesce($5::jsonb, '{}'::jsonb), coalesce($6::jsonb, '{}'::jsonb))
+     ON CONFLICT (id) DO UPDATE SET
+       hostname = CASE WHEN $7 THEN EXCLUDED.hostname ELSE nodes.hostname END,
+       role = CASE WHEN $8 THEN EXCLUDED.role ELSE nodes.role END,
+       status = coalesce($4, nodes.status),
+       addresses = coalesce($5::jsonb, nodes.addresses),
+       labels = coalesce($6::jsonb, nodes.labels),
+       updated_at = now()`,
+    [
+      id,
+      u.hostname ?? null,
+      u.role ?? null,
+      u.status ?? null,
+      u.addresses ? JSON.stringify(u.addresses) : null,
+      u.labels ? JSON.stringify(u.labels) : null,
+      u.hostname !== undefined,
+      u.role !== undefined,
+    ],
+  );
+  return (await getNode(db, id))!;
+}

@@ -1,0 +1,109 @@
+/**
+ * Composition root: config → database → migrations → time-series store → jobs
+ * → HTTP app. Dependencies are passed explicitly; tests build the same runtime
+ * on their own database.
+ */
+import { readFileSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+import { connectDatabase } from './db/connect.ts';
+import type { Database } from './db/database.ts';
+import { migrate } from './db/migrator.ts';
+import type { TierInfo } from './db/tier.ts';
+import { buildApp, type App, type AppState, type RouteModule } from './http/app.ts';
+import { Metrics } from './http/metrics.ts';
+import { JobRunner } from './jobs/runner.ts';
+import { storageJobs } from './jobs/storage-jobs.ts';
+import { createAuthModule, type AuthModule } from './modules/auth/index.ts';
+import { metricsRoutes } from './modules/metrics/routes.ts';
+import { nodeRoutes } from './modules/nodes/routes.ts';
+import { systemRoutes } from './modules/system/routes.ts';
+import { FAMILIES } from './timeseries/registry.ts';
+import { TimeseriesStore } from './timeseries/store.ts';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'opsdeck' } });
+}
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  tier: TierInfo;
+  store: TimeseriesStore;
+  jobs: JobRunner;
+  metrics: Metrics;
+  auth: AuthModule;
+  app: App;
+  state: AppState;
+  /** Stops jobs, closes the HTTP server and the database. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Use this database instead of connecting from config (tests). */
+  db?: Database;
+  extraRoutes?: RouteModule[];
+}
+
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  return connectDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+    poolMax: config.poolMax,
+    poolWaitMs: config.poolWaitMs,
+    statementTimeoutMs: config.statementTimeoutMs || undefined,
+  });
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config);
+  const db = options.db ?? (await openDatabase(config, logger));
+  const migrated = await migrate(db, { tierPreference: config.storageTier });
+  for (const m of migrated.applied) logger.info({ version: m.version, name: m.name, durationMs: m.durationMs }, 'migration applied');
+  const store = new TimeseriesStore({
+    db,
+    tier: migrated.tier.tier,
+    families: FAMILIES,
+    logger,
+    limits: { maxPoints: config.queryMaxPoints, maxSpanSeconds: config.queryMaxSpanDays * 86400 },
+  });
+  const metrics = new Metrics(db);
+  const jobs = new JobRunner({
+    db,
+    logger,
+    onRun: (r) => {
+      metrics.jobRuns.inc({ job: r.job, outcome: r.outcome });
+      if (r.outcome === 'error') metrics.jobFailures.inc({ job: r.job });
+    },
+  });
+  for (const j of storageJobs(db, store)) jobs.register(j);
+  const auth = await createAuthModule({ db, config, logger });
+  const deps = { config, db, store, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, nodeRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
+  let closed = false;
+  return {
+    config,
+    logger,
+    db,
+    tier: migrated.tier,
+    store,
+    jobs,
+    metrics,
+    auth,
+    app,
+    state,
+    async close() {
+      if (closed) return;
+      closed = true;
+      state.draining = true;
+      await jobs.stop();
+      await app.close();
+      if (!options.db) await db.close();
+    },
+  };
+}
