@@ -109,3 +109,24 @@ export async function openMigrated(kind: BackendKind): Promise<MigratedDatabase>
 export function forEachBackend(title: string, fn: (kind: BackendKind) => void): void {
   for (const kind of enabledBackends()) describe(`${title} [${kind}]`, () => fn(kind));
 }
+
+/**
+ * Brings a family's rollups up to date the way production does: the Opsdeck
+ * rollup job on the postgres tier, TimescaleDB's own refresh policies (run with
+ * CALL run_job, since PGlite has no background workers) on the timescale tier.
+ */
+export async function refreshRollups(m: MigratedDatabase, key: string): Promise<void> {
+  if (m.tier === 'postgres') {
+    await m.store.refreshRollups(key);
+    return;
+  }
+  const f = m.store.family(key);
+  for (const rel of [f.decl.rollups['5m'], f.decl.rollups['1h'], f.decl.rollups['1d']]) {
+    const job = await m.db.queryOne<{ job_id: number }>(
+      `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = $1`,
+      [rel],
+    );
+    if (!job) throw new Error(`no refresh policy for ${rel}`);
+    await m.db.exec(`CALL run_job(${job.job_id})`);
+  }
+}

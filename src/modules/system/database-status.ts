@@ -55,8 +55,7 @@ export async function databaseReport(db: Database, store: TimeseriesStore): Prom
         const r = await db.queryOne<{ last: Date | null }>(
           `SELECT max(js.last_successful_finish) AS last FROM timescaledb_information.jobs j
            JOIN timescaledb_information.job_stats js USING (job_id)
-           WHERE j.proc_name = 'policy_refresh_continuous_aggregate' AND j.hypertable_name = (
-             SELECT materialization_hypertable_name FROM timescaledb_information.continuous_aggregates WHERE view_name = $1)`,
+           WHERE j.proc_name = 'policy_refresh_continuous_aggregate' AND j.hypertable_name = $1`,
           [rel],
         );
         rollups.push({ level, relation: rel, lastRefreshedAt: iso(r?.last), pendingBuckets: 0 });
