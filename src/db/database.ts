@@ -196,25 +196,16 @@ export abstract class BaseDatabase implements Database {
 
   /** A transaction handle whose calls are timed and error-mapped like the root's. */
   private wrapTx(rawTx: Queryable): Queryable {
-    const self = this;
     const tx: Queryable = {
-      query<T>(sql: string, params: readonly unknown[] = []) {
-        return self.timed(sql, () => rawTx.query<T>(sql, params));
-      },
-      async queryOne<T>(sql: string, params?: readonly unknown[]) {
-        return (await tx.query<T>(sql, params)).rows[0] ?? null;
-      },
-      async queryMany<T>(sql: string, params?: readonly unknown[]) {
-        return (await tx.query<T>(sql, params)).rows;
-      },
-      exec(sql: string) {
-        return self.timed(sql, () => rawTx.exec(sql));
-      },
-      async savepoint<T>(fn: (t: Queryable) => Promise<T>) {
+      query: <T>(sql: string, params: readonly unknown[] = []) => this.timed(sql, () => rawTx.query<T>(sql, params)),
+      queryOne: async <T>(sql: string, params?: readonly unknown[]) => (await tx.query<T>(sql, params)).rows[0] ?? null,
+      queryMany: async <T>(sql: string, params?: readonly unknown[]) => (await tx.query<T>(sql, params)).rows,
+      exec: (sql: string) => this.timed(sql, () => rawTx.exec(sql)),
+      savepoint: async <T>(fn: (t: Queryable) => Promise<T>) => {
         try {
           return await rawTx.savepoint(async (rawSp) => {
-            const sp = self.wrapTx(rawSp);
-            return self.txStorage.run(sp, () => fn(sp));
+            const sp = this.wrapTx(rawSp);
+            return this.txStorage.run(sp, () => fn(sp));
           });
         } catch (err) {
           throw classifyError(err);

@@ -5,7 +5,7 @@
  * materialized yet (real-time tail only), after the rollups are refreshed, and
  * after late rows arrive in already-materialized buckets.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { enabledBackends, openMigrated, refreshRollups, type MigratedDatabase } from '../../test/support/backends.ts';
 import type { QueryAnswer } from './store.ts';
