@@ -60,6 +60,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     ajv: undefined,
   }).withTypeProvider<ZodTypeProvider>();
 
+  // JSON only: without a parser for text/plain, other media types get 415.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);

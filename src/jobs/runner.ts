@@ -117,7 +117,7 @@ export class JobRunner {
     try {
       await this.opts.db.query(
         `INSERT INTO opsdeck_job_runs (job, instance, started_at, finished_at, duration_ms, outcome, error, details)
-         VALUES ($1, $2, $3, clock_timestamp(), $4, $5, $6, $7::jsonb)`,
+         VALUES ($1, $2, $3, clock_timestamp(), $4, $5, $6, $7::text::jsonb)`,
         [name, this.instance, startedAt.toISOString(), run.durationMs, outcome, error, details ? JSON.stringify(details) : null],
       );
     } catch (err) {

@@ -96,13 +96,13 @@ export interface NodeUpdate {
 export async function upsertNode(db: Queryable, id: string, u: NodeUpdate): Promise<NodeView> {
   await db.query(
     `INSERT INTO nodes (id, hostname, role, status, addresses, labels)
-     VALUES ($1, $2, $3, coalesce($4, 'active'), coalesce($5::jsonb, '{}'::jsonb), coalesce($6::jsonb, '{}'::jsonb))
+     VALUES ($1, $2, $3, coalesce($4, 'active'), coalesce($5::text::jsonb, '{}'::jsonb), coalesce($6::text::jsonb, '{}'::jsonb))
      ON CONFLICT (id) DO UPDATE SET
        hostname = CASE WHEN $7 THEN EXCLUDED.hostname ELSE nodes.hostname END,
        role = CASE WHEN $8 THEN EXCLUDED.role ELSE nodes.role END,
        status = coalesce($4, nodes.status),
-       addresses = coalesce($5::jsonb, nodes.addresses),
-       labels = coalesce($6::jsonb, nodes.labels),
+       addresses = coalesce($5::text::jsonb, nodes.addresses),
+       labels = coalesce($6::text::jsonb, nodes.labels),
        updated_at = now()`,
     [
       id,

@@ -1,0 +1,149 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { forEachBackend } from '../../../test/support/backends.ts';
+import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
+import { createApiKey, loginAs } from '../../../test/support/auth.ts';
+
+const PROBLEM = /^application\/problem\+json/;
+
+forEachBackend('metrics API', (kind) => {
+  let rt: TestRuntime;
+  let ingestKey: string;
+  let readKey: string;
+  let viewer: string;
+  before(async () => {
+    rt = await buildTestRuntime(kind, { maxBatchRows: 500 });
+    ingestKey = `Bearer ${await createApiKey(rt, ['ingest'])}`;
+    readKey = `Bearer ${await createApiKey(rt, ['read'])}`;
+    viewer = await loginAs(rt, 'viewer');
+  });
+  after(async () => {
+    await rt.destroy();
+  });
+
+  const rows = (node: string, n: number, base = Date.now() - 60 * 60_000) =>
+    Array.from({ length: n }, (_, i) => ({ nodeId: node, timestamp: new Date(base + i * 15_000).toISOString(), cpuPercent: i % 100, ramUsedBytes: 1000 * i }));
+  const count = async (node: string) => (await rt.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_system WHERE node_id = $1`, [node]))?.n;
+
+  test('POST stores a batch, says how many rows; a retry stores nothing twice', async () => {
+    const body = { type: 'system', data: rows('api-1', 40) };
+    const r1 = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: body });
+    assert.equal(r1.statusCode, 200, r1.body);
+    assert.deepEqual(r1.json(), { family: 'system', received: 40, inserted: 40, duplicates: 0 });
+    const r2 = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: body });
+    assert.deepEqual(r2.json(), { family: 'system', received: 40, inserted: 0, duplicates: 40 });
+    assert.equal(await count('api-1'), 40);
+  });
+
+  test('a single object is accepted and timestamp defaults to server time', async () => {
+    const t0 = Date.now();
+    const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'system', data: { nodeId: 'api-single', cpuPercent: 3 } } });
+    assert.equal(r.json().inserted, 1);
+    const row = await rt.db.queryOne<{ time: Date }>(`SELECT time FROM metrics_system WHERE node_id = 'api-single'`);
+    assert.ok(Math.abs(row!.time.getTime() - t0) < 5_000);
+  });
+
+  test('an invalid row: 400 with row index and field path, nothing of the batch written', async () => {
+    const data = rows('api-bad', 10);
+    (data[7] as Record<string, unknown>).cpuPercent = 'high';
+    (data[8] as Record<string, unknown>).bogus = 1;
+    const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'system', data } });
+    assert.equal(r.statusCode, 400);
+    assert.match(String(r.headers['content-type']), PROBLEM);
+    const p = r.json();
+    assert.equal(p.code, 'VALIDATION_FAILED');
+    assert.ok(p.requestId);
+    assert.deepEqual(p.errors.map((e: { path: string }) => e.path), ['data.7.cpuPercent', 'data.8']);
+    assert.equal(await count('api-bad'), 0);
+  });
+
+  test('unknown family → 404 listing the known ones', async () => {
+    const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'nosuch', data: [] } });
+    assert.equal(r.statusCode, 404);
+    assert.equal(r.json().code, 'UNKNOWN_FAMILY');
+    assert.ok(r.json().known.includes('system'));
+  });
+
+  test('over the row limit → 413; wrong content type → 415; gzip bodies accepted', async () => {
+    const big = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'system', data: rows('api-big', 501) } });
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().code, 'TOO_MANY_ROWS');
+    assert.equal(await count('api-big'), 0);
+    const text = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey, 'content-type': 'text/plain' }, payload: 'hello' });
+    assert.equal(text.statusCode, 415);
+    assert.match(String(text.headers['content-type']), PROBLEM);
+    const gz = gzipSync(JSON.stringify({ type: 'system', data: rows('api-gz', 20) }));
+    const z = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey, 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gz });
+    assert.equal(z.statusCode, 200, z.body);
+    assert.equal(z.json().inserted, 20);
+  });
+
+  test('the body limit applies after decompression', async () => {
+    const small = await buildTestRuntime(kind, { bodyLimitBytes: 64 * 1024 });
+    try {
+      const key = `Bearer ${await createApiKey(small, ['ingest'])}`;
+      const payload = gzipSync(JSON.stringify({ type: 'system', data: [{ nodeId: 'x', nodeRole: 'a'.repeat(200) }], pad: ' '.repeat(1_000_000) }));
+      assert.ok(payload.length < 64 * 1024);
+      const r = await small.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: key, 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload });
+      assert.equal(r.statusCode, 413);
+      assert.equal(r.json().code, 'PAYLOAD_TOO_LARGE');
+    } finally {
+      await small.destroy();
+    }
+  });
+
+  test('GET returns camelCase rows with the resolution used', async () => {
+    const from = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    const r = await rt.app.inject({ method: 'GET', url: `/api/v1/metrics/system?nodeId=api-1&from=${from}&fields=cpuPercent,ramUsedBytes`, headers: { authorization: readKey } });
+    assert.equal(r.statusCode, 200, r.body);
+    const a = r.json();
+    assert.equal(a.resolution, 'raw');
+    assert.equal(a.points.length, 40);
+    assert.deepEqual(Object.keys(a.points[0]).sort(), ['cpuPercent', 'nodeId', 'ramUsedBytes', 'timestamp']);
+    const five = await rt.app.inject({ method: 'GET', url: `/api/v1/metrics/system?nodeId=api-1&from=${from}&resolution=5m`, headers: { authorization: viewer } });
+    assert.equal(five.json().resolution, '5m');
+    assert.equal(five.json().points.reduce((s: number, p: { samples: number }) => s + p.samples, 0), 40);
+  });
+
+  test('bad query parameters → 400 with the parameter path', async () => {
+    const cases = [
+      ['from=yesterday', 'querystring.from'],
+      ['resolution=2m', 'querystring.resolution'],
+      [`fields=${encodeURIComponent("cpu'; DROP TABLE nodes;--")}`, 'querystring.fields'],
+      [`nodeId=${encodeURIComponent('a b')}`, 'querystring.nodeId'],
+    ] as const;
+    for (const [qs, path] of cases) {
+      const r = await rt.app.inject({ method: 'GET', url: `/api/v1/metrics/system?${qs}`, headers: { authorization: readKey } });
+      assert.equal(r.statusCode, 400, qs);
+      assert.equal(r.json().code, 'VALIDATION_FAILED', qs);
+      assert.ok(r.json().errors.some((e: { path: string }) => e.path.startsWith(path)), `${qs}: ${r.body}`);
+    }
+    const unknownField = await rt.app.inject({ method: 'GET', url: '/api/v1/metrics/system?fields=nope', headers: { authorization: readKey } });
+    assert.equal(unknownField.json().code, 'UNKNOWN_FIELD');
+    const range = await rt.app.inject({ method: 'GET', url: '/api/v1/metrics/system?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', headers: { authorization: readKey } });
+    assert.equal(range.statusCode, 400);
+    assert.equal(range.json().code, 'INVALID_TIME_RANGE');
+    const fam = await rt.app.inject({ method: 'GET', url: '/api/v1/metrics/nosuch', headers: { authorization: readKey } });
+    assert.equal(fam.statusCode, 404);
+  });
+
+  test('access: no credential 401, read key cannot ingest 403, viewer cannot ingest 403', async () => {
+    const none = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', payload: { type: 'system', data: [] } });
+    assert.equal(none.statusCode, 401);
+    assert.match(String(none.headers['content-type']), PROBLEM);
+    const read = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: readKey }, payload: { type: 'system', data: [] } });
+    assert.equal(read.statusCode, 403);
+    const v = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: viewer }, payload: { type: 'system', data: [] } });
+    assert.equal(v.statusCode, 403);
+    const ingestRead = await rt.app.inject({ method: 'GET', url: '/api/v1/metrics/system', headers: { authorization: ingestKey } });
+    assert.equal(ingestRead.statusCode, 403);
+  });
+
+  test('GET /api/v1/metrics lists the families and fields from their declarations', async () => {
+    const r = await rt.app.inject({ method: 'GET', url: '/api/v1/metrics', headers: { authorization: readKey } });
+    const sys = r.json().items.find((f: { key: string }) => f.key === 'system');
+    assert.equal(sys.table, 'metrics_system');
+    assert.ok(sys.fields.some((f: { field: string; unit: string }) => f.field === 'cpuPercent' && f.unit === 'percent'));
+  });
+});

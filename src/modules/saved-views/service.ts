@@ -1,0 +1,106 @@
+/**
+ * Saved views: per-user named JSON dashboard configurations, at most one
+ * default per user. Every query is scoped by the owner, so another user's view
+ * is simply "not found". Writes lock the owner's row, which serialises one
+ * user's default switching (unset the old default, set the new one) without
+ * touching other users.
+ */
+import type { Database, Queryable } from '../../db/database.ts';
+import { HttpError } from '../../http/problem.ts';
+import { isUniqueViolation, pageResult, type Page } from '../auth/users.ts';
+import type { SavedViewRow } from './schema.ts';
+
+export interface SavedView {
+  id: number;
+  name: string;
+  config: Record<string, unknown>;
+  isDefault: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SavedViewInput {
+  name: string;
+  config: Record<string, unknown>;
+  isDefault?: boolean | undefined;
+}
+
+const toView = (r: SavedViewRow): SavedView => ({
+  id: r.id,
+  name: r.name,
+  config: r.config,
+  isDefault: r.is_default,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+const notFound = (id: number) => new HttpError(404, 'SAVED_VIEW_NOT_FOUND', `no saved view ${id}`);
+const nameTaken = (name: string) => new HttpError(409, 'SAVED_VIEW_NAME_TAKEN', `you already have a saved view named ${JSON.stringify(name)}`);
+
+export class SavedViewStore {
+  constructor(private readonly db: Database) {}
+
+  async list(userId: number, opts: { page: number; pageSize: number }): Promise<Page<SavedView>> {
+    const total = (await this.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM saved_views WHERE user_id = $1', [userId]))?.n ?? 0;
+    const rows = await this.db.queryMany<SavedViewRow>(
+      'SELECT * FROM saved_views WHERE user_id = $1 ORDER BY is_default DESC, name, id LIMIT $2 OFFSET $3',
+      [userId, opts.pageSize, (opts.page - 1) * opts.pageSize],
+    );
+    return pageResult(rows.map(toView), total, opts.page, opts.pageSize);
+  }
+
+  async get(userId: number, id: number): Promise<SavedView> {
+    const row = await this.db.queryOne<SavedViewRow>('SELECT * FROM saved_views WHERE id = $1 AND user_id = $2', [id, userId]);
+    if (!row) throw notFound(id);
+    return toView(row);
+  }
+
+  async create(userId: number, input: SavedViewInput): Promise<SavedView> {
+    return this.write(input.name, async (tx) => {
+      if (input.isDefault) await this.clearDefault(tx, userId, null);
+      const row = await tx.queryOne<SavedViewRow>(
+        `INSERT INTO saved_views (user_id, name, config, is_default) VALUES ($1, $2, $3::text::jsonb, $4) RETURNING *`,
+        [userId, input.name, JSON.stringify(input.config), input.isDefault ?? false],
+      );
+      return toView(row!);
+    }, userId);
+  }
+
+  /** Replaces name, config and the default flag. */
+  async replace(userId: number, id: number, input: SavedViewInput): Promise<SavedView> {
+    return this.write(input.name, async (tx) => {
+      const existing = await tx.queryOne<{ id: number }>('SELECT id FROM saved_views WHERE id = $1 AND user_id = $2', [id, userId]);
+      if (!existing) throw notFound(id);
+      if (input.isDefault) await this.clearDefault(tx, userId, id);
+      const row = await tx.queryOne<SavedViewRow>(
+        `UPDATE saved_views SET name = $3, config = $4::text::jsonb, is_default = $5, updated_at = now()
+         WHERE id = $1 AND user_id = $2 RETURNING *`,
+        [id, userId, input.name, JSON.stringify(input.config), input.isDefault ?? false],
+      );
+      return toView(row!);
+    }, userId);
+  }
+
+  async remove(userId: number, id: number): Promise<void> {
+    const r = await this.db.queryOne<{ id: number }>('DELETE FROM saved_views WHERE id = $1 AND user_id = $2 RETURNING id', [id, userId]);
+    if (!r) throw notFound(id);
+  }
+
+  private async clearDefault(tx: Queryable, userId: number, except: number | null): Promise<void> {
+    await tx.query('UPDATE saved_views SET is_default = false, updated_at = now() WHERE user_id = $1 AND is_default AND id IS DISTINCT FROM $2', [userId, except]);
+  }
+
+  private async write<T>(name: string, fn: (tx: Queryable) => Promise<T>, userId: number): Promise<T> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        // Serialise this user's view writes (FOR NO KEY UPDATE does not block the FK checks of other writers).
+        const owner = await tx.queryOne<{ id: number }>('SELECT id FROM dashboard_users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
+        if (!owner) throw new HttpError(401, 'INVALID_TOKEN', 'the user no longer exists');
+        return fn(tx);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw nameTaken(name);
+      throw err;
+    }
+  }
+}
