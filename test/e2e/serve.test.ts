@@ -1,0 +1,77 @@
+/**
+ * End to end: the real `opsdeck serve` process on the embedded database —
+ * banner, login, ingest, query, self-monitoring, SIGTERM.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../support/pg-server.ts';
+
+test('npm start path: opsdeck serve on PGlite serves, records itself, and stops on SIGTERM', { timeout: 120_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opsdeck-e2e-'));
+  const port = await freePort();
+  const password = 'e2e-admin-password-123';
+  const child = spawn(process.execPath, ['bin/opsdeck.mjs', 'serve'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      OPSDECK_DATA_DIR: dataDir,
+      PORT: String(port),
+      OPSDECK_ADMIN_PASSWORD: password,
+      OPSDECK_SELF_MONITOR_INTERVAL: '1',
+      OPSDECK_NODE_ID: 'e2e-host',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += String(d)));
+  child.stderr.on('data', (d) => (out += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const started = Date.now();
+    while (!out.includes('listening on') && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
+    assert.match(out, /API docs: +http:\/\/127\.0\.0\.1:\d+\/docs/);
+    assert.match(out, /Log in: +user "admin"/);
+    assert.match(out, /embedded PGlite/);
+    const base = `http://127.0.0.1:${port}`;
+
+    const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    assert.equal(login.status, 200);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const auth = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' };
+
+    const now = Date.now();
+    const data = Array.from({ length: 100 }, (_, i) => ({ nodeId: 'e2e-node', timestamp: new Date(now - i * 15_000).toISOString(), cpuPercent: i % 100 }));
+    const ingest = await fetch(`${base}/api/v1/metrics`, { method: 'POST', headers: auth, body: JSON.stringify({ type: 'system', data }) });
+    assert.equal(ingest.status, 200);
+    assert.deepEqual(await ingest.json(), { family: 'system', received: 100, inserted: 100, duplicates: 0 });
+
+    const q = await fetch(`${base}/api/v1/metrics/system?nodeId=e2e-node&from=${new Date(now - 2 * 3_600_000).toISOString()}&to=${new Date(now + 1000).toISOString()}`, { headers: auth });
+    const answer = (await q.json()) as { resolution: string; points: unknown[] };
+    assert.equal(answer.resolution, 'raw');
+    assert.equal(answer.points.length, 100);
+
+    // self-monitoring: the host's own samples, read from the OS
+    let self: { points: { cpuPercent: number | null; ramTotalBytes: number | null }[] } = { points: [] };
+    for (let i = 0; i < 50 && self.points.filter((p) => p.cpuPercent !== null).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      self = (await (await fetch(`${base}/api/v1/metrics/system?nodeId=e2e-host&resolution=raw`, { headers: auth })).json()) as typeof self;
+    }
+    assert.ok(self.points.length >= 2, 'self-monitoring samples stored');
+    assert.ok(self.points.some((p) => (p.ramTotalBytes ?? 0) > 0 && p.cpuPercent !== null && p.cpuPercent >= 0 && p.cpuPercent <= 100));
+
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const code = await exited;
+    assert.equal(code, 0, out);
+    assert.ok(Date.now() - t0 < 10_000, 'exits within 10 s');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
