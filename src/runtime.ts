@@ -20,6 +20,7 @@ import { nodeRoutes } from './modules/nodes/routes.ts';
 import { systemRoutes } from './modules/system/routes.ts';
 import { FAMILIES } from './timeseries/registry.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
+import { WriteCoalescer } from './timeseries/coalescer.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -83,7 +84,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   });
   for (const j of storageJobs(db, store)) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
-  const deps = { config, db, store, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
+  const writer = new WriteCoalescer(store, { maxInFlight: Math.max(1, Math.min(8, Math.floor(config.poolMax / 2))) });
+  const deps = { config, db, store, writer, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
   const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, nodeRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {

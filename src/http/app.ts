@@ -18,6 +18,7 @@ import type { Database } from '../db/database.ts';
 import type { TierInfo } from '../db/tier.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { TimeseriesStore } from '../timeseries/store.ts';
+import type { WriteCoalescer } from '../timeseries/coalescer.ts';
 import { allowed, describeAccess, type Access, type Authenticator } from './access.ts';
 import { Metrics } from './metrics.ts';
 import { HttpError, mapError, problemSchema, toProblem } from './problem.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   config: Config;
   db: Database;
   store: TimeseriesStore;
+  /** Group commit for concurrent small ingest batches. */
+  writer: WriteCoalescer;
   tier: TierInfo;
   logger: Logger;
   authenticator: Authenticator;

@@ -51,6 +51,7 @@ interface FamilyRuntime {
   family: Family;
   schema: z.ZodType;
   insert: string;
+  insertReturning: string;
   knownPartitions: Set<number>;
   partitionMs: number;
 }
@@ -72,6 +73,7 @@ export class TimeseriesStore {
         family: f,
         schema: ingestRowSchema(f),
         insert: insertSQL(f),
+        insertReturning: `${insertSQL(f)}\nRETURNING time, ${f.identity.join(', ')}`,
         knownPartitions: new Set(),
         partitionMs: intervalSeconds(f.partitionInterval) * 1000,
       });
@@ -118,20 +120,30 @@ export class TimeseriesStore {
    * Returns the number of new rows.
    */
   async writeBatch(tx: Queryable, key: string, batch: ColumnBatch): Promise<number> {
+    return (await this.write(tx, key, batch, false)).count;
+  }
+
+  /** Like writeBatch, but returns the keys (time ms + identity, NUL-separated) of the rows that were new. */
+  async writeBatchReturningKeys(tx: Queryable, key: string, batch: ColumnBatch): Promise<Set<string>> {
+    return (await this.write(tx, key, batch, true)).keys;
+  }
+
+  private async write(tx: Queryable, key: string, batch: ColumnBatch, returning: boolean): Promise<{ count: number; keys: Set<string> }> {
     const rt = this.runtime(key);
     const f = rt.family;
-    if (batch.rows === 0) return 0;
+    const keys = new Set<string>();
+    if (batch.rows === 0) return { count: 0, keys };
     if (this.tier === 'postgres') await this.ensurePartitionsFor(tx, rt, batch.minTime, batch.maxTime);
     let res;
     try {
-      res = await tx.query(rt.insert, batch.arrays);
+      res = await tx.query<Record<string, unknown>>(returning ? rt.insertReturning : rt.insert, batch.arrays);
     } catch (err) {
-      // 23514: no partition for a row (e.g. one dropped by retention after we cached it).
-      if (err instanceof DatabaseQueryError && err.sqlState === '23514' && this.tier === 'postgres') {
-        rt.knownPartitions.clear();
-        throw err;
-      }
+      // 23514: no partition for a row (one dropped by retention after it was cached): forget the cache.
+      if (err instanceof DatabaseQueryError && err.sqlState === '23514') rt.knownPartitions.clear();
       throw err;
+    }
+    if (returning) {
+      for (const r of res.rows) keys.add([String((r.time as Date).getTime()), ...f.identity.map((i) => String(r[i]))].join('\u0000'));
     }
     if (res.rowCount > 0 && this.tier === 'postgres') {
       const buckets = new Set<number>();
@@ -142,7 +154,7 @@ export class TimeseriesStore {
       ]);
     }
     await this.touchNodes(tx, f, batch);
-    return res.rowCount;
+    return { count: res.rowCount, keys };
   }
 
   private async touchNodes(tx: Queryable, f: Family, batch: ColumnBatch): Promise<void> {

@@ -1,0 +1,72 @@
+/**
+ * Regenerates the parts of the docs that are derived from declarations:
+ *   - docs/schema.md, between the `generated:families` markers: every
+ *     time-series family (columns, units, rollups, sources, storage settings);
+ *   - README.md, between the `generated:config` markers: the configuration table.
+ * `npm run docs:gen` writes them; the docs test fails when they are stale.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { configReference } from '../src/config.ts';
+import { camelCase, SQL_TYPES, type Family } from '../src/timeseries/family.ts';
+import { FAMILIES } from '../src/timeseries/registry.ts';
+
+const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function familyDocs(families: readonly Family[] = FAMILIES): string {
+  const out: string[] = [];
+  for (const f of families) {
+    const d = f.decl;
+    out.push(`### \`${f.table}\` — ${d.title}`, '', d.description, '');
+    out.push(
+      `API type \`${f.key}\` · identity (${[...f.identity].map((i) => `\`${i}\``).join(', ')}, \`time\`) · sampled every ${d.sampleInterval} · ` +
+        `chunk ${d.chunkInterval} (timescale) / partition ${f.partitionInterval} (postgres) · raw retention ${d.retention.raw} · compression after ${d.compressAfter}, segment by ${f.identity.join(', ')}, order by time DESC`,
+      '',
+      `Rollups: \`${d.rollups['5m']}\` (5 min, kept ${d.retention['5m']}), \`${d.rollups['1h']}\` (1 h, kept ${d.retention['1h']}), \`${d.rollups['1d']}\` (1 day, kept ${d.retention['1d']}).`,
+      '',
+      '| column | API field | type | unit | rollup | source | description |',
+      '|---|---|---|---|---|---|---|',
+      `| \`time\` | \`timestamp\` | timestamptz | — | bucket start | sender clock (server time when omitted) | Sample time |`,
+    );
+    for (const [name, id] of Object.entries(d.identity)) out.push(`| \`${name}\` | \`${camelCase(name)}\` | text | — | identity | — | ${esc(id.description)} |`);
+    for (const c of f.columns) {
+      const bounds = [c.min !== undefined ? `≥ ${c.min}` : '', c.max !== undefined ? `≤ ${c.max}` : '', c.values ? `one of ${c.values.join(', ')}` : ''].filter(Boolean).join(', ');
+      out.push(`| \`${c.name}\` | \`${c.field}\` | ${SQL_TYPES[c.type]} | ${esc(c.unit)} | ${c.agg} | ${esc(c.source ?? '—')} | ${esc(c.description)}${bounds ? ` (${bounds})` : ''} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function configDocs(): string {
+  const rows = configReference().map((r) => `| \`${r.env}\` | ${r.default === '—' ? '—' : `\`${esc(r.default)}\``} | ${esc(r.description)} |`);
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+export function replaceBetween(text: string, marker: string, body: string): string {
+  const start = `<!-- generated:${marker}:start -->`;
+  const end = `<!-- generated:${marker}:end -->`;
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`markers for ${marker} not found`);
+  return `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`;
+}
+
+export const DOC_FILES = {
+  schema: fileURLToPath(new URL('../docs/schema.md', import.meta.url)),
+  readme: fileURLToPath(new URL('../README.md', import.meta.url)),
+};
+
+export function renderedDocs(): { schema: string; readme: string } {
+  return {
+    schema: replaceBetween(readFileSync(DOC_FILES.schema, 'utf8'), 'families', familyDocs()),
+    readme: replaceBetween(readFileSync(DOC_FILES.readme, 'utf8'), 'config', configDocs()),
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const r = renderedDocs();
+  writeFileSync(DOC_FILES.schema, r.schema);
+  writeFileSync(DOC_FILES.readme, r.readme);
+  console.log('docs/schema.md and README.md regenerated');
+}

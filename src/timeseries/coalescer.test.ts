@@ -1,0 +1,63 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachBackend, openMigrated, type MigratedDatabase } from '../../test/support/backends.ts';
+import { WriteCoalescer } from './coalescer.ts';
+
+forEachBackend('group commit of small batches', (kind) => {
+  let m: MigratedDatabase;
+  before(async () => {
+    m = await openMigrated(kind);
+  });
+  after(async () => {
+    await m.close();
+  });
+
+  test('concurrent single-row requests share transactions; each learns its own inserted count', async () => {
+    const writer = new WriteCoalescer(m.store, { maxInFlight: 1 });
+    const t = Date.now() - 60_000;
+    let commits = 0;
+    const realTx = m.db.transaction.bind(m.db);
+    m.db.transaction = ((fn: Parameters<typeof realTx>[0]) => {
+      commits++;
+      return realTx(fn);
+    }) as typeof m.db.transaction;
+    try {
+      const rows = Array.from({ length: 60 }, (_, i) => ({ nodeId: `gc-${i % 6}`, timestamp: new Date(t + Math.floor(i / 6) * 1000).toISOString(), cpuPercent: i }));
+      // request 60 repeats request 0's row: a duplicate inside one group
+      const requests = [...rows, rows[0]!].map((r) => writer.write('system', m.store.prepare('system', [r])));
+      const counts = await Promise.all(requests);
+      assert.equal(counts.slice(0, 60).reduce((a, b) => a + b, 0), 60);
+      assert.equal(counts[60], 0, 'the repeated row is a duplicate');
+      assert.ok(commits < 30, `61 requests used ${commits} transactions`);
+      const stored = await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_system WHERE node_id LIKE 'gc-%'`);
+      assert.equal(stored?.n, 60);
+    } finally {
+      m.db.transaction = realTx;
+    }
+  });
+
+  test('a database error fails every member of the group and stores none of it', async () => {
+    const writer = new WriteCoalescer(m.store, { maxInFlight: 1 });
+    const t = Date.now() - 120_000;
+    const realTx = m.db.transaction.bind(m.db);
+    let calls = 0;
+    m.db.transaction = (async (fn: Parameters<typeof realTx>[0]) =>
+      realTx(async (tx) => {
+        const r = await fn(tx);
+        if (++calls === 2) await tx.query('SELECT 1/0'); // the second group fails after writing
+        return r;
+      })) as typeof m.db.transaction;
+    try {
+      const first = writer.write('system', m.store.prepare('system', [{ nodeId: 'gcf-0', timestamp: new Date(t).toISOString() }]));
+      await new Promise((r) => setImmediate(r));
+      const group = [1, 2, 3].map((i) => writer.write('system', m.store.prepare('system', [{ nodeId: `gcf-${i}`, timestamp: new Date(t).toISOString() }])));
+      assert.equal(await first, 1);
+      const results = await Promise.allSettled(group);
+      assert.ok(results.every((r) => r.status === 'rejected'));
+      const stored = await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_system WHERE node_id LIKE 'gcf-%'`);
+      assert.equal(stored?.n, 1);
+    } finally {
+      m.db.transaction = realTx;
+    }
+  });
+});
