@@ -52,21 +52,53 @@ export function replaceBetween(text: string, marker: string, body: string): stri
   return `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`;
 }
 
+interface OpenApiOperation {
+  summary?: string;
+  description?: string;
+  security?: unknown[];
+  tags?: string[];
+}
+
+/** The endpoint table of docs/api.md, from the OpenAPI document the app serves. */
+export async function endpointDocs(): Promise<string> {
+  const { memoryPGlite } = await import('../src/db/connect.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const { createRuntime } = await import('../src/runtime.ts');
+  const pino = (await import('pino')).default;
+  const db = await memoryPGlite();
+  const rt = await createRuntime(loadConfig({}, { logLevel: 'silent', selfMonitor: false, jobs: false }), { db, logger: pino({ level: 'silent' }) });
+  await rt.app.ready();
+  const doc = rt.app.swagger() as { paths: Record<string, Record<string, OpenApiOperation>> };
+  await rt.close();
+  await db.close();
+  const rows: string[] = [];
+  for (const [path, ops] of Object.entries(doc.paths).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [method, op] of Object.entries(ops)) {
+      const access = /Requires a user with role ≥ (\w+) or an API key with scope `(\w+)`/.exec(op.description ?? '');
+      rows.push(`| ${method.toUpperCase()} | \`${path}\` | ${esc(op.summary ?? '')} | ${access ? `role ≥ ${access[1]} / scope ${access[2]}` : 'public'} |`);
+    }
+  }
+  return ['| method | path | summary | access (user role / API-key scope) |', '|---|---|---|---|', ...rows].join('\n');
+}
+
 export const DOC_FILES = {
   schema: fileURLToPath(new URL('../docs/schema.md', import.meta.url)),
   readme: fileURLToPath(new URL('../README.md', import.meta.url)),
+  api: fileURLToPath(new URL('../docs/api.md', import.meta.url)),
 };
 
-export function renderedDocs(): { schema: string; readme: string } {
+export async function renderedDocs(): Promise<{ schema: string; readme: string; api: string }> {
   return {
     schema: replaceBetween(readFileSync(DOC_FILES.schema, 'utf8'), 'families', familyDocs()),
     readme: replaceBetween(readFileSync(DOC_FILES.readme, 'utf8'), 'config', configDocs()),
+    api: replaceBetween(readFileSync(DOC_FILES.api, 'utf8'), 'endpoints', await endpointDocs()),
   };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const r = renderedDocs();
+  const r = await renderedDocs();
   writeFileSync(DOC_FILES.schema, r.schema);
   writeFileSync(DOC_FILES.readme, r.readme);
-  console.log('docs/schema.md and README.md regenerated');
+  writeFileSync(DOC_FILES.api, r.api);
+  console.log('docs/schema.md, docs/api.md and README.md regenerated');
 }

@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { DOC_FILES, renderedDocs } from '../../scripts/gen-docs.ts';
 import { FAMILIES } from '../../src/timeseries/registry.ts';
 
-test('the generated parts of docs/schema.md and README.md are current (npm run docs:gen)', () => {
-  const r = renderedDocs();
+test('the generated parts of docs/schema.md, docs/api.md and README.md are current (npm run docs:gen)', async () => {
+  const r = await renderedDocs();
+  assert.equal(readFileSync(DOC_FILES.api, 'utf8'), r.api, 'docs/api.md is stale: run npm run docs:gen');
   assert.equal(readFileSync(DOC_FILES.schema, 'utf8'), r.schema, 'docs/schema.md is stale: run npm run docs:gen');
   assert.equal(readFileSync(DOC_FILES.readme, 'utf8'), r.readme, 'README.md configuration table is stale: run npm run docs:gen');
 });
