@@ -16,6 +16,7 @@ import { JobRunner } from './jobs/runner.ts';
 import { storageJobs } from './jobs/storage-jobs.ts';
 import { createAuthModule, type AuthModule } from './modules/auth/index.ts';
 import { metricsRoutes } from './modules/metrics/routes.ts';
+import { clusterRoutes } from './modules/cluster/routes.ts';
 import { nodeRoutes } from './modules/nodes/routes.ts';
 import { systemRoutes } from './modules/system/routes.ts';
 import { FAMILIES } from './timeseries/registry.ts';
@@ -86,7 +87,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const auth = await createAuthModule({ db, config, logger });
   const writer = new WriteCoalescer(store, { maxInFlight: Math.max(1, Math.min(8, Math.floor(config.poolMax / 2))) });
   const deps = { config, db, store, writer, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, nodeRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,

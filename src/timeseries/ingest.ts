@@ -123,7 +123,8 @@ export function prepareBatch(f: Family, schema: z.ZodType, input: readonly unkno
     for (let k = 0; k < idFields.length; k++) arrays[1 + k]![i] = row[idFields[k]!];
     for (let k = 0; k < f.columns.length; k++) {
       const v = row[f.columns[k]!.field];
-      arrays[1 + idFields.length + k]![i] = v === undefined ? null : v;
+      // booleans travel as 't'/'f' text (see insertSQL)
+      arrays[1 + idFields.length + k]![i] = v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 't' : 'f') : v;
     }
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;
@@ -138,7 +139,8 @@ export function prepareBatch(f: Family, schema: z.ZodType, input: readonly unkno
 /** INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING for the family. */
 export function insertSQL(f: Family): string {
   const cols = ['time', ...f.identity, ...f.columns.map((c) => c.name)];
-  const types = ['timestamptz', ...f.identity.map(() => 'text'), ...f.columns.map((c) => SQL_TYPES[c.type])];
+  // Boolean arrays go as text[] and are cast: postgres.js types a JS boolean array as a scalar bool.
+  const types = ['timestamptz', ...f.identity.map(() => 'text'), ...f.columns.map((c) => (c.type === 'boolean' ? 'text[]::boolean' : SQL_TYPES[c.type]))];
   const args = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
   return `INSERT INTO ${f.table} (${cols.join(', ')})\nSELECT * FROM unnest(${args})\nON CONFLICT (${[...f.identity, 'time'].join(', ')}) DO NOTHING`;
 }

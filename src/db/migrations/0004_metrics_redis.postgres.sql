@@ -19,11 +19,11 @@ CREATE TABLE metrics_redis (
   total_keys bigint,
   connected_replicas integer,
   repl_offset_lag_bytes bigint,
-  master_link_up boolean,
-  rdb_last_bgsave_ok boolean,
+  master_link_up integer,
+  rdb_last_bgsave_ok integer,
   rdb_changes_since_last_save bigint,
-  aof_enabled boolean,
-  aof_last_write_ok boolean,
+  aof_enabled integer,
+  aof_last_write_ok integer,
   PRIMARY KEY (node_id, time)
 ) PARTITION BY RANGE (time);
 
@@ -63,15 +63,15 @@ COMMENT ON COLUMN metrics_redis.connected_replicas IS '[replicas; min] Replicas 
 
 COMMENT ON COLUMN metrics_redis.repl_offset_lag_bytes IS '[bytes; max] Replication backlog not yet applied: on a replica, master offset − own offset; on a master, master offset − offset of the slowest replica (0 without replicas)';
 
-COMMENT ON COLUMN metrics_redis.master_link_up IS '[flag; last] On a replica: whether the link to the master is up (null on a master)';
+COMMENT ON COLUMN metrics_redis.master_link_up IS '[flag; min] On a replica: 1 when the link to the master is up, 0 when down (null on a master); rolls up with MIN: 0 when the link was down in any sample of the bucket';
 
-COMMENT ON COLUMN metrics_redis.rdb_last_bgsave_ok IS '[flag; last] Whether the last RDB snapshot succeeded';
+COMMENT ON COLUMN metrics_redis.rdb_last_bgsave_ok IS '[flag; min] 1 when the last RDB snapshot succeeded, 0 when it failed; rolls up with MIN: 0 when a failure was seen in the bucket';
 
 COMMENT ON COLUMN metrics_redis.rdb_changes_since_last_save IS '[changes; max] Writes not yet in an RDB snapshot (what a crash would lose without AOF)';
 
-COMMENT ON COLUMN metrics_redis.aof_enabled IS '[flag; last] Whether the append-only file is on';
+COMMENT ON COLUMN metrics_redis.aof_enabled IS '[flag; min] 1 when the append-only file is on; rolls up with MIN: 1 only when it was on throughout the bucket';
 
-COMMENT ON COLUMN metrics_redis.aof_last_write_ok IS '[flag; last] Whether the last write to the AOF succeeded (null when AOF is off)';
+COMMENT ON COLUMN metrics_redis.aof_last_write_ok IS '[flag; min] 1 when the last write to the AOF succeeded, 0 when it failed (null when AOF is off); rolls up with MIN';
 
 INSERT INTO opsdeck_partitioned_tables (table_name, partition_interval, retention) VALUES ('metrics_redis', INTERVAL '1 day', INTERVAL '90 days');
 
@@ -100,11 +100,11 @@ CREATE TABLE _opsdeck_mat_redis_stats_5m (
   total_keys_count bigint,
   connected_replicas_min integer,
   repl_offset_lag_bytes_max bigint,
-  master_link_up_last boolean,
-  rdb_last_bgsave_ok_last boolean,
+  master_link_up_min integer,
+  rdb_last_bgsave_ok_min integer,
   rdb_changes_since_last_save_max bigint,
-  aof_enabled_last boolean,
-  aof_last_write_ok_last boolean,
+  aof_enabled_min integer,
+  aof_last_write_ok_min integer,
   samples bigint NOT NULL,
   PRIMARY KEY (node_id, bucket)
 );
@@ -112,7 +112,7 @@ CREATE TABLE _opsdeck_mat_redis_stats_5m (
 CREATE INDEX _opsdeck_mat_redis_stats_5m_bucket_idx ON _opsdeck_mat_redis_stats_5m (bucket DESC);
 
 CREATE VIEW redis_stats_5m AS
-  SELECT m.bucket, m.node_id, m.role_last, m.connected_clients_sum, m.connected_clients_count, m.blocked_clients_max, m.used_memory_bytes_sum, m.used_memory_bytes_count, m.used_memory_peak_bytes_max, m.maxmemory_bytes_last, m.mem_fragmentation_ratio_sum, m.mem_fragmentation_ratio_count, m.ops_per_sec_sum, m.ops_per_sec_count, m.keyspace_hits_sum, m.keyspace_misses_sum, m.evicted_keys_sum, m.expired_keys_sum, m.total_keys_sum, m.total_keys_count, m.connected_replicas_min, m.repl_offset_lag_bytes_max, m.master_link_up_last, m.rdb_last_bgsave_ok_last, m.rdb_changes_since_last_save_max, m.aof_enabled_last, m.aof_last_write_ok_last, m.samples
+  SELECT m.bucket, m.node_id, m.role_last, m.connected_clients_sum, m.connected_clients_count, m.blocked_clients_max, m.used_memory_bytes_sum, m.used_memory_bytes_count, m.used_memory_peak_bytes_max, m.maxmemory_bytes_last, m.mem_fragmentation_ratio_sum, m.mem_fragmentation_ratio_count, m.ops_per_sec_sum, m.ops_per_sec_count, m.keyspace_hits_sum, m.keyspace_misses_sum, m.evicted_keys_sum, m.expired_keys_sum, m.total_keys_sum, m.total_keys_count, m.connected_replicas_min, m.repl_offset_lag_bytes_max, m.master_link_up_min, m.rdb_last_bgsave_ok_min, m.rdb_changes_since_last_save_max, m.aof_enabled_min, m.aof_last_write_ok_min, m.samples
   FROM _opsdeck_mat_redis_stats_5m m
   WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'metrics_redis' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '5 minutes')
   UNION ALL
@@ -138,11 +138,11 @@ CREATE VIEW redis_stats_5m AS
     count(total_keys) AS total_keys_count,
     min(connected_replicas) AS connected_replicas_min,
     max(repl_offset_lag_bytes) AS repl_offset_lag_bytes_max,
-    (array_agg(master_link_up ORDER BY time DESC))[1] AS master_link_up_last,
-    (array_agg(rdb_last_bgsave_ok ORDER BY time DESC))[1] AS rdb_last_bgsave_ok_last,
+    min(master_link_up) AS master_link_up_min,
+    min(rdb_last_bgsave_ok) AS rdb_last_bgsave_ok_min,
     max(rdb_changes_since_last_save) AS rdb_changes_since_last_save_max,
-    (array_agg(aof_enabled ORDER BY time DESC))[1] AS aof_enabled_last,
-    (array_agg(aof_last_write_ok ORDER BY time DESC))[1] AS aof_last_write_ok_last,
+    min(aof_enabled) AS aof_enabled_min,
+    min(aof_last_write_ok) AS aof_last_write_ok_min,
     count(*) AS samples
   FROM metrics_redis s
   WHERE s.time >= (SELECT min(date_bin(INTERVAL '5 minutes', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'metrics_redis')
@@ -174,11 +174,11 @@ CREATE TABLE _opsdeck_mat_redis_stats_1h (
   total_keys_count bigint,
   connected_replicas_min integer,
   repl_offset_lag_bytes_max bigint,
-  master_link_up_last boolean,
-  rdb_last_bgsave_ok_last boolean,
+  master_link_up_min integer,
+  rdb_last_bgsave_ok_min integer,
   rdb_changes_since_last_save_max bigint,
-  aof_enabled_last boolean,
-  aof_last_write_ok_last boolean,
+  aof_enabled_min integer,
+  aof_last_write_ok_min integer,
   samples bigint NOT NULL,
   PRIMARY KEY (node_id, bucket)
 );
@@ -186,7 +186,7 @@ CREATE TABLE _opsdeck_mat_redis_stats_1h (
 CREATE INDEX _opsdeck_mat_redis_stats_1h_bucket_idx ON _opsdeck_mat_redis_stats_1h (bucket DESC);
 
 CREATE VIEW redis_stats_1h AS
-  SELECT m.bucket, m.node_id, m.role_last, m.connected_clients_sum, m.connected_clients_count, m.blocked_clients_max, m.used_memory_bytes_sum, m.used_memory_bytes_count, m.used_memory_peak_bytes_max, m.maxmemory_bytes_last, m.mem_fragmentation_ratio_sum, m.mem_fragmentation_ratio_count, m.ops_per_sec_sum, m.ops_per_sec_count, m.keyspace_hits_sum, m.keyspace_misses_sum, m.evicted_keys_sum, m.expired_keys_sum, m.total_keys_sum, m.total_keys_count, m.connected_replicas_min, m.repl_offset_lag_bytes_max, m.master_link_up_last, m.rdb_last_bgsave_ok_last, m.rdb_changes_since_last_save_max, m.aof_enabled_last, m.aof_last_write_ok_last, m.samples
+  SELECT m.bucket, m.node_id, m.role_last, m.connected_clients_sum, m.connected_clients_count, m.blocked_clients_max, m.used_memory_bytes_sum, m.used_memory_bytes_count, m.used_memory_peak_bytes_max, m.maxmemory_bytes_last, m.mem_fragmentation_ratio_sum, m.mem_fragmentation_ratio_count, m.ops_per_sec_sum, m.ops_per_sec_count, m.keyspace_hits_sum, m.keyspace_misses_sum, m.evicted_keys_sum, m.expired_keys_sum, m.total_keys_sum, m.total_keys_count, m.connected_replicas_min, m.repl_offset_lag_bytes_max, m.master_link_up_min, m.rdb_last_bgsave_ok_min, m.rdb_changes_since_last_save_max, m.aof_enabled_min, m.aof_last_write_ok_min, m.samples
   FROM _opsdeck_mat_redis_stats_1h m
   WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'metrics_redis' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '1 hour')
   UNION ALL
@@ -212,11 +212,11 @@ CREATE VIEW redis_stats_1h AS
     sum(total_keys_count)::bigint AS total_keys_count,
     min(connected_replicas_min) AS connected_replicas_min,
     max(repl_offset_lag_bytes_max) AS repl_offset_lag_bytes_max,
-    (array_agg(master_link_up_last ORDER BY bucket DESC))[1] AS master_link_up_last,
-    (array_agg(rdb_last_bgsave_ok_last ORDER BY bucket DESC))[1] AS rdb_last_bgsave_ok_last,
+    min(master_link_up_min) AS master_link_up_min,
+    min(rdb_last_bgsave_ok_min) AS rdb_last_bgsave_ok_min,
     max(rdb_changes_since_last_save_max) AS rdb_changes_since_last_save_max,
-    (array_agg(aof_enabled_last ORDER BY bucket DESC))[1] AS aof_enabled_last,
-    (array_agg(aof_last_write_ok_last ORDER BY bucket DESC))[1] AS aof_last_write_ok_last,
+    min(aof_enabled_min) AS aof_enabled_min,
+    min(aof_last_write_ok_min) AS aof_last_write_ok_min,
     sum(samples)::bigint AS samples
   FROM redis_stats_5m s
   WHERE s.bucket >= (SELECT min(date_bin(INTERVAL '1 hour', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'metrics_redis')
@@ -248,11 +248,11 @@ CREATE TABLE _opsdeck_mat_redis_stats_daily (
   total_keys_count bigint,
   connected_replicas_min integer,
   repl_offset_lag_bytes_max bigint,
-  master_link_up_last boolean,
-  rdb_last_bgsave_ok_last boolean,
+  master_link_up_min integer,
+  rdb_last_bgsave_ok_min integer,
   rdb_changes_since_last_save_max bigint,
-  aof_enabled_last boolean,
-  aof_last_write_ok_last boolean,
+  aof_enabled_min integer,
+  aof_last_write_ok_min integer,
   samples bigint NOT NULL,
   PRIMARY KEY (node_id, bucket)
 );
@@ -260,7 +260,7 @@ CREATE TABLE _opsdeck_mat_redis_stats_daily (
 CREATE INDEX _opsdeck_mat_redis_stats_daily_bucket_idx ON _opsdeck_mat_redis_stats_daily (bucket DESC);
 
 CREATE VIEW redis_stats_daily AS
-  SELECT m.bucket, m.node_id, m.role_last, m.connected_clients_sum, m.connected_clients_count, m.blocked_clients_max, m.used_memory_bytes_sum, m.used_memory_bytes_count, m.used_memory_peak_bytes_max, m.maxmemory_bytes_last, m.mem_fragmentation_ratio_sum, m.mem_fragmentation_ratio_count, m.ops_per_sec_sum, m.ops_per_sec_count, m.keyspace_hits_sum, m.keyspace_misses_sum, m.evicted_keys_sum, m.expired_keys_sum, m.total_keys_sum, m.total_keys_count, m.connected_replicas_min, m.repl_offset_lag_bytes_max, m.master_link_up_last, m.rdb_last_bgsave_ok_last, m.rdb_changes_since_last_save_max, m.aof_enabled_last, m.aof_last_write_ok_last, m.samples
+  SELECT m.bucket, m.node_id, m.role_last, m.connected_clients_sum, m.connected_clients_count, m.blocked_clients_max, m.used_memory_bytes_sum, m.used_memory_bytes_count, m.used_memory_peak_bytes_max, m.maxmemory_bytes_last, m.mem_fragmentation_ratio_sum, m.mem_fragmentation_ratio_count, m.ops_per_sec_sum, m.ops_per_sec_count, m.keyspace_hits_sum, m.keyspace_misses_sum, m.evicted_keys_sum, m.expired_keys_sum, m.total_keys_sum, m.total_keys_count, m.connected_replicas_min, m.repl_offset_lag_bytes_max, m.master_link_up_min, m.rdb_last_bgsave_ok_min, m.rdb_changes_since_last_save_max, m.aof_enabled_min, m.aof_last_write_ok_min, m.samples
   FROM _opsdeck_mat_redis_stats_daily m
   WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'metrics_redis' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '1 day')
   UNION ALL
@@ -286,11 +286,11 @@ CREATE VIEW redis_stats_daily AS
     sum(total_keys_count)::bigint AS total_keys_count,
     min(connected_replicas_min) AS connected_replicas_min,
     max(repl_offset_lag_bytes_max) AS repl_offset_lag_bytes_max,
-    (array_agg(master_link_up_last ORDER BY bucket DESC))[1] AS master_link_up_last,
-    (array_agg(rdb_last_bgsave_ok_last ORDER BY bucket DESC))[1] AS rdb_last_bgsave_ok_last,
+    min(master_link_up_min) AS master_link_up_min,
+    min(rdb_last_bgsave_ok_min) AS rdb_last_bgsave_ok_min,
     max(rdb_changes_since_last_save_max) AS rdb_changes_since_last_save_max,
-    (array_agg(aof_enabled_last ORDER BY bucket DESC))[1] AS aof_enabled_last,
-    (array_agg(aof_last_write_ok_last ORDER BY bucket DESC))[1] AS aof_last_write_ok_last,
+    min(aof_enabled_min) AS aof_enabled_min,
+    min(aof_last_write_ok_min) AS aof_last_write_ok_min,
     sum(samples)::bigint AS samples
   FROM redis_stats_1h s
   WHERE s.bucket >= (SELECT min(date_bin(INTERVAL '1 day', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'metrics_redis')

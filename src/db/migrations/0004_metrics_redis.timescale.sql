@@ -19,11 +19,11 @@ CREATE TABLE metrics_redis (
   total_keys bigint,
   connected_replicas integer,
   repl_offset_lag_bytes bigint,
-  master_link_up boolean,
-  rdb_last_bgsave_ok boolean,
+  master_link_up integer,
+  rdb_last_bgsave_ok integer,
   rdb_changes_since_last_save bigint,
-  aof_enabled boolean,
-  aof_last_write_ok boolean,
+  aof_enabled integer,
+  aof_last_write_ok integer,
   PRIMARY KEY (node_id, time)
 );
 
@@ -65,15 +65,15 @@ COMMENT ON COLUMN metrics_redis.connected_replicas IS '[replicas; min] Replicas 
 
 COMMENT ON COLUMN metrics_redis.repl_offset_lag_bytes IS '[bytes; max] Replication backlog not yet applied: on a replica, master offset − own offset; on a master, master offset − offset of the slowest replica (0 without replicas)';
 
-COMMENT ON COLUMN metrics_redis.master_link_up IS '[flag; last] On a replica: whether the link to the master is up (null on a master)';
+COMMENT ON COLUMN metrics_redis.master_link_up IS '[flag; min] On a replica: 1 when the link to the master is up, 0 when down (null on a master); rolls up with MIN: 0 when the link was down in any sample of the bucket';
 
-COMMENT ON COLUMN metrics_redis.rdb_last_bgsave_ok IS '[flag; last] Whether the last RDB snapshot succeeded';
+COMMENT ON COLUMN metrics_redis.rdb_last_bgsave_ok IS '[flag; min] 1 when the last RDB snapshot succeeded, 0 when it failed; rolls up with MIN: 0 when a failure was seen in the bucket';
 
 COMMENT ON COLUMN metrics_redis.rdb_changes_since_last_save IS '[changes; max] Writes not yet in an RDB snapshot (what a crash would lose without AOF)';
 
-COMMENT ON COLUMN metrics_redis.aof_enabled IS '[flag; last] Whether the append-only file is on';
+COMMENT ON COLUMN metrics_redis.aof_enabled IS '[flag; min] 1 when the append-only file is on; rolls up with MIN: 1 only when it was on throughout the bucket';
 
-COMMENT ON COLUMN metrics_redis.aof_last_write_ok IS '[flag; last] Whether the last write to the AOF succeeded (null when AOF is off)';
+COMMENT ON COLUMN metrics_redis.aof_last_write_ok IS '[flag; min] 1 when the last write to the AOF succeeded, 0 when it failed (null when AOF is off); rolls up with MIN';
 
 ALTER TABLE metrics_redis SET (timescaledb.compress, timescaledb.compress_segmentby = 'node_id', timescaledb.compress_orderby = 'time DESC');
 
@@ -105,11 +105,11 @@ CREATE MATERIALIZED VIEW redis_stats_5m
     count(total_keys) AS total_keys_count,
     min(connected_replicas) AS connected_replicas_min,
     max(repl_offset_lag_bytes) AS repl_offset_lag_bytes_max,
-    last(master_link_up, time) AS master_link_up_last,
-    last(rdb_last_bgsave_ok, time) AS rdb_last_bgsave_ok_last,
+    min(master_link_up) AS master_link_up_min,
+    min(rdb_last_bgsave_ok) AS rdb_last_bgsave_ok_min,
     max(rdb_changes_since_last_save) AS rdb_changes_since_last_save_max,
-    last(aof_enabled, time) AS aof_enabled_last,
-    last(aof_last_write_ok, time) AS aof_last_write_ok_last,
+    min(aof_enabled) AS aof_enabled_min,
+    min(aof_last_write_ok) AS aof_last_write_ok_min,
     count(*) AS samples
   FROM metrics_redis
   GROUP BY 1, 2
@@ -143,11 +143,11 @@ CREATE MATERIALIZED VIEW redis_stats_1h
     sum(total_keys_count)::bigint AS total_keys_count,
     min(connected_replicas_min) AS connected_replicas_min,
     max(repl_offset_lag_bytes_max) AS repl_offset_lag_bytes_max,
-    last(master_link_up_last, bucket) AS master_link_up_last,
-    last(rdb_last_bgsave_ok_last, bucket) AS rdb_last_bgsave_ok_last,
+    min(master_link_up_min) AS master_link_up_min,
+    min(rdb_last_bgsave_ok_min) AS rdb_last_bgsave_ok_min,
     max(rdb_changes_since_last_save_max) AS rdb_changes_since_last_save_max,
-    last(aof_enabled_last, bucket) AS aof_enabled_last,
-    last(aof_last_write_ok_last, bucket) AS aof_last_write_ok_last,
+    min(aof_enabled_min) AS aof_enabled_min,
+    min(aof_last_write_ok_min) AS aof_last_write_ok_min,
     sum(samples)::bigint AS samples
   FROM redis_stats_5m
   GROUP BY 1, 2
@@ -181,11 +181,11 @@ CREATE MATERIALIZED VIEW redis_stats_daily
     sum(total_keys_count)::bigint AS total_keys_count,
     min(connected_replicas_min) AS connected_replicas_min,
     max(repl_offset_lag_bytes_max) AS repl_offset_lag_bytes_max,
-    last(master_link_up_last, bucket) AS master_link_up_last,
-    last(rdb_last_bgsave_ok_last, bucket) AS rdb_last_bgsave_ok_last,
+    min(master_link_up_min) AS master_link_up_min,
+    min(rdb_last_bgsave_ok_min) AS rdb_last_bgsave_ok_min,
     max(rdb_changes_since_last_save_max) AS rdb_changes_since_last_save_max,
-    last(aof_enabled_last, bucket) AS aof_enabled_last,
-    last(aof_last_write_ok_last, bucket) AS aof_last_write_ok_last,
+    min(aof_enabled_min) AS aof_enabled_min,
+    min(aof_last_write_ok_min) AS aof_last_write_ok_min,
     sum(samples)::bigint AS samples
   FROM redis_stats_1h
   GROUP BY 1, 2

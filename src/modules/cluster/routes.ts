@@ -1,0 +1,108 @@
+/** GET /api/v1/cluster/status and GET /api/v1/mongodb/cluster-status: one call for a dashboard's landing page. */
+import { z } from 'zod';
+import type { RouteModule } from '../../http/app.ts';
+import { getMongoClusterStatus } from '../mongodb/cluster-status.ts';
+import { getClusterStatus } from './status.ts';
+
+const n = z.number().nullable();
+const point = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+const nodeIdList = z
+  .string()
+  .max(4096)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*(,[A-Za-z0-9][A-Za-z0-9._:@-]*)*$/, 'comma-separated node ids')
+  .optional()
+  .transform((v) => (v ? v.split(',') : undefined));
+
+const clusterStatus = z.object({
+  nodes: z.array(
+    z.object({
+      id: z.string(),
+      hostname: z.string().nullable(),
+      role: z.string().nullable(),
+      status: z.enum(['active', 'maintenance', 'retired']),
+      health: z.enum(['ok', 'stale', 'unknown']),
+      labels: z.record(z.string(), z.unknown()),
+      lastSeen: z.string().nullable(),
+      expectedIntervalSeconds: n,
+      ageSeconds: n,
+      families: z.record(z.string(), z.array(point)).describe('Family key → latest point of each series the node reports'),
+    }),
+  ),
+  summary: z.object({ total: z.number(), ok: z.number(), stale: z.number(), unknown: z.number(), byRole: z.record(z.string(), z.number()) }),
+  generatedAt: z.string(),
+});
+
+const mongoStatus = z.object({
+  nodes: z.array(
+    z.object({
+      nodeId: z.string(),
+      hostname: z.string().nullable(),
+      role: z.string().nullable(),
+      status: z.enum(['ok', 'lagging', 'stale']),
+      lastSample: z.string().nullable(),
+      ageSeconds: n,
+      replLagSeconds: n,
+      opsPerSecond: n,
+      opsIntervalSeconds: n,
+      ops: z.object({ insert: n, query: n, update: n, delete: n, command: n }),
+      connectionsUsed: n,
+      connectionsAvailable: n,
+      connectionsPercent: n,
+      cacheUsedBytes: n,
+      cacheMaxBytes: n,
+      cachePercent: n,
+      oplogWindowHours: n,
+      dataSizeBytes: n,
+      indexSizeBytes: n,
+      storageSizeBytes: n,
+    }),
+  ),
+  replicaSet: z.object({
+    members: z.number(),
+    primaryCount: z.number(),
+    primaries: z.array(z.string()),
+    hasPrimary: z.boolean(),
+    multiplePrimaries: z.boolean(),
+    staleCount: z.number(),
+    laggingCount: z.number(),
+    worstLagSeconds: n,
+    worstLagNodeId: z.string().nullable(),
+    shortestOplogWindowHours: n,
+    status: z.enum(['ok', 'degraded', 'no_primary', 'multiple_primaries', 'no_data']),
+    problems: z.array(z.string()),
+  }),
+  lagThresholdSeconds: z.number(),
+  staleAfterSeconds: z.number(),
+  generatedAt: z.string(),
+});
+
+export const clusterRoutes: RouteModule = (app, deps) => {
+  app.get(
+    '/api/v1/cluster/status',
+    {
+      config: { access: { role: 'viewer', scope: 'read' } },
+      schema: {
+        tags: ['cluster'],
+        summary: 'Every node with role, last_seen, health and the latest key figures of each family it reports',
+        querystring: z.object({ nodeId: nodeIdList }),
+        response: { 200: clusterStatus },
+      },
+    },
+    async (req) => getClusterStatus(deps.db, deps.store.families(), { nodeIds: req.query.nodeId }),
+  );
+  app.get(
+    '/api/v1/mongodb/cluster-status',
+    {
+      config: { access: { role: 'viewer', scope: 'read' } },
+      schema: {
+        tags: ['cluster'],
+        summary: 'Latest sample of every MongoDB member with status (ok / lagging / stale) and a replica-set summary',
+        description: 'A member is `lagging` above OPSDECK_MONGO_LAG_THRESHOLD seconds (or `lagThresholdSeconds`), `stale` after 3 missed 15 s samples.',
+        querystring: z.object({ nodeId: nodeIdList, lagThresholdSeconds: z.coerce.number().min(0).max(86_400).optional() }),
+        response: { 200: mongoStatus },
+      },
+    },
+    async (req) =>
+      getMongoClusterStatus(deps.db, { lagThresholdSeconds: req.query.lagThresholdSeconds ?? deps.config.mongoLagThresholdSeconds, nodeIds: req.query.nodeId }),
+  );
+};

@@ -1,0 +1,79 @@
+/**
+ * metrics_zonemta: one row per ZoneMTA instance and sending zone every 15 s.
+ *
+ * Queue sizes are gauges read from the delivery queue (the zone-queue collection of
+ * ZoneMTA's MongoDB, the same counts as the API's /counter/zone/:zone) and roll up with
+ * MAX: a backlog peak is what matters. Delivery outcomes are per-interval counts the
+ * agent takes from ZoneMTA's delivery log (log:entry events, the source of the
+ * zonemta_delivery_status counter, which has no zone label), summed by the rollups.
+ */
+import { defineFamily } from '../../timeseries/family.ts';
+
+const perInterval = 'Per-interval count (the agent counts the events of the zone since its previous sample), so rollups sum it.';
+
+export const metricsZonemta = defineFamily({
+  table: 'metrics_zonemta',
+  key: 'zonemta',
+  title: 'ZoneMTA metrics',
+  description: 'Queue size by state and delivery outcomes of every ZoneMTA instance, per sending zone, sampled every 15 s.',
+  identity: {
+    node_id: { description: 'Node running the ZoneMTA instance (nodes.id)' },
+    zone: { description: 'Sending zone (the ZoneMTA "zones" configuration key, e.g. default, bulk)' },
+  },
+  sampleInterval: '15 seconds',
+  chunkInterval: '1 hour',
+  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
+  compressAfter: '7 days',
+  rollups: { '5m': 'zonemta_stats_5m', '1h': 'zonemta_stats_1h', '1d': 'zonemta_stats_daily' },
+  columns: {
+    queue_queued: {
+      type: 'integer',
+      unit: 'deliveries',
+      agg: 'max',
+      min: 0,
+      description: 'Deliveries waiting for their first attempt (or due now); rolls up with MAX',
+      source: 'zone-queue collection: sendingZone = zone, no _deferred, locked = false (≈ API /counter/zone/:zone active.rows − queue_sending)',
+    },
+    queue_deferred: {
+      type: 'integer',
+      unit: 'deliveries',
+      agg: 'max',
+      min: 0,
+      description: 'Deliveries that failed temporarily and wait for a later retry; rolls up with MAX',
+      source: 'zone-queue collection: sendingZone = zone, _deferred set (= API /counter/zone/:zone deferred.rows)',
+    },
+    queue_sending: {
+      type: 'integer',
+      unit: 'deliveries',
+      agg: 'max',
+      min: 0,
+      description: 'Deliveries locked by a sender process and being attempted right now; rolls up with MAX',
+      source: 'zone-queue collection: sendingZone = zone, locked = true',
+    },
+    delivered: { type: 'bigint', unit: 'deliveries', agg: 'sum', min: 0, description: `Deliveries accepted by the remote MX (2xx). ${perInterval}`, source: 'ZoneMTA log:entry action DELIVERED (zonemta_delivery_status{result="delivered"}), per zone' },
+    bounced: {
+      type: 'bigint',
+      unit: 'deliveries',
+      agg: 'sum',
+      min: 0,
+      description: `Deliveries that failed for good and produced a bounce: a hard rejection or a deferral that ran out of retries. ${perInterval}`,
+      source: 'ZoneMTA log:entry action BOUNCED, per zone',
+    },
+    deferred: {
+      type: 'bigint',
+      unit: 'deliveries',
+      agg: 'sum',
+      min: 0,
+      description: `Delivery attempts that failed temporarily (4xx, connection or DNS error) and were rescheduled. ${perInterval}`,
+      source: 'ZoneMTA log:entry action DEFERRED (zonemta_delivery_status{result="deferred"}), per zone',
+    },
+    rejected: {
+      type: 'bigint',
+      unit: 'deliveries',
+      agg: 'sum',
+      min: 0,
+      description: `Delivery attempts the remote MX refused permanently (5xx); each also counts as bounced. ${perInterval}`,
+      source: 'ZoneMTA log:entry action REJECTED (zonemta_delivery_status{result="rejected"}), per zone',
+    },
+  },
+});
