@@ -1,0 +1,132 @@
+/**
+ * API keys for agents and scripts: `odk_<prefix>_<secret>`, shown once at
+ * creation. The row keeps the visible prefix (lookup) and the SHA-256 of the
+ * whole key — the secret has 256 random bits, so a fast hash is as strong as a
+ * slow one and keeps ingest cheap. last_used_at is written at most once a
+ * minute per key (in-process throttle plus a conditional UPDATE, so several
+ * processes do not write more often either).
+ */
+import type { Logger } from 'pino';
+import type { Database } from '../../db/database.ts';
+import type { Principal, Scope } from '../../http/access.ts';
+import { HttpError } from '../../http/problem.ts';
+import type { ApiKeyRow } from './schema.ts';
+import { API_KEY_PATTERN, hashesEqual, newApiKey, sha256Hex } from './tokens.ts';
+import { isUniqueViolation, pageResult, type Page } from './users.ts';
+
+export const LAST_USED_THROTTLE_MS = 60_000;
+
+export type ApiKeyStatus = 'active' | 'expired' | 'revoked';
+
+export interface ApiKeyView {
+  id: number;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  status: ApiKeyStatus;
+  createdBy: number | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+function status(r: ApiKeyRow, now = Date.now()): ApiKeyStatus {
+  if (r.revoked_at) return 'revoked';
+  if (r.expires_at && r.expires_at.getTime() <= now) return 'expired';
+  return 'active';
+}
+
+const toView = (r: ApiKeyRow): ApiKeyView => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.prefix,
+  scopes: r.scopes,
+  status: status(r),
+  createdBy: r.created_by,
+  createdAt: r.created_at.toISOString(),
+  expiresAt: r.expires_at?.toISOString() ?? null,
+  revokedAt: r.revoked_at?.toISOString() ?? null,
+  lastUsedAt: r.last_used_at?.toISOString() ?? null,
+});
+
+const bearerError = (code: string, message: string) =>
+  new HttpError(401, code, message, {}, { 'www-authenticate': `Bearer realm="opsdeck", error="invalid_token"` });
+
+export class ApiKeyStore {
+  private readonly lastTouched = new Map<number, number>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger: Logger,
+  ) {}
+
+  async create(actor: Principal, input: { name: string; scopes: Scope[]; expiresAt?: Date | null | undefined }): Promise<ApiKeyView & { key: string }> {
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw new HttpError(400, 'VALIDATION_FAILED', 'expiresAt must be in the future', { errors: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
+    }
+    const scopes = [...new Set(input.scopes)];
+    for (let attempt = 0; ; attempt++) {
+      const { key, prefix } = newApiKey();
+      try {
+        const row = await this.db.queryOne<ApiKeyRow>(
+          `INSERT INTO api_keys (name, prefix, key_hash, scopes, created_by, expires_at)
+           VALUES ($1, $2, $3, $4::text[], $5, $6) RETURNING *`,
+          [input.name, prefix, sha256Hex(key), scopes, actor.kind === 'user' ? actor.userId : null, input.expiresAt ?? null],
+        );
+        return { ...toView(row!), key };
+      } catch (err) {
+        // A prefix collision (48 random bits) is astronomically rare; try a fresh key.
+        if (isUniqueViolation(err) && attempt < 3) continue;
+        throw err;
+      }
+    }
+  }
+
+  async list(opts: { page: number; pageSize: number; includeInactive: boolean }): Promise<Page<ApiKeyView>> {
+    const where = '($1 OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())))';
+    const total = (await this.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE ${where}`, [opts.includeInactive]))?.n ?? 0;
+    const rows = await this.db.queryMany<ApiKeyRow>(`SELECT * FROM api_keys WHERE ${where} ORDER BY id LIMIT $2 OFFSET $3`, [
+      opts.includeInactive,
+      opts.pageSize,
+      (opts.page - 1) * opts.pageSize,
+    ]);
+    return pageResult(rows.map(toView), total, opts.page, opts.pageSize);
+  }
+
+  /** Revokes a key (idempotent: an already revoked key keeps its revocation time). */
+  async revoke(id: number): Promise<void> {
+    const r = await this.db.queryOne<{ id: number }>('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id', [id]);
+    if (!r) throw new HttpError(404, 'API_KEY_NOT_FOUND', `no API key ${id}`);
+  }
+
+  /** Resolves a presented key; 401 for an unknown, wrong, revoked or expired key. */
+  async authenticate(token: string): Promise<Principal> {
+    const m = API_KEY_PATTERN.exec(token);
+    if (!m) throw bearerError('INVALID_API_KEY', 'the API key is not valid');
+    const row = await this.db.queryOne<ApiKeyRow>('SELECT * FROM api_keys WHERE prefix = $1', [m[1]]);
+    if (!row || !hashesEqual(row.key_hash, sha256Hex(token))) throw bearerError('INVALID_API_KEY', 'the API key is not valid');
+    const s = status(row);
+    if (s === 'revoked') throw bearerError('API_KEY_REVOKED', 'the API key was revoked');
+    if (s === 'expired') throw bearerError('API_KEY_EXPIRED', 'the API key has expired');
+    await this.touch(row);
+    return { kind: 'apiKey', keyId: row.id, name: row.name, scopes: row.scopes };
+  }
+
+  private async touch(row: ApiKeyRow): Promise<void> {
+    const now = Date.now();
+    const last = Math.max(this.lastTouched.get(row.id) ?? 0, row.last_used_at?.getTime() ?? 0);
+    if (now - last < LAST_USED_THROTTLE_MS) return;
+    this.lastTouched.set(row.id, now);
+    try {
+      await this.db.query(
+        `UPDATE api_keys SET last_used_at = now()
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2))`,
+        [row.id, LAST_USED_THROTTLE_MS / 1000],
+      );
+    } catch (err) {
+      // Bookkeeping only: never fail the request for it.
+      this.logger.warn({ err: (err as Error).message, keyId: row.id }, 'could not record API key use');
+    }
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Sessions: login, refresh-token rotation, logout, password change, and the
+ * Authenticator that resolves `Authorization: Bearer …` for every request.
+ *
+ * Design:
+ * - Access tokens are short-lived JWTs (config.accessTokenTtlSeconds, default
+ *   15 min), but the token alone is not trusted for authorisation: every request
+ *   re-reads the user row (one primary-key lookup), so disabling a user or
+ *   changing a role takes effect on the next request, and a password change
+ *   invalidates older tokens (the `pwt` claim must equal password_changed_at).
+ * - Refresh tokens are opaque 256-bit values stored as SHA-256 hashes, one row
+ *   per token, grouped in a family per login. Each use rotates the token;
+ *   presenting an already-rotated token (a replay — someone else has a copy)
+ *   revokes the whole family. Each rotation gives a fresh refresh TTL.
+ * - Login answers the same 401 INVALID_CREDENTIALS for an unknown user, a wrong
+ *   password and a disabled user, after the same argon2 work (a dummy hash when
+ *   the user does not exist). Failures are rate-limited per IP and per username.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../../config.ts';
+import type { Database } from '../../db/database.ts';
+import type { Authenticator, Principal, Role } from '../../http/access.ts';
+import { HttpError } from '../../http/problem.ts';
+import type { ApiKeyStore } from './api-keys.ts';
+import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+import type { LoginLimiter } from './rate-limit.ts';
+import type { DashboardUserRow, RefreshTokenRow } from './schema.ts';
+import { newRefreshToken, sha256Hex, type TokenSigner } from './tokens.ts';
+import { toUserView, type UserStore, type UserView } from './users.ts';
+
+export interface TokenResponse {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  refreshToken: string;
+  /** Seconds until the refresh token expires. */
+  refreshExpiresIn: number;
+  user: UserView;
+}
+
+const challenge = (error: string) => ({ 'www-authenticate': `Bearer realm="opsdeck", error="${error}"` });
+const tokenError = (code: string, message: string) => new HttpError(401, code, message, {}, challenge('invalid_token'));
+
+const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'invalid username or password');
+
+export class Sessions implements Authenticator {
+  constructor(
+    private readonly deps: {
+      db: Database;
+      config: Config;
+      logger: Logger;
+      users: UserStore;
+      apiKeys: ApiKeyStore;
+      signer: TokenSigner;
+      limiter: LoginLimiter;
+      /** An argon2id hash of a random password, verified when the user does not exist. */
+      dummyHash: string;
+    },
+  ) {}
+
+  // ---- Authenticator -------------------------------------------------------
+
+  async authenticate(authorization: string | undefined): Promise<Principal | null> {
+    if (authorization === undefined || authorization === '') return null;
+    const m = /^Bearer +(\S+) *$/i.exec(authorization);
+    if (!m) throw new HttpError(401, 'INVALID_AUTHORIZATION', 'expected Authorization: Bearer <access token or API key>', {}, challenge('invalid_request'));
+    const token = m[1]!;
+    if (token.startsWith('odk_')) return this.deps.apiKeys.authenticate(token);
+    const claims = await this.deps.signer.verify(token);
+    if (claims === 'expired') throw tokenError('TOKEN_EXPIRED', 'the access token has expired; refresh it or log in again');
+    if (claims === 'invalid') throw tokenError('INVALID_TOKEN', 'the access token is not valid');
+    const user = await this.deps.users.findById(claims.userId);
+    if (!user || user.disabled) throw tokenError('INVALID_TOKEN', 'the access token is not valid: the user does not exist or is disabled');
+    if (user.password_changed_at.getTime() !== claims.passwordChangedAt) {
+      throw tokenError('TOKEN_REVOKED', 'the access token was issued before the last password change; log in again');
+    }
+    return { kind: 'user', userId: user.id, username: user.username, role: user.role };
+  }
+
+  // ---- login / refresh / logout -------------------------------------------
+
+  async login(username: string, password: string, ip: string): Promise<TokenResponse> {
+    const { limiter, users, dummyHash } = this.deps;
+    const wait = limiter.retryAfter(ip, username);
+    if (wait > 0) throw rateLimited(wait);
+    const user = await users.findByUsername(username);
+    // Same argon2 work whether or not the user exists.
+    const ok = await verifyPassword(user?.password_hash ?? dummyHash, password);
+    if (!user || !ok || user.disabled) {
+      limiter.failure(ip, username);
+      throw invalidCredentials();
+    }
+    limiter.success(username);
+    const rehash = needsRehash(user.password_hash) ? await hashPassword(password) : null;
+    const updated = await this.deps.db.queryOne<DashboardUserRow>(
+      `UPDATE dashboard_users SET last_login_at = now(), password_hash = coalesce($2, password_hash) WHERE id = $1 RETURNING *`,
+      [user.id, rehash],
+    );
+    // Housekeeping: this user's refresh tokens that expired more than a day ago.
+    await this.deps.db.query(`DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at < now() - interval '1 day'`, [user.id]);
+    return this.issue(updated ?? user, randomUUID());
+  }
+
+  async refresh(refreshToken: string): Promise<TokenResponse> {
+    const { db, config } = this.deps;
+    const hash = sha256Hex(refreshToken);
+    const next = newRefreshToken();
+    const outcome = await db.transaction(async (tx) => {
+      const row = await tx.queryOne<RefreshTokenRow>('SELECT * FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE', [hash]);
+      if (!row) return { error: 'invalid' as const };
+      if (row.revoked_at) {
+        if (row.revoked_reason === 'rotated') {
+          // A rotated token came back: someone else holds a copy. End the whole session family.
+          await tx.query(`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'reuse_detected' WHERE family_id = $1 AND revoked_at IS NULL`, [row.family_id]);
+          return { error: 'reused' as const, userId: row.user_id };
+        }
+        return { error: 'invalid' as const };
+      }
+      if (row.expires_at.getTime() <= Date.now()) return { error: 'invalid' as const };
+      const user = await tx.queryOne<DashboardUserRow>('SELECT * FROM dashboard_users WHERE id = $1', [row.user_id]);
+      if (!user || user.disabled) {
+        await tx.query(`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'user_disabled' WHERE family_id = $1 AND revoked_at IS NULL`, [row.family_id]);
+        return { error: 'invalid' as const };
+      }
+      const created = await tx.queryOne<{ id: number }>(
+        `INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING id`,
+        [user.id, row.family_id, sha256Hex(next), config.refreshTokenTtlSeconds],
+      );
+      await tx.query(`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'rotated', replaced_by = $2 WHERE id = $1`, [row.id, created!.id]);
+      return { user };
+    });
+    if ('error' in outcome) {
+      if (outcome.error === 'reused') {
+        this.deps.logger.warn({ userId: outcome.userId }, 'refresh token reuse detected; session family revoked');
+        throw tokenError('REFRESH_TOKEN_REUSED', 'this refresh token was already used; the session has been revoked, log in again');
+      }
+      throw tokenError('INVALID_REFRESH_TOKEN', 'the refresh token is not valid, expired or revoked');
+    }
+    return this.respond(outcome.user, next);
+  }
+
+  /** Ends the session of a refresh token (its whole family), or every session of the user. */
+  async logout(userId: number, opts: { refreshToken?: string | undefined; allSessions?: boolean | undefined }): Promise<void> {
+    if (opts.allSessions) {
+      await this.revokeAll(userId, 'logout');
+      return;
+    }
+    if (!opts.refreshToken) return;
+    await this.deps.db.query(
+      `UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'logout'
+       WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2)`,
+      [sha256Hex(opts.refreshToken), userId],
+    );
+  }
+
+  /** Changes the user's own password; ends every other session and returns fresh tokens. */
+  async changePassword(userId: number, current: string, next: string, ip: string): Promise<TokenResponse> {
+    const { db, users, limiter } = this.deps;
+    const user = await users.findById(userId);
+    if (!user) throw tokenError('INVALID_TOKEN', 'the user no longer exists');
+    const wait = limiter.retryAfter(ip, user.username);
+    if (wait > 0) throw rateLimited(wait);
+    if (!(await verifyPassword(user.password_hash, current))) {
+      limiter.failure(ip, user.username);
+      throw new HttpError(403, 'INVALID_CURRENT_PASSWORD', 'the current password is not correct');
+    }
+    if (next === current) throw new HttpError(400, 'PASSWORD_UNCHANGED', 'the new password must differ from the current one');
+    if (next.toLowerCase().includes(user.username.toLowerCase())) {
+      throw new HttpError(400, 'PASSWORD_TOO_WEAK', 'the new password must not contain the username');
+    }
+    const hash = await hashPassword(next);
+    const updated = await db.transaction(async (tx) => {
+      const row = await tx.queryOne<DashboardUserRow>(
+        `UPDATE dashboard_users SET password_hash = $2, must_change_password = false, password_changed_at = now(), updated_at = now()
+         WHERE id = $1 RETURNING *`,
+        [userId, hash],
+      );
+      await tx.query(`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'password_changed' WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
+      return row!;
+    });
+    return this.issue(updated, randomUUID());
+  }
+
+  async me(userId: number): Promise<UserView> {
+    const user = await this.deps.users.findById(userId);
+    if (!user) throw tokenError('INVALID_TOKEN', 'the user no longer exists');
+    return toUserView(user);
+  }
+
+  /** Starts a session family for a user (login, password change; also test helpers). */
+  async issue(user: DashboardUserRow, familyId: string = randomUUID()): Promise<TokenResponse> {
+    const token = newRefreshToken();
+    await this.deps.db.query(
+      `INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
+      [user.id, familyId, sha256Hex(token), this.deps.config.refreshTokenTtlSeconds],
+    );
+    return this.respond(user, token);
+  }
+
+  private async respond(user: DashboardUserRow, refreshToken: string): Promise<TokenResponse> {
+    return {
+      accessToken: await this.deps.signer.sign({ id: user.id, role: user.role as Role, passwordChangedAt: user.password_changed_at }),
+      tokenType: 'Bearer',
+      expiresIn: this.deps.signer.ttlSeconds,
+      refreshToken,
+      refreshExpiresIn: this.deps.config.refreshTokenTtlSeconds,
+      user: toUserView(user),
+    };
+  }
+
+  private async revokeAll(userId: number, reason: string): Promise<void> {
+    await this.deps.db.query(`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL`, [userId, reason]);
+  }
+}
+
+export function rateLimited(retryAfterSeconds: number): HttpError {
+  return new HttpError(
+    429,
+    'RATE_LIMITED',
+    `too many failed login attempts; retry in ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+    { 'retry-after': String(retryAfterSeconds) },
+  );
+}

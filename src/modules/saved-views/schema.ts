@@ -1,0 +1,31 @@
+/**
+ * Drizzle declaration of saved_views (src/db/migrations/0007_access_control.sql);
+ * gives the row type. Compared with the migrated database in
+ * src/modules/auth/schema.test.ts.
+ */
+import { sql } from 'drizzle-orm';
+import { boolean, integer, jsonb, pgTable, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
+import { dashboardUsers } from '../auth/schema.ts';
+
+const tstz = () => timestamp({ withTimezone: true });
+
+export const savedViews = pgTable(
+  'saved_views',
+  {
+    id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    user_id: integer()
+      .notNull()
+      .references(() => dashboardUsers.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    config: jsonb().notNull().default({}).$type<Record<string, unknown>>(),
+    is_default: boolean().notNull().default(false),
+    created_at: tstz().notNull().defaultNow(),
+    updated_at: tstz().notNull().defaultNow(),
+  },
+  (t) => [
+    unique('saved_views_user_name_key').on(t.user_id, t.name),
+    uniqueIndex('saved_views_one_default_idx').on(t.user_id).where(sql`${t.is_default}`),
+  ],
+);
+
+export type SavedViewRow = typeof savedViews.$inferSelect;
