@@ -42,12 +42,12 @@ export async function databaseReport(db: Database, store: TimeseriesStore): Prom
   if (store.tier === 'timescale') {
     for (const f of store.families()) {
       const h = await db.queryOne<{ chunks: number; oldest: Date | null; newest: Date | null; compressed: number; before: number | null; after: number | null }>(
-        `SELECT (SELECT count(*)::int FROM timescaledb_information.chunks c WHERE c.hypertable_name = $1) AS chunks,
-                (SELECT min(range_start) FROM timescaledb_information.chunks c WHERE c.hypertable_name = $1) AS oldest,
-                (SELECT max(range_end) FROM timescaledb_information.chunks c WHERE c.hypertable_name = $1) AS newest,
-                (SELECT count(*)::int FROM timescaledb_information.chunks c WHERE c.hypertable_name = $1 AND c.is_compressed) AS compressed,
+        `SELECT (SELECT count(*)::int FROM timescaledb_information.chunks c WHERE c.hypertable_name = $1::text) AS chunks,
+                (SELECT min(range_start) FROM timescaledb_information.chunks c WHERE c.hypertable_name = $1::text) AS oldest,
+                (SELECT max(range_end) FROM timescaledb_information.chunks c WHERE c.hypertable_name = $1::text) AS newest,
+                (SELECT count(*)::int FROM timescaledb_information.chunks c WHERE c.hypertable_name = $1::text AND c.is_compressed) AS compressed,
                 s.before_compression_total_bytes::float8 AS before, s.after_compression_total_bytes::float8 AS after
-         FROM hypertable_compression_stats($1::regclass) s`,
+         FROM hypertable_compression_stats($1::text::regclass) s`,
         [f.table],
       );
       const rollups = [];
