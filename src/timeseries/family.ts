@@ -68,6 +68,18 @@ export interface FamilyDecl {
   readonly rollups: Readonly<Record<RollupLevel, string>>;
 }
 
+/**
+ * Storage settings shared by the 15-second metrics families of
+ * mail-cluster-timescaledb-schema.md: 1 h chunks, 90-day raw retention,
+ * compression after 7 days; rollups kept 90 days (5 m), 1 year (1 h), 2 years (1 d).
+ */
+export const METRICS_15S = {
+  sampleInterval: '15 seconds',
+  chunkInterval: '1 hour',
+  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
+  compressAfter: '7 days',
+} as const;
+
 // ---------- type-level derivations ----------
 
 type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;

@@ -12,7 +12,8 @@ import type { Principal, Scope } from '../../http/access.ts';
 import { HttpError } from '../../http/problem.ts';
 import type { ApiKeyRow } from './schema.ts';
 import { API_KEY_PATTERN, hashesEqual, newApiKey, sha256Hex } from './tokens.ts';
-import { isUniqueViolation, pageResult, type Page } from './users.ts';
+import { pageResult, type Page } from '../../http/pagination.ts';
+import { isUniqueViolation } from './users.ts';
 
 export const LAST_USED_THROTTLE_MS = 60_000;
 

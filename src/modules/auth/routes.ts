@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ROLES, SCOPES, type Principal } from '../../http/access.ts';
 import type { App, AppDeps } from '../../http/app.ts';
 import { HttpError, problemSchema } from '../../http/problem.ts';
-import { pageOf, pageQuery } from '../nodes/routes.ts';
+import { pageOf, pageQuery } from '../../http/pagination.ts';
 import type { AuthServices } from './index.ts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.ts';
 import { toUserView } from './users.ts';

@@ -10,6 +10,7 @@ import { roleAtLeast, type Principal, type Role } from '../../http/access.ts';
 import { HttpError } from '../../http/problem.ts';
 import { hashPassword } from './passwords.ts';
 import type { DashboardUserRow } from './schema.ts';
+import { pageResult, type Page } from '../../http/pagination.ts';
 
 export interface UserView {
   id: number;
@@ -24,17 +25,6 @@ export interface UserView {
   lastLoginAt: string | null;
 }
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pageSize: number;
-  totalPages: number;
-}
-
-export function pageResult<T>(items: T[], total: number, page: number, pageSize: number): Page<T> {
-  return { items, total, page, pageSize, totalPages: Math.max(1, Math.ceil(total / pageSize)) };
-}
 
 export const toUserView = (r: DashboardUserRow): UserView => ({
   id: r.id,

@@ -17,7 +17,7 @@
  * node_role: mongodb, redis, ...). The replica-set member state lives in this family's
  * `role` column and is read from there by cluster-status.ts.
  */
-import { defineFamily } from '../../timeseries/family.ts';
+import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 /**
  * Member states as reported by replSetGetStatus (members[].stateStr, lower-cased), plus
@@ -34,10 +34,7 @@ export const metricsMongodb = defineFamily({
   title: 'MongoDB metrics',
   description: 'Connections, operation counts, replication lag, data/index/storage sizes, oplog window and WiredTiger cache of every mongod, sampled every 15 s.',
   identity: { node_id: { description: 'Node running the mongod (nodes.id)' } },
-  sampleInterval: '15 seconds',
-  chunkInterval: '1 hour',
-  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
-  compressAfter: '7 days',
+  ...METRICS_15S,
   rollups: { '5m': 'mongodb_stats_5m', '1h': 'mongodb_stats_1h', '1d': 'mongodb_stats_daily' },
   columns: {
     role: {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { HttpError } from '../../http/problem.ts';
+import { pageOf, pageQuery } from '../../http/pagination.ts';
 import { getNode, listNodes, upsertNode } from './service.ts';
 
 const nodeId = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'letters, digits and . _ : @ - only');
@@ -17,13 +18,6 @@ const node = z.object({
   registeredAt: z.string(),
   lastSeen: z.string().nullable(),
 });
-
-export const pageQuery = z.object({
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  pageSize: z.coerce.number().int().min(1).max(500).default(50),
-});
-export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.number().int(), page: z.number().int(), pageSize: z.number().int(), totalPages: z.number().int() });
 
 export const nodeRoutes: RouteModule = (app, deps) => {
   app.get(

@@ -4,6 +4,7 @@
  * last_seen; health is derived: `stale` after 3 missed sampling intervals.
  */
 import type { Queryable } from '../../db/database.ts';
+import { pageResult, type Page } from '../../http/pagination.ts';
 
 export const STALE_AFTER_INTERVALS = 3;
 
@@ -56,13 +57,6 @@ const toView = (r: NodeRow): NodeView => ({
 const COLUMNS = (now: string) =>
   `n.id, n.hostname, n.role, n.status, n.addresses, n.labels, n.expected_interval_seconds, n.registered_at, n.last_seen, ${nodeHealthSQL(now)} AS health`;
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  pageSize: number;
-  totalPages: number;
-}
 
 export async function listNodes(
   db: Queryable,
@@ -76,7 +70,7 @@ export async function listNodes(
     `SELECT ${COLUMNS('$1::timestamptz')} FROM nodes n WHERE ${where} ORDER BY n.id LIMIT $4 OFFSET $5`,
     [...params, opts.pageSize, (opts.page - 1) * opts.pageSize],
   );
-  return { items: rows.map(toView), total, page: opts.page, pageSize: opts.pageSize, totalPages: Math.max(1, Math.ceil(total / opts.pageSize)) };
+  return pageResult(rows.map(toView), total, opts.page, opts.pageSize);
 }
 
 export async function getNode(db: Queryable, id: string, now: Date = new Date()): Promise<NodeView | null> {

@@ -8,7 +8,7 @@
  * a bucket shows a replica that dropped out. Status flags keep the last value of the
  * bucket (alerting works on the raw rows).
  */
-import { defineFamily } from '../../timeseries/family.ts';
+import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 const delta = 'Per-interval count: the agent sends the increase since its previous sample (after a restart, when the counter went down, the new value itself), so rollups sum it.';
 
@@ -18,10 +18,7 @@ export const metricsRedis = defineFamily({
   title: 'Redis metrics',
   description: 'Clients, memory, throughput, keyspace hits and misses, evictions and expirations, keys, replication and persistence of every Redis server, sampled every 15 s.',
   identity: { node_id: { description: 'Node running the Redis server (nodes.id)' } },
-  sampleInterval: '15 seconds',
-  chunkInterval: '1 hour',
-  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
-  compressAfter: '7 days',
+  ...METRICS_15S,
   rollups: { '5m': 'redis_stats_5m', '1h': 'redis_stats_1h', '1d': 'redis_stats_daily' },
   columns: {
     role: {

@@ -7,7 +7,7 @@
  * /stat's `actions` object ("reject", "soft reject", "rewrite subject", "add header",
  * "greylist", "no action").
  */
-import { defineFamily } from '../../timeseries/family.ts';
+import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 const delta = 'Per-interval count: the agent sends the increase of the /stat total since its previous sample (after a restart or stat_reset, the new total itself), so rollups sum it.';
 
@@ -17,10 +17,7 @@ export const metricsRspamd = defineFamily({
   title: 'Rspamd metrics',
   description: 'Messages scanned, ham/spam verdicts, actions, learning, connections and scan time of every Rspamd instance, sampled every 15 s.',
   identity: { node_id: { description: 'Node running Rspamd (nodes.id)' } },
-  sampleInterval: '15 seconds',
-  chunkInterval: '1 hour',
-  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
-  compressAfter: '7 days',
+  ...METRICS_15S,
   rollups: { '5m': 'rspamd_stats_5m', '1h': 'rspamd_stats_1h', '1d': 'rspamd_stats_daily' },
   columns: {
     scanned: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages scanned. ${delta}`, source: 'rspamd /stat: scanned (delta)' },

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { App, AppDeps } from '../../http/app.ts';
 import { problemSchema } from '../../http/problem.ts';
 import { requireUser, USER_ONLY } from '../auth/routes.ts';
-import { pageOf, pageQuery } from '../nodes/routes.ts';
+import { pageOf, pageQuery } from '../../http/pagination.ts';
 import type { SavedViewStore } from './service.ts';
 
 /** Largest serialised config kept for one view. */

@@ -7,7 +7,8 @@
  */
 import type { Database, Queryable } from '../../db/database.ts';
 import { HttpError } from '../../http/problem.ts';
-import { isUniqueViolation, pageResult, type Page } from '../auth/users.ts';
+import { pageResult, type Page } from '../../http/pagination.ts';
+import { isUniqueViolation } from '../auth/users.ts';
 import type { SavedViewRow } from './schema.ts';
 
 export interface SavedView {

@@ -2,7 +2,7 @@
  * metrics_system: host metrics every 15 s (mail-cluster-timescaledb-schema.md,
  * "20 columns: time, node_id, node_role, cpu/ram/disk/net metrics, load, tcp, open_files").
  */
-import { defineFamily } from '../../timeseries/family.ts';
+import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 export const metricsSystem = defineFamily({
   table: 'metrics_system',
@@ -11,10 +11,7 @@ export const metricsSystem = defineFamily({
   description: 'CPU, memory, swap, disk, disk I/O, network, load, TCP and open files of every node, sampled every 15 s.',
   identity: { node_id: { description: 'Node that reported the sample (nodes.id)' } },
   roleColumn: 'node_role',
-  sampleInterval: '15 seconds',
-  chunkInterval: '1 hour',
-  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
-  compressAfter: '7 days',
+  ...METRICS_15S,
   rollups: { '5m': 'system_stats_5m', '1h': 'system_stats_1h', '1d': 'system_stats_daily' },
   columns: {
     node_role: { type: 'text', unit: 'label', agg: 'last', description: 'Role of the node when sampled (mongodb, redis, zonemta, wildduck, rspamd, host, ...)', source: 'agent configuration' },

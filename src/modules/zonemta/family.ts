@@ -7,7 +7,7 @@
  * agent takes from ZoneMTA's delivery log (log:entry events, the source of the
  * zonemta_delivery_status counter, which has no zone label), summed by the rollups.
  */
-import { defineFamily } from '../../timeseries/family.ts';
+import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 const perInterval = 'Per-interval count (the agent counts the events of the zone since its previous sample), so rollups sum it.';
 
@@ -20,10 +20,7 @@ export const metricsZonemta = defineFamily({
     node_id: { description: 'Node running the ZoneMTA instance (nodes.id)' },
     zone: { description: 'Sending zone (the ZoneMTA "zones" configuration key, e.g. default, bulk)' },
   },
-  sampleInterval: '15 seconds',
-  chunkInterval: '1 hour',
-  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
-  compressAfter: '7 days',
+  ...METRICS_15S,
   rollups: { '5m': 'zonemta_stats_5m', '1h': 'zonemta_stats_1h', '1d': 'zonemta_stats_daily' },
   columns: {
     queue_queued: {
