@@ -1,0 +1,290 @@
+/**
+ * Hosts the real Opsdeck app (createRuntime + app.listen, in this process) for
+ * the HTTP benchmarks, and drives it from separate load processes
+ * (bench/load-worker.ts). Runs in its own process, forked by bench/run.ts, so
+ * its peak RSS is the server's alone: the benchmark process holds a million
+ * generated rows that must not count as server memory.
+ *
+ * Input: one JSON argument (HostTask). Output: one IPC message (HostResult).
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config.ts';
+import type { Principal } from '../src/http/access.ts';
+import { createRuntime, type Runtime } from '../src/runtime.ts';
+import { STEP_MS, type DataShape } from './lib/gen.ts';
+import { profiled, type ProfileSummary } from './lib/profile.ts';
+import { PgCpuMeter, memoryMiB, nodeCpuSince, round } from './lib/util.ts';
+import type { BatchResult, LoadResult, LoadTask, QueryCase, QueryResult, SingleResult } from './load-worker.ts';
+
+export interface HostTask {
+  tier: 'server' | 'embedded';
+  /** Where the ingest items (2, 3) write: a fresh database. */
+  ingestDb: { databaseUrl?: string; dataDir?: string };
+  /** Where the query item (4) reads: the pre-loaded, rolled-up data set. */
+  queryDb: { databaseUrl?: string; dataDir?: string; shape: DataShape } | null;
+  batch: { shape: DataShape; rows: number; batchRows: number; connections: number } | null;
+  single: { seconds: number; connections: number; endMs: number } | null;
+  queryReps: number;
+  rawQueryReps: number;
+  /** auto: real credentials when the auth module offers them, else a marked stub; stub: always the stub. */
+  authMode: 'auto' | 'stub';
+  /** Server tier on this machine: also measure the PostgreSQL server's CPU. */
+  localServer: boolean;
+  /** Longest time spent repeating one query case (at least 3 repetitions). */
+  queryCaseSeconds: number;
+  /** BENCH_CPU_PROF=1: write a .cpuprofile per phase with this path prefix. */
+  profilePrefix: string | null;
+}
+
+export interface PhaseStats {
+  seconds: number;
+  nodeCpuSeconds: number;
+  pgCpuSeconds: number | null;
+  peakRssMiB: number;
+  /** Server tier: write transactions (transaction ids consumed) during the phase, server-wide. */
+  pgWriteTransactions: number | null;
+  profile?: ProfileSummary | null;
+}
+
+export interface HostResult {
+  tier: 'server' | 'embedded';
+  auth: { method: string; note?: string };
+  batch: (BatchResult & { storedRows: number; phase: PhaseStats }) | null;
+  single: (SingleResult & { storedRows: number; phase: PhaseStats }) | null;
+  /** After items 2–3, before any rollup refresh (jobs are off): the pending rollup work and queries that must read it. */
+  pending: { invalidationRows: number; distinctBuckets: number; queries: QueryResult | null } | null;
+  query: (QueryResult & { phase: PhaseStats; dataset: DataShape }) | null;
+  memory: { peakRssMiB: number; vmHwmMiB: number; idleRssAfterStartMiB: number };
+}
+
+const ADMIN_PASSWORD = `bench-${randomBytes(9).toString('hex')}`;
+const JWT_SECRET = randomBytes(32).toString('hex');
+
+let phasePeak = 0;
+let overallPeak = 0;
+setInterval(() => {
+  const rss = process.memoryUsage().rss / 1024 / 1024;
+  phasePeak = Math.max(phasePeak, rss);
+  overallPeak = Math.max(overallPeak, rss);
+}, 25).unref();
+
+async function startApp(db: { databaseUrl?: string; dataDir?: string }): Promise<{ rt: Runtime; base: string }> {
+  const config = loadConfig(
+    {},
+    {
+      port: 0,
+      host: '127.0.0.1',
+      jobs: false,
+      selfMonitor: false,
+      logLevel: 'warn',
+      databaseUrl: db.databaseUrl,
+      ...(db.dataDir ? { dataDir: db.dataDir } : {}),
+      adminPassword: ADMIN_PASSWORD,
+      jwtSecret: JWT_SECRET,
+    },
+  );
+  const rt = await createRuntime(config);
+  await rt.auth.seed();
+  await rt.app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = rt.app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return { rt, base: `http://127.0.0.1:${port}` };
+}
+
+/** Finds the first string in a JSON value whose key matches, or that matches a value pattern. */
+function findString(v: unknown, keyRe: RegExp | null, valueRe: RegExp | null): string | null {
+  if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof x === 'string' && ((keyRe && keyRe.test(k)) || (valueRe && valueRe.test(x)))) return x;
+    }
+    for (const x of Object.values(v as Record<string, unknown>)) {
+      const r = findString(x, keyRe, valueRe);
+      if (r) return r;
+    }
+  }
+  return null;
+}
+
+/**
+ * AUTH STEP. The real path: log in as `admin`, create an API key with scopes
+ * ingest+read (POST /api/v1/api-keys), use it as the Bearer credential.
+ * While src/modules/auth is still the placeholder (no route accepts any
+ * credential), the benchmark falls back to a STUB: the runtime's authenticator
+ * accepts one random bench token as an API key. The stub skips the cost of
+ * verifying a real credential; results say which method was used.
+ */
+async function credentials(rt: Runtime, base: string, mode: 'auto' | 'stub'): Promise<{ token: string; method: string; note?: string }> {
+  let note = '';
+  if (mode === 'auto') {
+    try {
+      const login = await fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+      });
+      if (login.ok) {
+        const access = findString(await login.json(), /^(access_?token|accessToken|token)$/i, null);
+        if (access) {
+          const keyRes = await fetch(`${base}/api/v1/api-keys`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${access}` },
+            body: JSON.stringify({ name: 'bench', scopes: ['ingest', 'read'] }),
+          });
+          const body = (await keyRes.json().catch(() => null)) as unknown;
+          const key = keyRes.ok ? findString(body, /^(key|apiKey|secret|token)$/i, /^odk_/) : null;
+          if (key) return { token: key, method: 'api-key (POST /api/v1/auth/login + POST /api/v1/api-keys)' };
+          note = `api-key creation failed (HTTP ${keyRes.status}); using the admin access token`;
+          return { token: access, method: 'user access token (admin)', note };
+        }
+        note = 'login answered without an access token';
+      } else {
+        note = `POST /api/v1/auth/login → HTTP ${login.status} (auth module not available yet)`;
+      }
+    } catch (err) {
+      note = `login failed: ${String(err)}`;
+    }
+  }
+  const token = `bench-stub-${randomBytes(16).toString('hex')}`;
+  const authenticator = rt.auth.authenticator as { authenticate(h: string | undefined): Promise<Principal | null> };
+  const original = authenticator.authenticate.bind(authenticator);
+  const principal: Principal = { kind: 'apiKey', keyId: 0, name: 'bench-stub', scopes: ['ingest', 'read'] };
+  authenticator.authenticate = async (h) => (h === `Bearer ${token}` ? principal : original(h));
+  return { token, method: 'STUB authenticator (bench-only; real API-key verification not measured)', ...(note ? { note } : {}) };
+}
+
+function runWorker(task: LoadTask): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [JSON.stringify(task)], {
+      execArgv: ['--import', 'tsx', '--max-old-space-size=6144'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let result: LoadResult | null = null;
+    child.on('message', (m) => {
+      result = m as LoadResult;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with ${code} and no result`))));
+  });
+}
+
+async function measured<T>(rt: Runtime, localServer: boolean, run: () => Promise<T>, profileFile: string | null): Promise<{ value: T; phase: PhaseStats }> {
+  let meter: PgCpuMeter | null = null;
+  if (localServer && rt.db.driver === 'postgres') {
+    const r = await rt.db.queryOne<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    meter = r ? new PgCpuMeter(r.pid) : null;
+  }
+  const before = meter?.available ? meter.snapshot() : null;
+  // txid_current() assigns (and so consumes) one transaction id itself.
+  const xacts = async () => (rt.db.driver === 'postgres' ? Number((await rt.db.queryOne<{ n: number }>('SELECT txid_current() AS n'))?.n ?? NaN) : NaN);
+  const x0 = await xacts();
+  phasePeak = process.memoryUsage().rss / 1024 / 1024;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const { value, profile } = await profiled(profileFile, run);
+  const seconds = (performance.now() - t0) / 1000;
+  const pgCpuSeconds = before && meter ? PgCpuMeter.delta(before, meter.snapshot()) : null;
+  const x1 = await xacts();
+  return {
+    value,
+    phase: {
+      ...(profile ? { profile } : {}),
+      pgWriteTransactions: Number.isFinite(x1 - x0) ? x1 - x0 - 1 : null,
+      seconds: round(seconds, 2),
+      nodeCpuSeconds: nodeCpuSince(cpu0),
+      pgCpuSeconds,
+      peakRssMiB: round(phasePeak),
+    },
+  };
+}
+
+async function storedRows(rt: Runtime): Promise<number> {
+  const r = await rt.db.queryOne<{ n: number }>('SELECT count(*)::bigint AS n FROM metrics_system');
+  return Number(r?.n ?? 0);
+}
+
+function queryCases(shape: DataShape, reps: number, rawReps: number, maxSeconds: number): QueryCase[] {
+  const to = new Date(shape.endMs + STEP_MS);
+  const spans: [string, number][] = [
+    ['1h', 3_600_000],
+    ['24h', 86_400_000],
+    ['7d', 7 * 86_400_000],
+    ['30d', 30 * 86_400_000],
+  ];
+  const cases: QueryCase[] = [];
+  for (const resolution of ['auto', 'raw'] as const) {
+    for (const [label, ms] of spans) {
+      for (const scope of ['one node', 'all nodes'] as const) {
+        const qs = new URLSearchParams({ from: new Date(to.getTime() - ms).toISOString(), to: to.toISOString(), resolution });
+        if (scope === 'one node') qs.set('nodeId', `${shape.prefix ?? 'node'}-000`);
+        cases.push({ name: `${resolution} ${label} ${scope}`, path: `/api/v1/metrics/system?${qs.toString()}`, reps: resolution === 'auto' ? reps : rawReps, maxSeconds });
+      }
+    }
+  }
+  return cases;
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '{}') as HostTask;
+  const out: HostResult = { tier: task.tier, auth: { method: 'none' }, batch: null, single: null, pending: null, query: null, memory: { peakRssMiB: 0, vmHwmMiB: 0, idleRssAfterStartMiB: 0 } };
+
+  if (task.batch || task.single) {
+    const { rt, base } = await startApp(task.ingestDb);
+    out.memory.idleRssAfterStartMiB = memoryMiB().rss;
+    const cred = await credentials(rt, base, task.authMode);
+    out.auth = { method: cred.method, ...(cred.note ? { note: cred.note } : {}) };
+    if (task.batch) {
+      const b = task.batch;
+      const r = await measured(rt, task.localServer, () =>
+        runWorker({ mode: 'batch', base, token: cred.token, shape: b.shape, rows: b.rows, batchRows: b.batchRows, connections: b.connections }),
+        task.profilePrefix && `${task.profilePrefix}-batch.cpuprofile`,
+      );
+      out.batch = { ...(r.value as BatchResult), storedRows: await storedRows(rt), phase: r.phase };
+    }
+    if (task.single) {
+      const s = task.single;
+      const before = await storedRows(rt);
+      const r = await measured(rt, task.localServer, () =>
+        runWorker({ mode: 'single', base, token: cred.token, seconds: s.seconds, connections: s.connections, endMs: s.endMs }),
+        task.profilePrefix && `${task.profilePrefix}-single.cpuprofile`,
+      );
+      out.single = { ...(r.value as SingleResult), storedRows: (await storedRows(rt)) - before, phase: r.phase };
+    }
+    const inv = await rt.db.queryOne<{ n: number; b: number }>('SELECT count(*)::int AS n, count(DISTINCT bucket)::int AS b FROM opsdeck_rollup_invalidations');
+    const shape = task.batch?.shape ?? { nodes: 100, ticks: 1, endMs: task.single?.endMs ?? Date.now() };
+    const pendingCases = queryCases(shape, 3, 0, 5).filter((c) => c.name === 'auto 24h all nodes' || c.name === 'auto 7d all nodes');
+    out.pending = {
+      invalidationRows: inv?.n ?? 0,
+      distinctBuckets: inv?.b ?? 0,
+      queries: (await runWorker({ mode: 'query', base, token: cred.token, cases: pendingCases })) as QueryResult,
+    };
+    await rt.close();
+  }
+
+  if (task.queryDb) {
+    const q = task.queryDb;
+    const { rt, base } = await startApp(q);
+    const cred = await credentials(rt, base, task.authMode);
+    if (out.auth.method === 'none') out.auth = { method: cred.method, ...(cred.note ? { note: cred.note } : {}) };
+    const r = await measured(
+      rt,
+      task.localServer,
+      () => runWorker({ mode: 'query', base, token: cred.token, cases: queryCases(q.shape, task.queryReps, task.rawQueryReps, task.queryCaseSeconds) }),
+      task.profilePrefix && `${task.profilePrefix}-query.cpuprofile`,
+    );
+    out.query = { ...(r.value as QueryResult), phase: r.phase, dataset: q.shape };
+    await rt.close();
+  }
+
+  const m = memoryMiB();
+  out.memory.peakRssMiB = round(overallPeak);
+  out.memory.vmHwmMiB = m.hwm;
+  await new Promise<void>((resolve) => process.send!(out, () => resolve()));
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`http host failed: ${String((err as Error)?.stack ?? err)}\n`);
+  process.exit(1);
+});

