@@ -17,7 +17,7 @@ import { PGliteDatabase, pgliteParsers } from '../src/db/pglite-driver.ts';
 import { PostgresDatabase } from '../src/db/postgres-driver.ts';
 import { metricsSystem } from '../src/modules/system-metrics/family.ts';
 import { BUCKET_ORIGIN } from '../src/timeseries/family.ts';
-import { insertSQL, type ColumnBatch } from '../src/timeseries/ingest.ts';
+import { arrayLiterals, insertSQL, type ColumnBatch } from '../src/timeseries/ingest.ts';
 import { planQuery } from '../src/timeseries/query.ts';
 import { FAMILIES } from '../src/timeseries/registry.ts';
 import { TimeseriesStore } from '../src/timeseries/store.ts';
@@ -309,11 +309,12 @@ export async function insertBreakdown(open: StoreOpener, rows: readonly SystemRo
   const setup = async (st: OpenStore) => {
     await st.db.query('SELECT opsdeck_ensure_partitions($1, $2, $3)', [TABLE, new Date(minTime).toISOString(), new Date(maxTime + 1).toISOString()]);
   };
-  const withConflict = insertSQL(metricsSystem);
-  const plain = withConflict.replace(/\nON CONFLICT[^\n]*$/, '');
+  const withConflict = insertSQL(metricsSystem, true);
+  const plain = insertSQL(metricsSystem, false);
+  const params = prepared.map((b) => arrayLiterals(metricsSystem, b));
   const steps: [string, (st: OpenStore, i: number) => Promise<unknown>][] = [
-    ['INSERT … SELECT unnest($1..$20) (no ON CONFLICT)', (st, i) => st.db.transaction((tx) => tx.query(plain, prepared[i]!.arrays))],
-    ['+ ON CONFLICT DO NOTHING (the family insertSQL)', (st, i) => st.db.transaction((tx) => tx.query(withConflict, prepared[i]!.arrays))],
+    ['INSERT … SELECT unnest($1..$20) (no ON CONFLICT)', (st, i) => st.db.transaction((tx) => tx.query(plain, params[i]!))],
+    ['ON CONFLICT DO NOTHING instead', (st, i) => st.db.transaction((tx) => tx.query(withConflict, params[i]!))],
     ['+ invalidations + nodes upsert (store.writeBatch)', (st, i) => st.db.transaction((tx) => st.store.writeBatch(tx, 'system', prepared[i]!))],
   ];
   const out: BreakdownStep[] = [];

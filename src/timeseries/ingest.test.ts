@@ -79,3 +79,31 @@ forEachBackend('every column type through ingest, rollups and queries', (kind) =
     );
   });
 });
+
+test('the compiled fast check never accepts a row the Zod schema refuses', async () => {
+  const fc = (await import('fast-check')).default;
+  const { compileFastCheck, ingestRowSchema } = await import('./ingest.ts');
+  const { FAMILIES } = await import('./registry.ts');
+  const families = [probe, ...FAMILIES];
+  const isoish = fc.oneof(
+    fc.date({ min: new Date('1990-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+    fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 19 }), fc.integer({ min: 0, max: 39 }), fc.integer({ min: 0, max: 29 }), fc.integer({ min: 0, max: 69 }), fc.integer({ min: 0, max: 69 }), fc.constantFrom('Z', '+02:00', '-11:30', '+25:00', '+0200', ''), fc.constantFrom('', '.1', '.123456789', '.1234567891'))
+      .map(([y, mo, d, h, mi, s, off, frac]) => `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}${frac}${off}`),
+    fc.string(),
+  );
+  const value = fc.oneof(fc.constant(undefined), fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.string({ maxLength: 300 }), fc.constantFrom('a', 'b', 'primary', 'master', ''), fc.constant(2 ** 60), fc.constant(-1), fc.constant(1.5));
+  for (const f of families) {
+    const fast = compileFastCheck(f);
+    const schema = ingestRowSchema(f);
+    const fields = ['timestamp', ...f.identity.map((i) => i.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())), ...f.columns.map((c) => c.field), 'extra'];
+    const row = fc.record(Object.fromEntries(fields.map((k) => [k, k === 'timestamp' ? fc.option(isoish, { nil: undefined }) : k === 'nodeId' || k === 'zone' ? fc.oneof(fc.constantFrom('n-1', 'mx.example:1', ''), fc.string()) : value])), {
+      requiredKeys: f.identity.map((i) => i.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())),
+    });
+    fc.assert(
+      fc.property(row, (r) => {
+        if (fast(r)) assert.ok(schema.safeParse(r).success, `${f.table}: fast check accepted ${JSON.stringify(r)}`);
+      }),
+      { numRuns: 3000 },
+    );
+  }
+});

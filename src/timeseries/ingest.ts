@@ -43,6 +43,62 @@ export function ingestRowSchema<F extends FamilyDecl>(f: Family<F>): z.ZodType<I
 
 const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
+/** The common ISO 8601 form `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`; anything else goes to Zod to decide. */
+const ISO_FAST = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** A real calendar date and time of day in the common ISO form (no 24:00, no leap seconds, no Feb 30). */
+function isoFast(ts: string): boolean {
+  const m = ISO_FAST.exec(ts);
+  if (!m) return false;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return false;
+  if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return false;
+  return m[7] === undefined || (Number(m[7]) <= 23 && Number(m[8]) <= 59);
+}
+
+/**
+ * A row check compiled from the declaration for the hot path. It accepts only
+ * rows the Zod schema accepts (it is at least as strict); a row it refuses is
+ * handed to Zod, which either accepts it or explains what is wrong.
+ */
+export function compileFastCheck(f: Family): (row: unknown) => boolean {
+  const allowed = new Set(['timestamp', ...f.identity.map(camel), ...f.columns.map((c) => c.field)]);
+  const ids = f.identity.map(camel);
+  const cols = f.columns.map((c) => ({
+    field: c.field,
+    type: c.type,
+    min: c.min ?? (c.type === 'integer' ? -2147483648 : c.type === 'bigint' ? Number.MIN_SAFE_INTEGER : -Infinity),
+    max: c.max ?? (c.type === 'integer' ? 2147483647 : c.type === 'bigint' ? Number.MAX_SAFE_INTEGER : Infinity),
+    values: c.values ? new Set(c.values) : null,
+  }));
+  return (row) => {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
+    const r = row as Record<string, unknown>;
+    for (const k in r) if (!allowed.has(k)) return false;
+    const ts = r.timestamp;
+    if (ts !== undefined && (typeof ts !== 'string' || !isoFast(ts))) return false;
+    for (const id of ids) {
+      const v = r[id];
+      if (typeof v !== 'string' || v.length === 0 || v.length > 128 || !NODE_ID.test(v)) return false;
+    }
+    for (const c of cols) {
+      const v = r[c.field];
+      if (v === undefined || v === null) continue;
+      if (c.type === 'text') {
+        if (typeof v !== 'string' || (c.values ? !c.values.has(v) : v.length > 256)) return false;
+      } else if (c.type === 'boolean') {
+        if (typeof v !== 'boolean') return false;
+      } else {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < c.min || v > c.max) return false;
+        if (c.type !== 'double' && !Number.isInteger(v)) return false;
+      }
+    }
+    return true;
+  };
+}
+
 export interface RowIssue {
   index: number;
   path: (string | number)[];
@@ -85,7 +141,13 @@ export interface ValidateOptions {
  * IngestValidationError listing every bad row (index + field path); nothing is
  * returned, so nothing is written, unless all rows are valid.
  */
-export function prepareBatch(f: Family, schema: z.ZodType, input: readonly unknown[], opts: ValidateOptions = {}): ColumnBatch {
+export function prepareBatch(
+  f: Family,
+  schema: z.ZodType,
+  input: readonly unknown[],
+  opts: ValidateOptions = {},
+  fast: (row: unknown) => boolean = compileFastCheck(f),
+): ColumnBatch {
   const now = opts.now ?? Date.now();
   const maxFuture = now + (opts.maxFutureSeconds ?? 3600) * 1000;
   const oldest = now - intervalSeconds(f.decl.retention.raw) * 1000;
@@ -99,14 +161,18 @@ export function prepareBatch(f: Family, schema: z.ZodType, input: readonly unkno
   let minTime = Infinity;
   let maxTime = -Infinity;
   for (let i = 0; i < input.length; i++) {
-    const parsed = schema.safeParse(input[i]);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        if (issues.length < maxIssues) issues.push({ index: i, path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: issue.message });
+    let row: Record<string, unknown>;
+    if (fast(input[i])) row = input[i] as Record<string, unknown>;
+    else {
+      const parsed = schema.safeParse(input[i]);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          if (issues.length < maxIssues) issues.push({ index: i, path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: issue.message });
+        }
+        continue;
       }
-      continue;
+      row = parsed.data as Record<string, unknown>;
     }
-    const row = parsed.data as Record<string, unknown>;
     const t = row.timestamp === undefined ? now : Date.parse(row.timestamp as string);
     if (t > maxFuture || t < oldest) {
       if (issues.length < maxIssues) {
@@ -123,7 +189,7 @@ export function prepareBatch(f: Family, schema: z.ZodType, input: readonly unkno
     for (let k = 0; k < idFields.length; k++) arrays[1 + k]![i] = row[idFields[k]!];
     for (let k = 0; k < f.columns.length; k++) {
       const v = row[f.columns[k]!.field];
-      // booleans travel as 't'/'f' text (see insertSQL)
+      // booleans travel as t/f in the array literal (see arrayLiterals)
       arrays[1 + idFields.length + k]![i] = v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 't' : 'f') : v;
     }
     if (t < minTime) minTime = t;
@@ -136,13 +202,37 @@ export function prepareBatch(f: Family, schema: z.ZodType, input: readonly unkno
   return { rows: input.length, arrays, minTime, maxTime, latestByNode };
 }
 
-/** INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING for the family. */
-export function insertSQL(f: Family): string {
+/**
+ * INSERT … SELECT FROM unnest(…) for the family: one statement per batch. Each
+ * column travels as one PostgreSQL array literal in a text parameter (built by
+ * arrayLiterals), which is much cheaper than a driver's generic array encoding.
+ * `onConflict`: skip rows whose (identity, time) exists (retried batches); the
+ * plain form is tried first and is cheaper for the server.
+ */
+export function insertSQL(f: Family, onConflict = true): string {
   const cols = ['time', ...f.identity, ...f.columns.map((c) => c.name)];
-  // Boolean arrays go as text[] and are cast: postgres.js types a JS boolean array as a scalar bool.
-  const types = ['timestamptz', ...f.identity.map(() => 'text'), ...f.columns.map((c) => (c.type === 'boolean' ? 'text[]::boolean' : SQL_TYPES[c.type]))];
-  const args = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
-  return `INSERT INTO ${f.table} (${cols.join(', ')})\nSELECT * FROM unnest(${args})\nON CONFLICT (${[...f.identity, 'time'].join(', ')}) DO NOTHING`;
+  const types = ['timestamptz', ...f.identity.map(() => 'text'), ...f.columns.map((c) => SQL_TYPES[c.type])];
+  const args = types.map((t, i) => `$${i + 1}::text::${t}[]`).join(', ');
+  const conflict = onConflict ? `\nON CONFLICT (${[...f.identity, 'time'].join(', ')}) DO NOTHING` : '';
+  return `INSERT INTO ${f.table} (${cols.join(', ')})\nSELECT * FROM unnest(${args})${conflict}`;
+}
+
+/** `{a,b,NULL}` array literal of one column; text values are quoted and escaped. */
+export function arrayLiteral(values: readonly unknown[], quote: boolean): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) parts[i] = 'NULL';
+    else if (quote) parts[i] = `"${String(v).replace(/[\\"]/g, (m) => `\\${m}`)}"`;
+    else parts[i] = String(v);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** The insert parameters of a prepared batch (column order of insertSQL). */
+export function arrayLiterals(f: Family, batch: ColumnBatch): string[] {
+  const quoted = [false, ...f.identity.map(() => true), ...f.columns.map((c) => c.type === 'text')];
+  return batch.arrays.map((col, i) => arrayLiteral(col, quoted[i]!));
 }
 
 /** Column names in insert order (the COPY benchmark uses the same order). */

@@ -10,7 +10,7 @@ import { DatabaseQueryError } from '../db/database.ts';
 import type { StorageTier } from '../db/tier.ts';
 import { refreshSQL } from './ddl.ts';
 import { LEVEL_SECONDS, ROLLUP_LEVELS, intervalSeconds, type Family, type Resolution } from './family.ts';
-import { ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
+import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
 import { DEFAULT_LIMITS, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
 import type { z } from 'zod';
 
@@ -50,8 +50,10 @@ export interface TimeseriesStoreOptions {
 interface FamilyRuntime {
   family: Family;
   schema: z.ZodType;
-  insert: string;
-  insertReturning: string;
+  /** Plain insert (tried first), and the ON CONFLICT DO NOTHING form for batches that hit stored rows. */
+  insert: { plain: string; skip: string };
+  insertReturning: { plain: string; skip: string };
+  fast: (row: unknown) => boolean;
   knownPartitions: Set<number>;
   partitionMs: number;
 }
@@ -72,8 +74,12 @@ export class TimeseriesStore {
       this.byKey.set(f.key, {
         family: f,
         schema: ingestRowSchema(f),
-        insert: insertSQL(f),
-        insertReturning: `${insertSQL(f)}\nRETURNING time, ${f.identity.join(', ')}`,
+        insert: { plain: insertSQL(f, false), skip: insertSQL(f, true) },
+        insertReturning: {
+          plain: `${insertSQL(f, false)}\nRETURNING time, ${f.identity.join(', ')}`,
+          skip: `${insertSQL(f, true)}\nRETURNING time, ${f.identity.join(', ')}`,
+        },
+        fast: compileFastCheck(f),
         knownPartitions: new Set(),
         partitionMs: intervalSeconds(f.partitionInterval) * 1000,
       });
@@ -104,7 +110,7 @@ export class TimeseriesStore {
   /** Validates rows; throws IngestValidationError before anything is written. */
   prepare(key: string, rows: readonly unknown[], opts?: ValidateOptions): ColumnBatch {
     const rt = this.runtime(key);
-    return prepareBatch(rt.family, rt.schema, rows, opts);
+    return prepareBatch(rt.family, rt.schema, rows, opts, rt.fast);
   }
 
   /** Validates and stores a batch in one transaction: all rows or none. */
@@ -134,13 +140,22 @@ export class TimeseriesStore {
     const keys = new Set<string>();
     if (batch.rows === 0) return { count: 0, keys };
     if (this.tier === 'postgres') await this.ensurePartitionsFor(tx, rt, batch.minTime, batch.maxTime);
+    const sql = returning ? rt.insertReturning : rt.insert;
+    const params = arrayLiterals(f, batch);
     let res;
     try {
-      res = await tx.query<Record<string, unknown>>(returning ? rt.insertReturning : rt.insert, batch.arrays);
+      // Most batches are new rows: a plain INSERT costs the server about a quarter less than
+      // ON CONFLICT DO NOTHING. A batch that meets stored rows (a retry) rolls back to the
+      // savepoint and is written again skipping them.
+      res = await tx.savepoint((sp) => sp.query<Record<string, unknown>>(sql.plain, params));
     } catch (err) {
-      // 23514: no partition for a row (one dropped by retention after it was cached): forget the cache.
-      if (err instanceof DatabaseQueryError && err.sqlState === '23514') rt.knownPartitions.clear();
-      throw err;
+      if (err instanceof DatabaseQueryError && err.sqlState === '23505') {
+        res = await tx.query<Record<string, unknown>>(sql.skip, params);
+      } else {
+        // 23514: no partition for a row (one dropped by retention after it was cached): forget the cache.
+        if (err instanceof DatabaseQueryError && err.sqlState === '23514') rt.knownPartitions.clear();
+        throw err;
+      }
     }
     if (returning) {
       for (const r of res.rows) keys.add([String((r.time as Date).getTime()), ...f.identity.map((i) => String(r[i]))].join('\u0000'));
