@@ -55,6 +55,11 @@ const entries = {
   poolWaitMs: { env: 'OPSDECK_DB_POOL_WAIT_MS', schema: int(10, 120_000).default(5000), description: 'Longest wait for a free connection before 503 (ms)' },
   statementTimeoutMs: { env: 'OPSDECK_STATEMENT_TIMEOUT_MS', schema: int(0, 3_600_000).default(30_000), description: 'Server-side statement timeout (ms, 0 = none)' },
   queryMaxPoints: { env: 'OPSDECK_QUERY_MAX_POINTS', schema: int(100, 10_000_000).default(200_000), description: 'Most points one metrics query may return' },
+  queryAutoMaxPoints: {
+    env: 'OPSDECK_QUERY_AUTO_MAX_POINTS',
+    schema: int(100, 10_000_000).default(20_000),
+    description: 'resolution=auto picks a coarser rollup while an answer would carry more points than this',
+  },
   queryMaxSpanDays: { env: 'OPSDECK_QUERY_MAX_SPAN_DAYS', schema: int(1, 3650).default(400), description: 'Longest time range of one metrics query (days)' },
   jobs: { env: 'OPSDECK_JOBS', schema: bool.default(true), description: 'Run periodic jobs (partitions, rollups, retention) in this process' },
   selfMonitor: { env: 'OPSDECK_SELF_MONITOR', schema: bool.default(true), description: 'Record the host Opsdeck runs on as a node every interval' },

@@ -72,7 +72,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     tier: migrated.tier.tier,
     families: FAMILIES,
     logger,
-    limits: { maxPoints: config.queryMaxPoints, maxSpanSeconds: config.queryMaxSpanDays * 86400 },
+    limits: { maxPoints: config.queryMaxPoints, autoMaxPoints: config.queryAutoMaxPoints, maxSpanSeconds: config.queryMaxSpanDays * 86400 },
   });
   const metrics = new Metrics(db);
   const jobs = new JobRunner({

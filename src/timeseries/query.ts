@@ -29,9 +29,11 @@ export interface QueryLimits {
   maxSpanSeconds: number;
   /** Most rows one answer may carry. */
   maxPoints: number;
+  /** `auto` steps to a coarser level while the answer would carry more rows than this. */
+  autoMaxPoints: number;
 }
 
-export const DEFAULT_LIMITS: QueryLimits = { maxSpanSeconds: 400 * 86400, maxPoints: 200_000 };
+export const DEFAULT_LIMITS: QueryLimits = { maxSpanSeconds: 400 * 86400, maxPoints: 200_000, autoMaxPoints: 20_000 };
 
 export interface RangeQuery {
   from: Date;
@@ -63,8 +65,9 @@ function estimate(f: Family, r: Resolution, spanSeconds: number, series: number)
 
 /**
  * Picks the resolution: `auto` takes the coarsest level that still gives at least
- * `points` buckets over the span (raw when even 5-minute buckets are too coarse),
- * then steps coarser while the answer would exceed the point limit.
+ * `points` buckets per series over the span (raw when even 5-minute buckets are
+ * too coarse), then steps coarser while the whole answer (all series) would carry
+ * more than `autoMaxPoints` rows.
  */
 export function chooseResolution(f: Family, q: RangeQuery, series: number, limits: QueryLimits): Resolution {
   const span = (q.to.getTime() - q.from.getTime()) / 1000;
@@ -90,7 +93,8 @@ export function chooseResolution(f: Family, q: RangeQuery, series: number, limit
     }
   }
   let i = ladder.indexOf(chosen);
-  while (estimate(f, ladder[i]!, span, series) > limits.maxPoints && i < ladder.length - 1) i++;
+  const budget = Math.min(limits.autoMaxPoints, limits.maxPoints);
+  while (estimate(f, ladder[i]!, span, series) > budget && i < ladder.length - 1) i++;
   return ladder[i]!;
 }
 
@@ -154,7 +158,7 @@ export function planQuery(f: Family, q: RangeQuery, series: number, limits: Quer
       where.push(`node_id = ANY($3::text[])`);
     }
     params.push(limits.maxPoints + 1);
-    sql = `SELECT time AS t, ${[...ids, ...columns.map((c) => c.name)].join(', ')}\nFROM ${f.table}\nWHERE ${where.join(' AND ')}\nORDER BY time, ${ids.join(', ')}\nLIMIT $${params.length}`;
+    sql = `SELECT time AS t, ${[...ids, ...columns.map((c) => c.name)].join(', ')}\nFROM ${f.table}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, time\nLIMIT $${params.length}`;
   } else {
     const level = resolution as RollupLevel;
     const width = LEVEL_SECONDS[level] * 1000;
@@ -168,7 +172,7 @@ export function planQuery(f: Family, q: RangeQuery, series: number, limits: Quer
     }
     params.push(limits.maxPoints + 1);
     const exprs = columns.map((c) => `${rollupExpr(f, c.name)} AS ${c.name}`);
-    sql = `SELECT bucket AS t, ${[...ids, ...exprs, 'samples'].join(', ')}\nFROM ${f.decl.rollups[level]}\nWHERE ${where.join(' AND ')}\nORDER BY bucket, ${ids.join(', ')}\nLIMIT $${params.length}`;
+    sql = `SELECT bucket AS t, ${[...ids, ...exprs, 'samples'].join(', ')}\nFROM ${f.decl.rollups[level]}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, bucket\nLIMIT $${params.length}`;
   }
   return {
     resolution,

@@ -203,10 +203,15 @@ export class TimeseriesStore {
   }
 
   /** Number of series a query covers (for point estimates). */
+  /** Series (distinct identities) the family has in the range, from its small daily rollup. */
   private async seriesCount(f: Family, q: RangeQuery): Promise<number> {
-    if (q.nodeIds?.length) return q.nodeIds.length;
-    const r = await this.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM nodes WHERE last_seen >= $1', [q.from.toISOString()]);
-    return Math.max(1, r?.n ?? 1) * (f.identity.length > 1 ? 4 : 1);
+    const ids = f.identity.join(', ');
+    const r = await this.db.queryOne<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT DISTINCT ${ids} FROM ${f.decl.rollups['1d']}
+         WHERE bucket >= $1 AND bucket < $2 AND ($3::text[] IS NULL OR node_id = ANY($3::text[]))) s`,
+      [new Date(Math.floor(q.from.getTime() / 86_400_000) * 86_400_000).toISOString(), q.to.toISOString(), q.nodeIds?.length ? [...q.nodeIds] : null],
+    );
+    return Math.max(1, r?.n ?? 1);
   }
 
   async query(key: string, q: RangeQuery): Promise<QueryAnswer> {
