@@ -85,7 +85,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   });
   for (const j of storageJobs(db, store)) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
-  const writer = new WriteCoalescer(store, { maxInFlight: Math.max(1, Math.min(8, Math.floor(config.poolMax / 2))) });
+  // Two group commits in flight per family: under load, requests queue into larger groups.
+  const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
   const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;

@@ -17,6 +17,9 @@ import { isUniqueViolation } from './users.ts';
 
 export const LAST_USED_THROTTLE_MS = 60_000;
 
+/** How long a key row is reused before it is read again (see byPrefix). */
+export const KEY_CACHE_MS = 5_000;
+
 export type ApiKeyStatus = 'active' | 'expired' | 'revoked';
 
 export interface ApiKeyView {
@@ -55,6 +58,7 @@ const bearerError = (code: string, message: string) =>
   new HttpError(401, code, message, {}, { 'www-authenticate': `Bearer realm="opsdeck", error="invalid_token"` });
 
 export class ApiKeyStore {
+  private readonly cache = new Map<string, { row: ApiKeyRow; at: number }>();
   private readonly lastTouched = new Map<number, number>();
 
   constructor(
@@ -99,13 +103,31 @@ export class ApiKeyStore {
   async revoke(id: number): Promise<void> {
     const r = await this.db.queryOne<{ id: number }>('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id', [id]);
     if (!r) throw new HttpError(404, 'API_KEY_NOT_FOUND', `no API key ${id}`);
+    for (const [prefix, hit] of this.cache) if (hit.row.id === id) this.cache.delete(prefix);
+  }
+
+  /**
+   * The key row by prefix, cached for KEY_CACHE_MS: agents send thousands of
+   * requests a second with the same key. A revocation in this process applies at
+   * once; one made by another process sharing the database within KEY_CACHE_MS.
+   */
+  private async byPrefix(prefix: string): Promise<ApiKeyRow | null> {
+    const now = Date.now();
+    const hit = this.cache.get(prefix);
+    if (hit && now - hit.at < KEY_CACHE_MS) return hit.row;
+    const row = await this.db.queryOne<ApiKeyRow>('SELECT * FROM api_keys WHERE prefix = $1', [prefix]);
+    if (row) {
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(prefix, { row, at: now });
+    } else this.cache.delete(prefix);
+    return row;
   }
 
   /** Resolves a presented key; 401 for an unknown, wrong, revoked or expired key. */
   async authenticate(token: string): Promise<Principal> {
     const m = API_KEY_PATTERN.exec(token);
     if (!m) throw bearerError('INVALID_API_KEY', 'the API key is not valid');
-    const row = await this.db.queryOne<ApiKeyRow>('SELECT * FROM api_keys WHERE prefix = $1', [m[1]]);
+    const row = await this.byPrefix(m[1]!);
     if (!row || !hashesEqual(row.key_hash, sha256Hex(token))) throw bearerError('INVALID_API_KEY', 'the API key is not valid');
     const s = status(row);
     if (s === 'revoked') throw bearerError('API_KEY_REVOKED', 'the API key was revoked');
