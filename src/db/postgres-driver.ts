@@ -69,7 +69,11 @@ class Semaphore {
 
 export class PostgresDatabase extends BaseDatabase {
   readonly driver = 'postgres' as const;
-  private readonly sql: postgres.Sql;
+  /** The current postgres.js pool; replaced after a lost connection (see renewPool). */
+  private sql: postgres.Sql;
+  private readonly newPool: () => postgres.Sql;
+  /** Replaced pools still finishing their work. */
+  private readonly retired = new Set<Promise<void>>();
   private readonly sem: Semaphore;
   private readonly poolWaitMs: number;
   private opened = 0;
@@ -82,50 +86,97 @@ export class PostgresDatabase extends BaseDatabase {
     this.poolWaitMs = options.poolWaitMs ?? 5000;
     const connection: Record<string, string> = { application_name: options.applicationName ?? 'opsdeck' };
     if (options.statementTimeoutMs) connection.statement_timeout = String(options.statementTimeoutMs);
-    this.sql = postgres(options.url, {
-      max,
-      idle_timeout: options.idleTimeoutSec ?? 30,
-      connect_timeout: options.connectTimeoutSec ?? 10,
-      max_lifetime: 60 * 30,
-      prepare: true,
-      onnotice: () => {},
-      onclose: () => {
-        this.opened = Math.max(0, this.opened - 1);
-      },
-      connection,
-      types: {
-        // int8 and numeric come back as JS numbers (exact up to 2^53), the same as the PGlite driver.
-        bigint: { to: 20, from: [20, 1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
-      },
-    });
+    this.newPool = () =>
+      postgres(options.url, {
+        max,
+        idle_timeout: options.idleTimeoutSec ?? 30,
+        connect_timeout: options.connectTimeoutSec ?? 10,
+        // A query waits this long before its connection retries after a failed connect. postgres.js
+        // grows it to 20 s over an outage, so requests hung far past poolWaitMs before their 503;
+        // capped, a request during an outage fails fast and one after it connects at once.
+        backoff: (attempt: number) => Math.min(0.02 * 2 ** attempt, 0.25),
+        max_lifetime: 60 * 30,
+        prepare: true,
+        onnotice: () => {},
+        onclose: () => {
+          this.opened = Math.max(0, this.opened - 1);
+        },
+        connection,
+        types: {
+          // int8 and numeric come back as JS numbers (exact up to 2^53), the same as the PGlite driver.
+          bigint: { to: 20, from: [20, 1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+        },
+      });
+    this.sql = this.newPool();
   }
 
-  private async withPermit<R>(run: () => Promise<R>): Promise<R> {
+  private async withPermit<R>(run: (sql: postgres.Sql) => Promise<R>): Promise<R> {
     if (this.closed) throw new DatabaseUnavailableError('database pool is closed');
     await this.sem.acquire(this.poolWaitMs);
     this.opened = Math.max(this.opened, this.sem.inUse);
+    const sql = this.sql;
     try {
-      return await run();
+      return await run(sql);
+    } catch (err) {
+      if (sql === this.sql && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) this.renewPool();
+      throw err;
     } finally {
       this.sem.release();
     }
   }
 
+  /**
+   * Replaces the postgres.js pool after a connection was lost while in use.
+   * postgres.js 3.4.9 leaves a connection whose socket closed with a write
+   * still pending unable to send anything on its next connect (it times out
+   * after connect_timeout, again and again), and its reconnect back-off keeps
+   * growing through an outage; both outlive the outage. A fresh pool starts
+   * clean; the old one finishes what it still runs (up to 5 s) and is ended.
+   */
+  private renewPool(): void {
+    if (this.closed) return;
+    const old = this.sql;
+    this.sql = this.newPool();
+    this.logger?.warn('database connection lost: replaced the connection pool');
+    const ending: Promise<void> = old.end({ timeout: 5 }).then(
+      () => undefined,
+      () => undefined,
+    );
+    this.retired.add(ending);
+    void ending.then(() => this.retired.delete(ending));
+  }
+
   protected rawQuery<T>(text: string, params: readonly unknown[]): Promise<QueryResult<T>> {
-    return this.withPermit(() => runQuery<T>(this.sql, text, params));
+    return this.withPermit((sql) => runQuery<T>(sql, text, params));
   }
 
   protected rawExec(text: string): Promise<void> {
-    return this.withPermit(async () => {
-      await this.sql.unsafe(text).simple();
+    return this.withPermit(async (sql) => {
+      await sql.unsafe(text).simple();
     });
   }
 
   protected rawTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.withPermit(async () => {
-      const result = await this.sql.begin(async (t) => ({ value: await fn(txHandle(t)) }));
-      return (result as unknown as { value: T }).value;
-    });
+    return this.withPermit(
+      (sql) =>
+        new Promise<T>((resolve, reject) => {
+          const guard: TxGuard = {
+            gone: false,
+            lost(err) {
+              guard.gone = true;
+              reject(err);
+              return new Promise<never>(() => {});
+            },
+          };
+          sql.begin(async (t) => ({ value: await fn(txHandle(t, guard)) })).then(
+            (r) => resolve((r as unknown as { value: T }).value),
+            (err: unknown) => {
+              guard.gone = true;
+              reject(err);
+            },
+          );
+        }),
+    );
   }
 
   poolStats(): PoolStats {
@@ -136,23 +187,62 @@ export class PostgresDatabase extends BaseDatabase {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.sql.end({ timeout: 5 });
+    await Promise.all([this.sql.end({ timeout: 5 }), ...this.retired]);
+  }
+}
+
+/**
+ * Guards a transaction against a postgres.js 3.4.9 defect that crashes the
+ * process: when a transaction's connection closes (server restart, network
+ * cut), the failed query makes sql.begin()/savepoint() write ROLLBACK on the
+ * closed connection, and postgres.js then calls write() on a null socket from a
+ * setImmediate — an uncaught TypeError (porsager/postgres#1154, #1208; no
+ * fixed release). So once a query inside a transaction fails because the
+ * connection is gone, the caller's transaction is rejected at once with that
+ * error, and the promise handed back to postgres.js never settles: its
+ * transaction body is abandoned and never writes to the dead connection
+ * (postgres.js itself moves the closed connection out of the pool).
+ */
+interface TxGuard {
+  /** The connection is gone (or the transaction is over): nothing more may be sent on it. */
+  gone: boolean;
+  /** Rejects the caller's transaction with err; returns a promise that never settles. */
+  lost(err: unknown): Promise<never>;
+}
+
+/** Errors after which the transaction's socket is closed (or closing). */
+function connectionLost(err: unknown): boolean {
+  const e = err as { code?: string; severity?: string } | undefined;
+  if (!e) return false;
+  if (e.severity === 'FATAL' || e.severity === 'PANIC') return true;
+  return ['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(e.code ?? '');
+}
+
+async function guarded<R>(guard: TxGuard, run: () => Promise<R>): Promise<R> {
+  if (guard.gone) return guard.lost(new DatabaseUnavailableError('the transaction connection was lost'));
+  try {
+    return await run();
+  } catch (err) {
+    if (connectionLost(err)) return guard.lost(err);
+    throw err;
   }
 }
 
 /** A transaction handle; postgres.js needs its own savepoint() for recoverable errors inside a transaction. */
-function txHandle(t: postgres.TransactionSql): Queryable {
+function txHandle(t: postgres.TransactionSql, guard: TxGuard): Queryable {
   return {
-    query: <R>(q: string, p: readonly unknown[] = []) => runQuery<R>(t, q, p),
-    queryOne: async <R>(q: string, p: readonly unknown[] = []) => (await runQuery<R>(t, q, p)).rows[0] ?? null,
-    queryMany: async <R>(q: string, p: readonly unknown[] = []) => (await runQuery<R>(t, q, p)).rows,
-    exec: async (q: string) => {
-      await t.unsafe(q).simple();
-    },
-    savepoint: async <R>(fn: (tx: Queryable) => Promise<R>) => {
-      const r = await t.savepoint(async (sp) => ({ value: await fn(txHandle(sp)) }));
-      return (r as unknown as { value: R }).value;
-    },
+    query: <R>(q: string, p: readonly unknown[] = []) => guarded(guard, () => runQuery<R>(t, q, p)),
+    queryOne: async <R>(q: string, p: readonly unknown[] = []) => (await guarded(guard, () => runQuery<R>(t, q, p))).rows[0] ?? null,
+    queryMany: async <R>(q: string, p: readonly unknown[] = []) => (await guarded(guard, () => runQuery<R>(t, q, p))).rows,
+    exec: (q: string) =>
+      guarded(guard, async () => {
+        await t.unsafe(q).simple();
+      }),
+    savepoint: <R>(fn: (tx: Queryable) => Promise<R>) =>
+      guarded(guard, async () => {
+        const r = await t.savepoint(async (sp) => ({ value: await fn(txHandle(sp, guard)) }));
+        return (r as unknown as { value: R }).value;
+      }),
   };
 }
 

@@ -5,10 +5,10 @@
  * control declared on every route, Prometheus metrics, and draining on shutdown.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -21,7 +21,7 @@ import type { TimeseriesStore } from '../timeseries/store.ts';
 import type { WriteCoalescer } from '../timeseries/coalescer.ts';
 import { allowed, describeAccess, type Access, type Authenticator } from './access.ts';
 import { Metrics } from './metrics.ts';
-import { HttpError, mapError, problemSchema, toProblem } from './problem.ts';
+import { HttpError, mapError, problemSchema, toProblem, type MappedError } from './problem.ts';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -48,6 +48,77 @@ export interface AppState {
 
 const PROBLEM_CT = 'application/problem+json; charset=utf-8';
 
+/**
+ * Deepest nesting of objects and arrays accepted in a JSON body; deeper → 400
+ * JSON_TOO_DEEP. JSON.parse copes with any depth, but recursive consumers do
+ * not: JSON.stringify (saved-view size check, responses) and PostgreSQL's jsonb
+ * parser overflow their stacks at a few thousand levels, which was a 500.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** True when the JSON text nests objects/arrays deeper than `limit` (strings skipped; malformed text → false, JSON.parse reports it). */
+export function jsonNestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // Jump to the closing quote (one not preceded by an odd number of backslashes).
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        if (j === -1) return false;
+        let k = j - 1;
+        while (text.charCodeAt(k) === 92) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
+      }
+      i = j;
+    } else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** True when a string or key in `v` holds U+0000: PostgreSQL text and jsonb cannot store it (SQLSTATE 22021/22P05 → was a 500). */
+export function containsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (Array.isArray(v)) return v.some(containsNul);
+  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\u0000') || containsNul(x));
+  return false;
+}
+
+const nulError = (where: string) => new HttpError(400, 'INVALID_CHARACTER', `${where} contains the NUL character (U+0000), which cannot be stored`);
+
+/** How long the rest of an unread body is discarded after an early 4xx answer before the connection is cut. */
+const LINGER_MS = 2000;
+
+/**
+ * An error answered before the client finished sending its body (413 over the
+ * limit, 401/403/404/415 before the body is read): closing the socket right
+ * after the answer (Fastify's `connection: close` on body errors, or a client
+ * that sent `Connection: close`) with unread bytes in it makes the kernel send
+ * RST, and the client loses the answer and sees only a reset (EPIPE,
+ * ECONNRESET) — every chunked upload over the limit did. Instead the
+ * connection is kept after the answer and the rest of the body is discarded as
+ * it arrives (raw bytes: a gzip body is no longer decompressed) for at most
+ * LINGER_MS; then the connection is cut if the body still has not ended.
+ * Nothing is kept in memory.
+ */
+function lingerOnUnreadBody(raw: IncomingMessage, reply: { removeHeader(name: string): unknown; raw: ServerResponse }): void {
+  if (raw.complete || raw.readableEnded) return;
+  reply.removeHeader('connection');
+  reply.raw.shouldKeepAlive = true;
+  raw.unpipe();
+  raw.resume();
+  const timer = setTimeout(() => raw.destroy(), LINGER_MS);
+  timer.unref();
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+}
+
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<{ app: App; state: AppState }> {
   const state: AppState = { draining: false };
   const app = Fastify({
@@ -59,12 +130,58 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     },
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true },
+    // maxParamLength: find-my-way's default of 100 answered 414 for valid node ids of 101-128
+    // characters (up to 3× that when percent-encoded); the route schemas bound each parameter.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     ajv: undefined,
+    // Router errors (malformed percent-encoding, over-long parameter) as problem+json too.
+    frameworkErrors: (err, req, reply) => {
+      const m: MappedError =
+        err.code === 'FST_ERR_BAD_URL'
+          ? { status: 400, code: 'MALFORMED_URL', detail: 'the URL is not valid (malformed percent-encoding)' }
+          : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? { status: 414, code: 'URI_TOO_LONG', detail: 'a path parameter is too long' }
+            : mapError(err);
+      void (reply as unknown as FastifyReply).code(m.status).type(PROBLEM_CT).send(toProblem(m, req.id, req.url.split('?')[0]));
+    },
+    // Requests Node's HTTP parser rejects (malformed, headers too large, timeout) as problem+json too.
+    clientErrorHandler: (err: Error & { code?: string }, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const m: MappedError =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? { status: 408, code: 'REQUEST_TIMEOUT', detail: 'the request was not received in time' }
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? { status: 431, code: 'HEADERS_TOO_LARGE', detail: 'the request line and headers exceed the size limit' }
+            : { status: 400, code: 'MALFORMED_REQUEST', detail: 'the request is not valid HTTP' };
+      const body = JSON.stringify(toProblem(m, randomUUID()));
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${m.status} ${STATUS_CODES[m.status]}\r\nContent-Type: ${PROBLEM_CT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy(err);
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   // JSON only: without a parser for text/plain, other media types get 415.
   app.removeContentTypeParser('text/plain');
+  // Fastify's own JSON parser (prototype-poisoning checks, empty-body error), behind a nesting-depth check.
+  const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (jsonNestingExceeds(text, MAX_JSON_DEPTH)) {
+      done(new HttpError(400, 'JSON_TOO_DEEP', `the JSON body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`), undefined);
+      return;
+    }
+    // Checked only when the text has a \u0000 escape (a raw NUL byte is not valid JSON): free for ordinary bodies.
+    defaultJsonParser(req, text, (err, parsed) => {
+      if (!err && text.includes('\\u0000') && containsNul(parsed)) done(nulError('the body'), undefined);
+      else done(err, parsed);
+    });
+  });
+  app.addHook('preValidation', async (req) => {
+    if (containsNul(req.params)) throw nulError('the path');
+    if (containsNul(req.query)) throw nulError('the query string');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
@@ -130,6 +247,14 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     return out;
   });
 
+  // Requests still in flight when draining starts finish, but their keep-alive connection closes
+  // with the answer: app.close() waits for open connections, and one left idle after its last
+  // answer held shutdown until the shutdown timeout (8 s of the 10 s allowed).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (state.draining) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.addHook('onRequest', async (req, reply) => {
     if (state.draining) {
       reply.header('connection', 'close');
@@ -163,11 +288,13 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     if (m.unexpected) req.log.error({ err }, 'unhandled error');
     else if (m.status >= 500) req.log.warn({ code: m.code, err: (err as Error).message }, 'request failed');
     for (const [k, v] of Object.entries(m.headers ?? {})) reply.header(k, v);
+    if (m.status < 500) lingerOnUnreadBody(req.raw, reply);
     return reply.code(m.status).type(PROBLEM_CT).send(toProblem(m, req.id, req.url.split('?')[0]));
   });
 
   app.setNotFoundHandler(async (req, reply) => {
     const m = { status: 404, code: 'NOT_FOUND', detail: `no route ${req.method} ${req.url.split('?')[0]}` };
+    lingerOnUnreadBody(req.raw, reply);
     return reply.code(404).type(PROBLEM_CT).send(toProblem(m, req.id, req.url.split('?')[0]));
   });
 

