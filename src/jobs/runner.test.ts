@@ -162,3 +162,25 @@ test('stop() waits for the run in flight', async () => {
     await m.close();
   }
 });
+
+test('rollup-refresh drains a backlog larger than one refresh batch', async () => {
+  const kind = enabledBackends().find((k) => k !== 'timescale');
+  if (!kind) return;
+  const m = await openMigrated(kind);
+  try {
+    const now = Date.now();
+    // 30 single-row batches → 30 invalidation rows; refresh batches of 7 rows need 5 passes
+    for (let i = 0; i < 30; i++) await m.store.ingest('system', [{ nodeId: 'drain', timestamp: new Date(now - i * 310_000).toISOString(), cpuPercent: 1 }]);
+    const first = await m.store.refreshRollups('system', 7);
+    assert.deepEqual([first.buckets, first.more], [7, true]);
+    const runner = new JobRunner({ db: m.db });
+    for (const j of storageJobs(m.db, m.store, { refreshBatchRows: 7 })) runner.register(j);
+    const run = await runner.runOnce('rollup-refresh');
+    assert.equal(run.outcome, 'ok');
+    assert.equal((run.details?.buckets as Record<string, number>).system, 23, 'four passes of at most 7 rows');
+    const left = await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM opsdeck_rollup_invalidations`);
+    assert.equal(left?.n, 0);
+  } finally {
+    await m.close();
+  }
+});

@@ -7,7 +7,7 @@ import type { Database } from '../db/database.ts';
 import type { TimeseriesStore } from '../timeseries/store.ts';
 import type { JobDefinition } from './runner.ts';
 
-export function storageJobs(db: Database, store: TimeseriesStore): JobDefinition[] {
+export function storageJobs(db: Database, store: TimeseriesStore, opts: { refreshBatchRows?: number } = {}): JobDefinition[] {
   const jobs: JobDefinition[] = [];
   if (store.tier === 'postgres') {
     jobs.push(
@@ -23,8 +23,19 @@ export function storageJobs(db: Database, store: TimeseriesStore): JobDefinition
         description: 'Recomputes the 5m/1h/1d rollup buckets that received rows (late rows included)',
         intervalMs: 60_000,
         run: async () => {
+          // Drain the backlog (bounded in time): queries read pending buckets from raw rows,
+          // so a backlog that outlives one run makes every rollup query slower.
           const out: Record<string, number> = {};
-          for (const f of store.families()) out[f.key] = (await store.refreshRollups(f.key)).buckets;
+          const deadline = Date.now() + 30_000;
+          for (const f of store.families()) {
+            let buckets = 0;
+            for (;;) {
+              const r = await store.refreshRollups(f.key, opts.refreshBatchRows);
+              buckets += r.buckets;
+              if (!r.more || Date.now() > deadline) break;
+            }
+            out[f.key] = buckets;
+          }
           return { buckets: out };
         },
       },

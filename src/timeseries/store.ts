@@ -256,14 +256,14 @@ export class TimeseriesStore {
    * Deletes exactly the invalidation rows it read, so rows committed meanwhile
    * are processed by the next run.
    */
-  async refreshRollups(key: string, maxBuckets = 20_000): Promise<{ buckets: number }> {
+  async refreshRollups(key: string, maxRows = 20_000): Promise<{ buckets: number; more: boolean }> {
     const f = this.runtime(key).family;
     return this.db.transaction(async (tx) => {
       const inv = await tx.queryMany<{ id: number; bucket: Date }>(
         'SELECT id, bucket FROM opsdeck_rollup_invalidations WHERE family = $1 ORDER BY id LIMIT $2',
-        [f.table, maxBuckets],
+        [f.table, maxRows],
       );
-      if (inv.length === 0) return { buckets: 0 };
+      if (inv.length === 0) return { buckets: 0, more: false };
       let buckets = [...new Set(inv.map((r) => r.bucket.getTime()))].sort((a, b) => a - b);
       const total = buckets.length;
       for (const level of ROLLUP_LEVELS) {
@@ -276,7 +276,7 @@ export class TimeseriesStore {
       }
       await tx.query('DELETE FROM opsdeck_rollup_invalidations WHERE id = ANY($1::bigint[])', [inv.map((r) => r.id)]);
       await tx.query(`UPDATE opsdeck_rollup_tables SET last_refreshed_at = now() WHERE family = $1`, [f.table]);
-      return { buckets: total };
+      return { buckets: total, more: inv.length === maxRows };
     });
   }
 
