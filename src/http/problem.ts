@@ -97,6 +97,10 @@ export function mapError(err: unknown): MappedError {
   if (err instanceof DatabaseUnavailableError) {
     return { status: 503, code: err.code, detail: 'the database is unavailable; retry shortly', headers: { 'retry-after': '5' } };
   }
+  if (err instanceof DatabaseQueryError && (err.sqlState === '40P01' || err.sqlState === '40001')) {
+    // Deadlock or serialization failure: the whole transaction was rolled back; the same request can be retried.
+    return { status: 503, code: 'TRANSIENT_CONFLICT', detail: 'the write conflicted with a concurrent one and was rolled back; retry it', headers: { 'retry-after': '1' } };
+  }
   if (err instanceof DatabaseQueryError && err.sqlState === '57014') {
     return { status: 503, code: 'QUERY_TIMEOUT', detail: 'the query took longer than the statement timeout', headers: { 'retry-after': '5' } };
   }
