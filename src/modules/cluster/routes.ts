@@ -1,11 +1,11 @@
 /** GET /api/v1/cluster/status and GET /api/v1/mongodb/cluster-status: one call for a dashboard's landing page. */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
-import { getMongoClusterStatus } from '../mongodb/cluster-status.ts';
-import { getClusterStatus } from './status.ts';
+import { getMongoClusterStatus, type MongoClusterStatus } from '../mongodb/cluster-status.ts';
+import { getClusterStatus, type ClusterStatus } from './status.ts';
 
 const n = z.number().nullable();
-const point = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+const point = z.object({ timestamp: z.string() }).catchall(z.union([z.string(), z.number(), z.boolean(), z.null()]));
 const nodeIdList = z
   .string()
   .max(4096)
@@ -13,7 +13,8 @@ const nodeIdList = z
   .optional()
   .transform((v) => (v ? v.split(',') : undefined));
 
-const clusterStatus = z.object({
+// Typed against the service's interface: a field added there and not here fails typecheck.
+const clusterStatus: z.ZodType<ClusterStatus> = z.object({
   nodes: z.array(
     z.object({
       id: z.string(),
@@ -32,7 +33,7 @@ const clusterStatus = z.object({
   generatedAt: z.string(),
 });
 
-const mongoStatus = z.object({
+const mongoStatus: z.ZodType<MongoClusterStatus> = z.object({
   nodes: z.array(
     z.object({
       nodeId: z.string(),
