@@ -61,3 +61,34 @@ forEachBackend('group commit of small batches', (kind) => {
     }
   });
 });
+
+forEachBackend('node inventory under repeated batches', (kind) => {
+  test('a failed transaction does not leave the node registration skipped', async () => {
+    const m = await openMigrated(kind);
+    try {
+      const t = Date.now() - 30_000;
+      const realTx = m.db.transaction.bind(m.db);
+      m.db.transaction = (async (fn: Parameters<typeof realTx>[0]) =>
+        realTx(async (tx) => {
+          await fn(tx);
+          await tx.query('SELECT 1/0'); // fails after writing: nothing commits
+        })) as typeof m.db.transaction;
+      await assert.rejects(m.store.ingest('system', [{ nodeId: 'nt-1', timestamp: new Date(t).toISOString(), nodeRole: 'redis' }]));
+      m.db.transaction = realTx;
+      // the next sample, 1 s later, must still register the node
+      await m.store.ingest('system', [{ nodeId: 'nt-1', timestamp: new Date(t + 1000).toISOString(), nodeRole: 'redis' }]);
+      const n = await m.db.queryOne<{ role: string; last_seen: Date }>(`SELECT role, last_seen FROM nodes WHERE id = 'nt-1'`);
+      assert.equal(n?.role, 'redis');
+      assert.equal(n?.last_seen.getTime(), t + 1000);
+      // within the throttle window last_seen is not rewritten, a role change is
+      await m.store.ingest('system', [{ nodeId: 'nt-1', timestamp: new Date(t + 2000).toISOString(), nodeRole: 'redis' }]);
+      assert.equal((await m.db.queryOne<{ last_seen: Date }>(`SELECT last_seen FROM nodes WHERE id = 'nt-1'`))?.last_seen.getTime(), t + 1000);
+      await m.store.ingest('system', [{ nodeId: 'nt-1', timestamp: new Date(t + 3000).toISOString(), nodeRole: 'mongodb' }]);
+      assert.equal((await m.db.queryOne<{ role: string }>(`SELECT role FROM nodes WHERE id = 'nt-1'`))?.role, 'mongodb');
+      await m.store.ingest('system', [{ nodeId: 'nt-1', timestamp: new Date(t + 9000).toISOString(), nodeRole: 'mongodb' }]);
+      assert.equal((await m.db.queryOne<{ last_seen: Date }>(`SELECT last_seen FROM nodes WHERE id = 'nt-1'`))?.last_seen.getTime(), t + 9000);
+    } finally {
+      await m.close();
+    }
+  });
+});

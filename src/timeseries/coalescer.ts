@@ -49,7 +49,10 @@ export class WriteCoalescer {
   /** Writes a validated batch; resolves with the number of new rows after commit. */
   write(key: string, batch: ColumnBatch): Promise<number> {
     if (batch.rows > this.smallBatchRows) {
-      return this.store.db.transaction((tx) => this.store.writeBatch(tx, key, batch));
+      return this.store.db.transaction((tx) => this.store.writeBatch(tx, key, batch)).catch((err: unknown) => {
+        this.store.forgetWrittenNodes();
+        throw err;
+      });
     }
     return new Promise<number>((resolve, reject) => {
       let g = this.open.get(key);
@@ -104,6 +107,7 @@ export class WriteCoalescer {
         m.resolve(n);
       }
     } catch (err) {
+      this.store.forgetWrittenNodes();
       for (const m of g.members) m.reject(err);
     }
   }

@@ -15,6 +15,8 @@ import { DEFAULT_LIMITS, planQuery, QueryError, type QueryLimits, type RangeQuer
 import type { z } from 'zod';
 
 const FIVE_MIN = 300_000;
+/** See touchNodes. */
+const NODE_TOUCH_MS = 5_000;
 const PARTITION_ORIGIN = Date.UTC(2000, 0, 3);
 
 export interface IngestResult {
@@ -64,6 +66,8 @@ export class TimeseriesStore {
   readonly limits: QueryLimits;
   private readonly logger: Logger | undefined;
   private readonly byKey = new Map<string, FamilyRuntime>();
+  /** family + node → sample time and role last written to nodes by this process. */
+  private readonly touched = new Map<string, { time: number; role: string | null }>();
 
   constructor(opts: TimeseriesStoreOptions) {
     this.db = opts.db;
@@ -116,7 +120,10 @@ export class TimeseriesStore {
   /** Validates and stores a batch in one transaction: all rows or none. */
   async ingest(key: string, rows: readonly unknown[], opts?: ValidateOptions): Promise<IngestResult> {
     const batch = this.prepare(key, rows, opts);
-    const inserted = await this.db.transaction((tx) => this.writeBatch(tx, key, batch));
+    const inserted = await this.db.transaction((tx) => this.writeBatch(tx, key, batch)).catch((err: unknown) => {
+      this.forgetWrittenNodes();
+      throw err;
+    });
     return { family: this.runtime(key).family.key, received: rows.length, inserted, duplicates: rows.length - inserted };
   }
 
@@ -127,6 +134,11 @@ export class TimeseriesStore {
    */
   async writeBatch(tx: Queryable, key: string, batch: ColumnBatch): Promise<number> {
     return (await this.write(tx, key, batch, false)).count;
+  }
+
+  /** Call when a transaction holding writeBatch did not commit: its node rows may not exist. */
+  forgetWrittenNodes(): void {
+    this.touched.clear();
   }
 
   /** Like writeBatch, but returns the keys (time ms + identity, NUL-separated) of the rows that were new. */
@@ -172,8 +184,23 @@ export class TimeseriesStore {
     return { count: res.rowCount, keys };
   }
 
+  /**
+   * Registers the batch's nodes and advances last_seen/role. A node whose row this
+   * process wrote less than NODE_TOUCH_MS of sample time ago, with the same role,
+   * is skipped: every concurrent batch of the same nodes would otherwise update
+   * (and lock until commit) the same nodes rows, serialising the writers. The cost
+   * is that last_seen may lag by up to NODE_TOUCH_MS (stale needs 3 intervals).
+   */
   private async touchNodes(tx: Queryable, f: Family, batch: ColumnBatch): Promise<void> {
-    const entries = [...batch.latestByNode.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const entries = [...batch.latestByNode.entries()]
+      .filter(([node, e]) => {
+        const known = this.touched.get(`${f.key}\u0000${node}`);
+        return !known || e.time > known.time + NODE_TOUCH_MS || (e.role !== null && e.role !== known.role && e.time >= known.time);
+      })
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    if (entries.length === 0) return;
+    if (this.touched.size > 100_000) this.touched.clear();
+    for (const [node, e] of entries) this.touched.set(`${f.key}\u0000${node}`, { time: e.time, role: e.role });
     await tx.query(
       `INSERT INTO nodes (id, role, last_seen, expected_interval_seconds)
        SELECT id, role, seen, $4::int FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(id, role, seen)
