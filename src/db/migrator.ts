@@ -48,7 +48,19 @@ export class MigrationError extends Error {
   }
 }
 
+const loaded = new Map<string, MigrationFile[]>();
+
+/** The migration files of a folder, read once per process (/ready checks status on every call). */
 export function loadMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
+  let files = loaded.get(dir);
+  if (!files) {
+    files = readMigrations(dir);
+    loaded.set(dir, files);
+  }
+  return files;
+}
+
+function readMigrations(dir: string): MigrationFile[] {
   const byVersion = new Map<number, MigrationFile>();
   for (const file of readdirSync(dir).sort()) {
     const m = /^(\d{4})_([a-z0-9_]+?)(?:\.(timescale|postgres))?\.sql$/.exec(file);

@@ -5,7 +5,7 @@
 import pino from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from './database.ts';
-import { migrate } from './migrator.ts';
+import { recordedTier } from './tier.ts';
 import { createAuthModule } from '../modules/auth/index.ts';
 import { FAMILIES } from '../timeseries/registry.ts';
 import { TimeseriesStore } from '../timeseries/store.ts';
@@ -23,7 +23,9 @@ export async function runSeed(config: Config, db: Database, opts: { sample: bool
     );
   } else out.push('users: already seeded');
   if (opts.sample) {
-    const tier = (await migrate(db, { tierPreference: config.storageTier })).tier.tier;
+    // The callers migrate first; the tier is the one recorded then.
+    const tier = await recordedTier(db);
+    if (!tier) throw new Error('the database is not migrated; run `opsdeck db migrate` first');
     const store = new TimeseriesStore({ db, tier, families: FAMILIES });
     const { loadSampleData } = await import('../modules/mail-cluster/sample-data.ts');
     const r = await loadSampleData(store, {});

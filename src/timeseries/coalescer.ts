@@ -8,7 +8,7 @@
  * group (nothing of it was committed) and every member gets the error.
  */
 import type { ColumnBatch } from './ingest.ts';
-import type { TimeseriesStore } from './store.ts';
+import { rowKey, type TimeseriesStore } from './store.ts';
 
 interface Member {
   batch: ColumnBatch;
@@ -138,13 +138,13 @@ export function mergeBatches(batches: readonly ColumnBatch[]): ColumnBatch {
   return { rows, arrays, minTime, maxTime, latestByNode };
 }
 
-/** Key of each row (time in ms, then identity values), matching TimeseriesStore.rowKey. */
+/** Key of each row of a batch, as rowKey builds it for the rows the insert returns. */
 export function rowKeys(batch: ColumnBatch, identityCount: number): string[] {
   const keys = new Array<string>(batch.rows);
   for (let i = 0; i < batch.rows; i++) {
-    const parts = [String(Date.parse(batch.arrays[0]![i] as string))];
-    for (let k = 1; k <= identityCount; k++) parts.push(String(batch.arrays[k]![i]));
-    keys[i] = parts.join('\u0000');
+    const ids: unknown[] = [];
+    for (let k = 1; k <= identityCount; k++) ids.push(batch.arrays[k]![i]);
+    keys[i] = rowKey(Date.parse(batch.arrays[0]![i] as string), ids);
   }
   return keys;
 }

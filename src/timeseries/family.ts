@@ -14,6 +14,11 @@ export type Aggregate = 'avg' | 'min' | 'max' | 'sum' | 'last' | 'count';
 export type RollupLevel = '5m' | '1h' | '1d';
 export type Resolution = 'raw' | RollupLevel;
 
+/** Node ids (and other identity values): letters, digits and . _ : @ -, starting with a letter or digit. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
+export const NODE_ID_MAX = 128;
+export const NODE_ID_RULE = 'letters, digits and . _ : @ - only, starting with a letter or digit';
+
 export const ROLLUP_LEVELS: readonly RollupLevel[] = ['5m', '1h', '1d'];
 export const LEVEL_SECONDS: Record<RollupLevel, number> = { '5m': 300, '1h': 3600, '1d': 86400 };
 export const LEVEL_INTERVAL: Record<RollupLevel, string> = { '5m': '5 minutes', '1h': '1 hour', '1d': '1 day' };
@@ -142,6 +147,8 @@ export interface Family<F extends FamilyDecl = FamilyDecl> {
   readonly table: string;
   readonly key: string;
   readonly identity: readonly string[];
+  /** camelCase API names of the identity columns, in order. */
+  readonly identityFields: readonly string[];
   readonly columns: readonly (ColumnDecl & { name: string; field: string })[];
   readonly rollupColumns: readonly RollupColumn[];
   readonly sampleSeconds: number;
@@ -209,6 +216,7 @@ export function defineFamily<const F extends FamilyDecl>(decl: F): Family<F> {
     table: decl.table,
     key: decl.key,
     identity,
+    identityFields: identity.map(camelCase),
     columns,
     rollupColumns: columns.flatMap((c) => rollupColumnsOf(c.name, c)),
     sampleSeconds: intervalSeconds(decl.sampleInterval),

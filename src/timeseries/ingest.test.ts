@@ -95,9 +95,9 @@ test('the compiled fast check never accepts a row the Zod schema refuses', async
   for (const f of families) {
     const fast = compileFastCheck(f);
     const schema = ingestRowSchema(f);
-    const fields = ['timestamp', ...f.identity.map((i) => i.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())), ...f.columns.map((c) => c.field), 'extra'];
+    const fields = ['timestamp', ...f.identityFields, ...f.columns.map((c) => c.field), 'extra'];
     const row = fc.record(Object.fromEntries(fields.map((k) => [k, k === 'timestamp' ? fc.option(isoish, { nil: undefined }) : k === 'nodeId' || k === 'zone' ? fc.oneof(fc.constantFrom('n-1', 'mx.example:1', ''), fc.string()) : value])), {
-      requiredKeys: f.identity.map((i) => i.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())),
+      requiredKeys: [...f.identityFields],
     });
     fc.assert(
       fc.property(row, (r) => {

@@ -4,9 +4,8 @@
  * (identity, time): a retried batch stores nothing twice.
  */
 import { z } from 'zod';
-import { SQL_TYPES, intervalSeconds, type ColumnDecl, type Family, type FamilyDecl, type IngestRow } from './family.ts';
+import { SQL_TYPES, intervalSeconds, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase, NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from './family.ts';
 
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
 
 function columnSchema(c: ColumnDecl): z.ZodType {
   switch (c.type) {
@@ -34,14 +33,11 @@ export function ingestRowSchema<F extends FamilyDecl>(f: Family<F>): z.ZodType<I
   const shape: Record<string, z.ZodType> = {
     timestamp: z.iso.datetime({ offset: true }).optional(),
   };
-  for (const id of f.identity) {
-    shape[camel(id)] = z.string().min(1).max(128).regex(NODE_ID, 'letters, digits and . _ : @ - only, starting with a letter or digit');
-  }
+  for (const id of f.identityFields) shape[id] = z.string().min(1).max(NODE_ID_MAX).regex(NODE_ID_PATTERN, NODE_ID_RULE);
   for (const c of f.columns) shape[c.field] = columnSchema(c);
   return z.strictObject(shape) as unknown as z.ZodType<IngestRow<F>>;
 }
 
-const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
 /** The common ISO 8601 form `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`; anything else goes to Zod to decide. */
 const ISO_FAST = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
@@ -64,8 +60,8 @@ function isoFast(ts: string): boolean {
  * handed to Zod, which either accepts it or explains what is wrong.
  */
 export function compileFastCheck(f: Family): (row: unknown) => boolean {
-  const allowed = new Set(['timestamp', ...f.identity.map(camel), ...f.columns.map((c) => c.field)]);
-  const ids = f.identity.map(camel);
+  const allowed = new Set(['timestamp', ...f.identityFields, ...f.columns.map((c) => c.field)]);
+  const ids = f.identityFields;
   const cols = f.columns.map((c) => ({
     field: c.field,
     type: c.type,
@@ -85,7 +81,7 @@ export function compileFastCheck(f: Family): (row: unknown) => boolean {
       const v = r[id];
       if (typeof v !== 'string') return false;
       if (goodIds.has(v)) continue;
-      if (v.length === 0 || v.length > 128 || !NODE_ID.test(v)) return false;
+      if (v.length === 0 || v.length > NODE_ID_MAX || !NODE_ID_PATTERN.test(v)) return false;
       if (goodIds.size >= 10_000) goodIds.clear();
       goodIds.add(v);
     }
@@ -161,9 +157,9 @@ export function prepareBatch(
   const issues: RowIssue[] = [];
   const nCols = 1 + f.identity.length + f.columns.length;
   const arrays: unknown[][] = Array.from({ length: nCols }, () => new Array<unknown>(input.length));
-  const idFields = f.identity.map(camel);
+  const idFields = f.identityFields;
   const latestByNode = new Map<string, { time: number; role: string | null }>();
-  const roleField = f.decl.roleColumn ? camel(f.decl.roleColumn) : null;
+  const roleField = f.decl.roleColumn ? camelCase(f.decl.roleColumn) : null;
   let minTime = Infinity;
   let maxTime = -Infinity;
   const nowIso = new Date(now).toISOString();

@@ -15,6 +15,11 @@ import { DEFAULT_LIMITS, planQuery, QueryError, type QueryLimits, type RangeQuer
 import type { z } from 'zod';
 
 const FIVE_MIN = 300_000;
+/** The key of a stored row (time in ms, then identity values) used to attribute inserted rows. */
+export function rowKey(timeMs: number, identity: readonly unknown[]): string {
+  return [String(timeMs), ...identity.map(String)].join('\u0000');
+}
+
 /** See touchNodes. */
 const NODE_TOUCH_MS = 5_000;
 const PARTITION_ORIGIN = Date.UTC(2000, 0, 3);
@@ -170,7 +175,7 @@ export class TimeseriesStore {
       }
     }
     if (returning) {
-      for (const r of res.rows) keys.add([String((r.time as Date).getTime()), ...f.identity.map((i) => String(r[i]))].join('\u0000'));
+      for (const r of res.rows) keys.add(rowKey((r.time as Date).getTime(), f.identity.map((i) => r[i])));
     }
     if (res.rowCount > 0 && this.tier === 'postgres') {
       const buckets = new Set<number>();
@@ -248,7 +253,7 @@ export class TimeseriesStore {
     const rows = await this.db.queryMany<Record<string, unknown>>(plan.sql, plan.params);
     const truncated = rows.length > this.limits.maxPoints;
     if (truncated) rows.length = this.limits.maxPoints;
-    const idFields = f.identity.map((i) => [i, i.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())] as const);
+    const idFields = f.identity.map((i, k) => [i, f.identityFields[k]!] as const);
     const points = rows.map((r) => {
       const p: SeriesPoint = { timestamp: (r.t as Date).toISOString() };
       for (const [col, field] of idFields) p[field] = r[col] as string;

@@ -1,17 +1,12 @@
 /** GET /api/v1/cluster/status and GET /api/v1/mongodb/cluster-status: one call for a dashboard's landing page. */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
+import { nodeIdListParam } from '../../http/params.ts';
 import { getMongoClusterStatus, type MongoClusterStatus } from '../mongodb/cluster-status.ts';
 import { getClusterStatus, type ClusterStatus } from './status.ts';
 
 const n = z.number().nullable();
 const point = z.object({ timestamp: z.string() }).catchall(z.union([z.string(), z.number(), z.boolean(), z.null()]));
-const nodeIdList = z
-  .string()
-  .max(4096)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*(,[A-Za-z0-9][A-Za-z0-9._:@-]*)*$/, 'comma-separated node ids')
-  .optional()
-  .transform((v) => (v ? v.split(',') : undefined));
 
 // Typed against the service's interface: a field added there and not here fails typecheck.
 const clusterStatus: z.ZodType<ClusterStatus> = z.object({
@@ -85,7 +80,7 @@ export const clusterRoutes: RouteModule = (app, deps) => {
       schema: {
         tags: ['cluster'],
         summary: 'Every node with role, last_seen, health and the latest key figures of each family it reports',
-        querystring: z.object({ nodeId: nodeIdList }),
+        querystring: z.object({ nodeId: nodeIdListParam }),
         response: { 200: clusterStatus },
       },
     },
@@ -99,7 +94,7 @@ export const clusterRoutes: RouteModule = (app, deps) => {
         tags: ['cluster'],
         summary: 'Latest sample of every MongoDB member with status (ok / lagging / stale) and a replica-set summary',
         description: 'A member is `lagging` above OPSDECK_MONGO_LAG_THRESHOLD seconds (or `lagThresholdSeconds`), `stale` after 3 missed 15 s samples.',
-        querystring: z.object({ nodeId: nodeIdList, lagThresholdSeconds: z.coerce.number().min(0).max(86_400).optional() }),
+        querystring: z.object({ nodeId: nodeIdListParam, lagThresholdSeconds: z.coerce.number().min(0).max(86_400).optional() }),
         response: { 200: mongoStatus },
       },
     },

@@ -6,10 +6,9 @@
  */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
+import { csvParam, nodeIdListParam } from '../../http/params.ts';
 import { HttpError } from '../../http/problem.ts';
 import { ingestMetrics } from './service.ts';
-
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 const ingestBody = z.object({
   type: z.string().min(1).max(64).describe('Family key, e.g. system, mongodb, redis, zonemta, rspamd'),
@@ -25,28 +24,12 @@ const ingestResponse = z.object({
   duplicates: z.number().int().describe('Rows already stored (same identity and time): not stored twice'),
 });
 
-const csv = (re: RegExp, what: string) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const items = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-      for (const it of items) {
-        if (!re.test(it)) {
-          ctx.addIssue({ code: 'custom', message: `invalid ${what}: ${JSON.stringify(it.slice(0, 64))}` });
-          return z.NEVER;
-        }
-      }
-      return items.length ? items : undefined;
-    });
-
 const queryString = z.object({
   from: z.iso.datetime({ offset: true }).optional().describe('Start (inclusive), ISO 8601; default: `to` − 1 h'),
   to: z.iso.datetime({ offset: true }).optional().describe('End (exclusive), ISO 8601; default: now'),
-  nodeId: csv(NODE_ID, 'node id').describe('Node id(s), comma-separated or repeated'),
+  nodeId: nodeIdListParam.describe('Node id(s), comma-separated or repeated'),
   resolution: z.enum(['raw', '5m', '1h', '1d', 'auto']).default('auto'),
-  fields: csv(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'field name').describe('Fields to return (camelCase), comma-separated; default all'),
+  fields: csvParam((f) => /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(f), 'field name').describe('Fields to return (camelCase), comma-separated; default all'),
   points: z.coerce.number().int().min(1).max(10_000).optional().describe('Desired points per series for resolution=auto (default 300)'),
 });
 
@@ -109,7 +92,7 @@ export const metricsRoutes: RouteModule = (app, deps) => {
         table: f.table,
         title: f.decl.title,
         sampleInterval: f.decl.sampleInterval,
-        identity: f.identity.map((i) => i.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())),
+        identity: [...f.identityFields],
         fields: f.columns.map((c) => ({ field: c.field, column: c.name, type: c.type, unit: c.unit, rollup: c.agg, description: c.description })),
         rollups: { ...f.decl.rollups },
       })),

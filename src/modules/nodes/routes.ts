@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { HttpError } from '../../http/problem.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
+import { nodeIdParam } from '../../http/params.ts';
 import { getNode, listNodes, upsertNode } from './service.ts';
 
-const nodeId = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'letters, digits and . _ : @ - only');
 const node = z.object({
   id: z.string(),
   hostname: z.string().nullable(),
@@ -37,7 +37,7 @@ export const nodeRoutes: RouteModule = (app, deps) => {
     '/api/v1/nodes/:id',
     {
       config: { access: { role: 'viewer', scope: 'read' } },
-      schema: { tags: ['nodes'], summary: 'One node', params: z.object({ id: nodeId }), response: { 200: node, 404: z.any() } },
+      schema: { tags: ['nodes'], summary: 'One node', params: z.object({ id: nodeIdParam }), response: { 200: node, 404: z.any() } },
     },
     async (req) => {
       const n = await getNode(deps.db, req.params.id);
@@ -52,7 +52,7 @@ export const nodeRoutes: RouteModule = (app, deps) => {
       schema: {
         tags: ['nodes'],
         summary: 'Register a node or update its descriptive fields',
-        params: z.object({ id: nodeId }),
+        params: z.object({ id: nodeIdParam }),
         body: z.strictObject({
           hostname: z.string().max(255).nullable().optional(),
           role: z.string().max(64).nullable().optional(),

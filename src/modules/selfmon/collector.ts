@@ -12,6 +12,7 @@
 import { readFile, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from '../../timeseries/family.ts';
 import {
   countTcpStates,
   cpuPercentages,
@@ -62,8 +63,6 @@ export interface SystemCollectorOptions {
 }
 
 /** The ingest rule for node ids (src/timeseries/ingest.ts): 1..128 chars. */
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
-const NODE_ID_MAX = 128;
 const ROLE_MAX = 256;
 
 /**
@@ -100,8 +99,8 @@ export class SystemCollector {
 
   /** Throws TypeError when an explicit nodeId or nodeRole would be rejected by the ingest schema. */
   constructor(opts: SystemCollectorOptions = {}) {
-    if (opts.nodeId !== undefined && (!NODE_ID.test(opts.nodeId) || opts.nodeId.length > NODE_ID_MAX)) {
-      throw new TypeError(`nodeId ${JSON.stringify(opts.nodeId)}: letters, digits and . _ : @ - only, starting with a letter or digit, at most ${NODE_ID_MAX} characters`);
+    if (opts.nodeId !== undefined && (!NODE_ID_PATTERN.test(opts.nodeId) || opts.nodeId.length > NODE_ID_MAX)) {
+      throw new TypeError(`nodeId ${JSON.stringify(opts.nodeId)}: ${NODE_ID_RULE}, at most ${NODE_ID_MAX} characters`);
     }
     if (typeof opts.nodeRole === 'string' && opts.nodeRole.length > ROLE_MAX) {
       throw new TypeError(`nodeRole: at most ${ROLE_MAX} characters`);
