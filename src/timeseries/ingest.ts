@@ -7,6 +7,13 @@ import { z } from 'zod';
 import { SQL_TYPES, intervalSeconds, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase, NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from './family.ts';
 
 
+/** Accepted range of a numeric column: its declared bounds within what its SQL type holds (bigint: exact JS integers). */
+function valueRange(c: ColumnDecl): { min: number; max: number } {
+  const [typeMin, typeMax] =
+    c.type === 'integer' ? [-2147483648, 2147483647] : c.type === 'bigint' ? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : [-Infinity, Infinity];
+  return { min: Math.max(c.min ?? -Infinity, typeMin), max: Math.min(c.max ?? Infinity, typeMax) };
+}
+
 function columnSchema(c: ColumnDecl): z.ZodType {
   switch (c.type) {
     case 'text': {
@@ -19,10 +26,9 @@ function columnSchema(c: ColumnDecl): z.ZodType {
     case 'integer':
     case 'bigint': {
       let n = c.type === 'double' ? z.number() : z.number().int();
-      if (c.type === 'integer') n = n.min(-2147483648).max(2147483647);
-      if (c.type === 'bigint') n = n.min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
-      if (c.min !== undefined) n = n.min(c.min);
-      if (c.max !== undefined) n = n.max(c.max);
+      const { min, max } = valueRange(c);
+      if (Number.isFinite(min)) n = n.min(min);
+      if (Number.isFinite(max)) n = n.max(max);
       return n.nullable().optional();
     }
   }
@@ -65,8 +71,7 @@ export function compileFastCheck(f: Family): (row: unknown) => boolean {
   const cols = f.columns.map((c) => ({
     field: c.field,
     type: c.type,
-    min: c.min ?? (c.type === 'integer' ? -2147483648 : c.type === 'bigint' ? Number.MIN_SAFE_INTEGER : -Infinity),
-    max: c.max ?? (c.type === 'integer' ? 2147483647 : c.type === 'bigint' ? Number.MAX_SAFE_INTEGER : Infinity),
+    ...valueRange(c),
     values: c.values ? new Set(c.values) : null,
   }));
   // Identity values seen valid recently (a batch repeats the same few node ids).
