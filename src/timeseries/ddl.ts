@@ -6,6 +6,7 @@
  */
 import {
   BUCKET_ORIGIN,
+  intervalSeconds,
   LEVEL_INTERVAL,
   ROLLUP_LEVELS,
   SQL_TYPES,
@@ -52,6 +53,77 @@ function rollupSelectList(f: Family, tier: StorageTier, from: 'raw' | 'rollup'):
 
 const groupBy = (f: Family) => ['1', ...f.identity.map((_, i) => String(i + 2))].join(', ');
 
+/**
+ * The refresh policy of a timescale-tier rollup. A policy run recomputes the
+ * invalidated buckets inside its window, so the window reaches back as far as
+ * the rollup's SOURCE keeps rows (raw retention for 5m, 5m retention for 1h,
+ * 1h retention for 1d): rows ingested late or backfilled at any age the source
+ * still holds are materialized by the next run. It must not reach further: a
+ * refresh over a region whose source chunks retention dropped would delete the
+ * rollup's buckets there. See docs/adr/0006-rollup-refresh-windows.md.
+ */
+export interface RefreshPolicy {
+  /** start_offset: the retention of the level's source. */
+  start: string;
+  end: string;
+  every: string;
+}
+
+export function refreshPolicy(f: Family, level: RollupLevel): RefreshPolicy {
+  const r = f.decl.retention;
+  switch (level) {
+    case '5m':
+      return { start: r.raw, end: '5 minutes', every: '1 minute' };
+    case '1h':
+      return { start: r['5m'], end: '1 hour', every: '15 minutes' };
+    case '1d':
+      return { start: r['1h'], end: '1 day', every: '1 hour' };
+  }
+}
+
+/**
+ * Time between a row's ingest and the end of its refresh window that the
+ * policies need to materialize it at every level (5m within a minute, then 1h
+ * within 15 minutes, 1d within an hour, plus a busy scheduler): ingest refuses
+ * rows older than ingestHorizonSeconds, which keeps this much inside every window.
+ */
+export const REFRESH_MARGIN_SECONDS = 86_400;
+
+/**
+ * Oldest sample age (seconds) ingest may accept so that the row reaches every
+ * rollup level on the timescale tier: the narrowest refresh window minus
+ * REFRESH_MARGIN_SECONDS.
+ */
+export function ingestHorizonSeconds(f: Family): number {
+  return Math.min(...ROLLUP_LEVELS.map((l) => intervalSeconds(refreshPolicy(f, l).start))) - REFRESH_MARGIN_SECONDS;
+}
+
+/**
+ * The SQL that sets a refresh policy's window on an existing rollup (keeps the
+ * job id and schedule) — also what migration 0008 runs for the families that
+ * existed before windows followed retention. `buckets_per_batch = 0` makes a
+ * run one refresh over the window (TimescaleDB ≥ 2.19 otherwise splits the
+ * window into one-bucket batches, which over 90 days costs a second per run
+ * even with nothing to do, and caps the batches per run, so a large backfill
+ * could age out of the window before it is reached). Versions before 2.19 do
+ * not read the key and always refresh in one batch.
+ */
+export function refreshPolicyConfigSQL(f: Family, level: RollupLevel): string {
+  const name = f.decl.rollups[level];
+  const p = refreshPolicy(f, level);
+  const config = `jsonb_build_object('start_offset', ${lit(p.start)}, 'buckets_per_batch', 0)`;
+  return `SELECT count(*) FROM (SELECT alter_job(job_id, config => config || ${config}) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = 'public' AND hypertable_name = ${lit(name)}) s;`;
+}
+
+function refreshPolicyDDL(f: Family, level: RollupLevel): string[] {
+  const name = f.decl.rollups[level];
+  const p = refreshPolicy(f, level);
+  return [
+    `SELECT add_continuous_aggregate_policy('${name}', start_offset => INTERVAL ${lit(p.start)}, end_offset => INTERVAL ${lit(p.end)}, schedule_interval => INTERVAL ${lit(p.every)});`,
+    refreshPolicyConfigSQL(f, level),
+  ];
+}
+
 function timescaleDDL(f: Family): string[] {
   const d = f.decl;
   const segment = f.identity.join(', ');
@@ -61,18 +133,13 @@ function timescaleDDL(f: Family): string[] {
     `SELECT add_compression_policy('${f.table}', compress_after => INTERVAL ${lit(d.compressAfter)});`,
     `SELECT add_retention_policy('${f.table}', drop_after => INTERVAL ${lit(d.retention.raw)});`,
   ];
-  const policy: Record<RollupLevel, { start: string; end: string; every: string }> = {
-    '5m': { start: '3 days', end: '5 minutes', every: '1 minute' },
-    '1h': { start: '3 days', end: '1 hour', every: '15 minutes' },
-    '1d': { start: '6 days', end: '1 day', every: '1 hour' },
-  };
   let source = f.table;
   for (const level of ROLLUP_LEVELS) {
     const name = d.rollups[level];
     const fromRaw = level === '5m';
     out.push(
       `CREATE MATERIALIZED VIEW ${name}\n  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n  SELECT time_bucket(INTERVAL ${lit(LEVEL_INTERVAL[level])}, ${fromRaw ? 'time' : 'bucket'}) AS bucket,\n    ${rollupSelectList(f, 'timescale', fromRaw ? 'raw' : 'rollup')}\n  FROM ${source}\n  GROUP BY ${groupBy(f)}\n  WITH NO DATA;`,
-      `SELECT add_continuous_aggregate_policy('${name}', start_offset => INTERVAL ${lit(policy[level].start)}, end_offset => INTERVAL ${lit(policy[level].end)}, schedule_interval => INTERVAL ${lit(policy[level].every)});`,
+      ...refreshPolicyDDL(f, level),
       `SELECT add_retention_policy('${name}', drop_after => INTERVAL ${lit(d.retention[level])});`,
     );
     source = name;

@@ -3,7 +3,11 @@
  * tier on a PostgreSQL server and on PGlite, timescale tier on TimescaleDB) and
  * the API-level query answers are compared for every resolution — with nothing
  * materialized yet (real-time tail only), after the rollups are refreshed, and
- * after late rows arrive in already-materialized buckets.
+ * after late rows arrive in already-materialized buckets. Besides the last 50
+ * hours the rows include three days 5 to 8 days old (older than the refresh
+ * policies' former 3-day window), stored before the first refresh, and late
+ * rows six days old arrive after it: on the timescale tier the answers come
+ * from what TimescaleDB's refresh policies materialized.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +16,7 @@ import type { QueryAnswer } from './store.ts';
 import type { Resolution } from './family.ts';
 
 const HOUR = 3_600_000;
+const DAY = 86_400_000;
 const NODES = ['eq-1', 'eq-2', 'eq-3'];
 
 /** Deterministic pseudo-random values (mulberry32). */
@@ -74,9 +79,12 @@ test('the same rows give the same answers on every tier, at every resolution', {
   // 50 hours of hour-aligned data, so 1d buckets have complete and partial days
   const to = Math.floor((now - 10 * 60_000) / HOUR) * HOUR;
   const from = to - 50 * HOUR;
+  // Backfilled history: three days, 5 to 8 days old, one sample per node every 5 minutes.
+  const oldTo = to - 5 * DAY;
+  const oldFrom = oldTo - 3 * DAY;
   try {
     for (const kind of backends) dbs.push(await openMigrated(kind));
-    const batch = rows(from, to, 15_000, 42);
+    const batch = [...rows(oldFrom, oldTo, 300_000, 11), ...rows(from, to, 15_000, 42)];
     for (const m of dbs) {
       for (let i = 0; i < batch.length; i += 5000) await m.store.ingest('system', batch.slice(i, i + 5000));
     }
@@ -90,6 +98,11 @@ test('the same rows give the same answers on every tier, at every resolution', {
         { resolution: 'auto', from: to - 30 * 60_000, to },
         { resolution: 'auto', from: from, to, nodeIds: ['eq-2'] },
         { resolution: '5m', from: from + 7 * 60_000, to: to - 3 * 60_000, nodeIds: ['eq-1', 'eq-3'], fields: ['cpuPercent', 'nodeRole', 'diskUsedBytes', 'netRxBytesPerSec'] },
+        // the backfilled days, older than the former 3-day refresh window
+        { resolution: '5m', from: oldFrom, to: oldTo },
+        { resolution: '1h', from: oldFrom - 2 * HOUR, to: oldTo + 2 * HOUR },
+        { resolution: '1d', from: oldFrom - DAY, to: oldTo + DAY },
+        { resolution: 'auto', from: oldFrom, to: to },
       ];
       for (const q of queries) {
         const answers: QueryAnswer[] = [];
@@ -111,6 +124,8 @@ test('the same rows give the same answers on every tier, at every resolution', {
 
     // Late rows into buckets that are already materialized (a node catching up after an outage).
     const late = rows(from + 3 * HOUR, from + 4 * HOUR, 15_000, 7).map((r) => ({ ...r, nodeId: 'eq-2', timestamp: new Date(Date.parse(r.timestamp as string) + 7_000).toISOString() }));
+    // ... and into the backfilled days, six days old: outside the former 3-day refresh window.
+    late.push(...rows(oldFrom + DAY + 5 * HOUR, oldFrom + DAY + 7 * HOUR, 60_000, 9).map((r) => ({ ...r, nodeId: 'eq-3', timestamp: new Date(Date.parse(r.timestamp as string) + 11_000).toISOString() })));
     for (const m of dbs) await m.store.ingest('system', late);
     const pg = dbs.find((m) => m.tier === 'postgres');
     if (pg) {
@@ -126,6 +141,17 @@ test('the same rows give the same answers on every tier, at every resolution', {
     }
     await refresh();
     await t.test('after late rows and a refresh', () => compareAll('late'));
+    await t.test('after the refresh every tier counts the late rows (hand-computed)', async () => {
+      const hour = Math.floor((from + 3.5 * HOUR) / HOUR) * HOUR;
+      // eq-2: 240 on-time rows + 240 late rows in that hour; eq-3: 12 backfilled + 60 late rows in each of two old hours.
+      const oldHour = oldFrom + DAY + 5 * HOUR;
+      for (const m of dbs) {
+        const a = await m.store.query('system', { from: new Date(hour), to: new Date(hour + HOUR), resolution: '1h', nodeIds: ['eq-2'] });
+        assert.deepEqual(a.points.map((p) => p.samples), [480], `${m.kind}: recent hour`);
+        const b = await m.store.query('system', { from: new Date(oldHour), to: new Date(oldHour + 2 * HOUR), resolution: '1h', nodeIds: ['eq-3'] });
+        assert.deepEqual(b.points.map((p) => p.samples), [72, 72], `${m.kind}: six-day-old hours`);
+      }
+    });
   } finally {
     for (const m of dbs) await m.close();
   }
