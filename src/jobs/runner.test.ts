@@ -77,6 +77,50 @@ forEachBackend('storage jobs', (kind) => {
       const stored = await m.db.queryOne<{ s: number }>(`SELECT sum(samples)::int AS s FROM _opsdeck_mat_system_stats_5m WHERE node_id = 'rj-1'`);
       assert.equal(stored?.s, 4);
     });
+
+    test('postgres tier: a family whose refresh fails does not stop the other families', async () => {
+      const now = Date.now();
+      const bucket = Math.floor((now - 3_600_000) / 300_000) * 300_000;
+      // Two values near the double maximum in one 5-minute bucket: their sum() overflows, so the
+      // system family's refresh throws. Written with SQL, bypassing ingest validation, together
+      // with the invalidation ingest would have logged.
+      await m.db.query(`INSERT INTO metrics_system (time, node_id, net_rx_bytes_per_sec) VALUES ($1, 'overflow-1', 1.7e308), ($2, 'overflow-1', 1.7e308)`, [
+        new Date(bucket + 10_000).toISOString(),
+        new Date(bucket + 20_000).toISOString(),
+      ]);
+      await m.db.query(`INSERT INTO opsdeck_rollup_invalidations (family, bucket) VALUES ('metrics_system', $1)`, [new Date(bucket).toISOString()]);
+      // Valid rows of two families listed after system.
+      await m.store.ingest('redis', [{ nodeId: 'other-1', timestamp: new Date(bucket + 30_000).toISOString(), connectedClients: 7 }]);
+      await m.store.ingest('rspamd', [{ nodeId: 'other-1', timestamp: new Date(bucket + 30_000).toISOString() }]);
+
+      const runner = new JobRunner({ db: m.db, instance: 'refresh-isolation' });
+      for (const j of storageJobs(m.db, m.store)) runner.register(j);
+      const run = await runner.runOnce('rollup-refresh');
+      const redis = await m.db.queryOne<{ s: number; c: number }>(
+        `SELECT sum(samples)::int AS s, sum(connected_clients_sum)::int AS c FROM _opsdeck_mat_redis_stats_5m WHERE node_id = 'other-1'`,
+      );
+      assert.deepEqual(redis, { s: 1, c: 7 }, 'redis rollups were refreshed and committed');
+      const rspamd = await m.db.queryOne<{ s: number }>(`SELECT sum(samples)::int AS s FROM _opsdeck_mat_rspamd_stats_1h WHERE node_id = 'other-1'`);
+      assert.equal(rspamd?.s, 1, 'rspamd rollups were refreshed and committed');
+      assert.equal(run.outcome, 'error', 'the run reports the failure');
+      assert.match(run.error ?? '', /system/);
+      const failed = run.details?.failed as Record<string, string> | undefined;
+      assert.deepEqual(Object.keys(failed ?? {}), ['system']);
+      assert.match(failed?.system ?? '', /out of range|overflow/i);
+      assert.equal((run.details?.buckets as Record<string, number>).redis, 1);
+
+      const pending = await m.db.queryMany<{ family: string; n: number }>(
+        `SELECT family, count(*)::int AS n FROM opsdeck_rollup_invalidations WHERE family IN ('metrics_system', 'metrics_redis', 'metrics_rspamd') GROUP BY family`,
+      );
+      assert.deepEqual(pending, [{ family: 'metrics_system', n: 1 }], 'only the failed family keeps its invalidation, for the next run');
+      const hist = await jobHistory(m.db, { job: 'rollup-refresh', limit: 5 });
+      const recorded = hist.find((h) => h.instance === 'refresh-isolation');
+      assert.equal(recorded?.outcome, 'error');
+      assert.match(String((recorded?.details?.failed as Record<string, string> | undefined)?.system), /out of range|overflow/i);
+      // Clean up so the failing rows do not affect later tests of this database.
+      await m.db.query(`DELETE FROM metrics_system WHERE node_id = 'overflow-1'`);
+      await m.db.query(`DELETE FROM opsdeck_rollup_invalidations WHERE family = 'metrics_system' AND bucket = $1`, [new Date(bucket).toISOString()]);
+    });
   } else {
     test('timescale tier: policies run by TimescaleDB (run_job) materialize, compress and drop', async () => {
       const now = Date.now();

@@ -25,6 +25,21 @@ export interface JobDefinition {
   run(ctx: JobContext): Promise<Record<string, unknown> | void>;
 }
 
+/**
+ * Thrown by a job whose work partly failed: the run is recorded as an error
+ * with these details, but what the job did before throwing is committed (the
+ * job has rolled its failed parts back to savepoints).
+ */
+export class JobFailedError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'JobFailedError';
+  }
+}
+
 export interface JobRun {
   job: string;
   outcome: 'ok' | 'error' | 'skipped';
@@ -104,10 +119,20 @@ export class JobRunner {
       const r = await this.opts.db.transaction(async (tx) => {
         const lock = await tx.queryOne<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [jobLockKey(name)]);
         if (!lock?.ok) return { skipped: true as const };
-        return { skipped: false as const, details: (await job.run({ signal: this.abort.signal })) ?? null };
+        try {
+          return { skipped: false as const, details: (await job.run({ signal: this.abort.signal })) ?? null };
+        } catch (err) {
+          if (err instanceof JobFailedError) return { skipped: false as const, details: err.details, failure: err };
+          throw err;
+        }
       });
       if (r.skipped) outcome = 'skipped';
       else details = r.details;
+      if ('failure' in r && r.failure) {
+        outcome = 'error';
+        error = r.failure.message;
+        this.opts.logger?.error({ job: name, err: r.failure, details }, 'job failed');
+      }
     } catch (err) {
       outcome = 'error';
       error = err instanceof Error ? err.message : String(err);

@@ -5,7 +5,7 @@
  */
 import type { Database } from '../db/database.ts';
 import type { TimeseriesStore } from '../timeseries/store.ts';
-import type { JobDefinition } from './runner.ts';
+import { JobFailedError, type JobDefinition } from './runner.ts';
 
 export function storageJobs(db: Database, store: TimeseriesStore, opts: { refreshBatchRows?: number } = {}): JobDefinition[] {
   const jobs: JobDefinition[] = [];
@@ -25,18 +25,30 @@ export function storageJobs(db: Database, store: TimeseriesStore, opts: { refres
         run: async () => {
           // Drain the backlog (bounded in time): queries read pending buckets from raw rows,
           // so a backlog that outlives one run makes every rollup query slower.
+          // Each family is refreshed under its own savepoint: one whose refresh fails never
+          // stops the others; the run is recorded (and logged by the runner) as failed, with
+          // each failed family's error in its details, and the others' work is committed.
           const out: Record<string, number> = {};
+          const failed: Record<string, string> = {};
           const deadline = Date.now() + 30_000;
           for (const f of store.families()) {
             let buckets = 0;
-            for (;;) {
-              const r = await store.refreshRollups(f.key, opts.refreshBatchRows);
-              buckets += r.buckets;
-              if (!r.more || Date.now() > deadline) break;
+            try {
+              for (;;) {
+                const r = await store.refreshRollups(f.key, opts.refreshBatchRows);
+                buckets += r.buckets;
+                if (!r.more || Date.now() > deadline) break;
+              }
+            } catch (err) {
+              failed[f.key] = err instanceof Error ? err.message : String(err);
             }
             out[f.key] = buckets;
           }
-          return { buckets: out };
+          const details = Object.keys(failed).length ? { buckets: out, failed } : { buckets: out };
+          if (Object.keys(failed).length) {
+            throw new JobFailedError(`rollup refresh failed for ${Object.keys(failed).join(', ')}`, details);
+          }
+          return details;
         },
       },
     );

@@ -284,13 +284,14 @@ export class TimeseriesStore {
 
   /**
    * Recomputes the rollup buckets invalidated by ingest (late rows included) for one
-   * family: 5m from raw, then 1h from 5m, then 1d from 1h, in one transaction.
-   * Deletes exactly the invalidation rows it read, so rows committed meanwhile
-   * are processed by the next run.
+   * family: 5m from raw, then 1h from 5m, then 1d from 1h, in one transaction —
+   * a savepoint when called inside one (the rollup-refresh job), so a family
+   * whose refresh fails is rolled back alone. Deletes exactly the invalidation
+   * rows it read, so rows committed meanwhile are processed by the next run.
    */
   async refreshRollups(key: string, maxRows = 20_000): Promise<{ buckets: number; more: boolean }> {
     const f = this.runtime(key).family;
-    return this.db.transaction(async (tx) => {
+    return this.db.savepoint(async (tx) => {
       const inv = await tx.queryMany<{ id: number; bucket: Date }>(
         'SELECT id, bucket FROM opsdeck_rollup_invalidations WHERE family = $1 ORDER BY id LIMIT $2',
         [f.table, maxRows],
