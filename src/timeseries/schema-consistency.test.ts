@@ -1,12 +1,16 @@
 /**
  * One declaration, no drift: for every family, the migrated database (raw table
  * and rollup relations, on each tier), the Zod ingest schema and the TypeScript
- * row type must agree with the declaration column for column.
+ * row type must agree with the declaration column for column — and the keys and
+ * indexes the storage relies on must exist: the raw table's primary key on
+ * (identity, time) that makes a retried batch idempotent, its time index, the
+ * keys and indexes of the rollup storage on each tier, and (timescale tier) the
+ * refresh policies whose windows reach back to the source's retention.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { forEachBackend, openMigrated, type MigratedDatabase } from '../../test/support/backends.ts';
+import { EXPECTED_TIER, forEachBackend, openMigrated, type MigratedDatabase } from '../../test/support/backends.ts';
 import { FAMILIES } from './registry.ts';
 import { camelCase, intervalSeconds, ROLLUP_LEVELS, type FamilyRow, type IngestRow } from './family.ts';
 import { ingestRowSchema } from './ingest.ts';
@@ -117,6 +121,140 @@ forEachBackend('schema matches the declarations', (kind) => {
       }
     }
   });
+
+  interface IndexShape {
+    name: string;
+    primary: boolean;
+    unique: boolean;
+    columns: string[];
+    partial: boolean;
+  }
+  /** Indexes of a relation: key columns in order, ' DESC' where descending; expression indexes show no columns. */
+  const indexesOf = (rel: string) =>
+    m.db.queryMany<IndexShape>(
+      `SELECT ic.relname AS name, i.indisprimary AS primary, i.indisunique AS unique,
+         coalesce((SELECT array_agg(a.attname || CASE WHEN i.indoption[k] & 1 = 1 THEN ' DESC' ELSE '' END ORDER BY k)
+                   FROM generate_subscripts(i.indkey, 1) k JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k]), '{}') AS columns,
+         i.indpred IS NOT NULL OR i.indexprs IS NOT NULL AS partial
+       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+       WHERE i.indrelid = $1::regclass ORDER BY ic.relname`,
+      [rel],
+    );
+  const shape = (ix: IndexShape[]) =>
+    ix.map(({ primary, unique, columns, partial }) => ({ primary, unique, columns, partial })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  /** Primary-key and unique constraints with their columns in order. */
+  const keysOf = (rel: string) =>
+    m.db.queryMany<{ name: string; type: string; columns: string[] }>(
+      `SELECT c.conname AS name, c.contype::text AS type,
+         (SELECT array_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns
+       FROM pg_constraint c WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u') ORDER BY c.conname`,
+      [rel],
+    );
+
+  test('raw tables: primary key (identity, time), no other unique key, and the time index', async () => {
+    for (const f of FAMILIES) {
+      const key = [...f.identity, 'time'];
+      assert.deepEqual(await keysOf(f.table), [{ name: `${f.table}_pkey`, type: 'p', columns: key }], `${f.table}: keys`);
+      assert.deepEqual(
+        await indexesOf(f.table),
+        [
+          { name: `${f.table}_pkey`, primary: true, unique: true, columns: key, partial: false },
+          { name: `${f.table}_time_idx`, primary: false, unique: false, columns: ['time DESC'], partial: false },
+        ],
+        `${f.table}: indexes`,
+      );
+      if (m.tier === 'postgres') {
+        // Every native partition carries both (ON CONFLICT of a retried batch needs the unique one).
+        const parts = await m.db.queryMany<{ child: string }>(`SELECT inhrelid::regclass::text AS child FROM pg_inherits WHERE inhparent = $1::regclass`, [f.table]);
+        assert.ok(parts.length > 0);
+        for (const p of parts) {
+          assert.deepEqual(
+            shape(await indexesOf(p.child)),
+            shape([
+              { name: '', primary: true, unique: true, columns: key, partial: false },
+              { name: '', primary: false, unique: false, columns: ['time DESC'], partial: false },
+            ]),
+            `${p.child}: indexes`,
+          );
+        }
+      }
+    }
+  });
+
+  test('rollup storage: keys and indexes of the tier', async () => {
+    for (const f of FAMILIES) {
+      for (const level of ROLLUP_LEVELS) {
+        const rel = f.decl.rollups[level];
+        if (m.tier === 'postgres') {
+          // A view over a stored table whose key is (identity, bucket).
+          const mat = `_opsdeck_mat_${rel}`;
+          const key = [...f.identity, 'bucket'];
+          assert.deepEqual(await keysOf(mat), [{ name: `${mat}_pkey`, type: 'p', columns: key }], `${mat}: keys`);
+          assert.deepEqual(
+            await indexesOf(mat),
+            [
+              { name: `${mat}_bucket_idx`, primary: false, unique: false, columns: ['bucket DESC'], partial: false },
+              { name: `${mat}_pkey`, primary: true, unique: true, columns: key, partial: false },
+            ],
+            `${mat}: indexes`,
+          );
+        } else {
+          // The continuous aggregate's materialization hypertable: TimescaleDB's bucket index and one per group-by column.
+          const r = await m.db.queryOne<{ mat: string }>(
+            `SELECT format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name) AS mat FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`,
+            [rel],
+          );
+          assert.ok(r, `${rel} is a continuous aggregate`);
+          assert.deepEqual(
+            shape(await indexesOf(r.mat)),
+            shape([
+              { name: '', primary: false, unique: false, columns: ['bucket DESC'], partial: false },
+              ...f.identity.map((i) => ({ name: '', primary: false, unique: false, columns: [i, 'bucket DESC'], partial: false })),
+            ]),
+            `${rel} (${r.mat}): indexes`,
+          );
+        }
+      }
+    }
+  });
+
+  if (EXPECTED_TIER[kind] === 'postgres') {
+    test('postgres tier: the invalidation log is indexed by family and bucket', async () => {
+      assert.deepEqual(
+        shape(await indexesOf('opsdeck_rollup_invalidations')),
+        shape([
+          { name: '', primary: true, unique: true, columns: ['id'], partial: false },
+          { name: '', primary: false, unique: false, columns: ['family', 'bucket'], partial: false },
+        ]),
+      );
+    });
+  }
+
+  if (EXPECTED_TIER[kind] === 'timescale') {
+    test('timescale tier: each rollup is refreshed over its source retention, in one batch per run', async () => {
+      // The source of each level and how far before now its refresh window ends.
+      const expected: Record<string, { source: 'raw' | '5m' | '1h'; endSeconds: number }> = {
+        '5m': { source: 'raw', endSeconds: 300 },
+        '1h': { source: '5m', endSeconds: 3600 },
+        '1d': { source: '1h', endSeconds: 86400 },
+      };
+      for (const f of FAMILIES) {
+        for (const level of ROLLUP_LEVELS) {
+          const rel = f.decl.rollups[level];
+          const jobs = await m.db.queryMany<{ start: number; end: number; batch: string | null }>(
+            `SELECT extract(epoch FROM (config->>'start_offset')::interval)::float8 AS start,
+                    extract(epoch FROM (config->>'end_offset')::interval)::float8 AS "end",
+                    config->>'buckets_per_batch' AS batch
+             FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = $1`,
+            [rel],
+          );
+          const e = expected[level]!;
+          assert.deepEqual(jobs, [{ start: intervalSeconds(f.decl.retention[e.source]), end: e.endSeconds, batch: '0' }], `${rel}: refresh policy`);
+        }
+      }
+    });
+  }
 
   test('storage matches the tier: hypertables + continuous aggregates, or partitions + rollup tables', async () => {
     for (const f of FAMILIES) {
