@@ -8,6 +8,7 @@ import {
   BUCKET_ORIGIN,
   intervalSeconds,
   LEVEL_INTERVAL,
+  LEVEL_SECONDS,
   ROLLUP_LEVELS,
   SQL_TYPES,
   type Family,
@@ -57,28 +58,41 @@ const groupBy = (f: Family) => ['1', ...f.identity.map((_, i) => String(i + 2))]
  * The refresh policy of a timescale-tier rollup. A policy run recomputes the
  * invalidated buckets inside its window, so the window reaches back as far as
  * the rollup's SOURCE keeps rows (raw retention for 5m, 5m retention for 1h,
- * 1h retention for 1d): rows ingested late or backfilled at any age the source
- * still holds are materialized by the next run. It must not reach further: a
- * refresh over a region whose source chunks retention dropped would delete the
- * rollup's buckets there. See docs/adr/0006-rollup-refresh-windows.md.
+ * 1h retention for 1d) less one bucket of the level: rows ingested late or
+ * backfilled at any age the source still holds are materialized by the next
+ * run. It must not reach further: a refresh over a region whose source chunks
+ * retention dropped would delete or truncate the rollup's buckets there, and
+ * the bucket that straddles the retention horizon may hold such a region when
+ * the source's chunks are not aligned to the level's buckets (TimescaleDB makes
+ * the rollups' chunks 10 hours wide; 1d buckets are days). See docs/adr/0006-rollup-refresh-windows.md.
  */
 export interface RefreshPolicy {
-  /** start_offset: the retention of the level's source. */
+  /** start_offset: the retention of the level's source less one bucket of the level. */
   start: string;
+  startSeconds: number;
   end: string;
   every: string;
 }
 
+/** Seconds as a PostgreSQL interval literal: '90 days', '89 days 23:55:00'. */
+function intervalLiteral(seconds: number): string {
+  const days = Math.floor(seconds / 86_400);
+  const rest = seconds - days * 86_400;
+  if (rest === 0) return `${days} days`;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${days} days ${two(Math.floor(rest / 3600))}:${two(Math.floor((rest % 3600) / 60))}:${two(rest % 60)}`;
+}
+
+const POLICY_SOURCE: Record<RollupLevel, { source: 'raw' | RollupLevel; end: string; every: string }> = {
+  '5m': { source: 'raw', end: '5 minutes', every: '1 minute' },
+  '1h': { source: '5m', end: '1 hour', every: '15 minutes' },
+  '1d': { source: '1h', end: '1 day', every: '1 hour' },
+};
+
 export function refreshPolicy(f: Family, level: RollupLevel): RefreshPolicy {
-  const r = f.decl.retention;
-  switch (level) {
-    case '5m':
-      return { start: r.raw, end: '5 minutes', every: '1 minute' };
-    case '1h':
-      return { start: r['5m'], end: '1 hour', every: '15 minutes' };
-    case '1d':
-      return { start: r['1h'], end: '1 day', every: '1 hour' };
-  }
+  const p = POLICY_SOURCE[level];
+  const startSeconds = intervalSeconds(f.decl.retention[p.source]) - LEVEL_SECONDS[level];
+  return { start: intervalLiteral(startSeconds), startSeconds, end: p.end, every: p.every };
 }
 
 /**
@@ -95,7 +109,7 @@ export const REFRESH_MARGIN_SECONDS = 86_400;
  * REFRESH_MARGIN_SECONDS.
  */
 export function ingestHorizonSeconds(f: Family): number {
-  return Math.min(...ROLLUP_LEVELS.map((l) => intervalSeconds(refreshPolicy(f, l).start))) - REFRESH_MARGIN_SECONDS;
+  return Math.min(...ROLLUP_LEVELS.map((l) => refreshPolicy(f, l).startSeconds)) - REFRESH_MARGIN_SECONDS;
 }
 
 /**

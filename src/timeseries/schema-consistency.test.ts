@@ -232,12 +232,13 @@ forEachBackend('schema matches the declarations', (kind) => {
   }
 
   if (EXPECTED_TIER[kind] === 'timescale') {
-    test('timescale tier: each rollup is refreshed over its source retention, in one batch per run', async () => {
-      // The source of each level and how far before now its refresh window ends.
-      const expected: Record<string, { source: 'raw' | '5m' | '1h'; endSeconds: number }> = {
-        '5m': { source: 'raw', endSeconds: 300 },
-        '1h': { source: '5m', endSeconds: 3600 },
-        '1d': { source: '1h', endSeconds: 86400 },
+    test('timescale tier: each rollup is refreshed back to its source retention (less one bucket), in one batch per run', async () => {
+      // The source of each level, its bucket, and how far before now its refresh window ends:
+      // the window starts one bucket short of the source's retention.
+      const expected: Record<string, { source: 'raw' | '5m' | '1h'; bucketSeconds: number; endSeconds: number }> = {
+        '5m': { source: 'raw', bucketSeconds: 300, endSeconds: 300 },
+        '1h': { source: '5m', bucketSeconds: 3600, endSeconds: 3600 },
+        '1d': { source: '1h', bucketSeconds: 86400, endSeconds: 86400 },
       };
       for (const f of FAMILIES) {
         for (const level of ROLLUP_LEVELS) {
@@ -250,7 +251,7 @@ forEachBackend('schema matches the declarations', (kind) => {
             [rel],
           );
           const e = expected[level]!;
-          assert.deepEqual(jobs, [{ start: intervalSeconds(f.decl.retention[e.source]), end: e.endSeconds, batch: '0' }], `${rel}: refresh policy`);
+          assert.deepEqual(jobs, [{ start: intervalSeconds(f.decl.retention[e.source]) - e.bucketSeconds, end: e.endSeconds, batch: '0' }], `${rel}: refresh policy`);
         }
       }
     });
