@@ -207,10 +207,9 @@ test('stop() waits for the run in flight', async () => {
   }
 });
 
-test('rollup-refresh drains a backlog larger than one refresh batch', async () => {
-  const kind = enabledBackends().find((k) => k !== 'timescale');
-  if (!kind) return;
-  const m = await openMigrated(kind);
+const postgresTierKind = enabledBackends().find((k) => k !== 'timescale');
+test('rollup-refresh drains a backlog larger than one refresh batch', { skip: postgresTierKind ? false : 'needs a postgres-tier backend (TEST_BACKENDS)' }, async () => {
+  const m = await openMigrated(postgresTierKind!);
   try {
     const now = Date.now();
     // 30 single-row batches → 30 invalidation rows; refresh batches of 7 rows need 5 passes
