@@ -14,6 +14,7 @@ import { EXPECTED_TIER, forEachBackend, openMigrated, type MigratedDatabase } fr
 import { FAMILIES } from './registry.ts';
 import { camelCase, intervalSeconds, ROLLUP_LEVELS, type FamilyRow, type IngestRow } from './family.ts';
 import { ingestRowSchema } from './ingest.ts';
+import { ingestHorizonSeconds } from './ddl.ts';
 import { metricsSystem } from '../modules/system-metrics/family.ts';
 
 const PG_TYPE: Record<string, string> = {
@@ -83,6 +84,12 @@ test('every family: the Zod ingest schema has exactly the declared fields', () =
     const expected = ['timestamp', ...f.identity.map(camelCase), ...f.columns.map((c) => c.field)].sort();
     assert.deepEqual(shape, expected, f.table);
   }
+});
+
+test('every family: the oldest age ingest should accept lies a day inside every refresh window', () => {
+  // METRICS_15S families: raw and 5m kept 90 days, 1h kept 365 days → windows of 90 d − 5 min,
+  // 90 d − 1 h and 365 d − 1 d; the narrowest less one day of margin is 88 d 23 h.
+  for (const f of FAMILIES) assert.equal(ingestHorizonSeconds(f), 88 * 86400 + 23 * 3600, f.table);
 });
 
 forEachBackend('schema matches the declarations', (kind) => {
