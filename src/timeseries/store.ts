@@ -15,10 +15,16 @@ import { DEFAULT_LIMITS, planQuery, QueryError, type QueryLimits, type RangeQuer
 import type { z } from 'zod';
 
 const FIVE_MIN = 300_000;
-/** The key of a stored row (time in ms, then identity values) used to attribute inserted rows. */
-export function rowKey(timeMs: number, identity: readonly unknown[]): string {
-  return [String(timeMs), ...identity.map(String)].join('\u0000');
+/**
+ * The key of a stored row (time in microseconds — the precision PostgreSQL stores —, then
+ * identity values) used to attribute inserted rows to the requests of a group commit.
+ */
+export function rowKey(timeMicros: number, identity: readonly unknown[]): string {
+  return [String(timeMicros), ...identity.map(String)].join('\u0000');
 }
+
+/** The stored time in microseconds since the epoch, exact (EXTRACT returns numeric since PostgreSQL 14): the driver's Date keeps only milliseconds. */
+const RETURNING_MICROS = '(extract(epoch FROM time) * 1000000)::bigint AS time_us';
 
 /** See touchNodes. */
 const NODE_TOUCH_MS = 5_000;
@@ -85,8 +91,8 @@ export class TimeseriesStore {
         schema: ingestRowSchema(f),
         insert: { plain: insertSQL(f, false), skip: insertSQL(f, true) },
         insertReturning: {
-          plain: `${insertSQL(f, false)}\nRETURNING time, ${f.identity.join(', ')}`,
-          skip: `${insertSQL(f, true)}\nRETURNING time, ${f.identity.join(', ')}`,
+          plain: `${insertSQL(f, false)}\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`,
+          skip: `${insertSQL(f, true)}\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`,
         },
         fast: compileFastCheck(f),
         knownPartitions: new Set(),
@@ -146,7 +152,7 @@ export class TimeseriesStore {
     this.touched.clear();
   }
 
-  /** Like writeBatch, but returns the keys (time ms + identity, NUL-separated) of the rows that were new. */
+  /** Like writeBatch, but returns the keys (rowKey: time µs + identity, NUL-separated) of the rows that were new. */
   async writeBatchReturningKeys(tx: Queryable, key: string, batch: ColumnBatch): Promise<Set<string>> {
     return (await this.write(tx, key, batch, true)).keys;
   }
@@ -175,11 +181,12 @@ export class TimeseriesStore {
       }
     }
     if (returning) {
-      for (const r of res.rows) keys.add(rowKey((r.time as Date).getTime(), f.identity.map((i) => r[i])));
+      for (const r of res.rows) keys.add(rowKey(Number(r.time_us), f.identity.map((i) => r[i])));
     }
     if (res.rowCount > 0 && this.tier === 'postgres') {
       const buckets = new Set<number>();
-      for (const t of batch.arrays[0] as string[]) buckets.add(Math.floor(Date.parse(t) / FIVE_MIN) * FIVE_MIN);
+      // from the time PostgreSQL stores (microseconds): a row rounded into the next bucket invalidates that one
+      for (const us of batch.micros) buckets.add(Math.floor(us / 1000 / FIVE_MIN) * FIVE_MIN);
       await tx.query('INSERT INTO opsdeck_rollup_invalidations (family, bucket) SELECT $1, b FROM unnest($2::timestamptz[]) AS b', [
         f.table,
         [...buckets].sort((a, b) => a - b).map((b) => new Date(b).toISOString()),
@@ -208,14 +215,14 @@ export class TimeseriesStore {
     for (const [node, e] of entries) this.touched.set(`${f.key}\u0000${node}`, { time: e.time, role: e.role });
     await tx.query(
       `INSERT INTO nodes (id, role, last_seen, expected_interval_seconds)
-       SELECT id, role, seen, $4::int FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(id, role, seen)
+       SELECT id, role, seen, $4::int FROM unnest($1::text[], $2::text[], $3::text[]::timestamptz[]) AS x(id, role, seen)
        ON CONFLICT (id) DO UPDATE SET
          role = CASE WHEN nodes.last_seen IS NULL OR EXCLUDED.last_seen >= nodes.last_seen THEN COALESCE(EXCLUDED.role, nodes.role) ELSE nodes.role END,
          last_seen = GREATEST(nodes.last_seen, EXCLUDED.last_seen),
          expected_interval_seconds = LEAST(COALESCE(nodes.expected_interval_seconds, EXCLUDED.expected_interval_seconds), EXCLUDED.expected_interval_seconds)
        WHERE nodes.last_seen IS NULL OR nodes.last_seen < EXCLUDED.last_seen
           OR nodes.expected_interval_seconds IS NULL OR nodes.expected_interval_seconds > EXCLUDED.expected_interval_seconds`,
-      [entries.map((e) => e[0]), entries.map((e) => e[1].role), entries.map((e) => new Date(e[1].time).toISOString()), f.sampleSeconds],
+      [entries.map((e) => e[0]), entries.map((e) => e[1].role), entries.map((e) => e[1].at), f.sampleSeconds],
     );
   }
 

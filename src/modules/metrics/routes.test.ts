@@ -58,6 +58,42 @@ forEachBackend('metrics API', (kind) => {
     assert.equal(await count('api-bad'), 0);
   });
 
+  test('a value above the ceiling of its column: 400 with the field path, nothing stored, rollups stay answerable', async () => {
+    // two huge doubles in one 5-minute bucket would overflow the bucket's sum for good
+    const base = Math.floor(Date.now() / 300_000) * 300_000 - 600_000;
+    const data = [0, 1].map((i) => ({ nodeId: 'api-huge', timestamp: new Date(base + i * 15_000).toISOString(), load1m: 1.7e308 }));
+    const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'system', data } });
+    assert.equal(r.statusCode, 400, r.body);
+    assert.equal(r.json().code, 'VALIDATION_FAILED');
+    assert.deepEqual(r.json().errors.map((e: { path: string }) => e.path), ['data.0.load1m', 'data.1.load1m']);
+    assert.equal(await count('api-huge'), 0);
+    // the ceilings: load 10^6, percent 100, bytes/s 10^12
+    const over = [{ load1m: 1e6 + 1 }, { cpuPercent: 100.5 }, { netRxBytesPerSec: 1.5e12 }];
+    const r2 = await rt.app.inject({
+      method: 'POST',
+      url: '/api/v1/metrics',
+      headers: { authorization: ingestKey },
+      payload: { type: 'system', data: over.map((v, i) => ({ nodeId: 'api-huge', timestamp: new Date(base + i * 15_000).toISOString(), ...v })) },
+    });
+    assert.equal(r2.statusCode, 400, r2.body);
+    assert.deepEqual(r2.json().errors.map((e: { path: string }) => e.path), ['data.0.load1m', 'data.1.cpuPercent', 'data.2.netRxBytesPerSec']);
+    // values at the ceilings are stored, and a 5-minute answer over them is a number
+    const at = [0, 1].map((i) => ({ nodeId: 'api-ceiling', timestamp: new Date(base + i * 15_000).toISOString(), load1m: 1e6, cpuPercent: 100, netRxBytesPerSec: 1e12 }));
+    const ok = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'system', data: at } });
+    assert.equal(ok.statusCode, 200, ok.body);
+    await rt.store.refreshRollups('system');
+    const q = await rt.app.inject({
+      method: 'GET',
+      url: `/api/v1/metrics/system?nodeId=api-ceiling&resolution=5m&fields=load1m,netRxBytesPerSec&from=${new Date(base).toISOString()}&to=${new Date(base + 300_000).toISOString()}`,
+      headers: { authorization: readKey },
+    });
+    assert.equal(q.statusCode, 200, q.body);
+    assert.deepEqual(
+      q.json().points.map((p: { load1m: number; netRxBytesPerSec: number }) => [p.load1m, p.netRxBytesPerSec]),
+      [[1e6, 1e12]],
+    );
+  });
+
   test('unknown family → 404 listing the known ones', async () => {
     const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'nosuch', data: [] } });
     assert.equal(r.statusCode, 404);
