@@ -11,7 +11,7 @@ import type { StorageTier } from '../db/tier.ts';
 import { refreshSQL } from './ddl.ts';
 import { LEVEL_SECONDS, ROLLUP_LEVELS, intervalSeconds, type Family, type Resolution } from './family.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
-import { DEFAULT_LIMITS, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
+import { DEFAULT_LIMITS, encodeCursor, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
 import type { z } from 'zod';
 
 const FIVE_MIN = 300_000;
@@ -49,7 +49,10 @@ export interface QueryAnswer {
   from: string;
   to: string;
   points: SeriesPoint[];
+  /** More rows than the answer could carry (cell budget or point limit): `next` continues it. */
   truncated: boolean;
+  /** When truncated: pass as `cursor` with the same query to get the rest. */
+  next?: string;
 }
 
 export interface TimeseriesStoreOptions {
@@ -258,8 +261,22 @@ export class TimeseriesStore {
     const series = await this.seriesCount(f, q);
     const plan = planQuery(f, q, series, this.limits);
     const rows = await this.db.queryMany<Record<string, unknown>>(plan.sql, plan.params);
-    const truncated = rows.length > this.limits.maxPoints;
-    if (truncated) rows.length = this.limits.maxPoints;
+    let next: string | undefined;
+    if (rows.length > plan.rowLimit) {
+      // The first row not returned says where to continue. Times come back with millisecond
+      // precision, so rows of that series in the same millisecond are left for the next
+      // answer too: the continuation reads (identity, time) ≥ (its identity, that millisecond).
+      const first = rows[plan.rowLimit]!;
+      const identity = f.identity.map((i) => String(first[i]));
+      const time = (first.t as Date).getTime();
+      let end = plan.rowLimit;
+      while (end > 0 && (rows[end - 1]!.t as Date).getTime() === time && f.identity.every((i, k) => rows[end - 1]![i] === identity[k])) end--;
+      if (end === 0) {
+        throw new QueryError('TOO_MANY_POINTS', `more than ${plan.rowLimit} rows of one series share one millisecond; select fewer fields`, { maxPoints: plan.rowLimit });
+      }
+      rows.length = end;
+      next = encodeCursor({ resolution: plan.resolution, identity, time });
+    }
     const idFields = f.identity.map((i, k) => [i, f.identityFields[k]!] as const);
     const points = rows.map((r) => {
       const p: SeriesPoint = { timestamp: (r.t as Date).toISOString() };
@@ -275,7 +292,8 @@ export class TimeseriesStore {
       from: q.from.toISOString(),
       to: q.to.toISOString(),
       points,
-      truncated,
+      truncated: next !== undefined,
+      ...(next === undefined ? {} : { next }),
     };
   }
 

@@ -142,6 +142,39 @@ forEachBackend('metrics API', (kind) => {
     assert.equal(five.json().points.reduce((s: number, p: { samples: number }) => s + p.samples, 0), 40);
   });
 
+  test('a truncated answer gives `next`; the same query with cursor=next continues it', async () => {
+    // the 40 rows of api-1 (first test) fit in one answer
+    const from = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    const base = `/api/v1/metrics/system?nodeId=api-1&from=${from}&fields=cpuPercent&resolution=raw`;
+    const all = await rt.app.inject({ method: 'GET', url: base, headers: { authorization: readKey } });
+    assert.equal(all.json().truncated, false);
+    assert.equal(all.json().next, undefined);
+    assert.equal(all.json().points.length, 40);
+    const bad = await rt.app.inject({ method: 'GET', url: `${base}&cursor=bm9wZQ`, headers: { authorization: readKey } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().code, 'INVALID_CURSOR');
+    const small = await buildTestRuntime(kind, { queryMaxPoints: 100 });
+    try {
+      const key = `Bearer ${await createApiKey(small, ['ingest', 'read'])}`;
+      const t0 = Date.now() - 60 * 60_000;
+      // 250 rows in 250 ms: far denser than the 15-s sampling the family declares
+      const data = Array.from({ length: 250 }, (_, i) => ({ nodeId: 'api-page', timestamp: new Date(t0 + i).toISOString(), cpuPercent: i % 100 }));
+      assert.equal((await small.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: key }, payload: { type: 'system', data } })).statusCode, 200);
+      const url = `/api/v1/metrics/system?nodeId=api-page&from=${new Date(t0).toISOString()}&to=${new Date(t0 + 1000).toISOString()}&fields=cpuPercent&resolution=raw`;
+      const sizes: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await small.app.inject({ method: 'GET', url: cursor ? `${url}&cursor=${cursor}` : url, headers: { authorization: key } });
+        assert.equal(r.statusCode, 200, r.body);
+        sizes.push(r.json().points.length);
+        cursor = r.json().next;
+      } while (cursor && sizes.length < 10);
+      assert.deepEqual(sizes, [100, 100, 50]);
+    } finally {
+      await small.destroy();
+    }
+  });
+
   test('bad query parameters → 400 with the parameter path', async () => {
     const cases = [
       ['from=yesterday', 'querystring.from'],
