@@ -81,10 +81,14 @@ export function microsIso(micros: number): string {
 export function normalizeTimestamp(ts: string): NormalizedTime | null {
   const m = ISO_PARTS.exec(ts);
   if (!m) return null;
+  const frac = m[2];
+  if (frac === undefined || frac.length <= 3) {
+    // whole milliseconds: Date.parse reads them exactly
+    const ms = Date.parse(ts);
+    return Number.isFinite(ms) ? { micros: ms * 1000, text: ts } : null;
+  }
   const seconds = Date.parse(m[1]! + m[3]!);
   if (!Number.isFinite(seconds)) return null;
-  const frac = m[2];
-  if (frac === undefined) return { micros: seconds * 1000, text: ts };
   const x = Number(`0.${frac}`) * 1e6;
   let us = Math.round(x);
   if (us - x === 0.5 && us % 2 !== 0) us -= 1; // rint(): ties to even
