@@ -127,6 +127,8 @@ forEachBackend('timestamps with more than 6 fractional digits', (kind) => {
     assert.equal(r.inserted, 1);
     const stored = await m.db.queryOne<{ t: Date }>(`SELECT time AS t FROM metrics_system WHERE node_id = 'ns-day'`);
     assert.equal(stored?.t.toISOString(), new Date(day).toISOString());
+    const node = await m.db.queryOne<{ last_seen: Date }>(`SELECT last_seen FROM nodes WHERE id = 'ns-day'`);
+    assert.equal(node?.last_seen.toISOString(), new Date(day).toISOString(), 'nodes.last_seen is the stored time');
     // a retry of the same batch is a duplicate, not an error
     assert.equal((await m.store.ingest('system', [{ nodeId: 'ns-day', timestamp: ts, cpuPercent: 42 }])).inserted, 0);
     await refreshRollups(m, 'system');
