@@ -67,7 +67,7 @@ export interface OpenStore {
 export async function openServerStore(url: string): Promise<OpenStore> {
   const db = new PostgresDatabase({ url, max: 20 });
   const r = await migrate(db);
-  const store = new TimeseriesStore({ db, tier: r.tier.tier, families: FAMILIES, limits: { maxPoints: 20_000_000, autoMaxPoints: 20_000_000, maxSpanSeconds: 400 * 86400 } });
+  const store = new TimeseriesStore({ db, tier: r.tier.tier, families: FAMILIES, limits: { maxPoints: 20_000_000, autoMaxPoints: 20_000_000, maxSpanSeconds: 400 * 86400, maxCells: Number.MAX_SAFE_INTEGER } });
   return { db, store, close: () => db.close() };
 }
 
@@ -82,7 +82,7 @@ export async function openEmbeddedStore(dir = mkdtempSync(join(tmpdir(), 'opsdec
   const pg = await PGlite.create(join(dir, 'pglite'), { parsers: pgliteParsers });
   const db = new PGliteDatabase(pg);
   const r = await migrate(db);
-  const store = new TimeseriesStore({ db, tier: r.tier.tier, families: FAMILIES, limits: { maxPoints: 20_000_000, autoMaxPoints: 20_000_000, maxSpanSeconds: 400 * 86400 } });
+  const store = new TimeseriesStore({ db, tier: r.tier.tier, families: FAMILIES, limits: { maxPoints: 20_000_000, autoMaxPoints: 20_000_000, maxSpanSeconds: 400 * 86400, maxCells: Number.MAX_SAFE_INTEGER } });
   return { db, store, pg, dir, close: () => db.close() };
 }
 

@@ -36,6 +36,23 @@ forEachBackend('group commit of small batches', (kind) => {
     }
   });
 
+  test('rows that differ only in microseconds: every concurrent request gets its exact count', async () => {
+    const writer = new WriteCoalescer(m.store, { maxInFlight: 1 });
+    // one millisecond, ten rows of one node: .000001 … .000010 after it
+    const ms = new Date(Math.floor(Date.now() / 1000) * 1000 - 90_000).toISOString().slice(0, 23);
+    const ts = (i: number) => `${ms}${String(i).padStart(3, '0')}Z`;
+    const send = (rows: { nodeId: string; timestamp: string; cpuPercent: number }[]) => writer.write('system', m.store.prepare('system', rows));
+    const rowsOf = (is: number[]) => is.map((i) => ({ nodeId: 'gc-us', timestamp: ts(i), cpuPercent: i }));
+    // ten concurrent requests, one new row each; the 11th and 12th repeat rows of the 1st and 5th
+    const first = await Promise.all([...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => send(rowsOf([i]))), send(rowsOf([1])), send(rowsOf([5]))]);
+    assert.deepEqual(first, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
+    // concurrent two-row requests, each with one stored row and one new row
+    const second = await Promise.all([send(rowsOf([1, 11])), send(rowsOf([12, 2])), send(rowsOf([3, 13])), send(rowsOf([14, 15]))]);
+    assert.deepEqual(second, [1, 1, 1, 2]);
+    const stored = await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_system WHERE node_id = 'gc-us'`);
+    assert.equal(stored?.n, 15);
+  });
+
   test('a database error fails every member of the group and stores none of it', async () => {
     const writer = new WriteCoalescer(m.store, { maxInFlight: 1 });
     const t = Date.now() - 120_000;

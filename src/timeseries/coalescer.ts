@@ -7,7 +7,7 @@
  * so one bad request never fails the others; a database error fails the whole
  * group (nothing of it was committed) and every member gets the error.
  */
-import type { ColumnBatch } from './ingest.ts';
+import type { ColumnBatch, LatestSample } from './ingest.ts';
 import { rowKey, type TimeseriesStore } from './store.ts';
 
 interface Member {
@@ -117,7 +117,8 @@ export class WriteCoalescer {
 export function mergeBatches(batches: readonly ColumnBatch[]): ColumnBatch {
   const cols = batches[0]!.arrays.length;
   const arrays: unknown[][] = Array.from({ length: cols }, () => []);
-  const latestByNode = new Map<string, { time: number; role: string | null }>();
+  const micros: number[] = [];
+  const latestByNode = new Map<string, LatestSample>();
   let minTime = Infinity;
   let maxTime = -Infinity;
   let rows = 0;
@@ -127,24 +128,25 @@ export function mergeBatches(batches: readonly ColumnBatch[]): ColumnBatch {
       const dst = arrays[c]!;
       for (let i = 0; i < b.rows; i++) dst.push(src[i]);
     }
+    for (let i = 0; i < b.rows; i++) micros.push(b.micros[i]!);
     for (const [node, v] of b.latestByNode) {
       const prev = latestByNode.get(node);
-      if (!prev || v.time >= prev.time) latestByNode.set(node, v);
+      if (!prev || v.micros >= prev.micros) latestByNode.set(node, v);
     }
     minTime = Math.min(minTime, b.minTime);
     maxTime = Math.max(maxTime, b.maxTime);
     rows += b.rows;
   }
-  return { rows, arrays, minTime, maxTime, latestByNode };
+  return { rows, arrays, micros, minTime, maxTime, latestByNode };
 }
 
-/** Key of each row of a batch, as rowKey builds it for the rows the insert returns. */
+/** Key of each row of a batch (stored time in microseconds + identity), as rowKey builds it for the rows the insert returns. */
 export function rowKeys(batch: ColumnBatch, identityCount: number): string[] {
   const keys = new Array<string>(batch.rows);
   for (let i = 0; i < batch.rows; i++) {
     const ids: unknown[] = [];
     for (let k = 1; k <= identityCount; k++) ids.push(batch.arrays[k]![i]);
-    keys[i] = rowKey(Date.parse(batch.arrays[0]![i] as string), ids);
+    keys[i] = rowKey(batch.micros[i]!, ids);
   }
   return keys;
 }

@@ -33,10 +33,21 @@ export interface ColumnDecl {
   readonly description: string;
   /** Where the value comes from (OS file, server command, ...), for the docs. */
   readonly source?: string;
+  /** Numeric columns: smallest accepted value (required, finite). */
   readonly min?: number;
+  /**
+   * Numeric columns: largest accepted value (required, finite). A physically meaningful
+   * ceiling for the unit: it keeps the sums of the largest rollup bucket finite, so one
+   * absurd value cannot overflow a rollup (PostgreSQL: "value out of range: overflow").
+   */
   readonly max?: number;
   /** For text columns: accepted values. */
   readonly values?: readonly string[];
+  /**
+   * Text columns with `values`: match them case-insensitively and store the declared
+   * spelling (e.g. MongoDB's `PRIMARY` is stored as the declared `primary`).
+   */
+  readonly caseInsensitive?: boolean;
 }
 
 export interface IdentityDecl {
@@ -83,6 +94,36 @@ export const METRICS_15S = {
   chunkInterval: '1 hour',
   retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
   compressAfter: '7 days',
+} as const;
+
+/**
+ * Ceilings (ColumnDecl.max) of the shipped families, per unit: each is far above what a
+ * real server reports, and a 1-day rollup sum of it stays finite (MAX_ROWS_PER_DAY_BUCKET).
+ */
+export const CEILING = {
+  percent: 100,
+  /** Sizes: 2^53 − 1 bytes (8 PiB), the largest integer a JSON number carries exactly (and the bigint bound). */
+  bytes: Number.MAX_SAFE_INTEGER,
+  /** Throughput: 10^12 bytes/s (8 Tbit/s), beyond any host's disks or network interfaces. */
+  bytesPerSecond: 1e12,
+  /** Load average: 10^6 runnable tasks. */
+  load: 1e6,
+  /** Gauges in integer columns (connections, open files, clients, queue sizes): the integer column's limit. */
+  int32: 2_147_483_647,
+  /** Per-interval counts (deltas over one 15-s sample): 10^12 is ~6.7·10^10 events per second. */
+  perInterval: 1e12,
+  /** Counts held by a server (keys, pending changes): 10^12. */
+  count: 1e12,
+  /** Rates in events per second: 10^9. */
+  perSecond: 1e9,
+  /** Durations in seconds: 10^9 s (about 31 years). */
+  seconds: 1e9,
+  /** Durations in hours: 10^6 h (about 114 years). */
+  hours: 1e6,
+  /** Durations in milliseconds of one operation: one day. */
+  milliseconds: 86_400_000,
+  /** Dimensionless ratios (e.g. memory fragmentation): 10^6. */
+  ratio: 1e6,
 } as const;
 
 // ---------- type-level derivations ----------
@@ -167,6 +208,34 @@ export const SQL_TYPES: Record<ColumnType, string> = {
 
 const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
 
+/**
+ * Most rows one series can have in the widest rollup bucket (1 day): one per
+ * microsecond, the precision PostgreSQL stores. |bound| × this must stay finite,
+ * so even a 1-day sum of bound values at that density cannot overflow a double.
+ */
+export const MAX_ROWS_PER_DAY_BUCKET = 86_400 * 1_000_000;
+
+/** Refuses a numeric column whose accepted range is not finite (see ColumnDecl.max). */
+function checkBounds(table: string, name: string, c: ColumnDecl): void {
+  const numeric = c.type === 'double' || c.type === 'integer' || c.type === 'bigint';
+  if (!numeric) {
+    if (c.min !== undefined || c.max !== undefined) throw new Error(`${table}.${name}: min/max only apply to numeric columns`);
+    if (c.caseInsensitive && !c.values) throw new Error(`${table}.${name}: caseInsensitive needs declared values`);
+    if (c.values) {
+      const seen = new Set(c.values.map((v) => (c.caseInsensitive ? v.toLowerCase() : v)));
+      if (seen.size !== c.values.length) throw new Error(`${table}.${name}: values must be distinct${c.caseInsensitive ? ' ignoring case' : ''}`);
+    }
+    return;
+  }
+  if (c.values || c.caseInsensitive) throw new Error(`${table}.${name}: values/caseInsensitive only apply to text columns`);
+  for (const [what, bound] of [['min', c.min], ['max', c.max]] as const) {
+    if (bound === undefined || !Number.isFinite(bound) || !Number.isFinite(Math.abs(bound) * MAX_ROWS_PER_DAY_BUCKET)) {
+      throw new Error(`${table}.${name}: a numeric column needs a finite ${what} whose 1-day rollup sum stays finite (got ${String(bound)})`);
+    }
+  }
+  if (c.min! > c.max!) throw new Error(`${table}.${name}: min ${c.min} is above max ${c.max}`);
+}
+
 function rollupColumnsOf(name: string, c: ColumnDecl): RollupColumn[] {
   const t = SQL_TYPES[c.type];
   const lastRaw = (tier: 'timescale' | 'postgres') =>
@@ -202,6 +271,7 @@ export function defineFamily<const F extends FamilyDecl>(decl: F): Family<F> {
     if (reserved in decl.columns || reserved in decl.identity) throw new Error(`${decl.table}: column name ${reserved} is reserved`);
   }
   if (decl.roleColumn && !(decl.roleColumn in decl.columns)) throw new Error(`${decl.table}: roleColumn ${decl.roleColumn} is not a column`);
+  for (const [name, c] of Object.entries(decl.columns)) checkBounds(decl.table, name, c);
   const columns = Object.entries(decl.columns).map(([name, c]) => ({ ...c, name, field: camelCase(name) }));
   const fieldToColumn = new Map<string, string>();
   for (const n of [...identity, ...columns.map((c) => c.name)]) {

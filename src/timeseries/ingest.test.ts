@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachBackend, openDatabase, type TestDatabase } from '../../test/support/backends.ts';
+import { forEachBackend, openDatabase, openMigrated, refreshRollups, type MigratedDatabase, type TestDatabase } from '../../test/support/backends.ts';
 import { migrate } from '../db/migrator.ts';
 import { defineFamily } from './family.ts';
 import { familyDDL } from './ddl.ts';
@@ -21,11 +21,11 @@ const probe = defineFamily({
   columns: {
     flag: { type: 'boolean', unit: 'flag', agg: 'last', description: 'a boolean' },
     label: { type: 'text', unit: 'label', agg: 'last', description: 'text', values: ['a', 'b'] },
-    small: { type: 'integer', unit: 'count', agg: 'max', description: 'int', min: 0 },
-    big: { type: 'bigint', unit: 'bytes', agg: 'sum', description: 'bigint' },
-    real: { type: 'double', unit: 'ratio', agg: 'avg', description: 'double' },
-    cnt: { type: 'double', unit: 'x', agg: 'count', description: 'count of non-null' },
-    lo: { type: 'double', unit: 'x', agg: 'min', description: 'min' },
+    small: { type: 'integer', unit: 'count', agg: 'max', description: 'int', min: 0, max: 1000 },
+    big: { type: 'bigint', unit: 'bytes', agg: 'sum', description: 'bigint', min: 0, max: 2 ** 53 - 1 },
+    real: { type: 'double', unit: 'ratio', agg: 'avg', description: 'double', min: -1e6, max: 1e6 },
+    cnt: { type: 'double', unit: 'x', agg: 'count', description: 'count of non-null', min: 0, max: 1e6 },
+    lo: { type: 'double', unit: 'x', agg: 'min', description: 'min', min: -1e6, max: 1e6 },
   },
 });
 
@@ -73,9 +73,86 @@ forEachBackend('every column type through ingest, rollups and queries', (kind) =
 
   test('out-of-range and wrong-typed values are rejected with their paths', async () => {
     assert.throws(
-      () => store.prepare('probe_types', [{ nodeId: 'p', flag: 'yes' }, { nodeId: 'p', label: 'c' }, { nodeId: 'p', small: 1.5 }, { nodeId: 'p', small: -1 }]),
+      () =>
+        store.prepare('probe_types', [
+          { nodeId: 'p', flag: 'yes' },
+          { nodeId: 'p', label: 'c' },
+          { nodeId: 'p', small: 1.5 },
+          { nodeId: 'p', small: -1 },
+          { nodeId: 'p', real: 1.7e308 },
+          { nodeId: 'p', small: 1001 },
+          { nodeId: 'p', real: 1e6, small: 1000, lo: -1e6 },
+        ]),
       (e: { issues?: { index: number; path: (string | number)[] }[] }) =>
-        JSON.stringify(e.issues?.map((i) => [i.index, i.path.join('.')])) === JSON.stringify([[0, 'flag'], [1, 'label'], [2, 'small'], [3, 'small']]),
+        JSON.stringify(e.issues?.map((i) => [i.index, i.path.join('.')])) === JSON.stringify([[0, 'flag'], [1, 'label'], [2, 'small'], [3, 'small'], [4, 'real'], [5, 'small']]),
+    );
+  });
+});
+
+// PostgreSQL reads the fraction of a second as a double and rounds it to microseconds with
+// rint() (ties to even): .0000005 → .000000, .0000015 → .000002, .0000025 → .000002.
+const FRACTIONS = ['', '.5', '.123', '.123456', '.0000005', '.0000015', '.0000025', '.0000035', '.1234565', '.4999995', '.9999994999', '.9999995', '.9999999', '.00000050001', '.123456789'];
+
+forEachBackend('timestamps with more than 6 fractional digits', (kind) => {
+  let m: MigratedDatabase;
+  before(async () => {
+    m = await openMigrated(kind);
+  });
+  after(async () => {
+    await m.close();
+  });
+
+  test('the time Opsdeck derives from a timestamp is the one PostgreSQL stores', async () => {
+    const { microsIso, normalizeTimestamp } = await import('./ingest.ts');
+    for (const offset of ['Z', '+05:30', '-11:00']) {
+      for (const frac of FRACTIONS) {
+        const ts = `2026-03-31T23:59:59${frac}${offset}`;
+        const db = await m.db.queryOne<{ s: string }>(`SELECT to_char($1::text::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS s`, [ts]);
+        const n = normalizeTimestamp(ts)!;
+        assert.equal(microsIso(n.micros), db?.s, ts);
+        // the text sent to PostgreSQL means the same instant
+        const sent = await m.db.queryOne<{ s: string }>(`SELECT to_char($1::text::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS s`, [n.text]);
+        assert.equal(sent?.s, db?.s, ts);
+      }
+    }
+    // by hand: ties go to the even microsecond, .9999995 carries into the next day
+    assert.equal(normalizeTimestamp('2026-03-31T23:59:59.0000025Z')?.text, '2026-03-31T23:59:59.000002Z');
+    assert.equal(normalizeTimestamp('2026-03-31T23:59:59.9999995Z')?.text, '2026-04-01T00:00:00.000000Z');
+  });
+
+  test('…T23:59:59.9999999Z ten days ago is stored at midnight and answered from the midnight 5-minute bucket', async () => {
+    const day = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 10 * 86_400_000;
+    const ts = `${new Date(day - 1000).toISOString().slice(0, 19)}.9999999Z`; // the last instant before `day`
+    const r = await m.store.ingest('system', [{ nodeId: 'ns-day', timestamp: ts, cpuPercent: 42 }]);
+    assert.equal(r.inserted, 1);
+    const stored = await m.db.queryOne<{ t: Date }>(`SELECT time AS t FROM metrics_system WHERE node_id = 'ns-day'`);
+    assert.equal(stored?.t.toISOString(), new Date(day).toISOString());
+    const node = await m.db.queryOne<{ last_seen: Date }>(`SELECT last_seen FROM nodes WHERE id = 'ns-day'`);
+    assert.equal(node?.last_seen.toISOString(), new Date(day).toISOString(), 'nodes.last_seen is the stored time');
+    // a retry of the same batch is a duplicate, not an error
+    assert.equal((await m.store.ingest('system', [{ nodeId: 'ns-day', timestamp: ts, cpuPercent: 42 }])).inserted, 0);
+    await refreshRollups(m, 'system');
+    const a = await m.store.query('system', { from: new Date(day - 600_000), to: new Date(day + 600_000), nodeIds: ['ns-day'], resolution: '5m', fields: ['cpuPercent'] });
+    assert.deepEqual(
+      a.points.map((p) => [p.timestamp, p.cpuPercent, p.samples]),
+      [[new Date(day).toISOString(), 42, 1]],
+    );
+  });
+
+  test('…:59:59.9999995Z is stored in the next hour and answered from that hour\'s first 5-minute bucket', async () => {
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 86_400_000;
+    const ts = `${new Date(hour - 1000).toISOString().slice(0, 19)}.9999995Z`;
+    assert.equal((await m.store.ingest('system', [{ nodeId: 'ns-hour', timestamp: ts, cpuPercent: 7 }])).inserted, 1);
+    await refreshRollups(m, 'system');
+    const a = await m.store.query('system', { from: new Date(hour - 600_000), to: new Date(hour + 600_000), nodeIds: ['ns-hour'], resolution: '5m', fields: ['cpuPercent'] });
+    assert.deepEqual(
+      a.points.map((p) => [p.timestamp, p.cpuPercent, p.samples]),
+      [[new Date(hour).toISOString(), 7, 1]],
+    );
+    const raw = await m.store.query('system', { from: new Date(hour - 600_000), to: new Date(hour + 600_000), nodeIds: ['ns-hour'], resolution: 'raw', fields: ['cpuPercent'] });
+    assert.deepEqual(
+      raw.points.map((p) => p.timestamp),
+      [new Date(hour).toISOString()],
     );
   });
 });
@@ -91,7 +168,7 @@ test('the compiled fast check never accepts a row the Zod schema refuses', async
       .map(([y, mo, d, h, mi, s, off, frac]) => `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}${frac}${off}`),
     fc.string(),
   );
-  const value = fc.oneof(fc.constant(undefined), fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.string({ maxLength: 300 }), fc.constantFrom('a', 'b', 'primary', 'master', ''), fc.constant(2 ** 60), fc.constant(-1), fc.constant(1.5));
+  const value = fc.oneof(fc.constant(undefined), fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.string({ maxLength: 300 }), fc.constantFrom('a', 'b', 'A', 'primary', 'PRIMARY', 'SeCoNdArY', 'leader', 'master', 'MASTER', ''), fc.constant(2 ** 60), fc.constant(-1), fc.constant(1.5));
   for (const f of families) {
     const fast = compileFastCheck(f);
     const schema = ingestRowSchema(f);

@@ -14,11 +14,20 @@ function valueRange(c: ColumnDecl): { min: number; max: number } {
   return { min: Math.max(c.min ?? -Infinity, typeMin), max: Math.min(c.max ?? Infinity, typeMax) };
 }
 
+/** Case-insensitive text columns: lower-cased spelling → declared value. */
+function canonicalValues(c: ColumnDecl): Map<string, string> | null {
+  return c.type === 'text' && c.values && c.caseInsensitive ? new Map(c.values.map((v) => [v.toLowerCase(), v])) : null;
+}
+
 function columnSchema(c: ColumnDecl): z.ZodType {
   switch (c.type) {
     case 'text': {
-      const s = c.values ? z.enum(c.values as [string, ...string[]]) : z.string().max(256);
-      return s.nullable().optional();
+      if (!c.values) return z.string().max(256).nullable().optional();
+      const e = z.enum(c.values as [string, ...string[]]);
+      if (!c.caseInsensitive) return e.nullable().optional();
+      // any spelling of a declared value becomes the declared one; anything else is refused by the enum
+      const canon = canonicalValues(c)!;
+      return z.preprocess((v) => (typeof v === 'string' ? (canon.get(v.toLowerCase()) ?? v) : v), e.nullable().optional());
     }
     case 'boolean':
       return z.boolean().nullable().optional();
@@ -44,6 +53,49 @@ export function ingestRowSchema<F extends FamilyDecl>(f: Family<F>): z.ZodType<I
   return z.strictObject(shape) as unknown as z.ZodType<IngestRow<F>>;
 }
 
+
+/** An accepted ISO 8601 timestamp: date and time to the second, optional fraction, Z or ±HH:MM. */
+const ISO_PARTS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A timestamp as PostgreSQL stores it: microseconds since the epoch, and text that says exactly that. */
+export interface NormalizedTime {
+  micros: number;
+  text: string;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.ffffffZ` of a microsecond instant. */
+export function microsIso(micros: number): string {
+  const ms = Math.floor(micros / 1000);
+  return `${new Date(ms).toISOString().slice(0, -1)}${String(micros - ms * 1000).padStart(3, '0')}Z`;
+}
+
+/**
+ * The instant PostgreSQL will store for an ISO 8601 timestamp (null when the text is not in the
+ * accepted form). PostgreSQL keeps microseconds: it reads the fraction of a second as a double
+ * and rounds fraction × 10^6 with rint() — ties to even, so .0000025 → .000002 and .9999995 → the
+ * next second (checked against PostgreSQL 17 and PGlite). Every time Opsdeck derives from a row
+ * (partition, invalidated 5-minute bucket, nodes.last_seen, group-commit row key) comes from this
+ * value, and a timestamp with more than 6 fractional digits is sent to PostgreSQL in this
+ * normalised form, so both sides agree on the instant.
+ */
+export function normalizeTimestamp(ts: string): NormalizedTime | null {
+  const m = ISO_PARTS.exec(ts);
+  if (!m) return null;
+  const frac = m[2];
+  if (frac === undefined || frac.length <= 3) {
+    // whole milliseconds: Date.parse reads them exactly
+    const ms = Date.parse(ts);
+    return Number.isFinite(ms) ? { micros: ms * 1000, text: ts } : null;
+  }
+  const seconds = Date.parse(m[1]! + m[3]!);
+  if (!Number.isFinite(seconds)) return null;
+  const x = Number(`0.${frac}`) * 1e6;
+  let us = Math.round(x);
+  if (us - x === 0.5 && us % 2 !== 0) us -= 1; // rint(): ties to even
+  const micros = seconds * 1000 + us;
+  // up to 6 digits PostgreSQL stores exactly what the text says: send it as it came
+  return { micros, text: frac.length <= 6 ? ts : microsIso(micros) };
+}
 
 /** The common ISO 8601 form `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`; anything else goes to Zod to decide. */
 const ISO_FAST = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
@@ -73,6 +125,7 @@ export function compileFastCheck(f: Family): (row: unknown) => boolean {
     type: c.type,
     ...valueRange(c),
     values: c.values ? new Set(c.values) : null,
+    canon: canonicalValues(c),
   }));
   // Identity values seen valid recently (a batch repeats the same few node ids).
   const goodIds = new Set<string>();
@@ -94,7 +147,8 @@ export function compileFastCheck(f: Family): (row: unknown) => boolean {
       const v = r[c.field];
       if (v === undefined || v === null) continue;
       if (c.type === 'text') {
-        if (typeof v !== 'string' || (c.values ? !c.values.has(v) : v.length > 256)) return false;
+        if (typeof v !== 'string') return false;
+        if (c.canon ? !c.canon.has(v.toLowerCase()) : c.values ? !c.values.has(v) : v.length > 256) return false;
       } else if (c.type === 'boolean') {
         if (typeof v !== 'boolean') return false;
       } else {
@@ -128,12 +182,24 @@ export class IngestValidationError extends Error {
 /** Column-major arrays ready for the UNNEST insert. */
 export interface ColumnBatch {
   rows: number;
-  /** Arrays in insert order: time, identity…, columns…. */
+  /** Arrays in insert order: time (ISO 8601 text PostgreSQL stores exactly), identity…, columns…. */
   arrays: unknown[][];
+  /** Time of each row as PostgreSQL stores it: microseconds since the epoch (see normalizeTimestamp). */
+  micros: number[];
+  /** Earliest and latest row time, milliseconds (the microsecond time rounded down). */
   minTime: number;
   maxTime: number;
-  /** Latest time (and role, when the family has a role column) per node. */
-  latestByNode: Map<string, { time: number; role: string | null }>;
+  /** Latest time (ms, and its exact text) and role, when the family has a role column, per node. */
+  latestByNode: Map<string, LatestSample>;
+}
+
+export interface LatestSample {
+  /** Milliseconds (rounded down). */
+  time: number;
+  micros: number;
+  /** The exact time as ISO 8601 text. */
+  at: string;
+  role: string | null;
 }
 
 export interface ValidateOptions {
@@ -163,11 +229,15 @@ export function prepareBatch(
   const nCols = 1 + f.identity.length + f.columns.length;
   const arrays: unknown[][] = Array.from({ length: nCols }, () => new Array<unknown>(input.length));
   const idFields = f.identityFields;
-  const latestByNode = new Map<string, { time: number; role: string | null }>();
+  const micros = new Array<number>(input.length);
+  const latestByNode = new Map<string, LatestSample>();
   const roleField = f.decl.roleColumn ? camelCase(f.decl.roleColumn) : null;
+  // case-insensitive text columns: index → lower-cased spelling → declared value
+  const canon = f.columns.map(canonicalValues);
+  const roleArray = roleField ? 1 + idFields.length + f.columns.findIndex((c) => c.field === roleField) : -1;
   let minTime = Infinity;
   let maxTime = -Infinity;
-  const nowIso = new Date(now).toISOString();
+  const nowTime: NormalizedTime = { micros: now * 1000, text: new Date(now).toISOString() };
   for (let i = 0; i < input.length; i++) {
     let row: Record<string, unknown>;
     if (fast(input[i])) row = input[i] as Record<string, unknown>;
@@ -181,7 +251,13 @@ export function prepareBatch(
       }
       row = parsed.data as Record<string, unknown>;
     }
-    const t = row.timestamp === undefined ? now : Date.parse(row.timestamp as string);
+    const time = row.timestamp === undefined ? nowTime : normalizeTimestamp(row.timestamp as string);
+    if (time === null) {
+      // both checks accept only the form normalizeTimestamp reads; kept as a guard
+      if (issues.length < maxIssues) issues.push({ index: i, path: ['timestamp'], message: 'is not an ISO 8601 date-time with Z or ±HH:MM' });
+      continue;
+    }
+    const t = Math.floor(time.micros / 1000);
     if (t > maxFuture || t < oldest) {
       if (issues.length < maxIssues) {
         issues.push({
@@ -193,11 +269,14 @@ export function prepareBatch(
       continue;
     }
     if (issues.length) continue;
-    // The sender's ISO 8601 text goes to PostgreSQL as is (it parses offsets and microseconds).
-    arrays[0]![i] = row.timestamp === undefined ? nowIso : row.timestamp;
+    // ISO 8601 text PostgreSQL stores exactly (offsets kept; more than 6 fractional digits rounded as PostgreSQL would).
+    arrays[0]![i] = time.text;
+    micros[i] = time.micros;
     for (let k = 0; k < idFields.length; k++) arrays[1 + k]![i] = row[idFields[k]!];
     for (let k = 0; k < f.columns.length; k++) {
-      const v = row[f.columns[k]!.field];
+      let v = row[f.columns[k]!.field];
+      const c = canon[k];
+      if (c && typeof v === 'string') v = c.get(v.toLowerCase()) ?? v;
       // booleans travel as t/f in the array literal (see arrayLiterals)
       arrays[1 + idFields.length + k]![i] = v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 't' : 'f') : v;
     }
@@ -205,10 +284,12 @@ export function prepareBatch(
     if (t > maxTime) maxTime = t;
     const node = row.nodeId as string;
     const prev = latestByNode.get(node);
-    if (!prev || t >= prev.time) latestByNode.set(node, { time: t, role: roleField ? ((row[roleField] as string | null | undefined) ?? null) : null });
+    if (!prev || time.micros >= prev.micros) {
+      latestByNode.set(node, { time: t, micros: time.micros, at: time.text, role: roleArray < 0 ? null : ((arrays[roleArray]![i] as string | null) ?? null) });
+    }
   }
   if (issues.length) throw new IngestValidationError(issues);
-  return { rows: input.length, arrays, minTime, maxTime, latestByNode };
+  return { rows: input.length, arrays, micros, minTime, maxTime, latestByNode };
 }
 
 /**

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { forEachBackend, openMigrated, refreshRollups, type MigratedDatabase } from '../../test/support/backends.ts';
 import { metricsSystem } from '../modules/system-metrics/family.ts';
 import { chooseResolution, DEFAULT_LIMITS, planQuery, QueryError } from './query.ts';
+import { FAMILIES } from './registry.ts';
+import { TimeseriesStore } from './store.ts';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -82,5 +84,71 @@ forEachBackend('range queries', (kind) => {
   test('raw rows come back camelCase, with the ingest names', async () => {
     const a = await m.store.query('system', { from: new Date(now - 60_000), to: new Date(now), resolution: 'raw', fields: ['cpuPercent', 'load1m'] });
     assert.deepEqual(Object.keys(a.points[0]!).sort(), ['cpuPercent', 'load1m', 'nodeId', 'timestamp']);
+  });
+});
+
+forEachBackend('answers bounded by what is read', (kind) => {
+  let m: MigratedDatabase;
+  // 1 row per second (the family declares 15 s) for two nodes over 10 minutes; on the second
+  // node three rows share each millisecond (they differ in microseconds)
+  const start = Math.floor(Date.now() / 300_000) * 300_000 - 3 * H;
+  const n = 600;
+  const ts = (node: number, i: number) =>
+    node === 1 ? new Date(start + i * 1000).toISOString() : `${new Date(start + Math.floor(i / 3) * 1000).toISOString().slice(0, 23)}${String(i % 3).padStart(3, '0')}Z`;
+  before(async () => {
+    m = await openMigrated(kind);
+    for (const node of [1, 2]) {
+      const rows = Array.from({ length: n }, (_, i) => ({ nodeId: `dense-${node}`, timestamp: ts(node, i), cpuPercent: i % 100, load1m: i }));
+      await m.store.ingest('system', rows);
+    }
+  });
+  after(async () => {
+    await m.close();
+  });
+
+  test('denser data than declared cannot produce an answer above the cell budget; `next` continues it exactly', async () => {
+    const maxCells = 1000;
+    const store = new TimeseriesStore({ db: m.db, tier: m.tier, families: FAMILIES, limits: { ...DEFAULT_LIMITS, maxCells } });
+    const q = { from: new Date(start), to: new Date(start + 600_000), nodeIds: ['dense-1', 'dense-2'], resolution: 'raw' as const, fields: ['load1m', 'cpuPercent'] };
+    const seen: [string, number][] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const a = await store.query('system', { ...q, cursor });
+      pages++;
+      // timestamp + nodeId + 2 fields = 4 cells a point
+      assert.ok(a.points.length > 0);
+      assert.ok(a.points.length * 4 <= maxCells, `page ${pages}: ${a.points.length} points`);
+      for (const p of a.points) seen.push([p.nodeId as string, p.load1m as number]);
+      assert.equal(a.truncated, a.next !== undefined);
+      cursor = a.next;
+      assert.ok(pages < 20, 'the cursor makes progress');
+    } while (cursor);
+    assert.ok(pages >= 5, `${pages} pages for 4,800 cells`);
+    const expected = [1, 2].flatMap((node) => Array.from({ length: n }, (_, i) => [`dense-${node}`, i] as [string, number]));
+    assert.deepEqual(seen, expected, 'every row once, series by series in time order');
+  });
+
+  test('rollup answers are bounded by the same budget', async () => {
+    const store = new TimeseriesStore({ db: m.db, tier: m.tier, families: FAMILIES, limits: { ...DEFAULT_LIMITS, maxCells: 10 } });
+    // 5m buckets: timestamp + nodeId + load1m + samples = 4 cells, so 2 points a page
+    const q = { from: new Date(start), to: new Date(start + 600_000), nodeIds: ['dense-1'], resolution: '5m' as const, fields: ['load1m'] };
+    const first = await store.query('system', q);
+    assert.equal(first.points.length, 2);
+    assert.equal(first.truncated, false, 'two buckets fit');
+    const tight = new TimeseriesStore({ db: m.db, tier: m.tier, families: FAMILIES, limits: { ...DEFAULT_LIMITS, maxCells: 4 } });
+    const a = await tight.query('system', q);
+    assert.deepEqual(a.points.map((p) => [p.timestamp, p.samples]), [[new Date(start).toISOString(), 300]]);
+    assert.equal(a.truncated, true);
+    const b = await tight.query('system', { ...q, cursor: a.next });
+    assert.deepEqual(b.points.map((p) => [p.timestamp, p.samples]), [[new Date(start + 300_000).toISOString(), 300]]);
+    assert.equal(b.truncated, false);
+  });
+
+  test('a cursor that was not issued by Opsdeck is refused', async () => {
+    await assert.rejects(
+      () => m.store.query('system', { from: new Date(start), to: new Date(start + 600_000), cursor: 'bm90LWEtY3Vyc29y' }),
+      (e: unknown) => e instanceof QueryError && e.code === 'INVALID_CURSOR',
+    );
   });
 });

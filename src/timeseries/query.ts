@@ -15,7 +15,7 @@ import {
 
 export class QueryError extends Error {
   constructor(
-    readonly code: 'INVALID_TIME_RANGE' | 'SPAN_TOO_LARGE' | 'TOO_MANY_POINTS' | 'UNKNOWN_FIELD' | 'UNKNOWN_FAMILY',
+    readonly code: 'INVALID_TIME_RANGE' | 'SPAN_TOO_LARGE' | 'TOO_MANY_POINTS' | 'UNKNOWN_FIELD' | 'UNKNOWN_FAMILY' | 'INVALID_CURSOR',
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
@@ -31,9 +31,19 @@ export interface QueryLimits {
   maxPoints: number;
   /** `auto` steps to a coarser level while the answer would carry more rows than this. */
   autoMaxPoints: number;
+  /**
+   * Most cells one answer may carry (default DEFAULT_MAX_CELLS): points × (timestamp +
+   * identity fields + selected fields + `samples` on rollups). It sets the SQL LIMIT, so it
+   * bounds what is read whatever the real sampling rate; a longer answer is truncated and
+   * says where to continue (`next`).
+   */
+  maxCells?: number | undefined;
 }
 
-export const DEFAULT_LIMITS: QueryLimits = { maxSpanSeconds: 400 * 86400, maxPoints: 200_000, autoMaxPoints: 20_000 };
+/** On the order of 10 MB of JSON (a 60 MB answer carried 4·10^6 cells). */
+export const DEFAULT_MAX_CELLS = 500_000;
+
+export const DEFAULT_LIMITS: QueryLimits = { maxSpanSeconds: 400 * 86400, maxPoints: 200_000, autoMaxPoints: 20_000, maxCells: DEFAULT_MAX_CELLS };
 
 export interface RangeQuery {
   from: Date;
@@ -44,6 +54,40 @@ export interface RangeQuery {
   fields?: readonly string[] | undefined;
   /** Desired number of buckets per series for `auto` (default 300). */
   points?: number | undefined;
+  /** `next` of a truncated answer to the same query: the answer continues from there. */
+  cursor?: string | undefined;
+}
+
+/** Where a truncated answer continues: the series and time of its first row not yet returned. */
+export interface QueryCursor {
+  resolution: Resolution;
+  identity: string[];
+  /** Milliseconds since the epoch; the continuation reads (identity, time) ≥ (identity, this). */
+  time: number;
+}
+
+export function encodeCursor(c: QueryCursor): string {
+  return Buffer.from(JSON.stringify({ r: c.resolution, i: c.identity, t: c.time })).toString('base64url');
+}
+
+export function decodeCursor(f: Family, text: string): QueryCursor {
+  const bad = () => new QueryError('INVALID_CURSOR', 'cursor is not the `next` of an answer of this family; repeat the query without it');
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  const o = v as { r?: unknown; i?: unknown; t?: unknown } | null;
+  if (
+    typeof o !== 'object' || o === null ||
+    !(o.r === 'raw' || ROLLUP_LEVELS.includes(o.r as RollupLevel)) ||
+    !Array.isArray(o.i) || o.i.length !== f.identity.length || !o.i.every((x) => typeof x === 'string') ||
+    typeof o.t !== 'number' || !Number.isSafeInteger(o.t)
+  ) {
+    throw bad();
+  }
+  return { resolution: o.r as Resolution, identity: o.i as string[], time: o.t };
 }
 
 export interface QueryPlan {
@@ -53,6 +97,8 @@ export interface QueryPlan {
   to: Date;
   columns: { name: string; field: string }[];
   estimatedPoints: number;
+  /** Most points the answer carries (the cell budget and maxPoints); the SQL reads one more to see whether there are more. */
+  rowLimit: number;
   sql: string;
   params: unknown[];
 }
@@ -141,38 +187,51 @@ function rollupExpr(f: Family, column: string): string {
   }
 }
 
+/** Cells of one point: timestamp, identity fields, selected fields, and `samples` on rollups. */
+export function cellsPerPoint(f: Family, fields: number, resolution: Resolution): number {
+  return 1 + f.identity.length + fields + (resolution === 'raw' ? 0 : 1);
+}
+
 export function planQuery(f: Family, q: RangeQuery, series: number, limits: QueryLimits = DEFAULT_LIMITS): QueryPlan {
   validateRange(q, limits);
   const columns = selectColumns(f, q.fields);
-  const resolution = chooseResolution(f, q, series, limits);
+  const cursor = q.cursor === undefined ? null : decodeCursor(f, q.cursor);
+  if (cursor && q.resolution !== undefined && q.resolution !== 'auto' && q.resolution !== cursor.resolution) {
+    throw new QueryError('INVALID_CURSOR', `the cursor continues a ${cursor.resolution} answer, not ${q.resolution}`);
+  }
+  // a continuation keeps the resolution of the answer it continues
+  const resolution = cursor ? cursor.resolution : chooseResolution(f, q, series, limits);
   const span = (q.to.getTime() - q.from.getTime()) / 1000;
+  const maxCells = limits.maxCells ?? DEFAULT_MAX_CELLS;
+  const rowLimit = Math.min(limits.maxPoints, Math.max(1, Math.floor(maxCells / cellsPerPoint(f, columns.length, resolution))));
   const ids = f.identity;
   const params: unknown[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
   const where: string[] = [];
-  let sql: string;
+  const timeCol = resolution === 'raw' ? 'time' : 'bucket';
   if (resolution === 'raw') {
-    params.push(q.from.toISOString(), q.to.toISOString());
-    where.push('time >= $1', 'time < $2');
-    if (q.nodeIds?.length) {
-      params.push([...q.nodeIds]);
-      where.push(`node_id = ANY($3::text[])`);
-    }
-    params.push(limits.maxPoints + 1);
-    sql = `SELECT time AS t, ${[...ids, ...columns.map((c) => c.name)].join(', ')}\nFROM ${f.table}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, time\nLIMIT $${params.length}`;
+    where.push(`time >= ${p(q.from.toISOString())}`, `time < ${p(q.to.toISOString())}`);
   } else {
-    const level = resolution as RollupLevel;
-    const width = LEVEL_SECONDS[level] * 1000;
+    const width = LEVEL_SECONDS[resolution] * 1000;
     // Buckets overlapping [from, to): start from the bucket that contains `from`.
     const start = new Date(Math.floor(q.from.getTime() / width) * width);
-    params.push(start.toISOString(), q.to.toISOString());
-    where.push('bucket >= $1', 'bucket < $2');
-    if (q.nodeIds?.length) {
-      params.push([...q.nodeIds]);
-      where.push(`node_id = ANY($3::text[])`);
-    }
-    params.push(limits.maxPoints + 1);
+    where.push(`bucket >= ${p(start.toISOString())}`, `bucket < ${p(q.to.toISOString())}`);
+  }
+  if (q.nodeIds?.length) where.push(`node_id = ANY(${p([...q.nodeIds])}::text[])`);
+  if (cursor) {
+    // rows come series-major (identity, then time): continue at the first row not yet returned
+    where.push(`(${[...ids, timeCol].join(', ')}) >= (${[...cursor.identity.map((v) => `${p(v)}::text`), `${p(new Date(cursor.time).toISOString())}::timestamptz`].join(', ')})`);
+  }
+  const limit = p(rowLimit + 1);
+  let sql: string;
+  if (resolution === 'raw') {
+    sql = `SELECT time AS t, ${[...ids, ...columns.map((c) => c.name)].join(', ')}\nFROM ${f.table}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, time\nLIMIT ${limit}`;
+  } else {
     const exprs = columns.map((c) => `${rollupExpr(f, c.name)} AS ${c.name}`);
-    sql = `SELECT bucket AS t, ${[...ids, ...exprs, 'samples'].join(', ')}\nFROM ${f.decl.rollups[level]}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, bucket\nLIMIT $${params.length}`;
+    sql = `SELECT bucket AS t, ${[...ids, ...exprs, 'samples'].join(', ')}\nFROM ${f.decl.rollups[resolution]}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, bucket\nLIMIT ${limit}`;
   }
   return {
     resolution,
@@ -181,6 +240,7 @@ export function planQuery(f: Family, q: RangeQuery, series: number, limits: Quer
     to: q.to,
     columns,
     estimatedPoints: estimate(f, resolution, span, series),
+    rowLimit,
     sql,
     params,
   };

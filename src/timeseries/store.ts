@@ -11,14 +11,20 @@ import type { StorageTier } from '../db/tier.ts';
 import { refreshSQL } from './ddl.ts';
 import { LEVEL_SECONDS, ROLLUP_LEVELS, intervalSeconds, type Family, type Resolution } from './family.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
-import { DEFAULT_LIMITS, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
+import { DEFAULT_LIMITS, encodeCursor, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
 import type { z } from 'zod';
 
 const FIVE_MIN = 300_000;
-/** The key of a stored row (time in ms, then identity values) used to attribute inserted rows. */
-export function rowKey(timeMs: number, identity: readonly unknown[]): string {
-  return [String(timeMs), ...identity.map(String)].join('\u0000');
+/**
+ * The key of a stored row (time in microseconds — the precision PostgreSQL stores —, then
+ * identity values) used to attribute inserted rows to the requests of a group commit.
+ */
+export function rowKey(timeMicros: number, identity: readonly unknown[]): string {
+  return [String(timeMicros), ...identity.map(String)].join('\u0000');
 }
+
+/** The stored time in microseconds since the epoch, exact (EXTRACT returns numeric since PostgreSQL 14): the driver's Date keeps only milliseconds. */
+const RETURNING_MICROS = '(extract(epoch FROM time) * 1000000)::bigint AS time_us';
 
 /** See touchNodes. */
 const NODE_TOUCH_MS = 5_000;
@@ -43,7 +49,10 @@ export interface QueryAnswer {
   from: string;
   to: string;
   points: SeriesPoint[];
+  /** More rows than the answer could carry (cell budget or point limit): `next` continues it. */
   truncated: boolean;
+  /** When truncated: pass as `cursor` with the same query to get the rest. */
+  next?: string;
 }
 
 export interface TimeseriesStoreOptions {
@@ -85,8 +94,8 @@ export class TimeseriesStore {
         schema: ingestRowSchema(f),
         insert: { plain: insertSQL(f, false), skip: insertSQL(f, true) },
         insertReturning: {
-          plain: `${insertSQL(f, false)}\nRETURNING time, ${f.identity.join(', ')}`,
-          skip: `${insertSQL(f, true)}\nRETURNING time, ${f.identity.join(', ')}`,
+          plain: `${insertSQL(f, false)}\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`,
+          skip: `${insertSQL(f, true)}\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`,
         },
         fast: compileFastCheck(f),
         knownPartitions: new Set(),
@@ -146,7 +155,7 @@ export class TimeseriesStore {
     this.touched.clear();
   }
 
-  /** Like writeBatch, but returns the keys (time ms + identity, NUL-separated) of the rows that were new. */
+  /** Like writeBatch, but returns the keys (rowKey: time µs + identity, NUL-separated) of the rows that were new. */
   async writeBatchReturningKeys(tx: Queryable, key: string, batch: ColumnBatch): Promise<Set<string>> {
     return (await this.write(tx, key, batch, true)).keys;
   }
@@ -175,11 +184,12 @@ export class TimeseriesStore {
       }
     }
     if (returning) {
-      for (const r of res.rows) keys.add(rowKey((r.time as Date).getTime(), f.identity.map((i) => r[i])));
+      for (const r of res.rows) keys.add(rowKey(Number(r.time_us), f.identity.map((i) => r[i])));
     }
     if (res.rowCount > 0 && this.tier === 'postgres') {
       const buckets = new Set<number>();
-      for (const t of batch.arrays[0] as string[]) buckets.add(Math.floor(Date.parse(t) / FIVE_MIN) * FIVE_MIN);
+      // from the time PostgreSQL stores (microseconds): a row rounded into the next bucket invalidates that one
+      for (const us of batch.micros) buckets.add(Math.floor(us / 1000 / FIVE_MIN) * FIVE_MIN);
       await tx.query('INSERT INTO opsdeck_rollup_invalidations (family, bucket) SELECT $1, b FROM unnest($2::timestamptz[]) AS b', [
         f.table,
         [...buckets].sort((a, b) => a - b).map((b) => new Date(b).toISOString()),
@@ -208,14 +218,14 @@ export class TimeseriesStore {
     for (const [node, e] of entries) this.touched.set(`${f.key}\u0000${node}`, { time: e.time, role: e.role });
     await tx.query(
       `INSERT INTO nodes (id, role, last_seen, expected_interval_seconds)
-       SELECT id, role, seen, $4::int FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(id, role, seen)
+       SELECT id, role, seen, $4::int FROM unnest($1::text[], $2::text[], $3::text[]::timestamptz[]) AS x(id, role, seen)
        ON CONFLICT (id) DO UPDATE SET
          role = CASE WHEN nodes.last_seen IS NULL OR EXCLUDED.last_seen >= nodes.last_seen THEN COALESCE(EXCLUDED.role, nodes.role) ELSE nodes.role END,
          last_seen = GREATEST(nodes.last_seen, EXCLUDED.last_seen),
          expected_interval_seconds = LEAST(COALESCE(nodes.expected_interval_seconds, EXCLUDED.expected_interval_seconds), EXCLUDED.expected_interval_seconds)
        WHERE nodes.last_seen IS NULL OR nodes.last_seen < EXCLUDED.last_seen
           OR nodes.expected_interval_seconds IS NULL OR nodes.expected_interval_seconds > EXCLUDED.expected_interval_seconds`,
-      [entries.map((e) => e[0]), entries.map((e) => e[1].role), entries.map((e) => new Date(e[1].time).toISOString()), f.sampleSeconds],
+      [entries.map((e) => e[0]), entries.map((e) => e[1].role), entries.map((e) => e[1].at), f.sampleSeconds],
     );
   }
 
@@ -251,8 +261,22 @@ export class TimeseriesStore {
     const series = await this.seriesCount(f, q);
     const plan = planQuery(f, q, series, this.limits);
     const rows = await this.db.queryMany<Record<string, unknown>>(plan.sql, plan.params);
-    const truncated = rows.length > this.limits.maxPoints;
-    if (truncated) rows.length = this.limits.maxPoints;
+    let next: string | undefined;
+    if (rows.length > plan.rowLimit) {
+      // The first row not returned says where to continue. Times come back with millisecond
+      // precision, so rows of that series in the same millisecond are left for the next
+      // answer too: the continuation reads (identity, time) ≥ (its identity, that millisecond).
+      const first = rows[plan.rowLimit]!;
+      const identity = f.identity.map((i) => String(first[i]));
+      const time = (first.t as Date).getTime();
+      let end = plan.rowLimit;
+      while (end > 0 && (rows[end - 1]!.t as Date).getTime() === time && f.identity.every((i, k) => rows[end - 1]![i] === identity[k])) end--;
+      if (end === 0) {
+        throw new QueryError('TOO_MANY_POINTS', `more than ${plan.rowLimit} rows of one series share one millisecond; select fewer fields`, { maxPoints: plan.rowLimit });
+      }
+      rows.length = end;
+      next = encodeCursor({ resolution: plan.resolution, identity, time });
+    }
     const idFields = f.identity.map((i, k) => [i, f.identityFields[k]!] as const);
     const points = rows.map((r) => {
       const p: SeriesPoint = { timestamp: (r.t as Date).toISOString() };
@@ -268,7 +292,8 @@ export class TimeseriesStore {
       from: q.from.toISOString(),
       to: q.to.toISOString(),
       points,
-      truncated,
+      truncated: next !== undefined,
+      ...(next === undefined ? {} : { next }),
     };
   }
 

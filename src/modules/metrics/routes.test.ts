@@ -58,6 +58,42 @@ forEachBackend('metrics API', (kind) => {
     assert.equal(await count('api-bad'), 0);
   });
 
+  test('a value above the ceiling of its column: 400 with the field path, nothing stored, rollups stay answerable', async () => {
+    // two huge doubles in one 5-minute bucket would overflow the bucket's sum for good
+    const base = Math.floor(Date.now() / 300_000) * 300_000 - 600_000;
+    const data = [0, 1].map((i) => ({ nodeId: 'api-huge', timestamp: new Date(base + i * 15_000).toISOString(), load1m: 1.7e308 }));
+    const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'system', data } });
+    assert.equal(r.statusCode, 400, r.body);
+    assert.equal(r.json().code, 'VALIDATION_FAILED');
+    assert.deepEqual(r.json().errors.map((e: { path: string }) => e.path), ['data.0.load1m', 'data.1.load1m']);
+    assert.equal(await count('api-huge'), 0);
+    // the ceilings: load 10^6, percent 100, bytes/s 10^12
+    const over = [{ load1m: 1e6 + 1 }, { cpuPercent: 100.5 }, { netRxBytesPerSec: 1.5e12 }];
+    const r2 = await rt.app.inject({
+      method: 'POST',
+      url: '/api/v1/metrics',
+      headers: { authorization: ingestKey },
+      payload: { type: 'system', data: over.map((v, i) => ({ nodeId: 'api-huge', timestamp: new Date(base + i * 15_000).toISOString(), ...v })) },
+    });
+    assert.equal(r2.statusCode, 400, r2.body);
+    assert.deepEqual(r2.json().errors.map((e: { path: string }) => e.path), ['data.0.load1m', 'data.1.cpuPercent', 'data.2.netRxBytesPerSec']);
+    // values at the ceilings are stored, and a 5-minute answer over them is a number
+    const at = [0, 1].map((i) => ({ nodeId: 'api-ceiling', timestamp: new Date(base + i * 15_000).toISOString(), load1m: 1e6, cpuPercent: 100, netRxBytesPerSec: 1e12 }));
+    const ok = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'system', data: at } });
+    assert.equal(ok.statusCode, 200, ok.body);
+    await rt.store.refreshRollups('system');
+    const q = await rt.app.inject({
+      method: 'GET',
+      url: `/api/v1/metrics/system?nodeId=api-ceiling&resolution=5m&fields=load1m,netRxBytesPerSec&from=${new Date(base).toISOString()}&to=${new Date(base + 300_000).toISOString()}`,
+      headers: { authorization: readKey },
+    });
+    assert.equal(q.statusCode, 200, q.body);
+    assert.deepEqual(
+      q.json().points.map((p: { load1m: number; netRxBytesPerSec: number }) => [p.load1m, p.netRxBytesPerSec]),
+      [[1e6, 1e12]],
+    );
+  });
+
   test('unknown family → 404 listing the known ones', async () => {
     const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'nosuch', data: [] } });
     assert.equal(r.statusCode, 404);
@@ -104,6 +140,39 @@ forEachBackend('metrics API', (kind) => {
     const five = await rt.app.inject({ method: 'GET', url: `/api/v1/metrics/system?nodeId=api-1&from=${from}&resolution=5m`, headers: { authorization: viewer } });
     assert.equal(five.json().resolution, '5m');
     assert.equal(five.json().points.reduce((s: number, p: { samples: number }) => s + p.samples, 0), 40);
+  });
+
+  test('a truncated answer gives `next`; the same query with cursor=next continues it', async () => {
+    // the 40 rows of api-1 (first test) fit in one answer
+    const from = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    const base = `/api/v1/metrics/system?nodeId=api-1&from=${from}&fields=cpuPercent&resolution=raw`;
+    const all = await rt.app.inject({ method: 'GET', url: base, headers: { authorization: readKey } });
+    assert.equal(all.json().truncated, false);
+    assert.equal(all.json().next, undefined);
+    assert.equal(all.json().points.length, 40);
+    const bad = await rt.app.inject({ method: 'GET', url: `${base}&cursor=bm9wZQ`, headers: { authorization: readKey } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().code, 'INVALID_CURSOR');
+    const small = await buildTestRuntime(kind, { queryMaxPoints: 100 });
+    try {
+      const key = `Bearer ${await createApiKey(small, ['ingest', 'read'])}`;
+      const t0 = Date.now() - 60 * 60_000;
+      // 250 rows in 250 ms: far denser than the 15-s sampling the family declares
+      const data = Array.from({ length: 250 }, (_, i) => ({ nodeId: 'api-page', timestamp: new Date(t0 + i).toISOString(), cpuPercent: i % 100 }));
+      assert.equal((await small.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: key }, payload: { type: 'system', data } })).statusCode, 200);
+      const url = `/api/v1/metrics/system?nodeId=api-page&from=${new Date(t0).toISOString()}&to=${new Date(t0 + 1000).toISOString()}&fields=cpuPercent&resolution=raw`;
+      const sizes: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await small.app.inject({ method: 'GET', url: cursor ? `${url}&cursor=${cursor}` : url, headers: { authorization: key } });
+        assert.equal(r.statusCode, 200, r.body);
+        sizes.push(r.json().points.length);
+        cursor = r.json().next;
+      } while (cursor && sizes.length < 10);
+      assert.deepEqual(sizes, [100, 100, 50]);
+    } finally {
+      await small.destroy();
+    }
   });
 
   test('bad query parameters → 400 with the parameter path', async () => {

@@ -31,6 +31,12 @@ const queryString = z.object({
   resolution: z.enum(['raw', '5m', '1h', '1d', 'auto']).default('auto'),
   fields: csvParam((f) => /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(f), 'field name').describe('Fields to return (camelCase), comma-separated; default all'),
   points: z.coerce.number().int().min(1).max(10_000).optional().describe('Desired points per series for resolution=auto (default 300)'),
+  cursor: z
+    .string()
+    .max(2048)
+    .regex(/^[A-Za-z0-9_-]+$/, 'the `next` value of an answer')
+    .optional()
+    .describe('`next` of a truncated answer: repeat the same query with it to get the following rows'),
 });
 
 const point = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
@@ -40,8 +46,9 @@ const queryResponse = z.object({
   requestedResolution: z.enum(['raw', '5m', '1h', '1d', 'auto']),
   from: z.string(),
   to: z.string(),
-  truncated: z.boolean(),
-  points: z.array(point).describe('Rows: timestamp, identity fields, value fields; rollups add `samples`'),
+  truncated: z.boolean().describe('More rows than one answer carries (OPSDECK_QUERY_MAX_POINTS, or the cell budget of 500,000 timestamps, identity and value fields)'),
+  next: z.string().optional().describe('Present when truncated: pass it as `cursor` with the same query to continue'),
+  points: z.array(point).describe('Rows: timestamp, identity fields, value fields; rollups add `samples`. Series by series (identity), each in time order'),
 });
 
 const familiesResponse = z.object({
@@ -107,7 +114,7 @@ export const metricsRoutes: RouteModule = (app, deps) => {
         tags: ['metrics'],
         summary: "A family's rows over a time range",
         description:
-          'resolution=auto picks the coarsest rollup that still gives `points` buckets over the range; rollups include the newest, not yet materialized rows. The range must satisfy to > from and stay within OPSDECK_QUERY_MAX_SPAN_DAYS; answers over OPSDECK_QUERY_MAX_POINTS are refused.',
+          'resolution=auto picks the coarsest rollup that still gives `points` buckets over the range; rollups include the newest, not yet materialized rows. The range must satisfy to > from and stay within OPSDECK_QUERY_MAX_SPAN_DAYS; an explicit resolution whose expected answer exceeds OPSDECK_QUERY_MAX_POINTS is refused. An answer carries at most OPSDECK_QUERY_MAX_POINTS points and 500,000 cells (points × (timestamp + identity + fields + samples)), whatever the real sampling rate: a longer one says `truncated: true` and gives `next`, to pass as `cursor` with the same query.',
         params: z.object({ family: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_]*$/, 'lowercase family key') }),
         querystring: queryString,
         response: { 200: queryResponse, 404: z.any() },
@@ -127,6 +134,7 @@ export const metricsRoutes: RouteModule = (app, deps) => {
         resolution: req.query.resolution,
         fields: req.query.fields,
         points: req.query.points,
+        cursor: req.query.cursor,
       });
     },
   );

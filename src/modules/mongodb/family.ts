@@ -17,11 +17,12 @@
  * node_role: mongodb, redis, ...). The replica-set member state lives in this family's
  * `role` column and is read from there by cluster-status.ts.
  */
-import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
+import { CEILING, defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 /**
- * Member states as reported by replSetGetStatus (members[].stateStr, lower-cased), plus
- * `standalone` for a mongod that is not part of a replica set.
+ * Member states as reported by replSetGetStatus (members[].stateStr), plus `standalone` for a
+ * mongod that is not part of a replica set. Stored lower-case; accepted in any case, so an
+ * agent may forward `stateStr` as MongoDB reports it (`PRIMARY`, `SECONDARY`, ...).
  */
 export const MONGODB_ROLES = ['primary', 'secondary', 'arbiter', 'recovering', 'startup', 'startup2', 'rollback', 'down', 'unknown', 'removed', 'standalone'] as const;
 export type MongoRole = (typeof MONGODB_ROLES)[number];
@@ -42,36 +43,40 @@ export const metricsMongodb = defineFamily({
       unit: 'label',
       agg: 'last',
       values: MONGODB_ROLES,
-      description: 'Replica-set member state when sampled: primary, secondary, arbiter, recovering, startup, startup2, rollback, down, unknown, removed, or standalone outside a replica set',
-      source: 'replSetGetStatus: members[self].stateStr (lower-cased); standalone when not in a replica set',
+      caseInsensitive: true,
+      description:
+        'Replica-set member state when sampled: primary, secondary, arbiter, recovering, startup, startup2, rollback, down, unknown, removed, or standalone outside a replica set. Accepted in any case (PRIMARY as MongoDB reports it), stored lower-case',
+      source: 'replSetGetStatus: members[self].stateStr; standalone when not in a replica set',
     },
-    connections_current: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, description: 'Incoming client connections open', source: 'serverStatus: connections.current' },
-    connections_available: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, description: 'Incoming connections still available before the limit', source: 'serverStatus: connections.available' },
-    ops_insert: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, description: `Insert operations in the interval. ${delta}`, source: 'serverStatus: opcounters.insert (delta)' },
-    ops_query: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, description: `Query operations in the interval. ${delta}`, source: 'serverStatus: opcounters.query (delta)' },
-    ops_update: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, description: `Update operations in the interval. ${delta}`, source: 'serverStatus: opcounters.update (delta)' },
-    ops_delete: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, description: `Delete operations in the interval. ${delta}`, source: 'serverStatus: opcounters.delete (delta)' },
-    ops_command: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, description: `Commands in the interval. ${delta}`, source: 'serverStatus: opcounters.command (delta)' },
+    connections_current: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'Incoming client connections open', source: 'serverStatus: connections.current' },
+    connections_available: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'Incoming connections still available before the limit', source: 'serverStatus: connections.available' },
+    ops_insert: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Insert operations in the interval. ${delta}`, source: 'serverStatus: opcounters.insert (delta)' },
+    ops_query: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Query operations in the interval. ${delta}`, source: 'serverStatus: opcounters.query (delta)' },
+    ops_update: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Update operations in the interval. ${delta}`, source: 'serverStatus: opcounters.update (delta)' },
+    ops_delete: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Delete operations in the interval. ${delta}`, source: 'serverStatus: opcounters.delete (delta)' },
+    ops_command: { type: 'bigint', unit: 'operations', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Commands in the interval. ${delta}`, source: 'serverStatus: opcounters.command (delta)' },
     repl_lag_seconds: {
       type: 'double',
       unit: 'seconds',
       agg: 'avg',
       min: 0,
+      max: CEILING.seconds,
       description: 'How far this member’s applied oplog is behind the primary (0 on the primary, null on arbiters and standalones)',
       source: 'replSetGetStatus: primary optimeDate − members[self].optimeDate',
     },
-    data_size_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, description: 'Uncompressed size of the documents, all databases', source: 'dbStats: dataSize, summed over listDatabases' },
-    index_size_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, description: 'Size of all indexes, all databases', source: 'dbStats: indexSize, summed over listDatabases' },
-    storage_size_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, description: 'Space allocated for documents on disk (compressed), all databases', source: 'dbStats: storageSize, summed over listDatabases' },
+    data_size_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Uncompressed size of the documents, all databases', source: 'dbStats: dataSize, summed over listDatabases' },
+    index_size_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Size of all indexes, all databases', source: 'dbStats: indexSize, summed over listDatabases' },
+    storage_size_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Space allocated for documents on disk (compressed), all databases', source: 'dbStats: storageSize, summed over listDatabases' },
     oplog_window_hours: {
       type: 'double',
       unit: 'hours',
       agg: 'min',
       min: 0,
+      max: CEILING.hours,
       description: 'Time span covered by the oplog (newest − oldest entry): how long a member may be down and still catch up without a full resync. Rolls up with MIN: the shortest window in the bucket is the one that matters',
       source: 'local.oplog.rs: ts of the last entry − ts of the first entry (rs.printReplicationInfo "log length start to end")',
     },
-    wt_cache_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, description: 'Data held in the WiredTiger cache', source: 'serverStatus: wiredTiger.cache["bytes currently in the cache"]' },
-    wt_cache_max_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, description: 'Configured size of the WiredTiger cache', source: 'serverStatus: wiredTiger.cache["maximum bytes configured"]' },
+    wt_cache_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, max: CEILING.bytes, description: 'Data held in the WiredTiger cache', source: 'serverStatus: wiredTiger.cache["bytes currently in the cache"]' },
+    wt_cache_max_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, max: CEILING.bytes, description: 'Configured size of the WiredTiger cache', source: 'serverStatus: wiredTiger.cache["maximum bytes configured"]' },
   },
 });

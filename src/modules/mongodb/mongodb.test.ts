@@ -9,6 +9,7 @@ import { forEachBackend, openMigrated, type MigratedDatabase } from '../../../te
 import { IngestValidationError } from '../../timeseries/ingest.ts';
 import { FAMILIES } from '../../timeseries/registry.ts';
 import { checkFamilyLifecycle } from '../mail-cluster/family-test-kit.ts';
+import { getMongoClusterStatus } from './cluster-status.ts';
 import { metricsMongodb } from './family.ts';
 
 /** The seed's columns, in its order ("Drizzle schema (correct)" + Step 2's INSERT). */
@@ -169,14 +170,51 @@ forEachBackend('mongodb family', (kind) => {
   });
 
   test('role takes the replica-set member states only', async () => {
-    await assert.rejects(
-      () => m.store.ingest('mongodb', [{ nodeId: 'mg-role', role: 'PRIMARY' }]),
-      (e: unknown) => e instanceof IngestValidationError && e.issues[0]?.path[0] === 'role',
-    );
+    for (const bad of ['leader', 'PRIMARY ', 'master']) {
+      await assert.rejects(
+        () => m.store.ingest('mongodb', [{ nodeId: 'mg-role', role: bad }]),
+        (e: unknown) => e instanceof IngestValidationError && e.issues[0]?.path[0] === 'role',
+        bad,
+      );
+    }
     for (const role of ['primary', 'secondary', 'arbiter', 'recovering', 'standalone']) {
       const r = await m.store.ingest('mongodb', [{ nodeId: `mg-role-${role}`, role }]);
       assert.equal(r.inserted, 1, role);
     }
+  });
+
+  test("role: MongoDB's stateStr in any case is accepted and stored lower-case; cluster status reads it", async () => {
+    // every state replSetGetStatus reports, spelled as MongoDB spells it
+    const states = ['PRIMARY', 'SECONDARY', 'ARBITER', 'STARTUP', 'STARTUP2', 'RECOVERING', 'ROLLBACK', 'DOWN', 'UNKNOWN', 'REMOVED'];
+    const t = Math.floor(Date.now() / 1000) * 1000 - 20_000;
+    const r = await m.store.ingest(
+      'mongodb',
+      states.map((role, i) => ({ nodeId: `mg-state-${i}`, timestamp: new Date(t).toISOString(), role })),
+    );
+    assert.equal(r.inserted, states.length);
+    const stored = await m.db.queryMany<{ node_id: string; role: string }>(`SELECT node_id, role FROM metrics_mongodb WHERE node_id LIKE 'mg-state-%' ORDER BY node_id`);
+    assert.deepEqual(
+      stored.map((s) => s.role),
+      ['primary', 'secondary', 'arbiter', 'startup', 'startup2', 'recovering', 'rollback', 'down', 'unknown', 'removed'],
+    );
+    // mixed spellings in one batch, then the cluster status
+    const batch = [
+      { nodeId: 'mg-rs-1', timestamp: new Date(t).toISOString(), role: 'PRIMARY', replLagSeconds: 0 },
+      { nodeId: 'mg-rs-2', timestamp: new Date(t).toISOString(), role: 'SECONDARY', replLagSeconds: 1 },
+      { nodeId: 'mg-rs-3', timestamp: new Date(t).toISOString(), role: 'Secondary', replLagSeconds: 2 },
+    ];
+    assert.equal((await m.store.ingest('mongodb', batch)).inserted, 3);
+    const status = await getMongoClusterStatus(m.db, { lagThresholdSeconds: 10, now: new Date(t + 5000), nodeIds: ['mg-rs-1', 'mg-rs-2', 'mg-rs-3'] });
+    assert.deepEqual(
+      status.nodes.map((n) => [n.nodeId, n.role]),
+      [
+        ['mg-rs-1', 'primary'],
+        ['mg-rs-2', 'secondary'],
+        ['mg-rs-3', 'secondary'],
+      ],
+    );
+    assert.equal(status.replicaSet.status, 'ok');
+    assert.deepEqual(status.replicaSet.primaries, ['mg-rs-1']);
   });
 
   test('rollups follow the seed: SUM for ops, AVG for connections/lag/cache, MAX for sizes, MIN for the oplog window', async () => {

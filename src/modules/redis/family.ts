@@ -8,7 +8,7 @@
  * a bucket shows a replica that dropped out. Status flags keep the last value of the
  * bucket (alerting works on the raw rows).
  */
-import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
+import { CEILING, defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 const delta = 'Per-interval count: the agent sends the increase since its previous sample (after a restart, when the counter went down, the new value itself), so rollups sum it.';
 
@@ -29,23 +29,24 @@ export const metricsRedis = defineFamily({
       description: 'Replication role: master, or replica (INFO reports a replica as "slave"; the agent sends "replica")',
       source: 'INFO replication: role',
     },
-    connected_clients: { type: 'integer', unit: 'clients', agg: 'avg', min: 0, description: 'Client connections open (replicas excluded)', source: 'INFO clients: connected_clients' },
-    blocked_clients: { type: 'integer', unit: 'clients', agg: 'max', min: 0, description: 'Clients waiting in a blocking call (BLPOP, BRPOP, XREAD BLOCK, WAIT, ...); rolls up with MAX to keep spikes', source: 'INFO clients: blocked_clients' },
-    used_memory_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, description: 'Memory allocated by Redis for data and buffers', source: 'INFO memory: used_memory' },
-    used_memory_peak_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, description: 'Highest used_memory since the server started', source: 'INFO memory: used_memory_peak' },
-    maxmemory_bytes: { type: 'bigint', unit: 'bytes', agg: 'last', min: 0, description: 'Configured memory limit; 0 means no limit', source: 'INFO memory: maxmemory' },
-    mem_fragmentation_ratio: { type: 'double', unit: 'ratio', agg: 'avg', min: 0, description: 'Resident memory of the process divided by used_memory (> 1.5: fragmentation; < 1: swapping)', source: 'INFO memory: mem_fragmentation_ratio' },
-    ops_per_sec: { type: 'double', unit: 'operations/s', agg: 'avg', min: 0, description: 'Commands processed per second, as measured by the server over its last samples', source: 'INFO stats: instantaneous_ops_per_sec' },
-    keyspace_hits: { type: 'bigint', unit: 'lookups', agg: 'sum', min: 0, description: `Successful key lookups in the interval. ${delta}`, source: 'INFO stats: keyspace_hits (delta)' },
-    keyspace_misses: { type: 'bigint', unit: 'lookups', agg: 'sum', min: 0, description: `Failed key lookups in the interval. ${delta}`, source: 'INFO stats: keyspace_misses (delta)' },
-    evicted_keys: { type: 'bigint', unit: 'keys', agg: 'sum', min: 0, description: `Keys evicted because of the maxmemory limit in the interval. ${delta}`, source: 'INFO stats: evicted_keys (delta)' },
-    expired_keys: { type: 'bigint', unit: 'keys', agg: 'sum', min: 0, description: `Keys removed on TTL expiry in the interval. ${delta}`, source: 'INFO stats: expired_keys (delta)' },
-    total_keys: { type: 'bigint', unit: 'keys', agg: 'avg', min: 0, description: 'Keys in all databases', source: 'INFO keyspace: keys=, summed over every dbN line' },
+    connected_clients: { type: 'integer', unit: 'clients', agg: 'avg', min: 0, max: CEILING.int32, description: 'Client connections open (replicas excluded)', source: 'INFO clients: connected_clients' },
+    blocked_clients: { type: 'integer', unit: 'clients', agg: 'max', min: 0, max: CEILING.int32, description: 'Clients waiting in a blocking call (BLPOP, BRPOP, XREAD BLOCK, WAIT, ...); rolls up with MAX to keep spikes', source: 'INFO clients: blocked_clients' },
+    used_memory_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, max: CEILING.bytes, description: 'Memory allocated by Redis for data and buffers', source: 'INFO memory: used_memory' },
+    used_memory_peak_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Highest used_memory since the server started', source: 'INFO memory: used_memory_peak' },
+    maxmemory_bytes: { type: 'bigint', unit: 'bytes', agg: 'last', min: 0, max: CEILING.bytes, description: 'Configured memory limit; 0 means no limit', source: 'INFO memory: maxmemory' },
+    mem_fragmentation_ratio: { type: 'double', unit: 'ratio', agg: 'avg', min: 0, max: CEILING.ratio, description: 'Resident memory of the process divided by used_memory (> 1.5: fragmentation; < 1: swapping)', source: 'INFO memory: mem_fragmentation_ratio' },
+    ops_per_sec: { type: 'double', unit: 'operations/s', agg: 'avg', min: 0, max: CEILING.perSecond, description: 'Commands processed per second, as measured by the server over its last samples', source: 'INFO stats: instantaneous_ops_per_sec' },
+    keyspace_hits: { type: 'bigint', unit: 'lookups', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Successful key lookups in the interval. ${delta}`, source: 'INFO stats: keyspace_hits (delta)' },
+    keyspace_misses: { type: 'bigint', unit: 'lookups', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Failed key lookups in the interval. ${delta}`, source: 'INFO stats: keyspace_misses (delta)' },
+    evicted_keys: { type: 'bigint', unit: 'keys', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Keys evicted because of the maxmemory limit in the interval. ${delta}`, source: 'INFO stats: evicted_keys (delta)' },
+    expired_keys: { type: 'bigint', unit: 'keys', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Keys removed on TTL expiry in the interval. ${delta}`, source: 'INFO stats: expired_keys (delta)' },
+    total_keys: { type: 'bigint', unit: 'keys', agg: 'avg', min: 0, max: CEILING.count, description: 'Keys in all databases', source: 'INFO keyspace: keys=, summed over every dbN line' },
     connected_replicas: {
       type: 'integer',
       unit: 'replicas',
       agg: 'min',
       min: 0,
+      max: CEILING.int32,
       description: 'Replicas connected to this server; rolls up with MIN so a replica that dropped out shows in the bucket',
       source: 'INFO replication: connected_slaves',
     },
@@ -54,6 +55,7 @@ export const metricsRedis = defineFamily({
       unit: 'bytes',
       agg: 'max',
       min: 0,
+      max: CEILING.bytes,
       description: 'Replication backlog not yet applied: on a replica, master offset − own offset; on a master, master offset − offset of the slowest replica (0 without replicas)',
       source: 'INFO replication: master_repl_offset − slave_repl_offset (replica) / master_repl_offset − min(slaveN offset=) (master)',
     },
@@ -75,7 +77,7 @@ export const metricsRedis = defineFamily({
       description: '1 when the last RDB snapshot succeeded, 0 when it failed; rolls up with MIN: 0 when a failure was seen in the bucket',
       source: 'INFO persistence: rdb_last_bgsave_status (ok → 1, err → 0)',
     },
-    rdb_changes_since_last_save: { type: 'bigint', unit: 'changes', agg: 'max', min: 0, description: 'Writes not yet in an RDB snapshot (what a crash would lose without AOF)', source: 'INFO persistence: rdb_changes_since_last_save' },
+    rdb_changes_since_last_save: { type: 'bigint', unit: 'changes', agg: 'max', min: 0, max: CEILING.count, description: 'Writes not yet in an RDB snapshot (what a crash would lose without AOF)', source: 'INFO persistence: rdb_changes_since_last_save' },
     aof_enabled: { type: 'integer', unit: 'flag', agg: 'min', min: 0, max: 1, description: '1 when the append-only file is on; rolls up with MIN: 1 only when it was on throughout the bucket', source: 'INFO persistence: aof_enabled' },
     aof_last_write_ok: {
       type: 'integer',

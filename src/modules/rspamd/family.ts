@@ -7,7 +7,7 @@
  * /stat's `actions` object ("reject", "soft reject", "rewrite subject", "add header",
  * "greylist", "no action").
  */
-import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
+import { CEILING, defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 const delta = 'Per-interval count: the agent sends the increase of the /stat total since its previous sample (after a restart or stat_reset, the new total itself), so rollups sum it.';
 
@@ -20,22 +20,23 @@ export const metricsRspamd = defineFamily({
   ...METRICS_15S,
   rollups: { '5m': 'rspamd_stats_5m', '1h': 'rspamd_stats_1h', '1d': 'rspamd_stats_daily' },
   columns: {
-    scanned: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages scanned. ${delta}`, source: 'rspamd /stat: scanned (delta)' },
-    ham: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages classified as ham. ${delta}`, source: 'rspamd /stat: ham_count (delta)' },
-    spam: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages classified as spam. ${delta}`, source: 'rspamd /stat: spam_count (delta)' },
-    action_reject: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages given the "reject" action. ${delta}`, source: 'rspamd /stat: actions["reject"] (delta)' },
-    action_soft_reject: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages given the "soft reject" action (temporary refusal, e.g. rate limits). ${delta}`, source: 'rspamd /stat: actions["soft reject"] (delta)' },
-    action_rewrite_subject: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages given the "rewrite subject" action. ${delta}`, source: 'rspamd /stat: actions["rewrite subject"] (delta)' },
-    action_add_header: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages given the "add header" action (delivered marked as spam). ${delta}`, source: 'rspamd /stat: actions["add header"] (delta)' },
-    action_greylist: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages given the "greylist" action. ${delta}`, source: 'rspamd /stat: actions["greylist"] (delta)' },
-    action_no_action: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages given "no action" (accepted as is). ${delta}`, source: 'rspamd /stat: actions["no action"] (delta)' },
-    learned: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, description: `Messages learned by the Bayes classifier (learn_spam / learn_ham, autolearn). ${delta}`, source: 'rspamd /stat: learned (delta)' },
-    connections: { type: 'bigint', unit: 'connections', agg: 'sum', min: 0, description: `Connections accepted by the scanner workers. ${delta}`, source: 'rspamd /stat: connections (delta)' },
+    scanned: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages scanned. ${delta}`, source: 'rspamd /stat: scanned (delta)' },
+    ham: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages classified as ham. ${delta}`, source: 'rspamd /stat: ham_count (delta)' },
+    spam: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages classified as spam. ${delta}`, source: 'rspamd /stat: spam_count (delta)' },
+    action_reject: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages given the "reject" action. ${delta}`, source: 'rspamd /stat: actions["reject"] (delta)' },
+    action_soft_reject: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages given the "soft reject" action (temporary refusal, e.g. rate limits). ${delta}`, source: 'rspamd /stat: actions["soft reject"] (delta)' },
+    action_rewrite_subject: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages given the "rewrite subject" action. ${delta}`, source: 'rspamd /stat: actions["rewrite subject"] (delta)' },
+    action_add_header: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages given the "add header" action (delivered marked as spam). ${delta}`, source: 'rspamd /stat: actions["add header"] (delta)' },
+    action_greylist: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages given the "greylist" action. ${delta}`, source: 'rspamd /stat: actions["greylist"] (delta)' },
+    action_no_action: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages given "no action" (accepted as is). ${delta}`, source: 'rspamd /stat: actions["no action"] (delta)' },
+    learned: { type: 'bigint', unit: 'messages', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Messages learned by the Bayes classifier (learn_spam / learn_ham, autolearn). ${delta}`, source: 'rspamd /stat: learned (delta)' },
+    connections: { type: 'bigint', unit: 'connections', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Connections accepted by the scanner workers. ${delta}`, source: 'rspamd /stat: connections (delta)' },
     scan_time_avg_ms: {
       type: 'double',
       unit: 'milliseconds',
       agg: 'avg',
       min: 0,
+      max: CEILING.milliseconds,
       description: 'Mean time to scan one message over the recent scans the controller keeps',
       source: 'rspamd /stat: scan_times (mean of the array, seconds × 1000)',
     },
@@ -44,6 +45,7 @@ export const metricsRspamd = defineFamily({
       unit: 'milliseconds',
       agg: 'max',
       min: 0,
+      max: CEILING.milliseconds,
       description: 'Slowest of the recent scans the controller keeps; rolls up with MAX',
       source: 'rspamd /stat: scan_times (maximum of the array, seconds × 1000)',
     },

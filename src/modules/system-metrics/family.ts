@@ -2,7 +2,7 @@
  * metrics_system: host metrics every 15 s (mail-cluster-timescaledb-schema.md,
  * "20 columns: time, node_id, node_role, cpu/ram/disk/net metrics, load, tcp, open_files").
  */
-import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
+import { CEILING, defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 export const metricsSystem = defineFamily({
   table: 'metrics_system',
@@ -15,22 +15,22 @@ export const metricsSystem = defineFamily({
   rollups: { '5m': 'system_stats_5m', '1h': 'system_stats_1h', '1d': 'system_stats_daily' },
   columns: {
     node_role: { type: 'text', unit: 'label', agg: 'last', description: 'Role of the node when sampled (mongodb, redis, zonemta, wildduck, rspamd, host, ...)', source: 'agent configuration' },
-    cpu_percent: { type: 'double', unit: 'percent', agg: 'avg', min: 0, max: 100, description: 'CPU busy time over the interval, all cores (100 = every core busy)', source: '/proc/stat (1 - idle - iowait delta / total delta)' },
-    cpu_iowait_percent: { type: 'double', unit: 'percent', agg: 'avg', min: 0, max: 100, description: 'CPU time waiting for I/O over the interval', source: '/proc/stat iowait delta' },
-    ram_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, description: 'Memory in use (total - available)', source: '/proc/meminfo MemTotal - MemAvailable' },
-    ram_total_bytes: { type: 'bigint', unit: 'bytes', agg: 'last', min: 0, description: 'Installed memory', source: '/proc/meminfo MemTotal' },
-    swap_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, description: 'Swap in use', source: '/proc/meminfo SwapTotal - SwapFree' },
-    disk_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, description: 'Used space on the data filesystem', source: 'statfs(2) of the data mount' },
-    disk_total_bytes: { type: 'bigint', unit: 'bytes', agg: 'last', min: 0, description: 'Size of the data filesystem', source: 'statfs(2) of the data mount' },
-    disk_read_bytes_per_sec: { type: 'double', unit: 'bytes/s', agg: 'avg', min: 0, description: 'Bytes read from block devices per second over the interval', source: '/proc/diskstats sectors read delta × 512' },
-    disk_write_bytes_per_sec: { type: 'double', unit: 'bytes/s', agg: 'avg', min: 0, description: 'Bytes written to block devices per second over the interval', source: '/proc/diskstats sectors written delta × 512' },
-    net_rx_bytes_per_sec: { type: 'double', unit: 'bytes/s', agg: 'avg', min: 0, description: 'Bytes received per second, all non-loopback interfaces', source: '/proc/net/dev receive bytes delta' },
-    net_tx_bytes_per_sec: { type: 'double', unit: 'bytes/s', agg: 'avg', min: 0, description: 'Bytes sent per second, all non-loopback interfaces', source: '/proc/net/dev transmit bytes delta' },
-    load_1m: { type: 'double', unit: 'load', agg: 'avg', min: 0, description: '1-minute load average', source: '/proc/loadavg' },
-    load_5m: { type: 'double', unit: 'load', agg: 'avg', min: 0, description: '5-minute load average', source: '/proc/loadavg' },
-    load_15m: { type: 'double', unit: 'load', agg: 'avg', min: 0, description: '15-minute load average', source: '/proc/loadavg' },
-    tcp_established: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, description: 'TCP connections in ESTABLISHED state', source: '/proc/net/tcp + tcp6 state 01' },
-    tcp_time_wait: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, description: 'TCP connections in TIME_WAIT state', source: '/proc/net/tcp + tcp6 state 06' },
-    open_files: { type: 'integer', unit: 'files', agg: 'avg', min: 0, description: 'Open file handles, system-wide', source: '/proc/sys/fs/file-nr (first field)' },
+    cpu_percent: { type: 'double', unit: 'percent', agg: 'avg', min: 0, max: CEILING.percent, description: 'CPU busy time over the interval, all cores (100 = every core busy)', source: '/proc/stat (1 - idle - iowait delta / total delta)' },
+    cpu_iowait_percent: { type: 'double', unit: 'percent', agg: 'avg', min: 0, max: CEILING.percent, description: 'CPU time waiting for I/O over the interval', source: '/proc/stat iowait delta' },
+    ram_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, max: CEILING.bytes, description: 'Memory in use (total - available)', source: '/proc/meminfo MemTotal - MemAvailable' },
+    ram_total_bytes: { type: 'bigint', unit: 'bytes', agg: 'last', min: 0, max: CEILING.bytes, description: 'Installed memory', source: '/proc/meminfo MemTotal' },
+    swap_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, max: CEILING.bytes, description: 'Swap in use', source: '/proc/meminfo SwapTotal - SwapFree' },
+    disk_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Used space on the data filesystem', source: 'statfs(2) of the data mount' },
+    disk_total_bytes: { type: 'bigint', unit: 'bytes', agg: 'last', min: 0, max: CEILING.bytes, description: 'Size of the data filesystem', source: 'statfs(2) of the data mount' },
+    disk_read_bytes_per_sec: { type: 'double', unit: 'bytes/s', agg: 'avg', min: 0, max: CEILING.bytesPerSecond, description: 'Bytes read from block devices per second over the interval', source: '/proc/diskstats sectors read delta × 512' },
+    disk_write_bytes_per_sec: { type: 'double', unit: 'bytes/s', agg: 'avg', min: 0, max: CEILING.bytesPerSecond, description: 'Bytes written to block devices per second over the interval', source: '/proc/diskstats sectors written delta × 512' },
+    net_rx_bytes_per_sec: { type: 'double', unit: 'bytes/s', agg: 'avg', min: 0, max: CEILING.bytesPerSecond, description: 'Bytes received per second, all non-loopback interfaces', source: '/proc/net/dev receive bytes delta' },
+    net_tx_bytes_per_sec: { type: 'double', unit: 'bytes/s', agg: 'avg', min: 0, max: CEILING.bytesPerSecond, description: 'Bytes sent per second, all non-loopback interfaces', source: '/proc/net/dev transmit bytes delta' },
+    load_1m: { type: 'double', unit: 'load', agg: 'avg', min: 0, max: CEILING.load, description: '1-minute load average', source: '/proc/loadavg' },
+    load_5m: { type: 'double', unit: 'load', agg: 'avg', min: 0, max: CEILING.load, description: '5-minute load average', source: '/proc/loadavg' },
+    load_15m: { type: 'double', unit: 'load', agg: 'avg', min: 0, max: CEILING.load, description: '15-minute load average', source: '/proc/loadavg' },
+    tcp_established: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'TCP connections in ESTABLISHED state', source: '/proc/net/tcp + tcp6 state 01' },
+    tcp_time_wait: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'TCP connections in TIME_WAIT state', source: '/proc/net/tcp + tcp6 state 06' },
+    open_files: { type: 'integer', unit: 'files', agg: 'avg', min: 0, max: CEILING.int32, description: 'Open file handles, system-wide', source: '/proc/sys/fs/file-nr (first field)' },
   },
 });

@@ -7,7 +7,7 @@
  * agent takes from ZoneMTA's delivery log (log:entry events, the source of the
  * zonemta_delivery_status counter, which has no zone label), summed by the rollups.
  */
-import { defineFamily, METRICS_15S } from '../../timeseries/family.ts';
+import { CEILING, defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
 const perInterval = 'Per-interval count (the agent counts the events of the zone since its previous sample), so rollups sum it.';
 
@@ -28,6 +28,7 @@ export const metricsZonemta = defineFamily({
       unit: 'deliveries',
       agg: 'max',
       min: 0,
+      max: CEILING.int32,
       description: 'Deliveries waiting for their first attempt (or due now); rolls up with MAX',
       source: 'zone-queue collection: sendingZone = zone, no _deferred, locked = false (≈ API /counter/zone/:zone active.rows − queue_sending)',
     },
@@ -36,6 +37,7 @@ export const metricsZonemta = defineFamily({
       unit: 'deliveries',
       agg: 'max',
       min: 0,
+      max: CEILING.int32,
       description: 'Deliveries that failed temporarily and wait for a later retry; rolls up with MAX',
       source: 'zone-queue collection: sendingZone = zone, _deferred set (= API /counter/zone/:zone deferred.rows)',
     },
@@ -44,15 +46,17 @@ export const metricsZonemta = defineFamily({
       unit: 'deliveries',
       agg: 'max',
       min: 0,
+      max: CEILING.int32,
       description: 'Deliveries locked by a sender process and being attempted right now; rolls up with MAX',
       source: 'zone-queue collection: sendingZone = zone, locked = true',
     },
-    delivered: { type: 'bigint', unit: 'deliveries', agg: 'sum', min: 0, description: `Deliveries accepted by the remote MX (2xx). ${perInterval}`, source: 'ZoneMTA log:entry action DELIVERED (zonemta_delivery_status{result="delivered"}), per zone' },
+    delivered: { type: 'bigint', unit: 'deliveries', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Deliveries accepted by the remote MX (2xx). ${perInterval}`, source: 'ZoneMTA log:entry action DELIVERED (zonemta_delivery_status{result="delivered"}), per zone' },
     bounced: {
       type: 'bigint',
       unit: 'deliveries',
       agg: 'sum',
       min: 0,
+      max: CEILING.perInterval,
       description: `Deliveries that failed for good and produced a bounce: a hard rejection or a deferral that ran out of retries. ${perInterval}`,
       source: 'ZoneMTA log:entry action BOUNCED, per zone',
     },
@@ -61,6 +65,7 @@ export const metricsZonemta = defineFamily({
       unit: 'deliveries',
       agg: 'sum',
       min: 0,
+      max: CEILING.perInterval,
       description: `Delivery attempts that failed temporarily (4xx, connection or DNS error) and were rescheduled. ${perInterval}`,
       source: 'ZoneMTA log:entry action DEFERRED (zonemta_delivery_status{result="deferred"}), per zone',
     },
@@ -69,6 +74,7 @@ export const metricsZonemta = defineFamily({
       unit: 'deliveries',
       agg: 'sum',
       min: 0,
+      max: CEILING.perInterval,
       description: `Delivery attempts the remote MX refused permanently (5xx); each also counts as bounced. ${perInterval}`,
       source: 'ZoneMTA log:entry action REJECTED (zonemta_delivery_status{result="rejected"}), per zone',
     },
