@@ -8,9 +8,11 @@ import { ROLES, SCOPES, type Principal } from '../../http/access.ts';
 import type { App, AppDeps } from '../../http/app.ts';
 import { HttpError, problemSchema } from '../../http/problem.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
+import { idParams } from '../../http/params.ts';
 import type { AuthServices } from './index.ts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.ts';
 import { toUserView } from './users.ts';
+import { canonicalUsername, USERNAME_MAX_LENGTH, USERNAME_RULE } from './usernames.ts';
 
 /** The calling user; API keys are refused on routes that act on "my" account. */
 export function requireUser(req: FastifyRequest): Extract<Principal, { kind: 'user' }> {
@@ -44,13 +46,25 @@ const tokenResponse = z.object({
 });
 
 const newPassword = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+/** A new username, stored in its canonical form (NFKC, lower case, see usernames.ts). */
 const username = z
   .string()
   .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'letters, digits and . _ @ - only, starting with a letter or digit');
-const idParams = z.object({ id: z.coerce.number().int().min(1).max(2_147_483_647) });
+  .max(USERNAME_MAX_LENGTH * 4)
+  .transform((v, ctx) => {
+    const c = canonicalUsername(v);
+    if (c === null) {
+      ctx.addIssue({ code: 'custom', message: USERNAME_RULE });
+      return z.NEVER;
+    }
+    return c;
+  })
+  .describe(`Stored in canonical form (Unicode NFKC, lower case): ${USERNAME_RULE}`);
 const noContent = z.null().describe('No content');
+
+/** The password rule (password-policy.ts) in route descriptions. */
+const PASSWORD_RULE =
+  `Passwords need at least ${PASSWORD_MIN_LENGTH} characters, not only whitespace, must not contain the username and must not be a common password (400 PASSWORD_TOO_WEAK).`;
 
 const USER = { role: 'viewer', scope: 'read' } as const;
 /** Appended to the description of routes that act on the caller's own account. */
@@ -67,7 +81,9 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
         summary: 'Log in with username and password',
         description:
           'Returns a short-lived access token and a refresh token. An unknown user, a wrong password and a disabled user all get the same 401 INVALID_CREDENTIALS. ' +
-          'Failed attempts are limited per client IP and per username; over the limit the answer is 429 RATE_LIMITED with Retry-After.',
+          'Usernames are compared in canonical form (Unicode NFKC, lower case). ' +
+          'Failed attempts are limited per (username, client address) pair and per client address; over the limit the answer is 429 RATE_LIMITED with Retry-After, ' +
+          'the same whether or not the user exists.',
         body: z.strictObject({ username: z.string().min(1).max(128), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
         response: { 200: tokenResponse, 401: problemSchema, 429: problemSchema },
       },
@@ -93,7 +109,11 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.post(
     '/api/v1/auth/logout',
     {
-      config: { access: USER },
+      config: { access: USER, passwordChangeExempt: true },
+      // No body at all (no content type) is the same as {}.
+      preValidation: async (req) => {
+        (req as { body: unknown }).body ??= {};
+      },
       schema: {
         tags: ['auth'],
         summary: 'Log out: revoke a refresh token (its session) or every session of the caller',
@@ -117,11 +137,11 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.post(
     '/api/v1/auth/password',
     {
-      config: { access: USER },
+      config: { access: USER, passwordChangeExempt: true },
       schema: {
         tags: ['auth'],
         summary: 'Change your own password',
-        description: `The new password needs at least ${PASSWORD_MIN_LENGTH} characters. Ends every other session (refresh tokens revoked, older access tokens refused) and returns fresh tokens. ${USER_ONLY}`,
+        description: `${PASSWORD_RULE} Ends every other session (refresh tokens revoked, older access tokens refused) and returns fresh tokens. ${USER_ONLY}`,
         body: z.strictObject({ currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH), newPassword }),
         response: { 200: tokenResponse, 429: problemSchema },
       },
@@ -132,7 +152,7 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.get(
     '/api/v1/auth/me',
     {
-      config: { access: USER },
+      config: { access: USER, passwordChangeExempt: true },
       schema: { tags: ['auth'], summary: 'The calling user', description: USER_ONLY, response: { 200: userView } },
     },
     async (req) => s.sessions.me(requireUser(req).userId),
@@ -161,7 +181,7 @@ export function userRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
       schema: {
         tags: ['users'],
         summary: 'Create a user',
-        description: 'Usernames are unique regardless of letter case (409 USERNAME_TAKEN).',
+        description: `Usernames are stored in canonical form and are unique (409 USERNAME_TAKEN). ${PASSWORD_RULE}`,
         body: z.strictObject({
           username,
           password: newPassword,
