@@ -73,7 +73,8 @@ const entries = {
   adminPassword: {
     env: 'OPSDECK_ADMIN_PASSWORD',
     schema: z.string().min(12).optional(),
-    description: 'Password of the first `admin` user (at least 12 characters). Unset: a random one is printed once at first start',
+    description:
+      'Password of the first `admin` user: the password rule applies (at least 12 characters, not only whitespace, not containing `admin`, not a common password), else start-up stops. Unset: a random one is printed once at first start and must be changed before anything else',
   },
   jwtSecret: {
     env: 'OPSDECK_JWT_SECRET',
