@@ -189,11 +189,14 @@ for (const kind of backends) {
       problem(await inject('GET', '/api/v1/auth/me', { auth: `Bearer ${await sign(now + 3600)}` }), 401, 'INVALID_TOKEN');
     });
 
-    test('logout without a body (no content type) is accepted', async () => {
+    test('logout without a body (no content type, or an empty JSON body) is accepted', async () => {
       await createTestUser(rt, 'bodyless', 'viewer');
       const s = await login(rt, 'bodyless');
       const res = await inject('POST', '/api/v1/auth/logout', { auth: s.authorization });
       assert.equal(res.statusCode, 204, res.body);
+      // An empty body sent with a JSON content type is the same.
+      const empty = await rt.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { authorization: s.authorization, 'content-type': 'application/json' }, payload: '' });
+      assert.equal(empty.statusCode, 204, empty.body);
     });
 
     // ---- password rules and the forced change --------------------------------

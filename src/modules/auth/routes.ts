@@ -110,7 +110,12 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
     '/api/v1/auth/logout',
     {
       config: { access: USER, passwordChangeExempt: true },
-      // No body at all (no content type) is the same as {}.
+      // An empty body (with or without a JSON content type) is the same as {}: the body is optional.
+      preParsing: async (req, _reply, payload) => {
+        const { 'content-length': length, 'transfer-encoding': chunked } = req.headers;
+        if (chunked === undefined && (length === undefined || length === '0')) delete req.headers['content-type'];
+        return payload;
+      },
       preValidation: async (req) => {
         (req as { body: unknown }).body ??= {};
       },
