@@ -232,7 +232,11 @@ const apiKeyView = z.object({
   prefix: z.string().describe('Visible part of the key (odk_<prefix>_…)'),
   scopes: z.array(z.enum(SCOPES)),
   status: z.enum(['active', 'expired', 'revoked']),
-  createdBy: z.number().int().nullable().describe('User who created the key (null: created with an admin API key)'),
+  createdBy: z
+    .number()
+    .int()
+    .nullable()
+    .describe("The user the key acts for: its creator, or the user behind the key it was created with. The key stops working while that user is disabled, and its scopes never exceed that user's role (null: no such user; the key does not work)"),
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
@@ -247,7 +251,9 @@ export function apiKeyRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
       schema: {
         tags: ['api-keys'],
         summary: 'Create an API key (the key is shown only in this response)',
-        description: 'Scopes: `read` (queries), `ingest` (POST /api/v1/metrics), `admin` (everything). Send as Authorization: Bearer <key>.',
+        description:
+          'Scopes: `read` (queries), `ingest` (POST /api/v1/metrics), `admin` (everything). Send as Authorization: Bearer <key>. ' +
+          "The key acts for the calling user: it is refused (401 API_KEY_OWNER_DISABLED) while that user is disabled, and it never gets more than that user's current role allows (admin: any scope; operator: read, ingest; viewer: read).",
         body: z.strictObject({
           name: z.string().trim().min(1).max(100),
           scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
