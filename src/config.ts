@@ -3,6 +3,7 @@
  * carries its description and default; the README's configuration table is
  * generated from this list (scripts/gen-docs.ts), so the two cannot drift.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
@@ -16,6 +17,44 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** An IP address or CIDR range (`10.0.0.0/8`, `::1`, `fd00::/8`). */
+function isAddressOrCidr(s: string): boolean {
+  const [addr, bits, ...rest] = s.split('/');
+  if (rest.length || !addr) return false;
+  const v = isIP(addr);
+  if (!v) return false;
+  if (bits === undefined) return true;
+  return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128);
+}
+
+/**
+ * Fastify's trustProxy semantics: false (default: X-Forwarded-For is ignored,
+ * the client is the socket peer), true (trust every hop — only when nothing
+ * but the proxy can reach Opsdeck), a hop count, or a list of proxy addresses
+ * or CIDR ranges (the client is the first address from the right that is not
+ * a trusted proxy).
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx): boolean | string[] | ((address: string, hop: number) => boolean) => {
+    if (v === undefined || v === '' || /^(false|no|0)$/i.test(v)) return false;
+    if (/^(true|yes)$/i.test(v)) return true;
+    if (/^[1-9][0-9]{0,1}$/.test(v)) {
+      // A hop count as Fastify applies it: trust the n closest hops.
+      const hops = Number(v);
+      return (_address, hop) => hop < hops;
+    }
+    const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = list.filter((x) => !isAddressOrCidr(x));
+    if (bad.length || list.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `expected false, true, a hop count (1-99) or a comma-separated list of IP addresses/CIDR ranges; not valid: ${bad.join(', ') || v}` });
+      return z.NEVER;
+    }
+    return list;
+  });
 
 const entries = {
   port: { env: 'PORT', schema: int(0, 65535).default(8080), description: 'HTTP port to listen on' },
@@ -34,7 +73,8 @@ const entries = {
   adminPassword: {
     env: 'OPSDECK_ADMIN_PASSWORD',
     schema: z.string().min(12).optional(),
-    description: 'Password of the first `admin` user (at least 12 characters). Unset: a random one is printed once at first start',
+    description:
+      'Password of the first `admin` user: the password rule applies (at least 12 characters, not only whitespace, not containing `admin`, not a common password), else start-up stops. Unset: a random one is printed once at first start and must be changed before anything else',
   },
   jwtSecret: {
     env: 'OPSDECK_JWT_SECRET',
@@ -43,6 +83,12 @@ const entries = {
   },
   accessTokenTtlSeconds: { env: 'OPSDECK_ACCESS_TOKEN_TTL', schema: int(60, 86400).default(900), description: 'Lifetime of an access token (s)' },
   refreshTokenTtlSeconds: { env: 'OPSDECK_REFRESH_TOKEN_TTL', schema: int(300, 90 * 86400).default(7 * 86400), description: 'Lifetime of a refresh token (s)' },
+  trustProxy: {
+    env: 'OPSDECK_TRUST_PROXY',
+    schema: trustProxy,
+    description:
+      'Which peers may set X-Forwarded-For (client address for login limits and logs): `false` (ignore the header), `true` (any peer), a hop count, or a comma-separated list of proxy addresses/CIDR ranges such as `127.0.0.1,10.0.0.0/8`',
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -19,7 +19,7 @@ import type { TierInfo } from '../db/tier.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { TimeseriesStore } from '../timeseries/store.ts';
 import type { WriteCoalescer } from '../timeseries/coalescer.ts';
-import { allowed, describeAccess, type Access, type Authenticator } from './access.ts';
+import { authorize, describeAccess, type Access, type Authenticator } from './access.ts';
 import { Metrics } from './metrics.ts';
 import { HttpError, mapError, problemSchema, toProblem, type MappedError } from './problem.ts';
 
@@ -124,6 +124,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: deps.config.trustProxy,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
@@ -267,13 +268,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       reply.header('www-authenticate', 'Bearer realm="opsdeck"');
       throw new HttpError(401, 'UNAUTHENTICATED', 'authentication required: send Authorization: Bearer <access token or API key>');
     }
-    if (!allowed(principal, access)) {
-      throw new HttpError(
-        403,
-        'FORBIDDEN',
-        principal.kind === 'user' ? `this action needs role ${access.role} or higher` : `this action needs an API key with scope ${access.scope}`,
-      );
-    }
+    authorize(principal, access, req.routeOptions.config);
     req.principal = principal;
   });
 

@@ -13,7 +13,7 @@ import { freePort } from '../support/pg-server.ts';
 test('npm start path: opsdeck serve on PGlite serves, records itself, and stops on SIGTERM', { timeout: 120_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'opsdeck-e2e-'));
   const port = await freePort();
-  const password = 'e2e-admin-password-123';
+  const password = 'e2e-root-password-123';
   const child = spawn(process.execPath, ['bin/opsdeck.mjs', 'serve'], {
     env: {
       ...process.env,

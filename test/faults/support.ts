@@ -23,7 +23,7 @@ import { enabledBackends } from '../support/backends.ts';
 /** Skip reason for the whole suite when the server tier is not being tested. */
 export const skipUnlessServer: string | false = enabledBackends().includes('postgres') ? false : 'the fault suite needs the postgres backend (TEST_BACKENDS)';
 
-export const ADMIN_PASSWORD = 'fault-suite-admin-password';
+export const ADMIN_PASSWORD = 'fault-suite-root-password';
 export const JWT_SECRET = 'fault-suite-jwt-secret-0123456789abcdef01';
 export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 

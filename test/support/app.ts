@@ -10,7 +10,7 @@ export interface TestRuntime extends Runtime {
   destroy(): Promise<void>;
 }
 
-export const TEST_ADMIN_PASSWORD = 'test-admin-password-123';
+export const TEST_ADMIN_PASSWORD = 'test-root-password-123';
 
 export async function buildTestRuntime(kind: BackendKind, overrides: Partial<Config> = {}): Promise<TestRuntime> {
   const t = await openDatabase(kind);

@@ -57,10 +57,16 @@ export async function loginAs(rt: Pick<Runtime, 'app' | 'auth'>, role: Role): Pr
   return authorization;
 }
 
-/** A new API key with these scopes (created directly, as an admin would). Returns the full key. */
+/**
+ * A new API key with these scopes, created for the seeded `admin` user (a key
+ * acts for its creator, so the creator must be an active admin for every scope
+ * to apply). Returns the full key.
+ */
 export async function createApiKey(rt: Pick<Runtime, 'auth'>, scopes: Scope[], options: { name?: string; expiresAt?: Date | null } = {}): Promise<string> {
+  const owner = await rt.auth.services.users.findByUsername('admin');
+  if (!owner) throw new Error('createApiKey: the seeded admin user is missing');
   const created = await rt.auth.services.apiKeys.create(
-    { kind: 'apiKey', keyId: 0, name: 'test-support', scopes: ['admin'] },
+    { kind: 'user', userId: owner.id, username: owner.username, role: owner.role },
     { name: options.name ?? `test ${scopes.join('+')}`, scopes, expiresAt: options.expiresAt ?? null },
   );
   return created.key;

@@ -5,10 +5,17 @@
  * slow one and keeps ingest cheap. last_used_at is written at most once a
  * minute per key (in-process throttle plus a conditional UPDATE, so several
  * processes do not write more often either).
+ *
+ * A key acts for the user who created it (created_by; a key made with another
+ * key belongs to that key's creator): it is refused (401
+ * API_KEY_OWNER_DISABLED) while that user is disabled or gone, and its
+ * effective scopes are its stored scopes within SCOPES_OF_ROLE of the user's
+ * current role (admin → read, ingest, admin; operator → read, ingest;
+ * viewer → read).
  */
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.ts';
-import type { Principal, Scope } from '../../http/access.ts';
+import { SCOPES_OF_ROLE, type Principal, type Role, type Scope } from '../../http/access.ts';
 import { HttpError } from '../../http/problem.ts';
 import type { ApiKeyRow } from './schema.ts';
 import { API_KEY_PATTERN, hashesEqual, newApiKey, sha256Hex } from './tokens.ts';
@@ -54,11 +61,14 @@ const toView = (r: ApiKeyRow): ApiKeyView => ({
   lastUsedAt: r.last_used_at?.toISOString() ?? null,
 });
 
+/** A key row with the current role and state of the user it acts for (null: no such user). */
+type KeyWithOwner = ApiKeyRow & { owner_role: Role | null; owner_disabled: boolean | null };
+
 const bearerError = (code: string, message: string) =>
   new HttpError(401, code, message, {}, { 'www-authenticate': `Bearer realm="opsdeck", error="invalid_token"` });
 
 export class ApiKeyStore {
-  private readonly cache = new Map<string, { row: ApiKeyRow; at: number }>();
+  private readonly cache = new Map<string, { row: KeyWithOwner; at: number }>();
   private readonly lastTouched = new Map<number, number>();
 
   constructor(
@@ -71,13 +81,16 @@ export class ApiKeyStore {
       throw new HttpError(400, 'VALIDATION_FAILED', 'expiresAt must be in the future', { errors: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
     }
     const scopes = [...new Set(input.scopes)];
+    // The key acts for a user: the calling user, or the user behind the calling key.
+    const owner = actor.kind === 'user' ? actor.userId : (actor.ownerId ?? null);
+    if (owner === null) throw new HttpError(403, 'FORBIDDEN', 'an API key needs a user to act for');
     for (let attempt = 0; ; attempt++) {
       const { key, prefix } = newApiKey();
       try {
         const row = await this.db.queryOne<ApiKeyRow>(
           `INSERT INTO api_keys (name, prefix, key_hash, scopes, created_by, expires_at)
            VALUES ($1, $2, $3, $4::text[], $5, $6) RETURNING *`,
-          [input.name, prefix, sha256Hex(key), scopes, actor.kind === 'user' ? actor.userId : null, input.expiresAt ?? null],
+          [input.name, prefix, sha256Hex(key), scopes, owner, input.expiresAt ?? null],
         );
         return { ...toView(row!), key };
       } catch (err) {
@@ -106,16 +119,27 @@ export class ApiKeyStore {
     for (const [prefix, hit] of this.cache) if (hit.row.id === id) this.cache.delete(prefix);
   }
 
+  /** Drops the cached keys a user created (their role or state changed in this process). */
+  forgetOwner(userId: number): void {
+    for (const [prefix, hit] of this.cache) if (hit.row.created_by === userId) this.cache.delete(prefix);
+  }
+
   /**
-   * The key row by prefix, cached for KEY_CACHE_MS: agents send thousands of
-   * requests a second with the same key. A revocation in this process applies at
-   * once; one made by another process sharing the database within KEY_CACHE_MS.
+   * The key row and its creator's role and state by prefix, cached for
+   * KEY_CACHE_MS: agents send thousands of requests a second with the same key.
+   * A revocation or a change of the creator in this process applies at once;
+   * one made by another process sharing the database within KEY_CACHE_MS.
    */
-  private async byPrefix(prefix: string): Promise<ApiKeyRow | null> {
+  private async byPrefix(prefix: string): Promise<KeyWithOwner | null> {
     const now = Date.now();
     const hit = this.cache.get(prefix);
     if (hit && now - hit.at < KEY_CACHE_MS) return hit.row;
-    const row = await this.db.queryOne<ApiKeyRow>('SELECT * FROM api_keys WHERE prefix = $1', [prefix]);
+    const row = await this.db.queryOne<KeyWithOwner>(
+      `SELECT k.*, u.role AS owner_role, u.disabled AS owner_disabled
+       FROM api_keys k LEFT JOIN dashboard_users u ON u.id = k.created_by
+       WHERE k.prefix = $1`,
+      [prefix],
+    );
     if (row) {
       if (this.cache.size >= 10_000) this.cache.clear();
       this.cache.set(prefix, { row, at: now });
@@ -132,8 +156,15 @@ export class ApiKeyStore {
     const s = status(row);
     if (s === 'revoked') throw bearerError('API_KEY_REVOKED', 'the API key was revoked');
     if (s === 'expired') throw bearerError('API_KEY_EXPIRED', 'the API key has expired');
+    if (row.created_by === null || row.owner_role === null || row.owner_disabled !== false) {
+      throw bearerError('API_KEY_OWNER_DISABLED', 'the user this API key acts for is disabled or no longer exists');
+    }
     await this.touch(row);
-    return { kind: 'apiKey', keyId: row.id, name: row.name, scopes: row.scopes };
+    // Stored `admin` implies the other scopes; the creator's role then bounds them.
+    const permitted = SCOPES_OF_ROLE[row.owner_role];
+    const stored: readonly Scope[] = row.scopes.includes('admin') ? SCOPES_OF_ROLE.admin : row.scopes;
+    const scopes = stored.filter((sc) => permitted.includes(sc));
+    return { kind: 'apiKey', keyId: row.id, name: row.name, scopes, ownerId: row.created_by };
   }
 
   private async touch(row: ApiKeyRow): Promise<void> {

@@ -15,6 +15,7 @@ import { savedViewRoutes } from '../saved-views/routes.ts';
 import { SavedViewStore } from '../saved-views/service.ts';
 import { ApiKeyStore } from './api-keys.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
+import { passwordProblem, WeakPasswordError } from './password-policy.ts';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './rate-limit.ts';
 import { apiKeyRoutes, authRoutes, userRoutes } from './routes.ts';
 import { Sessions } from './sessions.ts';
@@ -40,8 +41,10 @@ export interface AuthServices {
 }
 
 export interface AuthModuleOptions {
-  /** Failed-login limits (default: 10 per username and 30 per IP in 15 min). */
+  /** Failed-login limits (default: 10 per (username, address) pair and 50 per address in 15 min). */
   loginLimits?: LoginLimits;
+  /** Password verification at login (default: argon2); tests inject a counting one. */
+  verifyPassword?: (hash: string, password: string) => Promise<boolean>;
 }
 
 export async function createAuthModule(deps: { db: Database; config: Config; logger: Logger; options?: AuthModuleOptions }): Promise<AuthModule> {
@@ -53,7 +56,8 @@ export async function createAuthModule(deps: { db: Database; config: Config; log
   const apiKeys = new ApiKeyStore(db, logger);
   const savedViews = new SavedViewStore(db);
   const dummyHash = await hashPassword(generatePassword(32));
-  const sessions = new Sessions({ db, config, logger, users, apiKeys, signer, limiter, dummyHash });
+  users.onAccessChanged = (userId) => apiKeys.forgetOwner(userId);
+  const sessions = new Sessions({ db, config, logger, users, apiKeys, signer, limiter, dummyHash, ...(deps.options?.verifyPassword ? { verifyPassword: deps.options.verifyPassword } : {}) });
   const services: AuthServices = { users, apiKeys, sessions, savedViews, limiter };
 
   return {
@@ -67,7 +71,11 @@ export async function createAuthModule(deps: { db: Database; config: Config; log
     },
     async seed() {
       if ((await users.count()) > 0) return { createdAdmin: false, generatedPassword: null };
-      const generated = config.adminPassword ? null : generatePassword(20);
+      // The first admin follows the same password rule as every other password.
+      const problem = config.adminPassword === undefined ? null : passwordProblem(config.adminPassword, 'admin');
+      if (problem) throw new Error(`OPSDECK_ADMIN_PASSWORD is not acceptable: ${new WeakPasswordError(problem).message}`);
+      let generated = config.adminPassword ? null : generatePassword(20);
+      while (generated !== null && passwordProblem(generated, 'admin')) generated = generatePassword(20);
       const passwordHash = await hashPassword(config.adminPassword ?? generated!);
       // Concurrent first starts: the unique username index lets exactly one insert win.
       const row = await users.insertHashed({ username: 'admin', passwordHash, role: 'admin', mustChangePassword: generated !== null });

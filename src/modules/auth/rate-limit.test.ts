@@ -19,16 +19,19 @@ test('a key is blocked after max failures inside the window and freed as they ag
   assert.equal(w.retryAfterSeconds('k'), 0);
 });
 
-test('the limiter keys usernames case-insensitively and a success clears only the username', () => {
+test('the limiter counts per (username, address) pair with a per-address ceiling; a success clears only the pair', () => {
   let now = 0;
-  const l = new LoginLimiter({ perUsername: { max: 2, windowMs: 1000 }, perIp: { max: 3, windowMs: 1000 } }, () => now);
-  l.failure('1.1.1.1', 'Alice');
+  const l = new LoginLimiter({ perPair: { max: 2, windowMs: 1000 }, perIp: { max: 3, windowMs: 1000 } }, () => now);
   l.failure('1.1.1.1', 'alice');
-  assert.ok(l.retryAfter('2.2.2.2', 'ALICE') > 0, 'username blocked from any IP');
-  l.success('alice');
-  assert.equal(l.retryAfter('2.2.2.2', 'alice'), 0);
+  l.failure('1.1.1.1', 'alice');
+  assert.ok(l.retryAfter('1.1.1.1', 'alice') > 0, 'the pair is blocked');
+  assert.equal(l.retryAfter('2.2.2.2', 'alice'), 0, 'the same username from another address is not');
+  assert.equal(l.retryAfter('1.1.1.1', 'bob'), 0, 'another username from the same address is not (below the ceiling)');
+  l.success('1.1.1.1', 'alice');
+  assert.equal(l.retryAfter('1.1.1.1', 'alice'), 0);
   l.failure('1.1.1.1', 'bob');
-  assert.ok(l.retryAfter('1.1.1.1', 'carol') > 0, 'IP blocked for any username');
+  assert.ok(l.retryAfter('1.1.1.1', 'carol') > 0, 'address ceiling reached: blocked for any username');
+  assert.equal(l.retryAfter('3.3.3.3', 'carol'), 0);
   now = 1001;
   assert.equal(l.retryAfter('1.1.1.1', 'carol'), 0);
 });

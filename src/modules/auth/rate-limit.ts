@@ -1,11 +1,21 @@
 /**
- * Failed-login limiter: a sliding window of failure times per key (client IP,
- * username). In memory, per process — enough for the single-process server
- * Opsdeck is; several instances behind a balancer each keep their own counts
- * (an attacker then gets N × the budget, which is still bounded).
+ * Failed-login limiter: a sliding window of failure times per key. Two keys per
+ * attempt:
+ * - the (canonical username, client address) pair — 10 failures in 15 min block
+ *   that client for that username only, so somebody guessing a password from
+ *   one place cannot lock the owner (or `admin`) out from everywhere else;
+ * - the client address alone — a ceiling of 50 failures in 15 min over all
+ *   usernames, so one address cannot spray many usernames.
+ * The client address is the socket peer, or the X-Forwarded-For client when
+ * OPSDECK_TRUST_PROXY names the proxy (otherwise every client behind a TLS
+ * proxy would share one address and one ceiling).
  *
- * Only failures count, so legitimate users logging in often are never limited;
- * a blocked key is refused before any password work (no argon2 CPU burnt).
+ * In memory, per process — enough for the single-process server Opsdeck is;
+ * several instances behind a balancer each keep their own counts (an attacker
+ * then gets N × the budget, which is still bounded). Only failures count, so
+ * legitimate users logging in often are never limited; a blocked key is
+ * refused before any password work (no argon2 CPU burnt), the same way whether
+ * or not the username exists.
  */
 export interface LimitRule {
   /** Failures allowed inside the window; the next attempt is refused. */
@@ -14,13 +24,15 @@ export interface LimitRule {
 }
 
 export interface LoginLimits {
-  perUsername: LimitRule;
+  /** Failures per (username, client address) pair. */
+  perPair: LimitRule;
+  /** Failures per client address over all usernames. */
   perIp: LimitRule;
 }
 
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
-  perUsername: { max: 10, windowMs: 15 * 60_000 },
-  perIp: { max: 30, windowMs: 15 * 60_000 },
+  perPair: { max: 10, windowMs: 15 * 60_000 },
+  perIp: { max: 50, windowMs: 15 * 60_000 },
 };
 
 export class FailureWindow {
@@ -81,26 +93,31 @@ export class FailureWindow {
 }
 
 export class LoginLimiter {
-  readonly byUsername: FailureWindow;
+  readonly byPair: FailureWindow;
   readonly byIp: FailureWindow;
 
   constructor(limits: LoginLimits = DEFAULT_LOGIN_LIMITS, now?: () => number) {
-    this.byUsername = new FailureWindow(limits.perUsername, 100_000, now);
+    this.byPair = new FailureWindow(limits.perPair, 100_000, now);
     this.byIp = new FailureWindow(limits.perIp, 100_000, now);
   }
 
-  /** Seconds to wait when either the IP or the username is blocked, else 0. */
+  /** `username` must already be in canonical (folded) form. */
+  private static pair(ip: string, username: string): string {
+    return `${ip}\u0000${username}`;
+  }
+
+  /** Seconds to wait when the address or the (username, address) pair is blocked, else 0. */
   retryAfter(ip: string, username: string): number {
-    return Math.max(this.byIp.retryAfterSeconds(ip), this.byUsername.retryAfterSeconds(username.toLowerCase()));
+    return Math.max(this.byIp.retryAfterSeconds(ip), this.byPair.retryAfterSeconds(LoginLimiter.pair(ip, username)));
   }
 
   failure(ip: string, username: string): void {
     this.byIp.fail(ip);
-    this.byUsername.fail(username.toLowerCase());
+    this.byPair.fail(LoginLimiter.pair(ip, username));
   }
 
-  /** A successful login clears the username's failures (not the IP's). */
-  success(username: string): void {
-    this.byUsername.reset(username.toLowerCase());
+  /** A successful login clears the pair's failures (not the address's). */
+  success(ip: string, username: string): void {
+    this.byPair.reset(LoginLimiter.pair(ip, username));
   }
 }

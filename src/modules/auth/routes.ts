@@ -8,9 +8,11 @@ import { ROLES, SCOPES, type Principal } from '../../http/access.ts';
 import type { App, AppDeps } from '../../http/app.ts';
 import { HttpError, problemSchema } from '../../http/problem.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
+import { idParams } from '../../http/params.ts';
 import type { AuthServices } from './index.ts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.ts';
 import { toUserView } from './users.ts';
+import { canonicalUsername, USERNAME_MAX_LENGTH, USERNAME_RULE } from './usernames.ts';
 
 /** The calling user; API keys are refused on routes that act on "my" account. */
 export function requireUser(req: FastifyRequest): Extract<Principal, { kind: 'user' }> {
@@ -44,13 +46,25 @@ const tokenResponse = z.object({
 });
 
 const newPassword = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+/** A new username, stored in its canonical form (NFKC, lower case, see usernames.ts). */
 const username = z
   .string()
   .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'letters, digits and . _ @ - only, starting with a letter or digit');
-const idParams = z.object({ id: z.coerce.number().int().min(1).max(2_147_483_647) });
+  .max(USERNAME_MAX_LENGTH * 4)
+  .transform((v, ctx) => {
+    const c = canonicalUsername(v);
+    if (c === null) {
+      ctx.addIssue({ code: 'custom', message: USERNAME_RULE });
+      return z.NEVER;
+    }
+    return c;
+  })
+  .describe(`Stored in canonical form (Unicode NFKC, lower case): ${USERNAME_RULE}`);
 const noContent = z.null().describe('No content');
+
+/** The password rule (password-policy.ts) in route descriptions. */
+const PASSWORD_RULE =
+  `Passwords need at least ${PASSWORD_MIN_LENGTH} characters, not only whitespace, must not contain the username and must not be a common password (400 PASSWORD_TOO_WEAK).`;
 
 const USER = { role: 'viewer', scope: 'read' } as const;
 /** Appended to the description of routes that act on the caller's own account. */
@@ -67,7 +81,9 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
         summary: 'Log in with username and password',
         description:
           'Returns a short-lived access token and a refresh token. An unknown user, a wrong password and a disabled user all get the same 401 INVALID_CREDENTIALS. ' +
-          'Failed attempts are limited per client IP and per username; over the limit the answer is 429 RATE_LIMITED with Retry-After.',
+          'Usernames are compared in canonical form (Unicode NFKC, lower case). ' +
+          'Failed attempts are limited per (username, client address) pair and per client address; over the limit the answer is 429 RATE_LIMITED with Retry-After, ' +
+          'the same whether or not the user exists.',
         body: z.strictObject({ username: z.string().min(1).max(128), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
         response: { 200: tokenResponse, 401: problemSchema, 429: problemSchema },
       },
@@ -93,7 +109,16 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.post(
     '/api/v1/auth/logout',
     {
-      config: { access: USER },
+      config: { access: USER, passwordChangeExempt: true },
+      // An empty body (with or without a JSON content type) is the same as {}: the body is optional.
+      preParsing: async (req, _reply, payload) => {
+        const { 'content-length': length, 'transfer-encoding': chunked } = req.headers;
+        if (chunked === undefined && (length === undefined || length === '0')) delete req.headers['content-type'];
+        return payload;
+      },
+      preValidation: async (req) => {
+        (req as { body: unknown }).body ??= {};
+      },
       schema: {
         tags: ['auth'],
         summary: 'Log out: revoke a refresh token (its session) or every session of the caller',
@@ -117,11 +142,11 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.post(
     '/api/v1/auth/password',
     {
-      config: { access: USER },
+      config: { access: USER, passwordChangeExempt: true },
       schema: {
         tags: ['auth'],
         summary: 'Change your own password',
-        description: `The new password needs at least ${PASSWORD_MIN_LENGTH} characters. Ends every other session (refresh tokens revoked, older access tokens refused) and returns fresh tokens. ${USER_ONLY}`,
+        description: `${PASSWORD_RULE} Ends every other session (refresh tokens revoked, older access tokens refused) and returns fresh tokens. ${USER_ONLY}`,
         body: z.strictObject({ currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH), newPassword }),
         response: { 200: tokenResponse, 429: problemSchema },
       },
@@ -132,7 +157,7 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.get(
     '/api/v1/auth/me',
     {
-      config: { access: USER },
+      config: { access: USER, passwordChangeExempt: true },
       schema: { tags: ['auth'], summary: 'The calling user', description: USER_ONLY, response: { 200: userView } },
     },
     async (req) => s.sessions.me(requireUser(req).userId),
@@ -161,7 +186,7 @@ export function userRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
       schema: {
         tags: ['users'],
         summary: 'Create a user',
-        description: 'Usernames are unique regardless of letter case (409 USERNAME_TAKEN).',
+        description: `Usernames are stored in canonical form and are unique (409 USERNAME_TAKEN). ${PASSWORD_RULE}`,
         body: z.strictObject({
           username,
           password: newPassword,
@@ -207,7 +232,11 @@ const apiKeyView = z.object({
   prefix: z.string().describe('Visible part of the key (odk_<prefix>_…)'),
   scopes: z.array(z.enum(SCOPES)),
   status: z.enum(['active', 'expired', 'revoked']),
-  createdBy: z.number().int().nullable().describe('User who created the key (null: created with an admin API key)'),
+  createdBy: z
+    .number()
+    .int()
+    .nullable()
+    .describe("The user the key acts for: its creator, or the user behind the key it was created with. The key stops working while that user is disabled, and its scopes never exceed that user's role (null: no such user; the key does not work)"),
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
@@ -222,7 +251,9 @@ export function apiKeyRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
       schema: {
         tags: ['api-keys'],
         summary: 'Create an API key (the key is shown only in this response)',
-        description: 'Scopes: `read` (queries), `ingest` (POST /api/v1/metrics), `admin` (everything). Send as Authorization: Bearer <key>.',
+        description:
+          'Scopes: `read` (queries), `ingest` (POST /api/v1/metrics), `admin` (everything). Send as Authorization: Bearer <key>. ' +
+          "The key acts for the calling user: it is refused (401 API_KEY_OWNER_DISABLED) while that user is disabled, and it never gets more than that user's current role allows (admin: any scope; operator: read, ingest; viewer: read).",
         body: z.strictObject({
           name: z.string().trim().min(1).max(100),
           scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),

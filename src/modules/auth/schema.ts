@@ -1,6 +1,6 @@
 /**
  * Drizzle declarations of the access-control tables created by
- * src/db/migrations/0007_access_control.sql. They give the row types used by
+ * src/db/migrations/0007_access_control.sql (and 0009_auth_hardening.sql). They give the row types used by
  * the services (`$inferSelect`); schema.test.ts compares them with the migrated
  * database so the two cannot drift. Property names are the column names, so a
  * raw `SELECT *` row has exactly the `$inferSelect` shape.
@@ -26,10 +26,13 @@ export const dashboardUsers = pgTable(
     updated_at: tstz().notNull().defaultNow(),
     password_changed_at: tstz().notNull().defaultNow(),
     last_login_at: tstz(),
+    /** Incremented on disable/enable, role change and password change; access tokens carry it (claim `tv`). */
+    token_version: integer().notNull().default(0),
   },
   (t) => [
     uniqueIndex('dashboard_users_username_key').on(sql`lower(${t.username})`),
     check('dashboard_users_role_check', sql`${t.role} IN ('admin', 'operator', 'viewer')`),
+    check('dashboard_users_username_canonical', sql`${t.username} ~ '^[a-z0-9][a-z0-9._@-]{0,63}$'`),
   ],
 );
 

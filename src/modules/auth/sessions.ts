@@ -6,15 +6,21 @@
  * - Access tokens are short-lived JWTs (config.accessTokenTtlSeconds, default
  *   15 min), but the token alone is not trusted for authorisation: every request
  *   re-reads the user row (one primary-key lookup), so disabling a user or
- *   changing a role takes effect on the next request, and a password change
- *   invalidates older tokens (the `pwt` claim must equal password_changed_at).
+ *   changing a role takes effect on the next request, and tokens issued before
+ *   a disable, re-enable, role change or password change stay dead (the `tv`
+ *   claim must equal the user's token_version). A user who must change the
+ *   password gets 403 PASSWORD_CHANGE_REQUIRED everywhere except the password
+ *   change, logout and /auth/me (src/http/access.ts `authorize`).
  * - Refresh tokens are opaque 256-bit values stored as SHA-256 hashes, one row
  *   per token, grouped in a family per login. Each use rotates the token;
  *   presenting an already-rotated token (a replay — someone else has a copy)
  *   revokes the whole family. Each rotation gives a fresh refresh TTL.
  * - Login answers the same 401 INVALID_CREDENTIALS for an unknown user, a wrong
  *   password and a disabled user, after the same argon2 work (a dummy hash when
- *   the user does not exist). Failures are rate-limited per IP and per username.
+ *   the user does not exist, also for a name that is not a valid username).
+ *   Usernames are compared in canonical form (usernames.ts). Failures are
+ *   rate-limited per (username, client address) pair with a per-address
+ *   ceiling (rate-limit.ts); a limited attempt is refused before any lookup.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -24,6 +30,8 @@ import type { Authenticator, Principal, Role } from '../../http/access.ts';
 import { HttpError } from '../../http/problem.ts';
 import type { ApiKeyStore } from './api-keys.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+import { assertPasswordAcceptable } from './password-policy.ts';
+import { canonicalUsername, foldUsername } from './usernames.ts';
 import type { LoginLimiter } from './rate-limit.ts';
 import type { DashboardUserRow, RefreshTokenRow } from './schema.ts';
 import { newRefreshToken, sha256Hex, type TokenSigner } from './tokens.ts';
@@ -57,6 +65,8 @@ export class Sessions implements Authenticator {
       limiter: LoginLimiter;
       /** An argon2id hash of a random password, verified when the user does not exist. */
       dummyHash: string;
+      /** Password verification (default: argon2 verifyPassword); injectable so tests can count the work. */
+      verifyPassword?: (hash: string, password: string) => Promise<boolean>;
     },
   ) {}
 
@@ -73,26 +83,31 @@ export class Sessions implements Authenticator {
     if (claims === 'invalid') throw tokenError('INVALID_TOKEN', 'the access token is not valid');
     const user = await this.deps.users.findById(claims.userId);
     if (!user || user.disabled) throw tokenError('INVALID_TOKEN', 'the access token is not valid: the user does not exist or is disabled');
-    if (user.password_changed_at.getTime() !== claims.passwordChangedAt) {
-      throw tokenError('TOKEN_REVOKED', 'the access token was issued before the last password change; log in again');
+    if (user.token_version !== claims.tokenVersion) {
+      throw tokenError('TOKEN_REVOKED', 'the access token was issued before a change of password, role or account state; refresh it or log in again');
     }
-    return { kind: 'user', userId: user.id, username: user.username, role: user.role };
+    return { kind: 'user', userId: user.id, username: user.username, role: user.role, mustChangePassword: user.must_change_password };
   }
 
   // ---- login / refresh / logout -------------------------------------------
 
   async login(username: string, password: string, ip: string): Promise<TokenResponse> {
     const { limiter, users, dummyHash } = this.deps;
-    const wait = limiter.retryAfter(ip, username);
+    const verify = this.deps.verifyPassword ?? verifyPassword;
+    // One key for every spelling of a name ("Viewer2", full-width "ｖiewer2"); names outside the
+    // username alphabet (such as "vİewer2") match no account but are limited all the same.
+    const key = foldUsername(username).slice(0, 256);
+    const wait = limiter.retryAfter(ip, key);
     if (wait > 0) throw rateLimited(wait);
-    const user = await users.findByUsername(username);
+    const canonical = canonicalUsername(username);
+    const user = canonical === null ? null : await users.findByUsername(canonical);
     // Same argon2 work whether or not the user exists.
-    const ok = await verifyPassword(user?.password_hash ?? dummyHash, password);
+    const ok = await verify(user?.password_hash ?? dummyHash, password);
     if (!user || !ok || user.disabled) {
-      limiter.failure(ip, username);
+      limiter.failure(ip, key);
       throw invalidCredentials();
     }
-    limiter.success(username);
+    limiter.success(ip, key);
     const rehash = needsRehash(user.password_hash) ? await hashPassword(password) : null;
     const updated = await this.deps.db.queryOne<DashboardUserRow>(
       `UPDATE dashboard_users SET last_login_at = now(), password_hash = coalesce($2, password_hash) WHERE id = $1 RETURNING *`,
@@ -162,18 +177,17 @@ export class Sessions implements Authenticator {
     if (!user) throw tokenError('INVALID_TOKEN', 'the user no longer exists');
     const wait = limiter.retryAfter(ip, user.username);
     if (wait > 0) throw rateLimited(wait);
-    if (!(await verifyPassword(user.password_hash, current))) {
+    if (!(await (this.deps.verifyPassword ?? verifyPassword)(user.password_hash, current))) {
       limiter.failure(ip, user.username);
       throw new HttpError(403, 'INVALID_CURRENT_PASSWORD', 'the current password is not correct');
     }
     if (next === current) throw new HttpError(400, 'PASSWORD_UNCHANGED', 'the new password must differ from the current one');
-    if (next.toLowerCase().includes(user.username.toLowerCase())) {
-      throw new HttpError(400, 'PASSWORD_TOO_WEAK', 'the new password must not contain the username');
-    }
+    assertPasswordAcceptable(next, user.username);
     const hash = await hashPassword(next);
     const updated = await db.transaction(async (tx) => {
       const row = await tx.queryOne<DashboardUserRow>(
-        `UPDATE dashboard_users SET password_hash = $2, must_change_password = false, password_changed_at = now(), updated_at = now()
+        `UPDATE dashboard_users SET password_hash = $2, must_change_password = false, password_changed_at = now(),
+           token_version = token_version + 1, updated_at = now()
          WHERE id = $1 RETURNING *`,
         [userId, hash],
       );
@@ -201,7 +215,7 @@ export class Sessions implements Authenticator {
 
   private async respond(user: DashboardUserRow, refreshToken: string): Promise<TokenResponse> {
     return {
-      accessToken: await this.deps.signer.sign({ id: user.id, role: user.role as Role, passwordChangedAt: user.password_changed_at }),
+      accessToken: await this.deps.signer.sign({ id: user.id, role: user.role as Role, tokenVersion: user.token_version }),
       tokenType: 'Bearer',
       expiresIn: this.deps.signer.ttlSeconds,
       refreshToken,

@@ -4,8 +4,10 @@
  *
  * The access token's claims: iss `opsdeck`, aud `opsdeck-api`, sub = user id,
  * iat, exp, jti, `role` (informational — the authoritative role is re-read from
- * dashboard_users on every request) and `pwt` (the user's password_changed_at in
- * ms: a password change invalidates every access token issued before it).
+ * dashboard_users on every request) and `tv` (the user's token_version at issue
+ * time: disabling, re-enabling, a role change and a password change increment
+ * it, which invalidates every access token issued before). A token whose `iat`
+ * lies more than MAX_CLOCK_SKEW_SECONDS in the future is refused.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
@@ -15,12 +17,14 @@ import type { Role } from '../../http/access.ts';
 export const JWT_ISSUER = 'opsdeck';
 export const JWT_AUDIENCE = 'opsdeck-api';
 export const JWT_ALGORITHM = 'HS256';
+/** Accepted clock difference for a token's `iat` lying in the future (another instance's clock). */
+export const MAX_CLOCK_SKEW_SECONDS = 60;
 
 export interface AccessClaims {
   userId: number;
   role: Role;
-  /** password_changed_at of the user when the token was issued (epoch ms). */
-  passwordChangedAt: number;
+  /** token_version of the user when the token was issued. */
+  tokenVersion: number;
   issuedAt: number;
   expiresAt: number;
 }
@@ -37,9 +41,9 @@ export class TokenSigner {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async sign(user: { id: number; role: Role; passwordChangedAt: Date }): Promise<string> {
+  async sign(user: { id: number; role: Role; tokenVersion: number }): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ role: user.role, pwt: user.passwordChangedAt.getTime() })
+    return new SignJWT({ role: user.role, tv: user.tokenVersion })
       .setProtectedHeader({ alg: JWT_ALGORITHM, typ: 'JWT' })
       .setIssuer(JWT_ISSUER)
       .setAudience(JWT_AUDIENCE)
@@ -61,9 +65,11 @@ export class TokenSigner {
       });
       const userId = Number(payload.sub);
       const role = payload.role;
-      const pwt = payload.pwt;
-      if (!Number.isSafeInteger(userId) || userId <= 0 || typeof role !== 'string' || typeof pwt !== 'number') return 'invalid';
-      return { userId, role: role as Role, passwordChangedAt: pwt, issuedAt: payload.iat!, expiresAt: payload.exp! };
+      const tv = payload.tv;
+      if (!Number.isSafeInteger(userId) || userId <= 0 || typeof role !== 'string' || !Number.isSafeInteger(tv)) return 'invalid';
+      // jose checks iat only against maxTokenAge: a token "issued" in the future would outlive its TTL.
+      if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + MAX_CLOCK_SKEW_SECONDS) return 'invalid';
+      return { userId, role: role as Role, tokenVersion: tv as number, issuedAt: payload.iat, expiresAt: payload.exp! };
     } catch (err) {
       return err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid';
     }

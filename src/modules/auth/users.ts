@@ -9,6 +9,8 @@ import { DatabaseQueryError } from '../../db/database.ts';
 import { roleAtLeast, type Principal, type Role } from '../../http/access.ts';
 import { HttpError } from '../../http/problem.ts';
 import { hashPassword } from './passwords.ts';
+import { assertPasswordAcceptable } from './password-policy.ts';
+import { canonicalUsername, USERNAME_RULE } from './usernames.ts';
 import type { DashboardUserRow } from './schema.ts';
 import { pageResult, type Page } from '../../http/pagination.ts';
 
@@ -61,10 +63,16 @@ export interface UserPatch {
 }
 
 export class UserStore {
+  /** Called after a user's role or disabled flag changed (the API-key cache drops that user's keys). */
+  onAccessChanged: (userId: number) => void = () => {};
+
   constructor(private readonly db: Database) {}
 
+  /** The user with this name in canonical form (see usernames.ts); null for a name that cannot exist. */
   findByUsername(username: string, db: Queryable = this.db): Promise<DashboardUserRow | null> {
-    return db.queryOne<DashboardUserRow>('SELECT * FROM dashboard_users WHERE lower(username) = lower($1)', [username]);
+    const canonical = canonicalUsername(username);
+    if (canonical === null) return Promise.resolve(null);
+    return db.queryOne<DashboardUserRow>('SELECT * FROM dashboard_users WHERE lower(username) = $1', [canonical]);
   }
 
   findById(id: number, db: Queryable = this.db): Promise<DashboardUserRow | null> {
@@ -87,16 +95,22 @@ export class UserStore {
     return pageResult(rows.map(toUserView), total, opts.page, opts.pageSize);
   }
 
-  /** Creates a user; 409 USERNAME_TAKEN when the name exists in any letter case. */
+  /**
+   * Creates a user under the canonical form of the name; 409 USERNAME_TAKEN when
+   * it exists, 400 PASSWORD_TOO_WEAK when the password breaks the password rule.
+   */
   async create(u: NewUser): Promise<DashboardUserRow> {
+    const username = requireCanonical(u.username);
+    assertPasswordAcceptable(u.password, username);
     const hash = await hashPassword(u.password);
-    const row = await this.insertHashed({ ...u, passwordHash: hash });
-    if (!row) throw new HttpError(409, 'USERNAME_TAKEN', `a user named ${JSON.stringify(u.username)} already exists`);
+    const row = await this.insertHashed({ ...u, username, passwordHash: hash });
+    if (!row) throw new HttpError(409, 'USERNAME_TAKEN', `a user named ${JSON.stringify(username)} already exists`);
     return row;
   }
 
-  /** Inserts unless the username exists (then null). */
+  /** Inserts unless the username exists (then null). The password rule is the caller's (create, first admin). */
   async insertHashed(u: Omit<NewUser, 'password'> & { passwordHash: string }): Promise<DashboardUserRow | null> {
+    u = { ...u, username: requireCanonical(u.username) };
     return this.db.queryOne<DashboardUserRow>(
       `INSERT INTO dashboard_users (username, password_hash, role, email, must_change_password)
        VALUES ($1, $2, $3, $4, $5)
@@ -112,7 +126,7 @@ export class UserStore {
    * role or their own disabled flag.
    */
   async update(actor: Principal, id: number, patch: UserPatch): Promise<DashboardUserRow> {
-    return this.db.transaction(async (tx) => {
+    const { row, accessChanged } = await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [USERS_LOCK_KEY]);
       const target = await this.findById(id, tx);
       const actorIsAdmin = actor.kind === 'apiKey' ? actor.scopes.includes('admin') : actor.role === 'admin';
@@ -140,14 +154,28 @@ export class UserStore {
            role = coalesce($2, role),
            disabled = coalesce($3, disabled),
            email = CASE WHEN $4 THEN $5 ELSE email END,
+           token_version = token_version + CASE WHEN coalesce($2, role) <> role OR coalesce($3, disabled) <> disabled THEN 1 ELSE 0 END,
            updated_at = now()
          WHERE id = $1 RETURNING *`,
         [id, patch.role ?? null, patch.disabled ?? null, patch.email !== undefined, patch.email ?? null],
       );
+      // Access tokens issued before a disable, re-enable or role change are dead (token_version).
+      const accessChanged = row!.role !== target.role || row!.disabled !== target.disabled;
       if (patch.disabled === true && !target.disabled) {
         await tx.query(`UPDATE refresh_tokens SET revoked_at = now(), revoked_reason = 'user_disabled' WHERE user_id = $1 AND revoked_at IS NULL`, [id]);
       }
-      return row!;
+      return { row: row!, accessChanged };
     });
+    // After the commit: the API keys this user created are re-read with the new role/state.
+    if (accessChanged) this.onAccessChanged(id);
+    return row;
   }
+}
+
+function requireCanonical(username: string): string {
+  const canonical = canonicalUsername(username);
+  if (canonical === null) {
+    throw new HttpError(400, 'VALIDATION_FAILED', `invalid username: ${USERNAME_RULE}`, { errors: [{ path: 'body.username', message: USERNAME_RULE }] });
+  }
+  return canonical;
 }

@@ -4,10 +4,9 @@ import type { App, AppDeps } from '../../http/app.ts';
 import { problemSchema } from '../../http/problem.ts';
 import { requireUser, USER_ONLY } from '../auth/routes.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
-import type { SavedViewStore } from './service.ts';
+import { idParams } from '../../http/params.ts';
+import { MAX_CONFIG_BYTES, MAX_VIEWS_PER_USER, type SavedViewStore } from './service.ts';
 
-/** Largest serialised config kept for one view. */
-export const MAX_CONFIG_BYTES = 256 * 1024;
 
 const savedView = z.object({
   id: z.number().int(),
@@ -22,12 +21,10 @@ const viewBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   config: z
     .record(z.string(), z.unknown())
-    .refine((c) => Buffer.byteLength(JSON.stringify(c)) <= MAX_CONFIG_BYTES, `config must be at most ${MAX_CONFIG_BYTES} bytes as JSON`)
-    .describe('Free-form JSON object (panels, filters, time range, …)'),
+    .describe(`Free-form JSON object (panels, filters, time range, …), at most ${MAX_CONFIG_BYTES} bytes as JSON (413 SAVED_VIEW_TOO_LARGE)`),
   isDefault: z.boolean().default(false).describe('Make this the default view; the previous default stops being one'),
 });
 
-const idParams = z.object({ id: z.coerce.number().int().min(1).max(2_147_483_647) });
 const ACCESS = { role: 'viewer', scope: 'read' } as const;
 
 export function savedViewRoutes(app: App, _deps: AppDeps, views: SavedViewStore): void {
@@ -44,7 +41,13 @@ export function savedViewRoutes(app: App, _deps: AppDeps, views: SavedViewStore)
     '/api/v1/saved-views',
     {
       config: { access: ACCESS },
-      schema: { tags: ['saved-views'], summary: 'Save a view', description: `Names are unique per user (409 SAVED_VIEW_NAME_TAKEN). ${USER_ONLY}`, body: viewBody, response: { 201: savedView, 409: problemSchema } },
+      schema: {
+        tags: ['saved-views'],
+        summary: 'Save a view',
+        description: `Names are unique per user (409 SAVED_VIEW_NAME_TAKEN); at most ${MAX_VIEWS_PER_USER} views per user (409 SAVED_VIEW_LIMIT). ${USER_ONLY}`,
+        body: viewBody,
+        response: { 201: savedView, 409: problemSchema, 413: problemSchema },
+      },
     },
     async (req, reply) => reply.code(201).send(await views.create(requireUser(req).userId, req.body)),
   );
@@ -68,7 +71,7 @@ export function savedViewRoutes(app: App, _deps: AppDeps, views: SavedViewStore)
         description: USER_ONLY,
         params: idParams,
         body: viewBody,
-        response: { 200: savedView, 404: problemSchema, 409: problemSchema },
+        response: { 200: savedView, 404: problemSchema, 409: problemSchema, 413: problemSchema },
       },
     },
     async (req) => views.replace(requireUser(req).userId, req.params.id, req.body),

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { enabledBackends } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { createApiKey, createTestUser, login } from '../../../test/support/auth.ts';
+import { DatabaseQueryError } from '../../db/database.ts';
 
 const backends = enabledBackends().filter((k) => k !== 'timescale');
 
@@ -68,8 +69,11 @@ for (const kind of backends) {
       assert.deepEqual(defaults.map((v: { id: number }) => v.id), [c.id]);
       // Re-saving the default as default keeps it.
       assert.equal((await req('PUT', `/api/v1/saved-views/${c.id}`, alice, { name: 'D3', config: {}, isDefault: true })).json().isDefault, true);
-      // The database enforces it too.
-      await assert.rejects(() => rt.db.query('UPDATE saved_views SET is_default = true WHERE id = $1', [a.id]));
+      // The database enforces it too: the partial unique index, not just any error.
+      await assert.rejects(
+        () => rt.db.query('UPDATE saved_views SET is_default = true WHERE id = $1', [a.id]),
+        (err: unknown) => err instanceof DatabaseQueryError && err.sqlState === '23505' && /saved_views_one_default_idx/.test(err.message),
+      );
       // Concurrent default switches by one user end with exactly one default.
       const ids = [a.id, b.id, c.id];
       const results = await Promise.all(ids.map((id, i) => req('PUT', `/api/v1/saved-views/${id}`, alice, { name: `D${i + 1}`, config: {}, isDefault: true })));
@@ -107,8 +111,16 @@ for (const kind of backends) {
         assert.equal(r.statusCode, 400, JSON.stringify(body));
         assert.equal(r.json().code, 'VALIDATION_FAILED');
       }
-      const big = await req('POST', '/api/v1/saved-views', alice, { name: 'big', config: { blob: 'x'.repeat(300 * 1024) } });
-      assert.equal(big.statusCode, 400);
+      // Config size: 64 KiB of JSON. '{"blob":"…"}' is 11 bytes plus the string.
+      const fits = await req('POST', '/api/v1/saved-views', alice, { name: 'fits', config: { blob: 'x'.repeat(64 * 1024 - 11) } });
+      assert.equal(fits.statusCode, 201, fits.body.slice(0, 300));
+      const big = await req('POST', '/api/v1/saved-views', alice, { name: 'big', config: { blob: 'x'.repeat(64 * 1024 - 10) } });
+      assert.equal(big.statusCode, 413, big.body.slice(0, 300));
+      assert.match(String(big.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(big.json().code, 'SAVED_VIEW_TOO_LARGE');
+      const bigPut = await req('PUT', `/api/v1/saved-views/${other.id}`, alice, { name: 'Other', config: { blob: 'x'.repeat(240 * 1024) } });
+      assert.equal(bigPut.json().code, 'SAVED_VIEW_TOO_LARGE');
+      assert.equal(bigPut.statusCode, 413);
       assert.equal((await req('GET', '/api/v1/saved-views/abc', alice)).statusCode, 400);
 
       const key = await createApiKey(rt, ['admin']);
@@ -117,6 +129,24 @@ for (const kind of backends) {
       assert.equal(viaKey.json().code, 'USER_TOKEN_REQUIRED');
       const anon = await rt.app.inject({ method: 'GET', url: '/api/v1/saved-views' });
       assert.equal(anon.statusCode, 401);
+    });
+
+    test('one user keeps at most 100 views: the next one is 409 SAVED_VIEW_LIMIT', async () => {
+      await createTestUser(rt, 'collector', 'viewer');
+      const auth = (await login(rt, 'collector')).authorization;
+      const made = await Promise.all(Array.from({ length: 100 }, (_, i) => req('POST', '/api/v1/saved-views', auth, { name: `v${i}`, config: { i } })));
+      assert.deepEqual([...new Set(made.map((r) => r.statusCode))], [201]);
+      const over = await req('POST', '/api/v1/saved-views', auth, { name: 'one too many', config: {} });
+      assert.equal(over.statusCode, 409, over.body);
+      assert.equal(over.json().code, 'SAVED_VIEW_LIMIT');
+      assert.equal((await req('GET', '/api/v1/saved-views', auth)).json().total, 100);
+      // Replacing one is still allowed, and deleting one frees a place.
+      const first = made[0]!.json();
+      assert.equal((await req('PUT', `/api/v1/saved-views/${first.id}`, auth, { name: 'v0', config: { changed: true } })).statusCode, 200);
+      assert.equal((await req('DELETE', `/api/v1/saved-views/${first.id}`, auth)).statusCode, 204);
+      assert.equal((await req('POST', '/api/v1/saved-views', auth, { name: 'fits again', config: {} })).statusCode, 201);
+      // Another user is not affected.
+      assert.equal((await req('POST', '/api/v1/saved-views', bob, { name: 'bob still can', config: {} })).statusCode, 201);
     });
 
     test('deleting a user deletes their views (ON DELETE CASCADE)', async () => {

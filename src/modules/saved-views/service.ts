@@ -3,13 +3,23 @@
  * default per user. Every query is scoped by the owner, so another user's view
  * is simply "not found". Writes lock the owner's row, which serialises one
  * user's default switching (unset the old default, set the new one) without
- * touching other users.
+ * touching other users — and makes the per-user count limit exact under
+ * concurrent creates.
+ *
+ * Storage per user is bounded: at most MAX_VIEWS_PER_USER views (409
+ * SAVED_VIEW_LIMIT) of at most MAX_CONFIG_BYTES of JSON config each (413
+ * SAVED_VIEW_TOO_LARGE).
  */
 import type { Database, Queryable } from '../../db/database.ts';
 import { HttpError } from '../../http/problem.ts';
 import { pageResult, type Page } from '../../http/pagination.ts';
 import { isUniqueViolation } from '../auth/users.ts';
 import type { SavedViewRow } from './schema.ts';
+
+/** Most saved views one user may keep. */
+export const MAX_VIEWS_PER_USER = 100;
+/** Largest config of one view, serialised as JSON (bytes). */
+export const MAX_CONFIG_BYTES = 64 * 1024;
 
 export interface SavedView {
   id: number;
@@ -36,6 +46,19 @@ const toView = (r: SavedViewRow): SavedView => ({
 });
 
 const notFound = (id: number) => new HttpError(404, 'SAVED_VIEW_NOT_FOUND', `no saved view ${id}`);
+const tooLarge = (bytes: number) =>
+  new HttpError(413, 'SAVED_VIEW_TOO_LARGE', `the view config is ${bytes} bytes as JSON; at most ${MAX_CONFIG_BYTES} are kept`, { maxBytes: MAX_CONFIG_BYTES });
+const limitReached = () =>
+  new HttpError(409, 'SAVED_VIEW_LIMIT', `you already have ${MAX_VIEWS_PER_USER} saved views, the most one user may keep; delete one first`, { maxViews: MAX_VIEWS_PER_USER });
+
+/** The config as JSON text, refused when over MAX_CONFIG_BYTES. */
+function configJson(config: Record<string, unknown>): string {
+  const text = JSON.stringify(config);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) throw tooLarge(bytes);
+  return text;
+}
+
 const nameTaken = (name: string) => new HttpError(409, 'SAVED_VIEW_NAME_TAKEN', `you already have a saved view named ${JSON.stringify(name)}`);
 
 export class SavedViewStore {
@@ -57,11 +80,15 @@ export class SavedViewStore {
   }
 
   async create(userId: number, input: SavedViewInput): Promise<SavedView> {
+    const config = configJson(input.config);
     return this.write(input.name, async (tx) => {
+      // Counted under the owner's row lock (write), so concurrent creates cannot pass the limit.
+      const n = (await tx.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM saved_views WHERE user_id = $1', [userId]))?.n ?? 0;
+      if (n >= MAX_VIEWS_PER_USER) throw limitReached();
       if (input.isDefault) await this.clearDefault(tx, userId, null);
       const row = await tx.queryOne<SavedViewRow>(
         `INSERT INTO saved_views (user_id, name, config, is_default) VALUES ($1, $2, $3::text::jsonb, $4) RETURNING *`,
-        [userId, input.name, JSON.stringify(input.config), input.isDefault ?? false],
+        [userId, input.name, config, input.isDefault ?? false],
       );
       return toView(row!);
     }, userId);
@@ -69,6 +96,7 @@ export class SavedViewStore {
 
   /** Replaces name, config and the default flag. */
   async replace(userId: number, id: number, input: SavedViewInput): Promise<SavedView> {
+    const config = configJson(input.config);
     return this.write(input.name, async (tx) => {
       const existing = await tx.queryOne<{ id: number }>('SELECT id FROM saved_views WHERE id = $1 AND user_id = $2', [id, userId]);
       if (!existing) throw notFound(id);
@@ -76,7 +104,7 @@ export class SavedViewStore {
       const row = await tx.queryOne<SavedViewRow>(
         `UPDATE saved_views SET name = $3, config = $4::text::jsonb, is_default = $5, updated_at = now()
          WHERE id = $1 AND user_id = $2 RETURNING *`,
-        [id, userId, input.name, JSON.stringify(input.config), input.isDefault ?? false],
+        [id, userId, input.name, config, input.isDefault ?? false],
       );
       return toView(row!);
     }, userId);
