@@ -5,6 +5,7 @@ import { migrate } from '../db/migrator.ts';
 import { defineFamily } from './family.ts';
 import { familyDDL } from './ddl.ts';
 import { TimeseriesStore } from './store.ts';
+import { ingestRowSchema, prepareBatch } from './ingest.ts';
 
 // A family with every column type, created from its generated DDL (not shipped).
 const probe = defineFamily({
@@ -183,4 +184,17 @@ test('the compiled fast check never accepts a row the Zod schema refuses', async
       { numRuns: 3000 },
     );
   }
+});
+
+test('rows are accepted back to the ingest horizon (90-day raw retention less 1 day and 1 hour), older ones refused', () => {
+  // The narrowest refresh window (1h: 90 days less one hour) less one day for the policies to run:
+  // 88 days 23 hours before 2026-06-01T00:00Z is 2026-03-04T01:00Z.
+  const now = Date.parse('2026-06-01T00:00:00Z');
+  const schema = ingestRowSchema(probe);
+  assert.equal(prepareBatch(probe, schema, [{ nodeId: 'p', timestamp: '2026-03-04T01:01:00Z', small: 1 }], { now }).rows, 1);
+  assert.throws(
+    () => prepareBatch(probe, schema, [{ nodeId: 'p', timestamp: '2026-03-04T00:59:00Z', small: 1 }], { now }),
+    (e: { issues?: { index: number; path: (string | number)[]; message: string }[] }) =>
+      e.issues?.length === 1 && e.issues[0]!.path.join('.') === 'timestamp' && /older than 88 days 23 hours/.test(e.issues[0]!.message),
+  );
 });

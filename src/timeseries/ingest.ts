@@ -4,7 +4,15 @@
  * (identity, time): a retried batch stores nothing twice.
  */
 import { z } from 'zod';
-import { SQL_TYPES, intervalSeconds, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase, NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from './family.ts';
+import { SQL_TYPES, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase, NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from './family.ts';
+import { ingestHorizonSeconds } from './ddl.ts';
+
+/** '88 days 23 hours' for a number of seconds (whole hours). */
+function formatAge(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  return [d ? `${d} days` : '', h ? `${h} hours` : ''].filter(Boolean).join(' ') || `${seconds} s`;
+}
 
 
 /** Accepted range of a numeric column: its declared bounds within what its SQL type holds (bigint: exact JS integers). */
@@ -223,7 +231,9 @@ export function prepareBatch(
 ): ColumnBatch {
   const now = opts.now ?? Date.now();
   const maxFuture = now + (opts.maxFutureSeconds ?? 3600) * 1000;
-  const oldest = now - intervalSeconds(f.decl.retention.raw) * 1000;
+  // Older rows could miss a rollup's refresh window before retention drops them (ddl.ts).
+  const horizon = ingestHorizonSeconds(f);
+  const oldest = now - horizon * 1000;
   const maxIssues = opts.maxIssues ?? 20;
   const issues: RowIssue[] = [];
   const nCols = 1 + f.identity.length + f.columns.length;
@@ -263,7 +273,7 @@ export function prepareBatch(
         issues.push({
           index: i,
           path: ['timestamp'],
-          message: t > maxFuture ? `is more than ${opts.maxFutureSeconds ?? 3600} s in the future` : `is older than the raw retention of ${f.decl.retention.raw}`,
+          message: t > maxFuture ? `is more than ${opts.maxFutureSeconds ?? 3600} s in the future` : `is older than ${formatAge(horizon)}, the oldest this family accepts (raw retention ${f.decl.retention.raw}, less the time its rollups need to include the row)`,
         });
       }
       continue;
