@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       case 'migrate:up':
         return withDb(config, async (db) => {
           const r = await migrate(db, { tierPreference: config.storageTier, onApplied: (m) => console.log(`✓ Applied | Version ${m.version} | ${m.name} | ${m.durationMs} ms`) });
+          if (r.tier.notice) console.error(`opsdeck: ${r.tier.notice}`);
           console.log(r.applied.length ? `${r.applied.length} migration(s) applied; version ${r.currentVersion} (${r.tier.tier} tier)` : `nothing to apply; version ${r.currentVersion} (${r.tier.tier} tier)`);
           return 0;
         });
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
       case 'migrate:init':
         return withDb(config, async (db) => {
           const r = await initDatabase(db, { tierPreference: config.storageTier, onApplied: (m) => console.log(`✓ Applied | Version ${m.version} | ${m.name} | ${m.durationMs} ms`) });
+          if (r.tier.notice) console.error(`opsdeck: ${r.tier.notice}`);
           const seeded = await runSeed(config, db, { sample: false });
           for (const line of seeded) console.log(line);
           console.log(`initialised on the ${r.tier.tier} tier (${r.tier.reason}); version ${r.currentVersion}`);
