@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { forEachBackend } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { createApiKey, loginAs } from '../../../test/support/auth.ts';
@@ -66,6 +67,24 @@ forEachBackend('nodes and system API', (kind) => {
     assert.match(r.body, /opsdeck_http_requests_total\{route="\/api\/v1\/nodes",method="GET",status="200"\} \d+/);
     assert.match(r.body, /opsdeck_db_pool_connections\{state="total"\} \d+/);
     assert.match(r.body, /# TYPE opsdeck_http_request_duration_seconds histogram/);
+  });
+
+  test('/metrics passes promtool check metrics (Prometheus naming lint)', async (t) => {
+    const r = await rt.app.inject({ url: '/metrics', headers: { authorization: read } });
+    assert.equal(r.statusCode, 200);
+    const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+    if (probe.error) {
+      // CI installs promtool (.ci/run); only a local run without it may skip.
+      assert.ok(!process.env.CI, `promtool is required when CI is set: ${probe.error.message}`);
+      t.skip('promtool is not installed (Debian package prometheus); CI installs it');
+      return;
+    }
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: r.body, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`);
+    // The process gauges prom-client names *_total, under their documented names.
+    for (const name of ['opsdeck_process_nodejs_active_handles_all', 'opsdeck_process_nodejs_active_requests_all', 'opsdeck_process_nodejs_active_resources_all']) {
+      assert.match(r.body, new RegExp(`^# TYPE ${name} gauge$`, 'm'), name);
+    }
   });
 
   test('/api/v1/system/database and /api/v1/system/jobs report storage and job runs', async () => {
