@@ -90,7 +90,26 @@ export function containsNul(v: unknown): boolean {
   return false;
 }
 
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+
+/**
+ * True when a string or key in `v` holds an unpaired UTF-16 surrogate (a JSON escape such as
+ * "\ud800" alone): it has no UTF-8 form, so PostgreSQL refuses it (was a 500). With the `u`
+ * flag a well-formed pair is one code point outside the class, so only lone halves match.
+ */
+export function containsLoneSurrogate(v: unknown): boolean {
+  if (typeof v === 'string') return LONE_SURROGATE.test(v);
+  if (Array.isArray(v)) return v.some(containsLoneSurrogate);
+  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => LONE_SURROGATE.test(k) || containsLoneSurrogate(x));
+  return false;
+}
+
+/** A JSON text that may decode to a surrogate: an escape \uD800-\uDFFF (raw UTF-8 bytes cannot encode one). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
 const nulError = (where: string) => new HttpError(400, 'INVALID_CHARACTER', `${where} contains the NUL character (U+0000), which cannot be stored`);
+const surrogateError = (where: string) =>
+  new HttpError(400, 'INVALID_CHARACTER', `${where} contains an unpaired UTF-16 surrogate (a lone \\uD800-\\uDFFF escape), which is not a character`);
 
 /** How long the rest of an unread body is discarded after an early 4xx answer before the connection is cut. */
 const LINGER_MS = 2000;
@@ -172,15 +191,19 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       done(new HttpError(400, 'JSON_TOO_DEEP', `the JSON body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`), undefined);
       return;
     }
-    // Checked only when the text has a \u0000 escape (a raw NUL byte is not valid JSON): free for ordinary bodies.
+    // Checked only when the text has a \u0000 or \uD800-\uDFFF escape (a raw NUL byte is not valid JSON, and
+    // UTF-8 cannot carry a surrogate): free for ordinary bodies.
     defaultJsonParser(req, text, (err, parsed) => {
       if (!err && text.includes('\\u0000') && containsNul(parsed)) done(nulError('the body'), undefined);
+      else if (!err && SURROGATE_ESCAPE.test(text) && containsLoneSurrogate(parsed)) done(surrogateError('the body'), undefined);
       else done(err, parsed);
     });
   });
   app.addHook('preValidation', async (req) => {
     if (containsNul(req.params)) throw nulError('the path');
     if (containsNul(req.query)) throw nulError('the query string');
+    if (containsLoneSurrogate(req.params)) throw surrogateError('the path');
+    if (containsLoneSurrogate(req.query)) throw surrogateError('the query string');
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
