@@ -9,6 +9,14 @@ import type { Queryable } from './database.ts';
 import type { StorageTier } from '../timeseries/ddl.ts';
 
 export type { StorageTier };
+
+/** The configured or recorded tier cannot be used on this server; the message says why and what to do. */
+export class TierError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TierError';
+  }
+}
 export type TierPreference = 'auto' | StorageTier;
 
 export interface TierInfo {
@@ -49,7 +57,7 @@ export function chooseTier(input: {
   if (preference === 'postgres') return { tier: 'postgres', reason: 'postgres tier requested by configuration', createExtension: false, notice: null };
   if (extensionAvailable && input.preloadMissing) {
     if (preference === 'timescale') {
-      throw new Error(
+      throw new TierError(
         `OPSDECK_STORAGE_TIER=timescale but TimescaleDB is installed without being in shared_preload_libraries, so it cannot be loaded; ${ENABLE_TIMESCALE}`,
       );
     }
@@ -62,7 +70,7 @@ export function chooseTier(input: {
   }
   const usable = extensionAvailable && license === 'timescale';
   if (preference === 'timescale' && !usable) {
-    throw new Error(
+    throw new TierError(
       extensionAvailable
         ? `timescale tier requested but TimescaleDB runs under the "${license ?? 'unknown'}" licence; continuous aggregates and policies need the timescale licence`
         : 'timescale tier requested but the timescaledb extension is not available on this server',
@@ -110,10 +118,10 @@ export async function detectTier(tx: Queryable, preference: TierPreference, opti
   if (recorded) {
     const facts = await serverFacts(tx);
     if (recorded === 'timescale' && facts.license !== 'timescale') {
-      throw new Error(`this database was migrated on the timescale tier but TimescaleDB is now ${facts.timescaleVersion ? `under the "${facts.license}" licence` : 'missing'}`);
+      throw new TierError(`this database was migrated on the timescale tier but TimescaleDB is now ${facts.timescaleVersion ? `under the "${facts.license}" licence` : 'missing'}`);
     }
     if (preference !== 'auto' && preference !== recorded) {
-      throw new Error(`this database is on the ${recorded} tier; OPSDECK_STORAGE_TIER=${preference} cannot change an existing database`);
+      throw new TierError(`this database is on the ${recorded} tier; OPSDECK_STORAGE_TIER=${preference} cannot change an existing database`);
     }
     return { tier: recorded, postgresVersion: facts.postgresVersion, timescaleVersion: facts.timescaleVersion, timescaleLicense: facts.license, reason: 'recorded when the database was first migrated', notice: null };
   }
