@@ -24,6 +24,47 @@ forEachBackend('HTTP platform', (kind) => {
     await rt.destroy();
   });
 
+  test('security headers on every answer; no-store on authenticated and token answers; /docs still loads under its CSP', async () => {
+    const viewer = await loginAs(rt, 'viewer');
+    const answers = {
+      authenticated: await rt.app.inject({ url: '/api/v1/nodes', headers: { authorization: viewer } }),
+      unauthenticated: await rt.app.inject({ url: '/api/v1/nodes' }),
+      notFound: await rt.app.inject({ url: '/api/v1/no-such-route' }),
+      publicHealth: await rt.app.inject({ url: '/health' }),
+      login: await rt.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin', password: 'wrong-password-xyz' } }),
+      openapi: await rt.app.inject({ url: '/openapi.json' }),
+    };
+    assert.equal(answers.authenticated.statusCode, 200);
+    for (const [what, res] of Object.entries(answers)) {
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', what);
+      assert.equal(res.headers['referrer-policy'], 'no-referrer', what);
+      assert.equal(res.headers['x-frame-options'], 'DENY', what);
+      assert.equal(res.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", what);
+    }
+    for (const what of ['authenticated', 'unauthenticated', 'login'] as const) assert.equal(answers[what].headers['cache-control'], 'no-store', what);
+
+    // The documentation page: its own CSP allows only same-origin scripts, styles, images and requests.
+    const page = await rt.app.inject({ url: '/docs/' });
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /connect-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(page.headers['x-frame-options'], 'DENY');
+    assert.doesNotMatch(page.body, /<script>[^<]/, 'no inline script (the CSP would block it)');
+    const scripts = [...page.body.matchAll(/<script src="([^"]+)"/g)].map((m) => new URL(m[1]!, 'http://x/docs/').pathname);
+    assert.ok(scripts.length >= 2, page.body);
+    for (const src of scripts) assert.equal((await rt.app.inject({ url: src })).statusCode, 200, src);
+    const init = await rt.app.inject({ url: '/docs/static/swagger-initializer.js' });
+    assert.equal(init.statusCode, 200);
+    assert.match(init.body, /url: resolveUrl\('\.\/json'\)/, 'the page reads its spec from /docs/json (same origin: connect-src)');
+    const spec = await rt.app.inject({ url: '/docs/json' });
+    assert.equal(spec.statusCode, 200);
+    assert.equal(spec.json().openapi, '3.1.0');
+  });
+
   test('a lone UTF-16 surrogate in a body, path or query answers 400 INVALID_CHARACTER, never 500', async () => {
     const viewer = await loginAs(rt, 'viewer');
     const operator = await loginAs(rt, 'operator');

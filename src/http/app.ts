@@ -48,6 +48,12 @@ export interface AppState {
 
 const PROBLEM_CT = 'application/problem+json; charset=utf-8';
 
+/** Content-Security-Policy of every answer but the documentation page: nothing may load. */
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/** Content-Security-Policy of /docs (Swagger UI): same-origin resources only, no inline script. */
+export const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /**
  * Deepest nesting of objects and arrays accepted in a JSON body; deeper → 400
  * JSON_TOO_DEEP. JSON.parse copes with any depth, but recursive consumers do
@@ -174,7 +180,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
             : { status: 400, code: 'MALFORMED_REQUEST', detail: 'the request is not valid HTTP' };
       const body = JSON.stringify(toProblem(m, randomUUID()));
       if (socket.writable) {
-        socket.write(`HTTP/1.1 ${m.status} ${STATUS_CODES[m.status]}\r\nContent-Type: ${PROBLEM_CT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.write(`HTTP/1.1 ${m.status} ${STATUS_CODES[m.status]}\r\nContent-Type: ${PROBLEM_CT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`);
       }
       socket.destroy(err);
     },
@@ -268,6 +274,19 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       err.statusCode = 400;
     });
     return out;
+  });
+
+  // Security headers for an API: nothing here is a page to sniff, frame or refer from, and answers
+  // (tokens, inventory, metrics) are not kept by caches. /docs is the one HTML page: its CSP allows
+  // only same-origin scripts, styles, images and requests (Swagger UI sets inline style attributes).
+  app.addHook('onSend', async (req, reply, payload) => {
+    const docs = req.url === '/docs' || req.url.startsWith('/docs/') || req.url.startsWith('/docs?');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', docs ? DOCS_CSP : API_CSP);
+    if (!docs && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
   });
 
   // Requests still in flight when draining starts finish, but their keep-alive connection closes
