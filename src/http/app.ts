@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Transform } from 'node:stream';
+import { Transform, type Duplex } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -144,6 +144,46 @@ function lingerOnUnreadBody(raw: IncomingMessage, reply: { removeHeader(name: st
   raw.once('close', () => clearTimeout(timer));
 }
 
+/** An answer written straight to the socket (no request object): parser errors and timeouts. */
+function writeRawProblem(socket: Duplex, m: MappedError): void {
+  const body = JSON.stringify(toProblem(m, randomUUID()));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${m.status} ${STATUS_CODES[m.status]}\r\nContent-Type: ${PROBLEM_CT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+}
+
+/**
+ * Body timeout: while a request body is being received, a socket with no traffic for
+ * `ms` gets 408 and is closed (the request timeout bounds the whole request, this one
+ * each pause). The socket timeout is cleared once the body has arrived, so slow
+ * handlers are not affected. Socket-level: nothing is added to the body stream.
+ */
+function armBodyTimeout(raw: IncomingMessage, reply: FastifyReply, ms: number): void {
+  if (raw.complete || raw.readableEnded) return;
+  const socket = raw.socket as Duplex & Partial<Pick<import('node:net').Socket, 'setTimeout'>>;
+  // app.inject() requests have a stand-in socket without timeouts.
+  if (typeof socket?.setTimeout !== 'function') return;
+  const onTimeout = () => {
+    if (raw.complete) return;
+    if (!reply.raw.headersSent) {
+      writeRawProblem(socket, { status: 408, code: 'REQUEST_TIMEOUT', detail: `no request body data for ${ms} ms` });
+    }
+    socket.destroy();
+  };
+  // Node's HTTP server turns a socket timeout into a 'timeout' event on the unfinished request
+  // (and destroys the socket itself only when nobody listens): answer 408, then close.
+  socket.setTimeout(ms);
+  raw.on('timeout', onTimeout);
+  const clear = () => {
+    socket.setTimeout?.(0);
+    raw.off('timeout', onTimeout);
+  };
+  raw.once('end', clear);
+  raw.once('close', clear);
+}
+
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<{ app: App; state: AppState }> {
   const state: AppState = { draining: false };
   const app = Fastify({
@@ -154,6 +194,11 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: false,
+    // A client that stops sending is dropped (408, connection closed): headers within
+    // headersTimeoutMs, the whole request within requestTimeoutMs (Node checks both every
+    // second instead of every 30 s), and no pause over bodyTimeoutMs inside a body (below).
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: { headersTimeout: deps.config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
     forceCloseConnections: 'idle',
     // maxParamLength: find-my-way's default of 100 answered 414 for valid node ids of 101-128
     // characters (up to 3× that when percent-encoded); the route schemas bound each parameter.
@@ -178,10 +223,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
           : err.code === 'HPE_HEADER_OVERFLOW'
             ? { status: 431, code: 'HEADERS_TOO_LARGE', detail: 'the request line and headers exceed the size limit' }
             : { status: 400, code: 'MALFORMED_REQUEST', detail: 'the request is not valid HTTP' };
-      const body = JSON.stringify(toProblem(m, randomUUID()));
-      if (socket.writable) {
-        socket.write(`HTTP/1.1 ${m.status} ${STATUS_CODES[m.status]}\r\nContent-Type: ${PROBLEM_CT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`);
-      }
+      writeRawProblem(socket, m);
       socket.destroy(err);
     },
   }).withTypeProvider<ZodTypeProvider>();
@@ -251,6 +293,11 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       const s = schema as { description?: string };
       s.description = `${s.description ? `${s.description}\n\n` : ''}${describeAccess(access)}`;
     }
+  });
+
+  app.addHook('preParsing', async (req, reply, payload) => {
+    armBodyTimeout(req.raw, reply, deps.config.bodyTimeoutMs);
+    return payload;
   });
 
   // Request bodies may be gzip/deflate encoded; the body limit applies to the decoded bytes.
