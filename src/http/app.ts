@@ -184,6 +184,22 @@ function armBodyTimeout(raw: IncomingMessage, reply: FastifyReply, ms: number): 
   raw.once('close', clear);
 }
 
+/**
+ * OpenAPI operationId from method and path, stable as long as the route is:
+ * GET /api/v1/nodes/:id → getApiV1NodesById, GET /metrics → getMetrics. A route may
+ * declare its own `schema.operationId`; duplicates fail at start-up.
+ */
+export function operationIdFor(method: string | string[], url: string): string {
+  const verb = (Array.isArray(method) ? method[0]! : method).toLowerCase();
+  const words = url
+    .split('/')
+    .filter(Boolean)
+    .map((seg) => (seg.startsWith(':') ? `by-${seg.slice(1)}` : seg.startsWith('{') ? `by-${seg.slice(1, -1)}` : seg))
+    .flatMap((seg) => seg.split(/[^A-Za-z0-9]+/))
+    .filter(Boolean);
+  return verb + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
+
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<{ app: App; state: AppState }> {
   const state: AppState = { draining: false };
   const app = Fastify({
@@ -264,7 +280,10 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
         title: 'Opsdeck API',
         version: deps.version,
         description: 'Self-hosted operations monitoring: metrics, nodes, health and alerting. Errors are application/problem+json with a stable `code`.',
+        license: { name: 'MIT', identifier: 'MIT' },
       },
+      // Relative: the instance serving this document (behind whatever host and proxy the client used).
+      servers: [{ url: '/', description: 'This Opsdeck instance' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An access token from POST /api/v1/auth/login, or an API key (`odk_…`)' },
@@ -275,6 +294,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   });
 
   // Every route declares its access rule; document it and its error answers in OpenAPI.
+  const operationIds = new Map<string, string>();
   app.addHook('onRoute', (route) => {
     const url = route.url;
     let access = route.config?.access as Access | undefined;
@@ -285,11 +305,21 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     if (!access) throw new Error(`route ${route.method} ${url} does not declare config.access`);
     if (url.startsWith('/docs')) return;
     const schema = (route.schema ??= {});
+    // HEAD routes Fastify adds for GET routes copy their schema and are not documented.
+    if (!(schema as { hide?: boolean }).hide && route.method !== 'HEAD') {
+      const s = schema as { operationId?: string };
+      s.operationId ??= operationIdFor(route.method, url);
+      const method = Array.isArray(route.method) ? route.method.join(',') : route.method;
+      const previous = operationIds.get(s.operationId);
+      if (previous && previous !== `${method} ${url}`) throw new Error(`operationId ${s.operationId} of ${method} ${url} is already used by ${previous}`);
+      operationIds.set(s.operationId, `${method} ${url}`);
+    }
     const responses = ((schema as { response?: Record<string | number, unknown> }).response ??= {});
     const errorCodes = [400, 500, 503, ...(access === 'public' ? [] : [401, 403])];
     for (const c of errorCodes) responses[c] ??= problemSchema;
+    // Public operations say so explicitly (an empty requirement), the others need the bearer credential.
+    (schema as { security?: unknown }).security = access === 'public' ? [] : [{ bearer: [] }];
     if (access !== 'public') {
-      (schema as { security?: unknown }).security = [{ bearer: [] }];
       const s = schema as { description?: string };
       s.description = `${s.description ? `${s.description}\n\n` : ''}${describeAccess(access)}`;
     }
