@@ -51,6 +51,33 @@ forEachBackend('nodes and system API', (kind) => {
     assert.equal(denied.statusCode, 403);
   });
 
+  test('PUT /api/v1/nodes/{id}: labels and addresses are bounded (keys, key and value length, total size) → 400 with the field path', async () => {
+    const op = await loginAs(rt, 'operator');
+    const put = (payload: Record<string, unknown>) => rt.app.inject({ method: 'PUT', url: '/api/v1/nodes/bounded-1', headers: { authorization: op }, payload });
+    const many = (n: number, value = 'v') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+    const refused: [string, Record<string, unknown>, string][] = [
+      ['65 labels', { labels: many(65) }, 'body.labels'],
+      ['a 129-character label key', { labels: { ['k'.repeat(129)]: 'v' } }, 'body.labels'],
+      ['an empty label key', { labels: { '': 'v' } }, 'body.labels'],
+      ['a 256-character label value', { labels: { rack: 'v'.repeat(256) } }, 'body.labels.rack'],
+      ['labels over 16 KiB in all', { labels: many(64, 'x'.repeat(255)) }, 'body.labels'],
+      ['65 addresses', { addresses: many(65) }, 'body.addresses'],
+      ['an 8.5 MB label map', { labels: many(30_000, 'x'.repeat(255)) }, 'body.labels'],
+    ];
+    for (const [what, payload, path] of refused) {
+      const r = await put(payload);
+      assert.equal(r.statusCode, 400, `${what}: ${r.body.slice(0, 300)}`);
+      assert.equal(r.json().code, 'VALIDATION_FAILED', what);
+      assert.ok(
+        r.json().errors.some((e: { path: string }) => e.path === path || e.path.startsWith(`${path}.`)),
+        `${what}: ${JSON.stringify(r.json().errors.slice(0, 3))}`,
+      );
+    }
+    const atLimits = await put({ labels: { ...many(63, 'x'.repeat(200)), ['k'.repeat(128)]: 'y'.repeat(255) }, addresses: { lan: '192.0.2.1' } });
+    assert.equal(atLimits.statusCode, 200, atLimits.body.slice(0, 300));
+    assert.equal(Object.keys(atLimits.json().labels).length, 64);
+  });
+
   test('/health and /ready are public; /ready reports tier and migration version', async () => {
     assert.equal((await rt.app.inject({ url: '/health' })).json().status, 'ok');
     const ready = await rt.app.inject({ url: '/ready' });
