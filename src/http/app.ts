@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Transform, type Duplex } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify';
@@ -162,7 +163,7 @@ function writeRawProblem(socket: Duplex, m: MappedError): void {
  */
 function armBodyTimeout(raw: IncomingMessage, reply: FastifyReply, ms: number): void {
   if (raw.complete || raw.readableEnded) return;
-  const socket = raw.socket as Duplex & Partial<Pick<import('node:net').Socket, 'setTimeout'>>;
+  const socket = raw.socket as Duplex & Partial<Pick<Socket, 'setTimeout'>>;
   // app.inject() requests have a stand-in socket without timeouts.
   if (typeof socket?.setTimeout !== 'function') return;
   const onTimeout = () => {
