@@ -95,6 +95,21 @@ const entries = {
     description: 'pino log level',
   },
   nodeEnv: { env: 'NODE_ENV', schema: z.string().default('development'), description: '`production` makes `db reset` refuse without --force' },
+  headersTimeoutMs: {
+    env: 'OPSDECK_HEADERS_TIMEOUT_MS',
+    schema: int(1000, 600_000).default(10_000),
+    description: 'Longest time to receive a request line and headers (ms); then 408 and the connection is closed',
+  },
+  bodyTimeoutMs: {
+    env: 'OPSDECK_BODY_TIMEOUT_MS',
+    schema: int(1000, 600_000).default(10_000),
+    description: 'Longest pause while a request body is being received (ms); then 408 and the connection is closed',
+  },
+  requestTimeoutMs: {
+    env: 'OPSDECK_REQUEST_TIMEOUT_MS',
+    schema: int(1000, 3_600_000).default(60_000),
+    description: 'Longest time to receive a whole request, headers and body (ms; at least OPSDECK_HEADERS_TIMEOUT_MS); then 408 and the connection is closed',
+  },
   bodyLimitBytes: { env: 'OPSDECK_BODY_LIMIT', schema: int(1024, 256 * 1024 * 1024).default(10 * 1024 * 1024), description: 'Largest request body after decompression (bytes); larger → 413' },
   maxBatchRows: { env: 'OPSDECK_MAX_BATCH_ROWS', schema: int(1, 1_000_000).default(10_000), description: 'Most rows in one POST /api/v1/metrics; more → 413' },
   poolMax: { env: 'OPSDECK_DB_POOL_MAX', schema: int(1, 500).default(20), description: 'Database connections in the pool (server tier)' },
@@ -136,7 +151,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     else problems.push(`${e.env}: ${r.error.issues.map((i) => i.message).join('; ')}`);
   }
   if (problems.length) throw new ConfigError(problems);
-  return { ...(out as Config), ...overrides };
+  const config = { ...(out as Config), ...overrides };
+  if (config.requestTimeoutMs < config.headersTimeoutMs) {
+    throw new ConfigError([`OPSDECK_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}) must be at least OPSDECK_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs})`]);
+  }
+  return config;
 }
 
 /** Rows of the README configuration table. */

@@ -67,6 +67,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const db = options.db ?? (await openDatabase(config, logger));
   const migrated = await migrate(db, { tierPreference: config.storageTier });
   for (const m of migrated.applied) logger.info({ version: m.version, name: m.name, durationMs: m.durationMs }, 'migration applied');
+  if (migrated.tier.notice) logger.warn({ tier: migrated.tier.tier }, migrated.tier.notice);
   const store = new TimeseriesStore({
     db,
     tier: migrated.tier.tier,

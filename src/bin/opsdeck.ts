@@ -9,11 +9,16 @@
  *   opsdeck db reset [--force]      drop everything and migrate again (refuses NODE_ENV=production without --force)
  *   opsdeck jobs run <name>         run one periodic job now
  */
-import { ConfigError, loadConfig, type Config } from '../config.ts';
-import { dropAll, formatStatus, initDatabase, migrate, migrationStatus, MigrationError } from '../db/migrator.ts';
+import { resolve } from 'node:path';
+import { loadConfig, type Config } from '../config.ts';
+import { dropAll, formatStatus, initDatabase, migrate, migrationStatus } from '../db/migrator.ts';
 import { createLogger, createRuntime, openDatabase, VERSION } from '../runtime.ts';
 import { runSeed } from '../db/seed.ts';
+import { startupErrorLine } from './errors.ts';
 import { serve } from './serve.ts';
+
+/** The configuration once loaded: start-up error messages name its database. */
+let loaded: Config | undefined;
 
 const USAGE = `opsdeck ${VERSION}
 
@@ -39,6 +44,8 @@ async function withDb<T>(config: Config, fn: (db: Awaited<ReturnType<typeof open
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Whatever this process creates (embedded database, data files) is the owner's only.
+  process.umask(0o077);
   const [cmd, sub, ...rest] = argv;
   const flags = new Set(argv.filter((a) => a.startsWith('--')));
   if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
@@ -50,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig();
+  loaded = config;
   if (cmd === 'serve') return serve(config);
   if (cmd === 'db') {
     const action = sub === 'migrate' ? (rest.find((r) => !r.startsWith('--')) ?? 'up') : sub;
@@ -57,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       case 'migrate:up':
         return withDb(config, async (db) => {
           const r = await migrate(db, { tierPreference: config.storageTier, onApplied: (m) => console.log(`✓ Applied | Version ${m.version} | ${m.name} | ${m.durationMs} ms`) });
+          if (r.tier.notice) console.error(`opsdeck: ${r.tier.notice}`);
           console.log(r.applied.length ? `${r.applied.length} migration(s) applied; version ${r.currentVersion} (${r.tier.tier} tier)` : `nothing to apply; version ${r.currentVersion} (${r.tier.tier} tier)`);
           return 0;
         });
@@ -68,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
       case 'migrate:init':
         return withDb(config, async (db) => {
           const r = await initDatabase(db, { tierPreference: config.storageTier, onApplied: (m) => console.log(`✓ Applied | Version ${m.version} | ${m.name} | ${m.durationMs} ms`) });
+          if (r.tier.notice) console.error(`opsdeck: ${r.tier.notice}`);
           const seeded = await runSeed(config, db, { sample: false });
           for (const line of seeded) console.log(line);
           console.log(`initialised on the ${r.tier.tier} tier (${r.tier.reason}); version ${r.currentVersion}`);
@@ -118,7 +128,8 @@ main(process.argv.slice(2)).then(
     if (code === 0) setTimeout(() => process.exit(0), 200).unref();
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof MigrationError) console.error(`opsdeck: ${err.message}`);
+    const line = startupErrorLine(err, loaded?.databaseUrl, resolve(loaded?.dataDir ?? process.env.OPSDECK_DATA_DIR ?? './data'));
+    if (line !== null) console.error(`opsdeck: ${line}`);
     else console.error('opsdeck:', err instanceof Error ? (err.stack ?? err.message) : err);
     process.exitCode = 1;
   },

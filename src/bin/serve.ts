@@ -57,8 +57,12 @@ export async function serve(config: Config): Promise<number> {
       void (async () => {
         try {
           await selfmon?.stop();
-          await Promise.race([rt.close(), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs))]);
-          logger.info('stopped');
+          const closed = await Promise.race([
+            rt.close().then(() => true),
+            new Promise<boolean>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs).unref()),
+          ]);
+          if (closed) logger.info('stopped');
+          else logger.warn({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout reached before requests and connections were closed; exiting anyway');
           resolveExit(0);
         } catch (err) {
           logger.error({ err }, 'error during shutdown');

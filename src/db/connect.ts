@@ -1,10 +1,10 @@
 /** Opens the configured database: a PostgreSQL server when a URL is given, embedded PGlite otherwise. */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Database } from './database.ts';
 import { PostgresDatabase } from './postgres-driver.ts';
 import { PGliteDatabase, pgliteParsers } from './pglite-driver.ts';
+import { secureDataDir, tightenTree } from './data-dir.ts';
 
 export interface ConnectOptions {
   databaseUrl?: string | undefined;
@@ -28,9 +28,11 @@ export async function connectDatabase(opts: ConnectOptions): Promise<Database> {
     });
   }
   const { PGlite } = await import('@electric-sql/pglite');
-  const dir = resolve(opts.dataDir, 'pglite');
-  mkdirSync(dir, { recursive: true });
+  // The data folder is the owner's only before PGlite writes anything into it (see data-dir.ts).
+  const dir = join(secureDataDir(opts.dataDir), 'pglite');
   const pg = await PGlite.create(dir, { parsers: pgliteParsers });
+  // A new database is unpacked with the archive's modes (0666): make it owner-only (0600).
+  tightenTree(dir);
   return new PGliteDatabase(pg, { logger: opts.logger, slowQueryMs: opts.slowQueryMs });
 }
 

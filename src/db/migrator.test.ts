@@ -105,6 +105,24 @@ describe('storage tier decision', () => {
   });
 });
 
+test('chooseTier: TimescaleDB installed but not in shared_preload_libraries is never loaded', () => {
+  // CREATE EXTENSION timescaledb answers FATAL there and ends the connection, so the decision is made before it.
+  const fallback = chooseTier({ preference: 'auto', extensionAvailable: true, license: null, preloadMissing: true });
+  assert.equal(fallback.tier, 'postgres');
+  assert.equal(fallback.createExtension, false);
+  assert.match(fallback.reason, /shared_preload_libraries/);
+  assert.match(fallback.notice ?? '', /shared_preload_libraries = 'timescaledb'/);
+  assert.match(fallback.notice ?? '', /restart/);
+  assert.throws(
+    () => chooseTier({ preference: 'timescale', extensionAvailable: true, license: null, preloadMissing: true }),
+    /OPSDECK_STORAGE_TIER=timescale[\s\S]*shared_preload_libraries = 'timescaledb'/,
+  );
+  const fixed = chooseTier({ preference: 'postgres', extensionAvailable: true, license: null, preloadMissing: true });
+  assert.deepEqual([fixed.tier, fixed.createExtension, fixed.notice], ['postgres', false, null]);
+  const preloaded = chooseTier({ preference: 'auto', extensionAvailable: true, license: null, preloadMissing: false });
+  assert.equal(preloaded.createExtension, true, 'preloaded: the extension may be created, then the licence decides');
+});
+
 if (enabledBackends().includes('postgres')) {
   describe('migrations from the CLI on a PostgreSQL server', () => {
     const cli = (args: string[], url: string) =>

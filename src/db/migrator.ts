@@ -139,7 +139,7 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
   let failure = null as MigrationError | null;
   const outcome = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-    const tier = await detectTier(tx, options.tierPreference ?? 'auto');
+    const tier = await detectTier(tx, options.tierPreference ?? 'auto', { preloadRequired: db.driver === 'postgres' });
     await tx.exec(ENSURE_TABLE);
     const applied = await appliedMigrations(tx);
     verifyChecksums(files, applied);

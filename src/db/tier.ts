@@ -9,6 +9,14 @@ import type { Queryable } from './database.ts';
 import type { StorageTier } from '../timeseries/ddl.ts';
 
 export type { StorageTier };
+
+/** The configured or recorded tier cannot be used on this server; the message says why and what to do. */
+export class TierError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TierError';
+  }
+}
 export type TierPreference = 'auto' | StorageTier;
 
 export interface TierInfo {
@@ -17,27 +25,69 @@ export interface TierInfo {
   timescaleVersion: string | null;
   timescaleLicense: string | null;
   reason: string;
+  /** Something the operator should read (logged at WARN by `serve` and printed by `db migrate`), e.g. how to enable TimescaleDB. */
+  notice: string | null;
 }
 
-/** Pure decision from what the server reports (unit-tested for every licence case). */
+export interface TierChoice {
+  tier: StorageTier;
+  reason: string;
+  /** Whether `CREATE EXTENSION timescaledb` may be issued. */
+  createExtension: boolean;
+  notice: string | null;
+}
+
+const ENABLE_TIMESCALE =
+  "add shared_preload_libraries = 'timescaledb' to postgresql.conf (keeping any libraries already listed there), restart PostgreSQL, and migrate a new database";
+
+/**
+ * Pure decision from what the server reports (unit-tested for every licence case).
+ * `preloadMissing`: the timescaledb library is installed on a PostgreSQL server but
+ * not in shared_preload_libraries. TimescaleDB answers CREATE EXTENSION there with
+ * FATAL, which ends the connection (a savepoint cannot catch it), so the statement
+ * is never issued: the postgres tier, with a notice saying how to enable TimescaleDB.
+ */
 export function chooseTier(input: {
   preference: TierPreference;
   extensionAvailable: boolean;
   license: string | null;
-}): { tier: StorageTier; reason: string } {
+  preloadMissing?: boolean;
+}): TierChoice {
   const { preference, extensionAvailable, license } = input;
-  if (preference === 'postgres') return { tier: 'postgres', reason: 'postgres tier requested by configuration' };
+  if (preference === 'postgres') return { tier: 'postgres', reason: 'postgres tier requested by configuration', createExtension: false, notice: null };
+  if (extensionAvailable && input.preloadMissing) {
+    if (preference === 'timescale') {
+      throw new TierError(
+        `OPSDECK_STORAGE_TIER=timescale but TimescaleDB is installed without being in shared_preload_libraries, so it cannot be loaded; ${ENABLE_TIMESCALE}`,
+      );
+    }
+    return {
+      tier: 'postgres',
+      reason: 'TimescaleDB is installed but not in shared_preload_libraries: native partitions and Opsdeck-maintained rollups',
+      createExtension: false,
+      notice: `TimescaleDB is installed on this server but not in shared_preload_libraries, so this database uses the postgres tier (a database keeps the tier of its first migration). To use the timescale tier, ${ENABLE_TIMESCALE}.`,
+    };
+  }
   const usable = extensionAvailable && license === 'timescale';
   if (preference === 'timescale' && !usable) {
-    throw new Error(
+    throw new TierError(
       extensionAvailable
         ? `timescale tier requested but TimescaleDB runs under the "${license ?? 'unknown'}" licence; continuous aggregates and policies need the timescale licence`
         : 'timescale tier requested but the timescaledb extension is not available on this server',
     );
   }
-  if (usable) return { tier: 'timescale', reason: 'TimescaleDB with the timescale licence' };
-  if (extensionAvailable) return { tier: 'postgres', reason: `TimescaleDB under the "${license ?? 'unknown'}" licence: native partitions and Opsdeck-maintained rollups` };
-  return { tier: 'postgres', reason: 'no TimescaleDB: native partitions and Opsdeck-maintained rollups' };
+  const base = { createExtension: extensionAvailable, notice: null };
+  if (usable) return { tier: 'timescale', reason: 'TimescaleDB with the timescale licence', ...base };
+  if (extensionAvailable) return { tier: 'postgres', reason: `TimescaleDB under the "${license ?? 'unknown'}" licence: native partitions and Opsdeck-maintained rollups`, ...base };
+  return { tier: 'postgres', reason: 'no TimescaleDB: native partitions and Opsdeck-maintained rollups', ...base };
+}
+
+/** True when a shared_preload_libraries value lists timescaledb (entries may be quoted or carry a path). */
+export function preloadsTimescale(setting: string | null): boolean {
+  return (setting ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/^"|"$/g, ''))
+    .some((s) => /(^|\/)timescaledb(-[\d.]+)?(\.so)?$/.test(s));
 }
 
 async function serverFacts(db: Queryable): Promise<{ postgresVersion: string; timescaleVersion: string | null; license: string | null }> {
@@ -60,36 +110,51 @@ export async function recordedTier(db: Queryable): Promise<StorageTier | null> {
 /**
  * Determines the tier of this database, creating the timescaledb extension when
  * it is available and the tier is not fixed yet. Must run inside a transaction.
+ * `preloadRequired` (PostgreSQL servers): TimescaleDB must be in
+ * shared_preload_libraries before CREATE EXTENSION is issued (see chooseTier).
  */
-export async function detectTier(tx: Queryable, preference: TierPreference): Promise<TierInfo> {
+export async function detectTier(tx: Queryable, preference: TierPreference, options: { preloadRequired?: boolean } = {}): Promise<TierInfo> {
   const recorded = await recordedTier(tx);
   if (recorded) {
     const facts = await serverFacts(tx);
     if (recorded === 'timescale' && facts.license !== 'timescale') {
-      throw new Error(`this database was migrated on the timescale tier but TimescaleDB is now ${facts.timescaleVersion ? `under the "${facts.license}" licence` : 'missing'}`);
+      throw new TierError(`this database was migrated on the timescale tier but TimescaleDB is now ${facts.timescaleVersion ? `under the "${facts.license}" licence` : 'missing'}`);
     }
     if (preference !== 'auto' && preference !== recorded) {
-      throw new Error(`this database is on the ${recorded} tier; OPSDECK_STORAGE_TIER=${preference} cannot change an existing database`);
+      throw new TierError(`this database is on the ${recorded} tier; OPSDECK_STORAGE_TIER=${preference} cannot change an existing database`);
     }
-    return { tier: recorded, postgresVersion: facts.postgresVersion, timescaleVersion: facts.timescaleVersion, timescaleLicense: facts.license, reason: 'recorded when the database was first migrated' };
+    return { tier: recorded, postgresVersion: facts.postgresVersion, timescaleVersion: facts.timescaleVersion, timescaleLicense: facts.license, reason: 'recorded when the database was first migrated', notice: null };
   }
-  const avail = await tx.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'timescaledb'`);
+  const avail = await tx.queryOne<{ n: number; created: boolean; spl: string | null }>(
+    `SELECT (SELECT count(*)::int FROM pg_available_extensions WHERE name = 'timescaledb') AS n,
+            EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS created,
+            current_setting('shared_preload_libraries', true) AS spl`,
+  );
   let extensionAvailable = (avail?.n ?? 0) > 0;
+  // A PostgreSQL server loads TimescaleDB only through shared_preload_libraries; PGlite loads it as a bundled extension.
+  const preloadMissing = options.preloadRequired === true && extensionAvailable && !avail?.created && !preloadsTimescale(avail?.spl ?? null);
+  const first = chooseTier({ preference, extensionAvailable, license: null, preloadMissing });
+  if (preloadMissing) {
+    const facts = await serverFacts(tx);
+    return { ...pick(first), postgresVersion: facts.postgresVersion, timescaleVersion: null, timescaleLicense: null };
+  }
   if (extensionAvailable && preference !== 'postgres') {
     try {
       await tx.savepoint((sp) => sp.exec('CREATE EXTENSION IF NOT EXISTS timescaledb'));
     } catch {
-      // Listed but not loadable (e.g. missing from shared_preload_libraries).
+      // Listed but not loadable (e.g. a broken installation).
       extensionAvailable = false;
     }
   }
   const facts = await serverFacts(tx);
-  const { tier, reason } = chooseTier({ preference, extensionAvailable: extensionAvailable && facts.timescaleVersion !== null, license: facts.license });
-  return { tier, postgresVersion: facts.postgresVersion, timescaleVersion: facts.timescaleVersion, timescaleLicense: facts.license, reason };
+  const choice = chooseTier({ preference, extensionAvailable: extensionAvailable && facts.timescaleVersion !== null, license: facts.license });
+  return { ...pick(choice), postgresVersion: facts.postgresVersion, timescaleVersion: facts.timescaleVersion, timescaleLicense: facts.license };
 }
 
+const pick = (c: TierChoice) => ({ tier: c.tier, reason: c.reason, notice: c.notice });
+
 /** Tier and server versions for status output, without changing anything. */
-export async function describeTier(db: Queryable): Promise<Omit<TierInfo, 'reason' | 'tier'> & { tier: StorageTier | null }> {
+export async function describeTier(db: Queryable): Promise<Omit<TierInfo, 'reason' | 'tier' | 'notice'> & { tier: StorageTier | null }> {
   const facts = await serverFacts(db);
   return { tier: await recordedTier(db), postgresVersion: facts.postgresVersion, timescaleVersion: facts.timescaleVersion, timescaleLicense: facts.license };
 }

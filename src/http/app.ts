@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Transform } from 'node:stream';
+import type { Socket } from 'node:net';
+import { Transform, type Duplex } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -47,6 +48,12 @@ export interface AppState {
 }
 
 const PROBLEM_CT = 'application/problem+json; charset=utf-8';
+
+/** Content-Security-Policy of every answer but the documentation page: nothing may load. */
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/** Content-Security-Policy of /docs (Swagger UI): same-origin resources only, no inline script. */
+export const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /**
  * Deepest nesting of objects and arrays accepted in a JSON body; deeper → 400
@@ -90,7 +97,26 @@ export function containsNul(v: unknown): boolean {
   return false;
 }
 
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+
+/**
+ * True when a string or key in `v` holds an unpaired UTF-16 surrogate (a JSON escape such as
+ * "\ud800" alone): it has no UTF-8 form, so PostgreSQL refuses it (was a 500). With the `u`
+ * flag a well-formed pair is one code point outside the class, so only lone halves match.
+ */
+export function containsLoneSurrogate(v: unknown): boolean {
+  if (typeof v === 'string') return LONE_SURROGATE.test(v);
+  if (Array.isArray(v)) return v.some(containsLoneSurrogate);
+  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => LONE_SURROGATE.test(k) || containsLoneSurrogate(x));
+  return false;
+}
+
+/** A JSON text that may decode to a surrogate: an escape \uD800-\uDFFF (raw UTF-8 bytes cannot encode one). */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
 const nulError = (where: string) => new HttpError(400, 'INVALID_CHARACTER', `${where} contains the NUL character (U+0000), which cannot be stored`);
+const surrogateError = (where: string) =>
+  new HttpError(400, 'INVALID_CHARACTER', `${where} contains an unpaired UTF-16 surrogate (a lone \\uD800-\\uDFFF escape), which is not a character`);
 
 /** How long the rest of an unread body is discarded after an early 4xx answer before the connection is cut. */
 const LINGER_MS = 2000;
@@ -119,6 +145,62 @@ function lingerOnUnreadBody(raw: IncomingMessage, reply: { removeHeader(name: st
   raw.once('close', () => clearTimeout(timer));
 }
 
+/** An answer written straight to the socket (no request object): parser errors and timeouts. */
+function writeRawProblem(socket: Duplex, m: MappedError): void {
+  const body = JSON.stringify(toProblem(m, randomUUID()));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${m.status} ${STATUS_CODES[m.status]}\r\nContent-Type: ${PROBLEM_CT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+}
+
+/**
+ * Body timeout: while a request body is being received, a socket with no traffic for
+ * `ms` gets 408 and is closed (the request timeout bounds the whole request, this one
+ * each pause). The socket timeout is cleared once the body has arrived, so slow
+ * handlers are not affected. Socket-level: nothing is added to the body stream.
+ */
+function armBodyTimeout(raw: IncomingMessage, reply: FastifyReply, ms: number): void {
+  if (raw.complete || raw.readableEnded) return;
+  const socket = raw.socket as Duplex & Partial<Pick<Socket, 'setTimeout'>>;
+  // app.inject() requests have a stand-in socket without timeouts.
+  if (typeof socket?.setTimeout !== 'function') return;
+  const onTimeout = () => {
+    if (raw.complete) return;
+    if (!reply.raw.headersSent) {
+      writeRawProblem(socket, { status: 408, code: 'REQUEST_TIMEOUT', detail: `no request body data for ${ms} ms` });
+    }
+    socket.destroy();
+  };
+  // Node's HTTP server turns a socket timeout into a 'timeout' event on the unfinished request
+  // (and destroys the socket itself only when nobody listens): answer 408, then close.
+  socket.setTimeout(ms);
+  raw.on('timeout', onTimeout);
+  const clear = () => {
+    socket.setTimeout?.(0);
+    raw.off('timeout', onTimeout);
+  };
+  raw.once('end', clear);
+  raw.once('close', clear);
+}
+
+/**
+ * OpenAPI operationId from method and path, stable as long as the route is:
+ * GET /api/v1/nodes/:id → getApiV1NodesById, GET /metrics → getMetrics. A route may
+ * declare its own `schema.operationId`; duplicates fail at start-up.
+ */
+export function operationIdFor(method: string | string[], url: string): string {
+  const verb = (Array.isArray(method) ? method[0]! : method).toLowerCase();
+  const words = url
+    .split('/')
+    .filter(Boolean)
+    .map((seg) => (seg.startsWith(':') ? `by-${seg.slice(1)}` : seg.startsWith('{') ? `by-${seg.slice(1, -1)}` : seg))
+    .flatMap((seg) => seg.split(/[^A-Za-z0-9]+/))
+    .filter(Boolean);
+  return verb + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
+
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<{ app: App; state: AppState }> {
   const state: AppState = { draining: false };
   const app = Fastify({
@@ -130,6 +212,11 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: false,
+    // A client that stops sending is dropped (408, connection closed): headers within
+    // headersTimeoutMs, the whole request within requestTimeoutMs (Node checks both every
+    // second instead of every 30 s), and no pause over bodyTimeoutMs inside a body (below).
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: { headersTimeout: deps.config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
     forceCloseConnections: 'idle',
     // maxParamLength: find-my-way's default of 100 answered 414 for valid node ids of 101-128
     // characters (up to 3× that when percent-encoded); the route schemas bound each parameter.
@@ -154,10 +241,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
           : err.code === 'HPE_HEADER_OVERFLOW'
             ? { status: 431, code: 'HEADERS_TOO_LARGE', detail: 'the request line and headers exceed the size limit' }
             : { status: 400, code: 'MALFORMED_REQUEST', detail: 'the request is not valid HTTP' };
-      const body = JSON.stringify(toProblem(m, randomUUID()));
-      if (socket.writable) {
-        socket.write(`HTTP/1.1 ${m.status} ${STATUS_CODES[m.status]}\r\nContent-Type: ${PROBLEM_CT}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-      }
+      writeRawProblem(socket, m);
       socket.destroy(err);
     },
   }).withTypeProvider<ZodTypeProvider>();
@@ -173,15 +257,19 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       done(new HttpError(400, 'JSON_TOO_DEEP', `the JSON body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`), undefined);
       return;
     }
-    // Checked only when the text has a \u0000 escape (a raw NUL byte is not valid JSON): free for ordinary bodies.
+    // Checked only when the text has a \u0000 or \uD800-\uDFFF escape (a raw NUL byte is not valid JSON, and
+    // UTF-8 cannot carry a surrogate): free for ordinary bodies.
     defaultJsonParser(req, text, (err, parsed) => {
       if (!err && text.includes('\\u0000') && containsNul(parsed)) done(nulError('the body'), undefined);
+      else if (!err && SURROGATE_ESCAPE.test(text) && containsLoneSurrogate(parsed)) done(surrogateError('the body'), undefined);
       else done(err, parsed);
     });
   });
   app.addHook('preValidation', async (req) => {
     if (containsNul(req.params)) throw nulError('the path');
     if (containsNul(req.query)) throw nulError('the query string');
+    if (containsLoneSurrogate(req.params)) throw surrogateError('the path');
+    if (containsLoneSurrogate(req.query)) throw surrogateError('the query string');
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -194,7 +282,10 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
         title: 'Opsdeck API',
         version: deps.version,
         description: 'Self-hosted operations monitoring: metrics, nodes, health and alerting. Errors are application/problem+json with a stable `code`.',
+        license: { name: 'MIT', identifier: 'MIT' },
       },
+      // Relative: the instance serving this document (behind whatever host and proxy the client used).
+      servers: [{ url: '/', description: 'This Opsdeck instance' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An access token from POST /api/v1/auth/login, or an API key (`odk_…`)' },
@@ -205,6 +296,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   });
 
   // Every route declares its access rule; document it and its error answers in OpenAPI.
+  const operationIds = new Map<string, string>();
   app.addHook('onRoute', (route) => {
     const url = route.url;
     let access = route.config?.access as Access | undefined;
@@ -215,14 +307,29 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     if (!access) throw new Error(`route ${route.method} ${url} does not declare config.access`);
     if (url.startsWith('/docs')) return;
     const schema = (route.schema ??= {});
+    // HEAD routes Fastify adds for GET routes copy their schema and are not documented.
+    if (!(schema as { hide?: boolean }).hide && route.method !== 'HEAD') {
+      const s = schema as { operationId?: string };
+      s.operationId ??= operationIdFor(route.method, url);
+      const method = Array.isArray(route.method) ? route.method.join(',') : route.method;
+      const previous = operationIds.get(s.operationId);
+      if (previous && previous !== `${method} ${url}`) throw new Error(`operationId ${s.operationId} of ${method} ${url} is already used by ${previous}`);
+      operationIds.set(s.operationId, `${method} ${url}`);
+    }
     const responses = ((schema as { response?: Record<string | number, unknown> }).response ??= {});
     const errorCodes = [400, 500, 503, ...(access === 'public' ? [] : [401, 403])];
     for (const c of errorCodes) responses[c] ??= problemSchema;
+    // Public operations say so explicitly (an empty requirement), the others need the bearer credential.
+    (schema as { security?: unknown }).security = access === 'public' ? [] : [{ bearer: [] }];
     if (access !== 'public') {
-      (schema as { security?: unknown }).security = [{ bearer: [] }];
       const s = schema as { description?: string };
       s.description = `${s.description ? `${s.description}\n\n` : ''}${describeAccess(access)}`;
     }
+  });
+
+  app.addHook('preParsing', async (req, reply, payload) => {
+    armBodyTimeout(req.raw, reply, deps.config.bodyTimeoutMs);
+    return payload;
   });
 
   // Request bodies may be gzip/deflate encoded; the body limit applies to the decoded bytes.
@@ -246,6 +353,19 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       err.statusCode = 400;
     });
     return out;
+  });
+
+  // Security headers for an API: nothing here is a page to sniff, frame or refer from, and answers
+  // (tokens, inventory, metrics) are not kept by caches. /docs is the one HTML page: its CSP allows
+  // only same-origin scripts, styles, images and requests (Swagger UI sets inline style attributes).
+  app.addHook('onSend', async (req, reply, payload) => {
+    const docs = req.url === '/docs' || req.url.startsWith('/docs/') || req.url.startsWith('/docs?');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', docs ? DOCS_CSP : API_CSP);
+    if (!docs && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
   });
 
   // Requests still in flight when draining starts finish, but their keep-alive connection closes

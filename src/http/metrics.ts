@@ -24,6 +24,25 @@ export class Metrics {
       this.set({ state: 'waiting' }, s.waiting);
     } });
     void pool;
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'opsdeck_process_' });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'opsdeck_process_' });
+      renameTotalGauges(this.registry);
+    }
+  }
+}
+
+/**
+ * prom-client names three of its default gauges `nodejs_active_{handles,requests,resources}_total`
+ * (the sum over the per-type gauges of the same name without the suffix); `_total` is reserved
+ * for counters and promtool check metrics fails on it. They are exposed as
+ * opsdeck_process_nodejs_active_handles_all, …_requests_all and …_resources_all.
+ */
+function renameTotalGauges(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    const m = metric as unknown as { name: string };
+    if (!(metric instanceof Gauge) || !m.name.endsWith('_total')) continue;
+    registry.removeSingleMetric(m.name);
+    m.name = `${m.name.slice(0, -'_total'.length)}_all`;
+    registry.registerMetric(metric);
   }
 }

@@ -2,7 +2,8 @@
  * Fault suite item 6: request bodies meant to exhaust the server — a 200 MiB
  * body (streamed, with and without Content-Length), gzip/deflate bombs (1 GiB
  * of zeros in ~1 MiB), 100,000 rows in one batch, JSON nested a million levels
- * deep — get 413 or 400 problem+json quickly, store nothing, and the server's
+ * deep — get 413 or 400 problem+json (each request's 30 s client timeout only
+ * guards against a hang; speed belongs in the bench), store nothing, and the server's
  * memory stays flat: it never holds more than the body limit (10 MiB).
  *
  * The server runs in this process (real HTTP on a loopback port) so its RSS is
@@ -23,8 +24,6 @@ import { assertProblem, httpRequest, ingestBody, skipUnlessServer, startRuntime,
 const MiB = 1024 * 1024;
 /** Largest RSS growth over the baseline tolerated while a hostile body is handled (the body limit is 10 MiB). */
 const RSS_MARGIN = 120 * MiB;
-/** "Quickly": each hostile request is answered within this (generous for a loaded 2-core machine). */
-const QUICK_MS = 3000;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -118,7 +117,6 @@ describe('fault: hostile request bodies', { skip: skipUnlessServer }, () => {
     const { value: res, peak } = await withPeakRss(run);
     peaks[name] = peak - baseline;
     assertProblem(res, status, code);
-    assert.ok(res.ms < QUICK_MS, `${name}: answered in ${Math.round(res.ms)} ms`);
     assert.ok(peak - baseline < RSS_MARGIN, `${name}: RSS grew by ${Math.round((peak - baseline) / MiB)} MiB`);
     return res;
   }

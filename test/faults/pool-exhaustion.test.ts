@@ -1,5 +1,5 @@
 /**
- * Fault suite item 3: every connection of the pool is held (pg_sleep) →
+ * Fault suite item 3: every connection of the pool is held (open transactions) →
  * requests that need the database get 503 DATABASE_UNAVAILABLE with
  * Retry-After once the configured pool wait (poolWaitMs) has passed — not a
  * hang — and are served again as soon as connections are free.
@@ -41,44 +41,53 @@ describe('fault: every pool connection is busy', { skip: skipUnlessServer }, () 
     { name: 'ready', run: () => rt.app.inject({ url: '/ready' }) },
   ];
 
-  /** Holds both pool connections for `seconds`; resolves once they are taken (wrapped: an async function would wait for `held`). */
-  async function holdPool(seconds: number): Promise<{ held: Promise<unknown> }> {
-    const held = Promise.all([rt.db.query(`SELECT pg_sleep(${seconds})`), rt.db.query(`SELECT pg_sleep(${seconds})`)]);
-    const t0 = Date.now();
-    while (rt.db.poolStats().idle > 0 || rt.db.poolStats().total < 2) {
-      if (Date.now() - t0 > 5000) throw new Error(`pool not taken: ${JSON.stringify(rt.db.poolStats())}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return { held };
+  /**
+   * Holds both pool connections in transactions that end only when `release()` is called;
+   * resolves once both are taken. While held, the only way a request can be answered is the
+   * pool wait limit (without it, requests would hang until the test's timeout).
+   */
+  async function holdPool(): Promise<{ release: () => Promise<void> }> {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let taken = 0;
+    const held = Promise.all(
+      [1, 2].map(() =>
+        rt.db.transaction(async (tx) => {
+          await tx.query('SELECT 1');
+          taken++;
+          await gate;
+        }),
+      ),
+    );
+    while (taken < 2) await new Promise((r) => setTimeout(r, 5));
+    return {
+      release: async () => {
+        open();
+        await held;
+      },
+    };
   }
 
   test('new requests get 503 + Retry-After after the pool wait, not a hang; then they are served again', { timeout: 60_000 }, async () => {
     // Healthy first.
     for (const r of requests()) assert.equal((await r.run()).statusCode, 200, r.name);
 
-    const { held } = await holdPool(3);
-    const started = performance.now();
+    const pool = await holdPool();
+    let released = false;
     const answers = await Promise.all(
-      [...requests(), ...requests(), ...requests()].map(async (r) => {
-        const t0 = performance.now();
-        const res = await r.run();
-        return { name: r.name, res, ms: performance.now() - t0 };
-      }),
+      [...requests(), ...requests(), ...requests()].map(async (r) => ({ name: r.name, res: await r.run(), whileHeld: !released })),
     );
-    const elapsed = performance.now() - started;
     for (const a of answers) {
       // /ready too: it reports the database as unavailable the same way.
       assertRetryable503(a.res, 'DATABASE_UNAVAILABLE');
-      assert.ok(a.ms >= POOL_WAIT_MS - 50, `${a.name}: waited the pool wait (${Math.round(a.ms)} ms)`);
-      assert.ok(a.ms < POOL_WAIT_MS + 1500, `${a.name}: answered within the pool wait, not a hang (${Math.round(a.ms)} ms)`);
+      assert.ok(a.whileHeld, `${a.name}: answered while the pool was still held (the wait limit, not a freed connection)`);
     }
-    // All twelve waited in parallel: the whole burst took about one pool wait, far less than the 3 s hold.
-    assert.ok(elapsed < 2500, `burst answered in ${Math.round(elapsed)} ms`);
     assert.equal(rt.db.poolStats().waiting, 0, 'no waiter left behind');
     // Liveness does not need the database.
     assert.equal((await rt.app.inject({ url: '/health' })).statusCode, 200);
 
-    await held;
+    released = true;
+    await pool.release();
     for (const r of requests()) {
       const res = await r.run();
       assert.equal(res.statusCode, 200, `${r.name} after the pool is free: ${res.body}`);
@@ -89,9 +98,9 @@ describe('fault: every pool connection is busy', { skip: skipUnlessServer }, () 
   test('a refused batch is not stored; the retry after the pool frees stores it once', { timeout: 60_000 }, async () => {
     const body = ingestBody('pool-retry', 20, BASE_TIME + 3_600_000);
     const post = () => rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: key, 'content-type': 'application/json' }, payload: body });
-    const { held } = await holdPool(1.5);
+    const pool = await holdPool();
     assertRetryable503(await post(), 'DATABASE_UNAVAILABLE');
-    await held;
+    await pool.release();
     const n = await rt.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_system WHERE node_id = 'pool-retry'`);
     assert.equal(n?.n, 0);
     const ok = await post();

@@ -38,7 +38,7 @@ describe('fault: SIGTERM under load (real opsdeck serve)', { skip: skipUnlessSer
     await drop?.();
   });
 
-  test('in-flight requests complete, later ones get 503 or a refused connection, exit 0 within 10 s, stored = acknowledged', { timeout: 120_000 }, async (t) => {
+  test('in-flight requests complete, later ones get 503 or a refused connection, exit 0 after a clean close, stored = acknowledged', { timeout: 120_000 }, async (t) => {
     const port = await freePort();
     serve = await spawnServe({ DATABASE_URL: url }, port);
     const { key } = await credentialsOver(serve.base, ['ingest']);
@@ -93,26 +93,24 @@ describe('fault: SIGTERM under load (real opsdeck serve)', { skip: skipUnlessSer
     await sleep(400);
 
     const exit = serve.exited;
-    const signalledAt = performance.now();
     signalled = true;
     serve.child.kill('SIGTERM');
     await sleep(500);
     slow.write(slowBody.slice(half));
     const { code, signal } = await exit;
-    const exitMs = performance.now() - signalledAt;
     stop = true;
     await Promise.all(workers);
     await Promise.race([slowClosed, sleep(2000)]);
     agent.destroy();
 
     const tally = (list: Outcome[]) => JSON.stringify(Object.fromEntries([...list.reduce((m, o) => m.set(String(o.status ?? o.code), (m.get(String(o.status ?? o.code)) ?? 0) + 1), new Map<string, number>())]));
-    t.diagnostic(`exit ${code} after ${Math.round(exitMs)} ms; before SIGTERM ${tally(outcomes.filter((o) => !o.afterSignal))}, after ${tally(outcomes.filter((o) => o.afterSignal))}`);
+    t.diagnostic(`exit ${code}; before SIGTERM ${tally(outcomes.filter((o) => !o.afterSignal))}, after ${tally(outcomes.filter((o) => o.afterSignal))}`);
     assert.equal(signal, null, serve.output());
     assert.equal(code, 0, `exit code; output:\n${serve.output()}`);
-    assert.ok(exitMs < 10_000, `exited ${Math.round(exitMs)} ms after SIGTERM`);
-    // ... and cleanly: the runtime closed, not cut off by the 8 s shutdown timeout (idle keep-alive
-    // connections of requests finished while draining used to hold app.close() until then).
-    assert.ok(exitMs < 7000, `shutdown completed in ${Math.round(exitMs)} ms, not by the shutdown timeout`);
+    // ... and cleanly: the runtime closed, not cut off by the shutdown timeout (idle keep-alive
+    // connections of requests finished while draining used to hold app.close() until then), nor
+    // by the hard exit (which logs at error level, checked below). The test's timeout guards a hang.
+    assert.doesNotMatch(serve.output(), /shutdown timeout reached/, `shutdown completed by closing, not by the timeout:\n${serve.output()}`);
     assert.doesNotMatch(serve.output(), /"level":(50|60)/, `no error logged:\n${serve.output()}`);
 
     // The in-flight request completed.

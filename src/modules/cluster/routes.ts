@@ -1,6 +1,7 @@
 /** GET /api/v1/cluster/status and GET /api/v1/mongodb/cluster-status: one call for a dashboard's landing page. */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
+import { pageQuery } from '../../http/pagination.ts';
 import { nodeIdListParam } from '../../http/params.ts';
 import { getMongoClusterStatus, type MongoClusterStatus } from '../mongodb/cluster-status.ts';
 import { getClusterStatus, type ClusterStatus } from './status.ts';
@@ -9,8 +10,8 @@ const n = z.number().nullable();
 const point = z.object({ timestamp: z.string() }).catchall(z.union([z.string(), z.number(), z.boolean(), z.null()]));
 
 // Typed against the service's interface: a field added there and not here fails typecheck.
-const clusterStatus: z.ZodType<ClusterStatus> = z.object({
-  nodes: z.array(
+const clusterStatus: z.ZodType<Omit<ClusterStatus, 'nodes'> & { items: ClusterStatus['nodes'] }> = z.object({
+  items: z.array(
     z.object({
       id: z.string(),
       hostname: z.string().nullable(),
@@ -24,7 +25,13 @@ const clusterStatus: z.ZodType<ClusterStatus> = z.object({
       families: z.record(z.string(), z.array(point)).describe('Family key → latest point of each series the node reports'),
     }),
   ),
-  summary: z.object({ total: z.number(), ok: z.number(), stale: z.number(), unknown: z.number(), byRole: z.record(z.string(), z.number()) }),
+  summary: z
+    .object({ total: z.number(), ok: z.number(), stale: z.number(), unknown: z.number(), byRole: z.record(z.string(), z.number()) })
+    .describe('Counts over every selected node, not only this page'),
+  total: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+  totalPages: z.number().int(),
   generatedAt: z.string(),
 });
 
@@ -80,11 +87,15 @@ export const clusterRoutes: RouteModule = (app, deps) => {
       schema: {
         tags: ['cluster'],
         summary: 'Every node with role, last_seen, health and the latest key figures of each family it reports',
-        querystring: z.object({ nodeId: nodeIdListParam }),
+        description: 'Paged in node id order (`page`, `pageSize`: default 50, at most 500) like every list; `summary` counts every selected node.',
+        querystring: pageQuery.extend({ nodeId: nodeIdListParam }),
         response: { 200: clusterStatus },
       },
     },
-    async (req) => getClusterStatus(deps.db, deps.store.families(), { nodeIds: req.query.nodeId }),
+    async (req) => {
+      const { nodes, ...rest } = await getClusterStatus(deps.db, deps.store.families(), { nodeIds: req.query.nodeId, page: req.query.page, pageSize: req.query.pageSize });
+      return { items: nodes, ...rest };
+    },
   );
   app.get(
     '/api/v1/mongodb/cluster-status',

@@ -48,8 +48,15 @@ export interface ClusterNode {
 }
 
 export interface ClusterStatus {
+  /** The nodes of this page, in id order. */
   nodes: ClusterNode[];
+  /** Counts over every selected node (not only this page). */
   summary: { total: number; ok: number; stale: number; unknown: number; byRole: Record<string, number> };
+  /** Paging (src/http/pagination.ts): selected nodes, page number, page size, pages. */
+  total: number;
+  page: number;
+  pageSize: number;
+  totalPages: number;
   generatedAt: string;
 }
 
@@ -60,6 +67,9 @@ export interface ClusterStatusOptions {
   lookbackSeconds?: number;
   /** Only these nodes (default: every node). */
   nodeIds?: readonly string[];
+  /** Page number (from 1) and nodes per page; without pageSize, one page with every selected node. */
+  page?: number;
+  pageSize?: number;
 }
 
 interface NodeRow {
@@ -108,11 +118,31 @@ export async function getClusterStatus(db: Queryable, families: readonly Family[
   const now = opts.now ?? new Date();
   const from = new Date(now.getTime() - (opts.lookbackSeconds ?? 86_400) * 1000);
   const ids = opts.nodeIds ? [...opts.nodeIds] : null;
+  const page = opts.page ?? 1;
+  const pageSize = opts.pageSize ?? null;
+
+  // Summary over every selected node, in SQL: the page alone is read row by row.
+  // Roles are client-chosen strings: counted in a Map, not an object literal (a role such as
+  // "toString" or "constructor" read the inherited member of {} → a string count → 500).
+  const counts = await db.queryMany<{ role: string | null; health: NodeHealth; n: number }>(
+    `SELECT n.role, ${nodeHealthSQL('$2::timestamptz')} AS health, count(*)::int AS n
+     FROM nodes n WHERE $1::text[] IS NULL OR n.id = ANY($1::text[]) GROUP BY 1, 2`,
+    [ids, now.toISOString()],
+  );
+  const roleCounts = new Map<string, number>();
+  const health = { ok: 0, stale: 0, unknown: 0 };
+  let total = 0;
+  for (const c of counts) {
+    total += c.n;
+    health[c.health] += c.n;
+    roleCounts.set(c.role ?? 'unknown', (roleCounts.get(c.role ?? 'unknown') ?? 0) + c.n);
+  }
 
   const nodeRows = await db.queryMany<NodeRow>(
     `SELECT n.id, n.hostname, n.role, n.status, n.labels, n.last_seen, n.expected_interval_seconds, ${nodeHealthSQL('$2::timestamptz')} AS health
-     FROM nodes n WHERE $1::text[] IS NULL OR n.id = ANY($1::text[]) ORDER BY n.id`,
-    [ids, now.toISOString()],
+     FROM nodes n WHERE $1::text[] IS NULL OR n.id = ANY($1::text[]) ORDER BY n.id
+     LIMIT $3 OFFSET $4`,
+    [ids, now.toISOString(), pageSize, pageSize === null ? 0 : (page - 1) * pageSize],
   );
   const nodes = new Map<string, ClusterNode>();
   for (const r of nodeRows) {
@@ -131,31 +161,27 @@ export async function getClusterStatus(db: Queryable, families: readonly Family[
     });
   }
 
-  const params = [from.toISOString(), now.toISOString(), ids];
-  for (const f of families) {
-    const rows = await db.queryMany<Record<string, unknown>>(latestSQL(f), params);
-    for (const r of rows) {
-      const node = nodes.get(r.node_id as string);
-      if (!node) continue;
-      (node.families[f.key] ??= []).push(toPoint(f, r));
+  // The latest rows of this page's nodes only.
+  if (nodes.size > 0) {
+    const params = [from.toISOString(), now.toISOString(), [...nodes.keys()]];
+    for (const f of families) {
+      const rows = await db.queryMany<Record<string, unknown>>(latestSQL(f), params);
+      for (const r of rows) {
+        const node = nodes.get(r.node_id as string);
+        if (!node) continue;
+        (node.families[f.key] ??= []).push(toPoint(f, r));
+      }
     }
   }
 
-  const list = [...nodes.values()];
-  // A Map, not an object literal: roles are client-chosen strings, and a role such as "toString"
-  // or "constructor" read the inherited member of {} (→ a string count → response validation 500).
-  const roleCounts = new Map<string, number>();
-  for (const n of list) roleCounts.set(n.role ?? 'unknown', (roleCounts.get(n.role ?? 'unknown') ?? 0) + 1);
-  const byRole: Record<string, number> = Object.fromEntries(roleCounts);
+  const size = pageSize ?? Math.max(1, total);
   return {
-    nodes: list,
-    summary: {
-      total: list.length,
-      ok: list.filter((n) => n.health === 'ok').length,
-      stale: list.filter((n) => n.health === 'stale').length,
-      unknown: list.filter((n) => n.health === 'unknown').length,
-      byRole,
-    },
+    nodes: [...nodes.values()],
+    summary: { total, ...health, byRole: Object.fromEntries(roleCounts) },
+    total,
+    page,
+    pageSize: size,
+    totalPages: Math.max(1, Math.ceil(total / size)),
     generatedAt: now.toISOString(),
   };
 }

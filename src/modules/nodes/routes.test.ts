@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { forEachBackend } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { createApiKey, loginAs } from '../../../test/support/auth.ts';
@@ -50,6 +51,33 @@ forEachBackend('nodes and system API', (kind) => {
     assert.equal(denied.statusCode, 403);
   });
 
+  test('PUT /api/v1/nodes/{id}: labels and addresses are bounded (keys, key and value length, total size) → 400 with the field path', async () => {
+    const op = await loginAs(rt, 'operator');
+    const put = (payload: Record<string, unknown>) => rt.app.inject({ method: 'PUT', url: '/api/v1/nodes/bounded-1', headers: { authorization: op }, payload });
+    const many = (n: number, value = 'v') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+    const refused: [string, Record<string, unknown>, string][] = [
+      ['65 labels', { labels: many(65) }, 'body.labels'],
+      ['a 129-character label key', { labels: { ['k'.repeat(129)]: 'v' } }, 'body.labels'],
+      ['an empty label key', { labels: { '': 'v' } }, 'body.labels'],
+      ['a 256-character label value', { labels: { rack: 'v'.repeat(256) } }, 'body.labels.rack'],
+      ['labels over 16 KiB in all', { labels: many(64, 'x'.repeat(255)) }, 'body.labels'],
+      ['65 addresses', { addresses: many(65) }, 'body.addresses'],
+      ['an 8.5 MB label map', { labels: many(30_000, 'x'.repeat(255)) }, 'body.labels'],
+    ];
+    for (const [what, payload, path] of refused) {
+      const r = await put(payload);
+      assert.equal(r.statusCode, 400, `${what}: ${r.body.slice(0, 300)}`);
+      assert.equal(r.json().code, 'VALIDATION_FAILED', what);
+      assert.ok(
+        r.json().errors.some((e: { path: string }) => e.path === path || e.path.startsWith(`${path}.`)),
+        `${what}: ${JSON.stringify(r.json().errors.slice(0, 3))}`,
+      );
+    }
+    const atLimits = await put({ labels: { ...many(63, 'x'.repeat(200)), ['k'.repeat(128)]: 'y'.repeat(255) }, addresses: { lan: '192.0.2.1' } });
+    assert.equal(atLimits.statusCode, 200, atLimits.body.slice(0, 300));
+    assert.equal(Object.keys(atLimits.json().labels).length, 64);
+  });
+
   test('/health and /ready are public; /ready reports tier and migration version', async () => {
     assert.equal((await rt.app.inject({ url: '/health' })).json().status, 'ok');
     const ready = await rt.app.inject({ url: '/ready' });
@@ -66,6 +94,24 @@ forEachBackend('nodes and system API', (kind) => {
     assert.match(r.body, /opsdeck_http_requests_total\{route="\/api\/v1\/nodes",method="GET",status="200"\} \d+/);
     assert.match(r.body, /opsdeck_db_pool_connections\{state="total"\} \d+/);
     assert.match(r.body, /# TYPE opsdeck_http_request_duration_seconds histogram/);
+  });
+
+  test('/metrics passes promtool check metrics (Prometheus naming lint)', async (t) => {
+    const r = await rt.app.inject({ url: '/metrics', headers: { authorization: read } });
+    assert.equal(r.statusCode, 200);
+    const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+    if (probe.error) {
+      // CI installs promtool (.ci/run); only a local run without it may skip.
+      assert.ok(!process.env.CI, `promtool is required when CI is set: ${probe.error.message}`);
+      t.skip('promtool is not installed (Debian package prometheus); CI installs it');
+      return;
+    }
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: r.body, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`);
+    // The process gauges prom-client names *_total, under their documented names.
+    for (const name of ['opsdeck_process_nodejs_active_handles_all', 'opsdeck_process_nodejs_active_requests_all', 'opsdeck_process_nodejs_active_resources_all']) {
+      assert.match(r.body, new RegExp(`^# TYPE ${name} gauge$`, 'm'), name);
+    }
   });
 
   test('/api/v1/system/database and /api/v1/system/jobs report storage and job runs', async () => {
@@ -87,8 +133,26 @@ forEachBackend('nodes and system API', (kind) => {
 
   test('OpenAPI lists every route with its schemas and access rule', async () => {
     const doc = (await rt.app.inject({ url: '/openapi.json' })).json();
-    const routes = rt.app.printRoutes({ commonPrefix: false });
-    assert.ok(routes.length > 0);
+    // Every registered route (printRoutes' tree, children indented under their prefix) is documented.
+    const stack: string[] = [];
+    const registered: string[] = [];
+    for (const line of rt.app.printRoutes({ commonPrefix: false }).split('\n')) {
+      const at = line.indexOf('── ');
+      if (at < 0) continue;
+      const depth = (at - 1) / 4;
+      const [segment, methods] = line.slice(at + 3).split(' (');
+      stack.length = depth;
+      stack[depth] = segment!;
+      if (!methods) continue;
+      const url = stack.join('');
+      if (url.startsWith('/docs') || url === '/openapi.json') continue;
+      for (const m of methods.replace(')', '').split(', ')) if (m !== 'HEAD') registered.push(`${m} ${url.replace(/:(\w+)/g, '{$1}')}`);
+    }
+    assert.ok(registered.includes('PUT /api/v1/nodes/{id}') && registered.includes('GET /metrics'), registered.join('\n'));
+    for (const r of registered) {
+      const [m, p] = r.split(' ');
+      assert.ok(doc.paths[p!]?.[m!.toLowerCase()], `OpenAPI documents ${r}`);
+    }
     for (const p of ['/api/v1/metrics', '/api/v1/metrics/{family}', '/api/v1/nodes', '/api/v1/nodes/{id}', '/health', '/ready', '/metrics', '/api/v1/system/jobs', '/api/v1/system/database']) {
       assert.ok(doc.paths[p], `OpenAPI documents ${p}`);
     }

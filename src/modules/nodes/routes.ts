@@ -19,6 +19,28 @@ const node = z.object({
   lastSeen: z.string().nullable(),
 });
 
+/** Bounds of a node's labels and addresses: without them one PUT stored megabytes of labels. */
+export const NODE_MAP_LIMITS = { maxKeys: 64, maxKeyLength: 128, maxValueLength: 255, maxBytes: 16 * 1024 } as const;
+
+/** A string → string map within NODE_MAP_LIMITS; a violation is a 400 naming the field (and the key). */
+const boundedMap = (what: string) =>
+  z
+    .record(z.string().min(1).max(NODE_MAP_LIMITS.maxKeyLength), z.string().max(NODE_MAP_LIMITS.maxValueLength))
+    .check((ctx) => {
+      const keys = Object.keys(ctx.value).length;
+      if (keys > NODE_MAP_LIMITS.maxKeys) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: `at most ${NODE_MAP_LIMITS.maxKeys} ${what} (got ${keys})` });
+        return;
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(ctx.value));
+      if (bytes > NODE_MAP_LIMITS.maxBytes) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: `${what} must be at most ${NODE_MAP_LIMITS.maxBytes} bytes as JSON (got ${bytes})` });
+      }
+    })
+    .describe(
+      `At most ${NODE_MAP_LIMITS.maxKeys} ${what}; keys 1-${NODE_MAP_LIMITS.maxKeyLength} characters, values up to ${NODE_MAP_LIMITS.maxValueLength}, at most ${NODE_MAP_LIMITS.maxBytes} bytes as JSON`,
+    );
+
 export const nodeRoutes: RouteModule = (app, deps) => {
   app.get(
     '/api/v1/nodes',
@@ -57,8 +79,8 @@ export const nodeRoutes: RouteModule = (app, deps) => {
           hostname: z.string().max(255).nullable().optional(),
           role: z.string().max(64).nullable().optional(),
           status: z.enum(['active', 'maintenance', 'retired']).optional(),
-          addresses: z.record(z.string(), z.string().max(255)).optional(),
-          labels: z.record(z.string(), z.string().max(255)).optional(),
+          addresses: boundedMap('addresses').optional(),
+          labels: boundedMap('labels').optional(),
         }),
         response: { 200: node },
       },
