@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { forEachBackend, openDatabase, createTestDatabase, enabledBackends, EXPECTED_TIER, type TestDatabase } from '../../test/support/backends.ts';
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { forEachBackend, openDatabase, createTestDatabase, enabledBackends, serverUrl, EXPECTED_TIER, type TestDatabase } from '../../test/support/backends.ts';
 import { MIGRATIONS_DIR, MigrationError, loadMigrations, migrate, migrationStatus, formatStatus, initDatabase, dropAll } from './migrator.ts';
 import { chooseTier } from './tier.ts';
 
@@ -141,6 +143,28 @@ if (enabledBackends().includes('postgres')) {
         assert.match(status.stdout, /0 pending/);
       } finally {
         await drop();
+      }
+    });
+
+    test('a database owner that is not a superuser migrates a fresh database (the README setup)', async () => {
+      // The role owns its database and nothing more: no superuser, no pg_read_all_settings.
+      const base = new URL(await serverUrl());
+      const role = `opsdeck_owner_${randomBytes(4).toString('hex')}`;
+      const dbName = `${role}_db`;
+      const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
+      await admin.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD 'owner-secret-123' NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+      await admin.unsafe(`CREATE DATABASE ${dbName} OWNER ${role}`);
+      try {
+        const u = new URL(base);
+        u.username = role;
+        u.password = 'owner-secret-123';
+        u.pathname = `/${dbName}`;
+        const out = await cli(['db', 'migrate'], u.toString());
+        assert.match(out.stdout, new RegExp(`version ${latest()} \\(postgres tier\\)`));
+      } finally {
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        await admin.unsafe(`DROP ROLE IF EXISTS ${role}`);
+        await admin.end();
       }
     });
 

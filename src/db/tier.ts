@@ -82,14 +82,6 @@ export function chooseTier(input: {
   return { tier: 'postgres', reason: 'no TimescaleDB: native partitions and Opsdeck-maintained rollups', ...base };
 }
 
-/** True when a shared_preload_libraries value lists timescaledb (entries may be quoted or carry a path). */
-export function preloadsTimescale(setting: string | null): boolean {
-  return (setting ?? '')
-    .split(',')
-    .map((s) => s.trim().replace(/^"|"$/g, ''))
-    .some((s) => /(^|\/)timescaledb(-[\d.]+)?(\.so)?$/.test(s));
-}
-
 async function serverFacts(db: Queryable): Promise<{ postgresVersion: string; timescaleVersion: string | null; license: string | null }> {
   const v = await db.queryOne<{ v: string; ts: string | null; lic: string | null }>(
     `SELECT current_setting('server_version') AS v,
@@ -118,21 +110,33 @@ export async function detectTier(tx: Queryable, preference: TierPreference, opti
   if (recorded) {
     const facts = await serverFacts(tx);
     if (recorded === 'timescale' && facts.license !== 'timescale') {
-      throw new TierError(`this database was migrated on the timescale tier but TimescaleDB is now ${facts.timescaleVersion ? `under the "${facts.license}" licence` : 'missing'}`);
+      throw new TierError(
+        `this database was migrated on the timescale tier but ${
+          !facts.timescaleVersion
+            ? 'TimescaleDB is missing'
+            : facts.license
+              ? `TimescaleDB is now under the "${facts.license}" licence`
+              : `the TimescaleDB library is not loaded (${ENABLE_TIMESCALE.replace(', and migrate a new database', '')})`
+        }`,
+      );
     }
     if (preference !== 'auto' && preference !== recorded) {
       throw new TierError(`this database is on the ${recorded} tier; OPSDECK_STORAGE_TIER=${preference} cannot change an existing database`);
     }
     return { tier: recorded, postgresVersion: facts.postgresVersion, timescaleVersion: facts.timescaleVersion, timescaleLicense: facts.license, reason: 'recorded when the database was first migrated', notice: null };
   }
-  const avail = await tx.queryOne<{ n: number; created: boolean; spl: string | null }>(
+  // Whether the TimescaleDB library is loaded: its loader defines timescaledb.max_background_workers,
+  // and pg_settings lists real settings only, not placeholders that postgresql.conf may set without
+  // the library. Any role can read it, unlike shared_preload_libraries (superuser or
+  // pg_read_all_settings only), so a database owner without privileges migrates too.
+  const avail = await tx.queryOne<{ n: number; created: boolean; loaded: boolean }>(
     `SELECT (SELECT count(*)::int FROM pg_available_extensions WHERE name = 'timescaledb') AS n,
             EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS created,
-            current_setting('shared_preload_libraries', true) AS spl`,
+            EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS loaded`,
   );
   let extensionAvailable = (avail?.n ?? 0) > 0;
   // A PostgreSQL server loads TimescaleDB only through shared_preload_libraries; PGlite loads it as a bundled extension.
-  const preloadMissing = options.preloadRequired === true && extensionAvailable && !avail?.created && !preloadsTimescale(avail?.spl ?? null);
+  const preloadMissing = options.preloadRequired === true && extensionAvailable && !avail?.created && !avail?.loaded;
   const first = chooseTier({ preference, extensionAvailable, license: null, preloadMissing });
   if (preloadMissing) {
     const facts = await serverFacts(tx);
