@@ -1,7 +1,7 @@
 /** GET /api/v1/nodes, GET /api/v1/nodes/{id}, PUT /api/v1/nodes/{id}. */
 import { z } from 'zod';
+import { NotFoundError } from '../../domain/errors.ts';
 import type { RouteModule } from '../../http/app.ts';
-import { HttpError } from '../../http/problem.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
 import { nodeIdParam } from '../../http/params.ts';
 import { getNode, listNodes, upsertNode } from './service.ts';
@@ -63,7 +63,7 @@ export const nodeRoutes: RouteModule = (app, deps) => {
     },
     async (req) => {
       const n = await getNode(deps.db, req.params.id);
-      if (!n) throw new HttpError(404, 'NODE_NOT_FOUND', `no node ${JSON.stringify(req.params.id)}`);
+      if (!n) throw new NotFoundError('NODE_NOT_FOUND', `no node ${JSON.stringify(req.params.id)}`);
       return n;
     },
   );
