@@ -15,11 +15,11 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.ts';
-import { SCOPES_OF_ROLE, type Principal, type Role, type Scope } from '../../http/access.ts';
+import { SCOPES_OF_ROLE, type Principal, type Role, type Scope } from '../../domain/access.ts';
 import { ForbiddenError, InvalidError, NotFoundError, UnauthenticatedError } from '../../domain/errors.ts';
 import type { ApiKeyRow } from './schema.ts';
 import { API_KEY_PATTERN, hashesEqual, newApiKey, sha256Hex } from './tokens.ts';
-import { pageResult, type Page } from '../../http/pagination.ts';
+import { pageResult, type Page } from '../../domain/paging.ts';
 import { isUniqueViolation } from './users.ts';
 
 export const LAST_USED_THROTTLE_MS = 60_000;

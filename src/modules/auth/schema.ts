@@ -7,7 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, check, foreignKey, index, integer, pgTable, text, timestamp, uniqueIndex, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
-import { ROLES, SCOPES, type Scope } from '../../http/access.ts';
+import { ROLES, SCOPES, type Scope } from '../../domain/access.ts';
 
 const tstz = () => timestamp({ withTimezone: true });
 

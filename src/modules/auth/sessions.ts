@@ -10,7 +10,7 @@
  *   a disable, re-enable, role change or password change stay dead (the `tv`
  *   claim must equal the user's token_version). A user who must change the
  *   password gets 403 PASSWORD_CHANGE_REQUIRED everywhere except the password
- *   change, logout and /auth/me (src/http/access.ts `authorize`).
+ *   change, logout and /auth/me (`authorize` in src/http/access.ts).
  * - Refresh tokens are opaque 256-bit values stored as SHA-256 hashes, one row
  *   per token, grouped in a family per login. Each use rotates the token;
  *   presenting an already-rotated token (a replay — someone else has a copy)
@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
-import type { Authenticator, Principal, Role } from '../../http/access.ts';
+import type { Authenticator, Principal, Role } from '../../domain/access.ts';
 import { ForbiddenError, InvalidError, RateLimitedError, UnauthenticatedError } from '../../domain/errors.ts';
 import type { ApiKeyStore } from './api-keys.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';

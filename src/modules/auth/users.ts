@@ -6,13 +6,13 @@
  */
 import type { Database, Queryable } from '../../db/database.ts';
 import { DatabaseQueryError } from '../../db/database.ts';
-import { roleAtLeast, type Principal, type Role } from '../../http/access.ts';
+import { roleAtLeast, type Principal, type Role } from '../../domain/access.ts';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../domain/errors.ts';
 import { hashPassword } from './passwords.ts';
 import { assertPasswordAcceptable } from './password-policy.ts';
 import { canonicalUsername, USERNAME_RULE } from './usernames.ts';
 import type { DashboardUserRow } from './schema.ts';
-import { pageResult, type Page } from '../../http/pagination.ts';
+import { pageResult, type Page } from '../../domain/paging.ts';
 
 export interface UserView {
   id: number;

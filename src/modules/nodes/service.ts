@@ -4,7 +4,7 @@
  * last_seen; health is derived: `stale` after 3 missed sampling intervals.
  */
 import type { Queryable } from '../../db/database.ts';
-import { pageResult, type Page } from '../../http/pagination.ts';
+import { pageResult, type Page } from '../../domain/paging.ts';
 
 export const STALE_AFTER_INTERVALS = 3;
 

@@ -12,7 +12,7 @@
  */
 import type { Database, Queryable } from '../../db/database.ts';
 import { ConflictError, LimitExceededError, NotFoundError, TooLargeError, UnauthenticatedError } from '../../domain/errors.ts';
-import { pageResult, type Page } from '../../http/pagination.ts';
+import { pageResult, type Page } from '../../domain/paging.ts';
 import { isUniqueViolation } from '../auth/users.ts';
 import type { SavedViewRow } from './schema.ts';
 
