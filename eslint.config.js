@@ -1,6 +1,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Layering (docs/adr/0007-domain-errors-and-layering.md): infrastructure and the
+ * domain vocabulary import no feature module; services import neither the HTTP
+ * layer nor Fastify. Tests are exempt (an infrastructure test may use a real
+ * module's family as its fixture).
+ */
+const noModules = { group: ['**/modules/**'], message: 'infrastructure and src/domain import nothing from src/modules (ADR 0007): pass what you need in through src/runtime.ts, or move the shared type to src/domain' };
+const noHttp = { group: ['**/http/**'], message: 'services and src/domain import nothing from src/http (ADR 0007): throw domain errors (src/domain/errors.ts), use src/domain types' };
+const noFastify = { group: ['fastify', 'fastify/**', '@fastify/**', 'fastify-*'], message: 'services are framework-free (ADR 0007)' };
+/** The framework-free files of a module: everything but its routes, its composition (index.ts) and its tests. */
+const SERVICE_FILES = ['src/modules/**/*.ts'];
+const NOT_SERVICE_FILES = ['src/modules/**/routes.ts', 'src/modules/**/index.ts', '**/*.test.ts', 'src/modules/**/*-test-kit.ts'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'coverage/**', '.tmp/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -11,5 +24,20 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
     },
+  },
+  {
+    files: ['src/db/**/*.ts', 'src/timeseries/**/*.ts', 'src/jobs/**/*.ts', 'src/http/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noModules] }] },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noModules, noHttp, noFastify] }] },
+  },
+  {
+    files: SERVICE_FILES,
+    ignores: NOT_SERVICE_FILES,
+    rules: { 'no-restricted-imports': ['error', { patterns: [noHttp, noFastify] }] },
   },
 );

@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
-import type { Principal } from '../src/http/access.ts';
+import type { Principal } from '../src/domain/access.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { STEP_MS, type DataShape } from './lib/gen.ts';
 import { profiled, type ProfileSummary } from './lib/profile.ts';

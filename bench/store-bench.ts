@@ -19,7 +19,7 @@ import { metricsSystem } from '../src/modules/system-metrics/family.ts';
 import { BUCKET_ORIGIN } from '../src/timeseries/family.ts';
 import { arrayLiterals, insertSQL, type ColumnBatch } from '../src/timeseries/ingest.ts';
 import { planQuery } from '../src/timeseries/query.ts';
-import { FAMILIES } from '../src/timeseries/registry.ts';
+import { FAMILIES } from '../src/modules/families.ts';
 import { TimeseriesStore } from '../src/timeseries/store.ts';
 import { COPY_SQL, STEP_MS, copyChunks, firstTime, rowsRange, type DataShape, type SystemRow } from './lib/gen.ts';
 import { profiled, type ProfileSummary } from './lib/profile.ts';

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configReference } from '../src/config.ts';
 import { camelCase, SQL_TYPES, type Family } from '../src/timeseries/family.ts';
-import { FAMILIES } from '../src/timeseries/registry.ts';
+import { FAMILIES } from '../src/modules/families.ts';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR, loadMigrations } from '../src/db/migrator.ts';
 import { familyDDL } from '../src/timeseries/ddl.ts';
-import { findFamily } from '../src/timeseries/registry.ts';
+import { findFamily } from '../src/modules/families.ts';
 
 const [name, versionArg] = process.argv.slice(2);
 const family = name ? findFamily(name) : undefined;

@@ -19,7 +19,7 @@ import { metricsRoutes } from './modules/metrics/routes.ts';
 import { clusterRoutes } from './modules/cluster/routes.ts';
 import { nodeRoutes } from './modules/nodes/routes.ts';
 import { systemRoutes } from './modules/system/routes.ts';
-import { FAMILIES } from './timeseries/registry.ts';
+import { FAMILIES } from './modules/families.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
 

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { dropAll, formatStatus, initDatabase, migrate, migrationStatus } from '../db/migrator.ts';
 import { createLogger, createRuntime, openDatabase, VERSION } from '../runtime.ts';
-import { runSeed } from '../db/seed.ts';
+import { runSeed } from './seed.ts';
 import { startupErrorLine } from './errors.ts';
 import { serve } from './serve.ts';
 

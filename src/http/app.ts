@@ -20,7 +20,8 @@ import type { TierInfo } from '../db/tier.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { TimeseriesStore } from '../timeseries/store.ts';
 import type { WriteCoalescer } from '../timeseries/coalescer.ts';
-import { authorize, describeAccess, type Access, type Authenticator } from './access.ts';
+import type { Authenticator } from '../domain/access.ts';
+import { authorize, describeAccess, type Access } from './access.ts';
 import { Metrics } from './metrics.ts';
 import { HttpError, mapError, problemSchema, toProblem, type MappedError } from './problem.ts';
 

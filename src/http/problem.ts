@@ -4,6 +4,17 @@
  */
 import { z } from 'zod';
 import { DatabaseQueryError, DatabaseUnavailableError } from '../db/database.ts';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  RateLimitedError,
+  TooLargeError,
+  UnauthenticatedError,
+  UnavailableError,
+} from '../domain/errors.ts';
 import { IngestValidationError } from '../timeseries/ingest.ts';
 import { QueryError } from '../timeseries/query.ts';
 
@@ -26,7 +37,11 @@ export const problemSchema = z
 
 export type Problem = z.infer<typeof problemSchema>;
 
-/** An error that already knows its HTTP answer. */
+/**
+ * An error that already knows its HTTP answer: for purely HTTP matters of
+ * routes and hooks (draining, content encoding, a missing credential). Services
+ * throw domain errors (src/domain/errors.ts) instead.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -77,11 +92,41 @@ interface FastifyLikeError {
   validationContext?: string;
 }
 
+/**
+ * The HTTP answer of each kind of domain error. LimitExceededError is a
+ * ConflictError (409); issue paths of InvalidError name fields of the command a
+ * service received, which routes take from the request body (`body.<path>`).
+ */
+function mapDomainError(err: DomainError): MappedError {
+  const base = { code: err.code, detail: err.message, extra: { ...err.extra } };
+  if (err instanceof NotFoundError) return { status: 404, ...base };
+  if (err instanceof ConflictError) return { status: 409, ...base };
+  if (err instanceof ForbiddenError) return { status: 403, ...base };
+  if (err instanceof UnauthenticatedError) {
+    const headers = err.challenge ? { 'www-authenticate': `Bearer realm="opsdeck", error="${err.challenge}"` } : undefined;
+    return { status: 401, ...base, ...(headers ? { headers } : {}) };
+  }
+  if (err instanceof InvalidError) {
+    const errors = err.issues.map((i) => ({ path: `body.${i.path}`, message: i.message }));
+    return { status: 400, ...base, ...(errors.length > 0 ? { errors } : {}) };
+  }
+  if (err instanceof TooLargeError) return { status: 413, ...base };
+  if (err instanceof RateLimitedError) {
+    return { status: 429, ...base, extra: { ...base.extra, retryAfterSeconds: err.retryAfterSeconds }, headers: { 'retry-after': String(err.retryAfterSeconds) } };
+  }
+  if (err instanceof UnavailableError) {
+    return { status: 503, ...base, ...(err.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(err.retryAfterSeconds) } } : {}) };
+  }
+  // A DomainError subclass this mapper does not know: a programming error, answered like any other.
+  return { status: 500, code: 'INTERNAL_ERROR', detail: 'an internal error occurred; the request id identifies it in the server log', unexpected: true };
+}
+
 /** Maps any thrown value to status, code and details. */
 export function mapError(err: unknown): MappedError {
   if (err instanceof HttpError) {
     return { status: err.status, code: err.code, detail: err.message, extra: err.extra, headers: err.headers };
   }
+  if (err instanceof DomainError) return mapDomainError(err);
   if (err instanceof IngestValidationError) {
     return {
       status: 400,

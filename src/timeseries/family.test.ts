@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defineFamily, type ColumnDecl } from './family.ts';
-import { FAMILIES } from './registry.ts';
+import { FAMILIES } from '../modules/families.ts';
 
 const declWith = (columns: Record<string, ColumnDecl>) => ({
   table: 'metrics_decl_probe',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { forEachBackend, openMigrated, refreshRollups, type MigratedDatabase } from '../../test/support/backends.ts';
 import { metricsSystem } from '../modules/system-metrics/family.ts';
 import { chooseResolution, DEFAULT_LIMITS, planQuery, QueryError } from './query.ts';
-import { FAMILIES } from './registry.ts';
+import { FAMILIES } from '../modules/families.ts';
 import { TimeseriesStore } from './store.ts';
 
 const H = 3_600_000;

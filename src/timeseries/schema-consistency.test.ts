@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { EXPECTED_TIER, forEachBackend, openMigrated, type MigratedDatabase } from '../../test/support/backends.ts';
-import { FAMILIES } from './registry.ts';
+import { FAMILIES } from '../modules/families.ts';
 import { camelCase, intervalSeconds, ROLLUP_LEVELS, type FamilyRow, type IngestRow } from './family.ts';
 import { ingestRowSchema } from './ingest.ts';
 import { ingestHorizonSeconds } from './ddl.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { DOC_FILES, renderedDocs } from '../../scripts/gen-docs.ts';
-import { FAMILIES } from '../../src/timeseries/registry.ts';
+import { FAMILIES } from '../../src/modules/families.ts';
 
 test('the generated parts of docs/schema.md, docs/api.md and README.md are current (npm run docs:gen)', async () => {
   const r = await renderedDocs();

@@ -10,7 +10,7 @@
  * token is a real one. Tokens are cached per runtime and role; use
  * createTestUser + login for a user whose state a test changes.
  */
-import type { Role, Scope } from '../../src/http/access.ts';
+import type { Role, Scope } from '../../src/domain/access.ts';
 import type { Runtime } from '../../src/runtime.ts';
 
 export const TEST_USER_PASSWORD = 'test-user-password-456';

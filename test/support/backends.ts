@@ -15,7 +15,7 @@ import { PostgresDatabase, type PostgresDriverOptions } from '../../src/db/postg
 import { migrate } from '../../src/db/migrator.ts';
 import type { StorageTier } from '../../src/db/tier.ts';
 import { TimeseriesStore } from '../../src/timeseries/store.ts';
-import { FAMILIES } from '../../src/timeseries/registry.ts';
+import { FAMILIES } from '../../src/modules/families.ts';
 import { startPgServer, type PgServer } from './pg-server.ts';
 
 export type BackendKind = 'postgres' | 'pglite' | 'timescale';

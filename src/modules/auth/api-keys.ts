@@ -15,11 +15,11 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.ts';
-import { SCOPES_OF_ROLE, type Principal, type Role, type Scope } from '../../http/access.ts';
-import { HttpError } from '../../http/problem.ts';
+import { SCOPES_OF_ROLE, type Principal, type Role, type Scope } from '../../domain/access.ts';
+import { ForbiddenError, InvalidError, NotFoundError, UnauthenticatedError } from '../../domain/errors.ts';
 import type { ApiKeyRow } from './schema.ts';
 import { API_KEY_PATTERN, hashesEqual, newApiKey, sha256Hex } from './tokens.ts';
-import { pageResult, type Page } from '../../http/pagination.ts';
+import { pageResult, type Page } from '../../domain/paging.ts';
 import { isUniqueViolation } from './users.ts';
 
 export const LAST_USED_THROTTLE_MS = 60_000;
@@ -64,8 +64,7 @@ const toView = (r: ApiKeyRow): ApiKeyView => ({
 /** A key row with the current role and state of the user it acts for (null: no such user). */
 type KeyWithOwner = ApiKeyRow & { owner_role: Role | null; owner_disabled: boolean | null };
 
-const bearerError = (code: string, message: string) =>
-  new HttpError(401, code, message, {}, { 'www-authenticate': `Bearer realm="opsdeck", error="invalid_token"` });
+const bearerError = (code: string, message: string) => new UnauthenticatedError(code, message, 'invalid_token');
 
 export class ApiKeyStore {
   private readonly cache = new Map<string, { row: KeyWithOwner; at: number }>();
@@ -78,12 +77,12 @@ export class ApiKeyStore {
 
   async create(actor: Principal, input: { name: string; scopes: Scope[]; expiresAt?: Date | null | undefined }): Promise<ApiKeyView & { key: string }> {
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
-      throw new HttpError(400, 'VALIDATION_FAILED', 'expiresAt must be in the future', { errors: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
+      throw new InvalidError('VALIDATION_FAILED', 'expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }]);
     }
     const scopes = [...new Set(input.scopes)];
     // The key acts for a user: the calling user, or the user behind the calling key.
     const owner = actor.kind === 'user' ? actor.userId : (actor.ownerId ?? null);
-    if (owner === null) throw new HttpError(403, 'FORBIDDEN', 'an API key needs a user to act for');
+    if (owner === null) throw new ForbiddenError('FORBIDDEN', 'an API key needs a user to act for');
     for (let attempt = 0; ; attempt++) {
       const { key, prefix } = newApiKey();
       try {
@@ -115,7 +114,7 @@ export class ApiKeyStore {
   /** Revokes a key (idempotent: an already revoked key keeps its revocation time). */
   async revoke(id: number): Promise<void> {
     const r = await this.db.queryOne<{ id: number }>('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id', [id]);
-    if (!r) throw new HttpError(404, 'API_KEY_NOT_FOUND', `no API key ${id}`);
+    if (!r) throw new NotFoundError('API_KEY_NOT_FOUND', `no API key ${id}`);
     for (const [prefix, hit] of this.cache) if (hit.row.id === id) this.cache.delete(prefix);
   }
 

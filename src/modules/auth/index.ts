@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
-import type { Authenticator } from '../../http/access.ts';
+import type { Authenticator } from '../../domain/access.ts';
 import type { RouteModule } from '../../http/app.ts';
 import { savedViewRoutes } from '../saved-views/routes.ts';
 import { SavedViewStore } from '../saved-views/service.ts';

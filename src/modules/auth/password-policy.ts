@@ -8,7 +8,7 @@
  * - not containing the username (compared in canonical form: NFKC, lower case);
  * - not one of the common passwords shipped in common-passwords.ts.
  */
-import { HttpError } from '../../http/problem.ts';
+import { InvalidError } from '../../domain/errors.ts';
 import { COMMON_PASSWORDS } from './common-passwords.ts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.ts';
 
@@ -24,11 +24,11 @@ const MESSAGES: Record<PasswordProblem, string> = {
 
 /**
  * A new password breaks the rule: 400 PASSWORD_TOO_WEAK with `reason` (one of
- * PasswordProblem). An HttpError like the other errors of the auth services.
+ * PasswordProblem), a domain InvalidError like the other refusals of the auth services.
  */
-export class WeakPasswordError extends HttpError {
+export class WeakPasswordError extends InvalidError {
   constructor(readonly problem: PasswordProblem) {
-    super(400, 'PASSWORD_TOO_WEAK', MESSAGES[problem], { reason: problem });
+    super('PASSWORD_TOO_WEAK', MESSAGES[problem], [], { reason: problem });
     this.name = 'WeakPasswordError';
   }
 }

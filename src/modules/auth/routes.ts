@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ROLES, SCOPES, type Principal } from '../../http/access.ts';
+import { ROLES, SCOPES, type Principal } from '../../domain/access.ts';
 import type { App, AppDeps } from '../../http/app.ts';
 import { HttpError, problemSchema } from '../../http/problem.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';

@@ -1,15 +1,16 @@
 /**
  * Drizzle declarations of the access-control tables created by
  * src/db/migrations/0007_access_control.sql (and 0009_auth_hardening.sql). They give the row types used by
- * the services (`$inferSelect`); schema.test.ts compares them with the migrated
+ * the services (`$inferSelect`); src/modules/tables.test.ts compares them with the migrated
  * database so the two cannot drift. Property names are the column names, so a
  * raw `SELECT *` row has exactly the `$inferSelect` shape.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, foreignKey, index, integer, pgTable, text, timestamp, uniqueIndex, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
-import { ROLES, SCOPES, type Scope } from '../../http/access.ts';
+import { bigint, boolean, check, foreignKey, index, integer, pgTable, text, uniqueIndex, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { sqlList, tstz } from '../../db/drizzle.ts';
+import { ROLES, SCOPES, type Scope } from '../../domain/access.ts';
 
-const tstz = () => timestamp({ withTimezone: true });
+
 
 export const dashboardUsers = pgTable(
   'dashboard_users',
@@ -31,7 +32,8 @@ export const dashboardUsers = pgTable(
   },
   (t) => [
     uniqueIndex('dashboard_users_username_key').on(sql`lower(${t.username})`),
-    check('dashboard_users_role_check', sql`${t.role} IN ('admin', 'operator', 'viewer')`),
+    check('dashboard_users_username_check', sql`length(${t.username}) BETWEEN 1 AND 64`),
+    check('dashboard_users_role_check', sql`${t.role} IN (${sqlList(ROLES)})`),
     check('dashboard_users_username_canonical', sql`${t.username} ~ '^[a-z0-9][a-z0-9._@-]{0,63}$'`),
   ],
 );
@@ -43,14 +45,17 @@ export const apiKeys = pgTable(
     name: text().notNull(),
     prefix: text().notNull().unique(),
     key_hash: text().notNull(),
-    scopes: text().array().notNull().$type<Scope[]>(),
+    scopes: text({ enum: SCOPES }).array().notNull().$type<Scope[]>(),
     created_by: integer().references(() => dashboardUsers.id, { onDelete: 'set null' }),
     created_at: tstz().notNull().defaultNow(),
     expires_at: tstz(),
     revoked_at: tstz(),
     last_used_at: tstz(),
   },
-  (t) => [check('api_keys_scopes_check', sql`cardinality(${t.scopes}) > 0 AND ${t.scopes} <@ ARRAY[${sql.raw(SCOPES.map((s) => `'${s}'`).join(', '))}]::text[]`)],
+  (t) => [
+    check('api_keys_name_check', sql`length(${t.name}) BETWEEN 1 AND 100`),
+    check('api_keys_scopes_check', sql`cardinality(${t.scopes}) > 0 AND ${t.scopes} <@ ARRAY[${sqlList(SCOPES)}]::text[]`),
+  ],
 );
 
 export const refreshTokens = pgTable(

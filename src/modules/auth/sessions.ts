@@ -10,7 +10,7 @@
  *   a disable, re-enable, role change or password change stay dead (the `tv`
  *   claim must equal the user's token_version). A user who must change the
  *   password gets 403 PASSWORD_CHANGE_REQUIRED everywhere except the password
- *   change, logout and /auth/me (src/http/access.ts `authorize`).
+ *   change, logout and /auth/me (`authorize` in src/http/access.ts).
  * - Refresh tokens are opaque 256-bit values stored as SHA-256 hashes, one row
  *   per token, grouped in a family per login. Each use rotates the token;
  *   presenting an already-rotated token (a replay — someone else has a copy)
@@ -26,8 +26,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
-import type { Authenticator, Principal, Role } from '../../http/access.ts';
-import { HttpError } from '../../http/problem.ts';
+import type { Authenticator, Principal, Role } from '../../domain/access.ts';
+import { ForbiddenError, InvalidError, RateLimitedError, UnauthenticatedError } from '../../domain/errors.ts';
 import type { ApiKeyStore } from './api-keys.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { assertPasswordAcceptable } from './password-policy.ts';
@@ -48,10 +48,9 @@ export interface TokenResponse {
   user: UserView;
 }
 
-const challenge = (error: string) => ({ 'www-authenticate': `Bearer realm="opsdeck", error="${error}"` });
-const tokenError = (code: string, message: string) => new HttpError(401, code, message, {}, challenge('invalid_token'));
+const tokenError = (code: string, message: string) => new UnauthenticatedError(code, message, 'invalid_token');
 
-const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'invalid username or password');
+const invalidCredentials = () => new UnauthenticatedError('INVALID_CREDENTIALS', 'invalid username or password');
 
 export class Sessions implements Authenticator {
   constructor(
@@ -75,7 +74,7 @@ export class Sessions implements Authenticator {
   async authenticate(authorization: string | undefined): Promise<Principal | null> {
     if (authorization === undefined || authorization === '') return null;
     const m = /^Bearer +(\S+) *$/i.exec(authorization);
-    if (!m) throw new HttpError(401, 'INVALID_AUTHORIZATION', 'expected Authorization: Bearer <access token or API key>', {}, challenge('invalid_request'));
+    if (!m) throw new UnauthenticatedError('INVALID_AUTHORIZATION', 'expected Authorization: Bearer <access token or API key>', 'invalid_request');
     const token = m[1]!;
     if (token.startsWith('odk_')) return this.deps.apiKeys.authenticate(token);
     const claims = await this.deps.signer.verify(token);
@@ -179,9 +178,9 @@ export class Sessions implements Authenticator {
     if (wait > 0) throw rateLimited(wait);
     if (!(await (this.deps.verifyPassword ?? verifyPassword)(user.password_hash, current))) {
       limiter.failure(ip, user.username);
-      throw new HttpError(403, 'INVALID_CURRENT_PASSWORD', 'the current password is not correct');
+      throw new ForbiddenError('INVALID_CURRENT_PASSWORD', 'the current password is not correct');
     }
-    if (next === current) throw new HttpError(400, 'PASSWORD_UNCHANGED', 'the new password must differ from the current one');
+    if (next === current) throw new InvalidError('PASSWORD_UNCHANGED', 'the new password must differ from the current one');
     assertPasswordAcceptable(next, user.username);
     const hash = await hashPassword(next);
     const updated = await db.transaction(async (tx) => {
@@ -229,12 +228,6 @@ export class Sessions implements Authenticator {
   }
 }
 
-export function rateLimited(retryAfterSeconds: number): HttpError {
-  return new HttpError(
-    429,
-    'RATE_LIMITED',
-    `too many failed login attempts; retry in ${retryAfterSeconds} s`,
-    { retryAfterSeconds },
-    { 'retry-after': String(retryAfterSeconds) },
-  );
+export function rateLimited(retryAfterSeconds: number): RateLimitedError {
+  return new RateLimitedError('RATE_LIMITED', `too many failed login attempts; retry in ${retryAfterSeconds} s`, retryAfterSeconds);
 }

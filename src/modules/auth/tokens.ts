@@ -12,7 +12,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Queryable } from '../../db/database.ts';
-import type { Role } from '../../http/access.ts';
+import type { Role } from '../../domain/access.ts';
 
 export const JWT_ISSUER = 'opsdeck';
 export const JWT_AUDIENCE = 'opsdeck-api';

@@ -6,13 +6,13 @@
  */
 import type { Database, Queryable } from '../../db/database.ts';
 import { DatabaseQueryError } from '../../db/database.ts';
-import { roleAtLeast, type Principal, type Role } from '../../http/access.ts';
-import { HttpError } from '../../http/problem.ts';
+import { roleAtLeast, type Principal, type Role } from '../../domain/access.ts';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../domain/errors.ts';
 import { hashPassword } from './passwords.ts';
 import { assertPasswordAcceptable } from './password-policy.ts';
 import { canonicalUsername, USERNAME_RULE } from './usernames.ts';
 import type { DashboardUserRow } from './schema.ts';
-import { pageResult, type Page } from '../../http/pagination.ts';
+import { pageResult, type Page } from '../../domain/paging.ts';
 
 export interface UserView {
   id: number;
@@ -104,7 +104,7 @@ export class UserStore {
     assertPasswordAcceptable(u.password, username);
     const hash = await hashPassword(u.password);
     const row = await this.insertHashed({ ...u, username, passwordHash: hash });
-    if (!row) throw new HttpError(409, 'USERNAME_TAKEN', `a user named ${JSON.stringify(username)} already exists`);
+    if (!row) throw new ConflictError('USERNAME_TAKEN', `a user named ${JSON.stringify(username)} already exists`);
     return row;
   }
 
@@ -132,22 +132,22 @@ export class UserStore {
       const actorIsAdmin = actor.kind === 'apiKey' ? actor.scopes.includes('admin') : actor.role === 'admin';
       const self = actor.kind === 'user' && actor.userId === id;
       if (!target) {
-        if (actorIsAdmin) throw new HttpError(404, 'USER_NOT_FOUND', `no user ${id}`);
-        throw new HttpError(403, 'FORBIDDEN', 'only admins can change other users');
+        if (actorIsAdmin) throw new NotFoundError('USER_NOT_FOUND', `no user ${id}`);
+        throw new ForbiddenError('FORBIDDEN', 'only admins can change other users');
       }
       if (patch.role !== undefined && self && !roleAtLeast(target.role, patch.role)) {
-        throw new HttpError(403, 'CANNOT_RAISE_OWN_ROLE', 'users cannot raise their own role');
+        throw new ForbiddenError('CANNOT_RAISE_OWN_ROLE', 'users cannot raise their own role');
       }
       if (!actorIsAdmin) {
-        if (!self) throw new HttpError(403, 'FORBIDDEN', 'only admins can change other users');
+        if (!self) throw new ForbiddenError('FORBIDDEN', 'only admins can change other users');
         if (patch.disabled !== undefined && patch.disabled !== target.disabled) {
-          throw new HttpError(403, 'FORBIDDEN', 'only admins can disable or enable users');
+          throw new ForbiddenError('FORBIDDEN', 'only admins can disable or enable users');
         }
       }
       const losesAdmin = target.role === 'admin' && !target.disabled && ((patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true);
       if (losesAdmin) {
         const others = await tx.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM dashboard_users WHERE role = 'admin' AND NOT disabled AND id <> $1`, [id]);
-        if (!others?.n) throw new HttpError(409, 'LAST_ADMIN', 'this is the last active admin; make another user admin first');
+        if (!others?.n) throw new ConflictError('LAST_ADMIN', 'this is the last active admin; make another user admin first');
       }
       const row = await tx.queryOne<DashboardUserRow>(
         `UPDATE dashboard_users SET
@@ -175,7 +175,7 @@ export class UserStore {
 function requireCanonical(username: string): string {
   const canonical = canonicalUsername(username);
   if (canonical === null) {
-    throw new HttpError(400, 'VALIDATION_FAILED', `invalid username: ${USERNAME_RULE}`, { errors: [{ path: 'body.username', message: USERNAME_RULE }] });
+    throw new InvalidError('VALIDATION_FAILED', `invalid username: ${USERNAME_RULE}`, [{ path: 'username', message: USERNAME_RULE }]);
   }
   return canonical;
 }

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { pageQuery } from '../../http/pagination.ts';
 import { nodeIdListParam } from '../../http/params.ts';
+import { NODE_STATUSES } from '../nodes/schema.ts';
+import { NODE_HEALTHS } from '../nodes/service.ts';
 import { getMongoClusterStatus, type MongoClusterStatus } from '../mongodb/cluster-status.ts';
 import { getClusterStatus, type ClusterStatus } from './status.ts';
 
@@ -16,8 +18,8 @@ const clusterStatus: z.ZodType<Omit<ClusterStatus, 'nodes'> & { items: ClusterSt
       id: z.string(),
       hostname: z.string().nullable(),
       role: z.string().nullable(),
-      status: z.enum(['active', 'maintenance', 'retired']),
-      health: z.enum(['ok', 'stale', 'unknown']),
+      status: z.enum(NODE_STATUSES),
+      health: z.enum(NODE_HEALTHS),
       labels: z.record(z.string(), z.unknown()),
       lastSeen: z.string().nullable(),
       expectedIntervalSeconds: n,

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachBackend, openMigrated, type MigratedDatabase } from '../../../test/support/backends.ts';
 import { camelCase } from '../../timeseries/family.ts';
-import { FAMILIES } from '../../timeseries/registry.ts';
+import { FAMILIES } from '../families.ts';
 import { getClusterStatus, latestSQL } from './status.ts';
 
 const NOW = Math.floor(Date.now() / 1000) * 1000 - 5 * 60_000;

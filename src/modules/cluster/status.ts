@@ -52,7 +52,7 @@ export interface ClusterStatus {
   nodes: ClusterNode[];
   /** Counts over every selected node (not only this page). */
   summary: { total: number; ok: number; stale: number; unknown: number; byRole: Record<string, number> };
-  /** Paging (src/http/pagination.ts): selected nodes, page number, page size, pages. */
+  /** Paging (src/domain/paging.ts): selected nodes, page number, page size, pages. */
   total: number;
   page: number;
   pageSize: number;

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachBackend, openMigrated, type MigratedDatabase } from '../../../test/support/backends.ts';
 import { camelCase } from '../../timeseries/family.ts';
-import { FAMILIES } from '../../timeseries/registry.ts';
+import { FAMILIES } from '../families.ts';
 import { getClusterStatus } from '../cluster/status.ts';
 import { getMongoClusterStatus } from '../mongodb/cluster-status.ts';
 import { loadFactor, loadSampleData, sampleRowsAt } from './sample-data.ts';

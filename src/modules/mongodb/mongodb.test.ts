@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachBackend, openMigrated, type MigratedDatabase } from '../../../test/support/backends.ts';
 import { IngestValidationError } from '../../timeseries/ingest.ts';
-import { FAMILIES } from '../../timeseries/registry.ts';
+import { FAMILIES } from '../families.ts';
 import { checkFamilyLifecycle } from '../mail-cluster/family-test-kit.ts';
 import { getMongoClusterStatus } from './cluster-status.ts';
 import { metricsMongodb } from './family.ts';

@@ -1,17 +1,18 @@
 /** GET /api/v1/nodes, GET /api/v1/nodes/{id}, PUT /api/v1/nodes/{id}. */
 import { z } from 'zod';
+import { NotFoundError } from '../../domain/errors.ts';
 import type { RouteModule } from '../../http/app.ts';
-import { HttpError } from '../../http/problem.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
 import { nodeIdParam } from '../../http/params.ts';
-import { getNode, listNodes, upsertNode } from './service.ts';
+import { NODE_STATUSES } from './schema.ts';
+import { getNode, listNodes, NODE_HEALTHS, upsertNode } from './service.ts';
 
-const node = z.object({
+export const nodeSchema = z.object({
   id: z.string(),
   hostname: z.string().nullable(),
   role: z.string().nullable(),
-  status: z.enum(['active', 'maintenance', 'retired']).describe('Administrative status'),
-  health: z.enum(['ok', 'stale', 'unknown']).describe('stale: no sample for 3 sampling intervals'),
+  status: z.enum(NODE_STATUSES).describe('Administrative status'),
+  health: z.enum(NODE_HEALTHS).describe('stale: no sample for 3 sampling intervals'),
   addresses: z.record(z.string(), z.unknown()),
   labels: z.record(z.string(), z.unknown()),
   expectedIntervalSeconds: z.number().int().nullable(),
@@ -49,8 +50,8 @@ export const nodeRoutes: RouteModule = (app, deps) => {
       schema: {
         tags: ['nodes'],
         summary: 'Node inventory with last_seen and health',
-        querystring: pageQuery.extend({ role: z.string().max(64).optional(), health: z.enum(['ok', 'stale', 'unknown']).optional() }),
-        response: { 200: pageOf(node) },
+        querystring: pageQuery.extend({ role: z.string().max(64).optional(), health: z.enum(NODE_HEALTHS).optional() }),
+        response: { 200: pageOf(nodeSchema) },
       },
     },
     async (req) => listNodes(deps.db, req.query),
@@ -59,11 +60,11 @@ export const nodeRoutes: RouteModule = (app, deps) => {
     '/api/v1/nodes/:id',
     {
       config: { access: { role: 'viewer', scope: 'read' } },
-      schema: { tags: ['nodes'], summary: 'One node', params: z.object({ id: nodeIdParam }), response: { 200: node, 404: z.any() } },
+      schema: { tags: ['nodes'], summary: 'One node', params: z.object({ id: nodeIdParam }), response: { 200: nodeSchema, 404: z.any() } },
     },
     async (req) => {
       const n = await getNode(deps.db, req.params.id);
-      if (!n) throw new HttpError(404, 'NODE_NOT_FOUND', `no node ${JSON.stringify(req.params.id)}`);
+      if (!n) throw new NotFoundError('NODE_NOT_FOUND', `no node ${JSON.stringify(req.params.id)}`);
       return n;
     },
   );
@@ -78,11 +79,11 @@ export const nodeRoutes: RouteModule = (app, deps) => {
         body: z.strictObject({
           hostname: z.string().max(255).nullable().optional(),
           role: z.string().max(64).nullable().optional(),
-          status: z.enum(['active', 'maintenance', 'retired']).optional(),
+          status: z.enum(NODE_STATUSES).optional(),
           addresses: boundedMap('addresses').optional(),
           labels: boundedMap('labels').optional(),
         }),
-        response: { 200: node },
+        response: { 200: nodeSchema },
       },
     },
     async (req) => upsertNode(deps.db, req.params.id, req.body),

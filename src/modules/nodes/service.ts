@@ -4,9 +4,14 @@
  * last_seen; health is derived: `stale` after 3 missed sampling intervals.
  */
 import type { Queryable } from '../../db/database.ts';
-import { pageResult, type Page } from '../../http/pagination.ts';
+import { pageResult, type Page } from '../../domain/paging.ts';
+import type { NodeRow, NodeStatus } from './schema.ts';
 
 export const STALE_AFTER_INTERVALS = 3;
+
+/** Derived health of a node: `stale` after STALE_AFTER_INTERVALS missed sampling intervals, `unknown` before its first sample. */
+export const NODE_HEALTHS = ['ok', 'stale', 'unknown'] as const;
+export type NodeHealth = (typeof NODE_HEALTHS)[number];
 
 /** SQL expression for a node's health, relative to $now (parameter placeholder given). */
 export function nodeHealthSQL(now: string, alias = 'n'): string {
@@ -19,8 +24,8 @@ export interface NodeView {
   id: string;
   hostname: string | null;
   role: string | null;
-  status: 'active' | 'maintenance' | 'retired';
-  health: 'ok' | 'stale' | 'unknown';
+  status: NodeStatus;
+  health: NodeHealth;
   addresses: Record<string, unknown>;
   labels: Record<string, unknown>;
   expectedIntervalSeconds: number | null;
@@ -28,20 +33,10 @@ export interface NodeView {
   lastSeen: string | null;
 }
 
-interface NodeRow {
-  id: string;
-  hostname: string | null;
-  role: string | null;
-  status: NodeView['status'];
-  health: NodeView['health'];
-  addresses: Record<string, unknown>;
-  labels: Record<string, unknown>;
-  expected_interval_seconds: number | null;
-  registered_at: Date;
-  last_seen: Date | null;
-}
+/** The columns the inventory selects, plus the derived health. */
+type NodeListRow = Omit<NodeRow, 'metadata' | 'updated_at'> & { health: NodeHealth };
 
-const toView = (r: NodeRow): NodeView => ({
+const toView = (r: NodeListRow): NodeView => ({
   id: r.id,
   hostname: r.hostname,
   role: r.role,
@@ -66,7 +61,7 @@ export async function listNodes(
   const where = `($2::text IS NULL OR n.role = $2) AND ($3::text IS NULL OR ${nodeHealthSQL('$1::timestamptz')} = $3)`;
   const params = [now, opts.role ?? null, opts.health ?? null];
   const total = (await db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM nodes n WHERE ${where}`, params))?.n ?? 0;
-  const rows = await db.queryMany<NodeRow>(
+  const rows = await db.queryMany<NodeListRow>(
     `SELECT ${COLUMNS('$1::timestamptz')} FROM nodes n WHERE ${where} ORDER BY n.id LIMIT $4 OFFSET $5`,
     [...params, opts.pageSize, (opts.page - 1) * opts.pageSize],
   );
@@ -74,7 +69,7 @@ export async function listNodes(
 }
 
 export async function getNode(db: Queryable, id: string, now: Date = new Date()): Promise<NodeView | null> {
-  const r = await db.queryOne<NodeRow>(`SELECT ${COLUMNS('$2::timestamptz')} FROM nodes n WHERE n.id = $1`, [id, now.toISOString()]);
+  const r = await db.queryOne<NodeListRow>(`SELECT ${COLUMNS('$2::timestamptz')} FROM nodes n WHERE n.id = $1`, [id, now.toISOString()]);
   return r ? toView(r) : null;
 }
 

@@ -1,13 +1,12 @@
 /**
  * Drizzle declaration of saved_views (src/db/migrations/0007_access_control.sql);
  * gives the row type. Compared with the migrated database in
- * src/modules/auth/schema.test.ts.
+ * src/modules/tables.test.ts.
  */
 import { sql } from 'drizzle-orm';
-import { boolean, integer, jsonb, pgTable, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, check, integer, jsonb, pgTable, text, unique, uniqueIndex } from 'drizzle-orm/pg-core';
+import { tstz } from '../../db/drizzle.ts';
 import { dashboardUsers } from '../auth/schema.ts';
-
-const tstz = () => timestamp({ withTimezone: true });
 
 export const savedViews = pgTable(
   'saved_views',
@@ -23,6 +22,7 @@ export const savedViews = pgTable(
     updated_at: tstz().notNull().defaultNow(),
   },
   (t) => [
+    check('saved_views_name_check', sql`length(${t.name}) BETWEEN 1 AND 100`),
     unique('saved_views_user_name_key').on(t.user_id, t.name),
     uniqueIndex('saved_views_one_default_idx').on(t.user_id).where(sql`${t.is_default}`),
   ],

@@ -11,8 +11,8 @@
  * SAVED_VIEW_TOO_LARGE).
  */
 import type { Database, Queryable } from '../../db/database.ts';
-import { HttpError } from '../../http/problem.ts';
-import { pageResult, type Page } from '../../http/pagination.ts';
+import { ConflictError, LimitExceededError, NotFoundError, TooLargeError, UnauthenticatedError } from '../../domain/errors.ts';
+import { pageResult, type Page } from '../../domain/paging.ts';
 import { isUniqueViolation } from '../auth/users.ts';
 import type { SavedViewRow } from './schema.ts';
 
@@ -45,11 +45,11 @@ const toView = (r: SavedViewRow): SavedView => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-const notFound = (id: number) => new HttpError(404, 'SAVED_VIEW_NOT_FOUND', `no saved view ${id}`);
+const notFound = (id: number) => new NotFoundError('SAVED_VIEW_NOT_FOUND', `no saved view ${id}`);
 const tooLarge = (bytes: number) =>
-  new HttpError(413, 'SAVED_VIEW_TOO_LARGE', `the view config is ${bytes} bytes as JSON; at most ${MAX_CONFIG_BYTES} are kept`, { maxBytes: MAX_CONFIG_BYTES });
+  new TooLargeError('SAVED_VIEW_TOO_LARGE', `the view config is ${bytes} bytes as JSON; at most ${MAX_CONFIG_BYTES} are kept`, { maxBytes: MAX_CONFIG_BYTES });
 const limitReached = () =>
-  new HttpError(409, 'SAVED_VIEW_LIMIT', `you already have ${MAX_VIEWS_PER_USER} saved views, the most one user may keep; delete one first`, { maxViews: MAX_VIEWS_PER_USER });
+  new LimitExceededError('SAVED_VIEW_LIMIT', `you already have ${MAX_VIEWS_PER_USER} saved views, the most one user may keep; delete one first`, { maxViews: MAX_VIEWS_PER_USER });
 
 /** The config as JSON text, refused when over MAX_CONFIG_BYTES. */
 function configJson(config: Record<string, unknown>): string {
@@ -59,7 +59,7 @@ function configJson(config: Record<string, unknown>): string {
   return text;
 }
 
-const nameTaken = (name: string) => new HttpError(409, 'SAVED_VIEW_NAME_TAKEN', `you already have a saved view named ${JSON.stringify(name)}`);
+const nameTaken = (name: string) => new ConflictError('SAVED_VIEW_NAME_TAKEN', `you already have a saved view named ${JSON.stringify(name)}`);
 
 export class SavedViewStore {
   constructor(private readonly db: Database) {}
@@ -124,7 +124,7 @@ export class SavedViewStore {
       return await this.db.transaction(async (tx) => {
         // Serialise this user's view writes (FOR NO KEY UPDATE does not block the FK checks of other writers).
         const owner = await tx.queryOne<{ id: number }>('SELECT id FROM dashboard_users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
-        if (!owner) throw new HttpError(401, 'INVALID_TOKEN', 'the user no longer exists');
+        if (!owner) throw new UnauthenticatedError('INVALID_TOKEN', 'the user no longer exists');
         return fn(tx);
       });
     } catch (err) {

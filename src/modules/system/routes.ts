@@ -1,7 +1,7 @@
 /** Operations endpoints: /health, /ready, /metrics, /api/v1/system/jobs, /api/v1/system/database. */
 import { z } from 'zod';
+import { UnavailableError } from '../../domain/errors.ts';
 import type { RouteModule } from '../../http/app.ts';
-import { HttpError } from '../../http/problem.ts';
 import { migrationStatus } from '../../db/migrator.ts';
 import { jobHistory } from '../../jobs/runner.ts';
 import { databaseReport } from './database-status.ts';
@@ -31,9 +31,9 @@ export const systemRoutes: RouteModule = (app, deps) => {
       },
     },
     async () => {
-      if (!(await deps.db.healthCheck())) throw new HttpError(503, 'DATABASE_UNAVAILABLE', 'the database is not reachable', {}, { 'retry-after': '5' });
+      if (!(await deps.db.healthCheck())) throw new UnavailableError('DATABASE_UNAVAILABLE', 'the database is not reachable', 5);
       const s = await migrationStatus(deps.db);
-      if (s.pending > 0) throw new HttpError(503, 'MIGRATIONS_PENDING', `${s.pending} migration(s) pending`, { pending: s.pending }, { 'retry-after': '30' });
+      if (s.pending > 0) throw new UnavailableError('MIGRATIONS_PENDING', `${s.pending} migration(s) pending`, 30, { pending: s.pending });
       return { status: 'ready' as const, tier: deps.store.tier, migrationVersion: s.currentVersion, pendingMigrations: 0 };
     },
   );

@@ -4,10 +4,10 @@
  */
 import pino from 'pino';
 import type { Config } from '../config.ts';
-import type { Database } from './database.ts';
-import { recordedTier } from './tier.ts';
+import type { Database } from '../db/database.ts';
+import { recordedTier } from '../db/tier.ts';
 import { createAuthModule } from '../modules/auth/index.ts';
-import { FAMILIES } from '../timeseries/registry.ts';
+import { FAMILIES } from '../modules/families.ts';
 import { TimeseriesStore } from '../timeseries/store.ts';
 
 export async function runSeed(config: Config, db: Database, opts: { sample: boolean }): Promise<string[]> {

@@ -1,0 +1,16 @@
+/**
+ * Every regular (non-time-series) table of Opsdeck with a Drizzle declaration.
+ * Adding a table = a migration, its `pgTable` in the module's schema.ts (enum
+ * columns take their tuple from the module, shared with the CHECK and the Zod
+ * schemas), and a line here: src/modules/tables.test.ts then compares the
+ * declaration with the migrated database on every backend. Time-series tables
+ * are declared as families instead (src/modules/families.ts); tables named
+ * `opsdeck_*` and `schema_migrations` belong to the infrastructure
+ * (src/db, src/jobs, src/timeseries) and are not declared here.
+ */
+import type { PgTable } from 'drizzle-orm/pg-core';
+import { apiKeys, dashboardUsers, refreshTokens } from './auth/schema.ts';
+import { nodes } from './nodes/schema.ts';
+import { savedViews } from './saved-views/schema.ts';
+
+export const TABLES: readonly PgTable[] = [nodes, dashboardUsers, apiKeys, refreshTokens, savedViews];
