@@ -62,3 +62,32 @@ test('case-insensitive values need declared values that stay distinct ignoring c
     /distinct/,
   );
 });
+
+test('defineFamily refuses an aggregate that does not fit the column type (the migration would fail)', () => {
+  // PostgreSQL has no sum/avg of text or boolean and no min/max of boolean; text keeps last and count.
+  const refused: [string, ColumnDecl][] = [
+    ['boolean avg', { type: 'boolean', unit: 'flag', agg: 'avg', description: 'x' }],
+    ['boolean sum', { type: 'boolean', unit: 'flag', agg: 'sum', description: 'x' }],
+    ['boolean min', { type: 'boolean', unit: 'flag', agg: 'min', description: 'x' }],
+    ['boolean max', { type: 'boolean', unit: 'flag', agg: 'max', description: 'x' }],
+    ['text avg', { type: 'text', unit: 'label', agg: 'avg', description: 'x' }],
+    ['text sum', { type: 'text', unit: 'label', agg: 'sum', description: 'x' }],
+    ['text min', { type: 'text', unit: 'label', agg: 'min', description: 'x' }],
+    ['text max', { type: 'text', unit: 'label', agg: 'max', description: 'x' }],
+  ];
+  for (const [what, c] of refused) {
+    assert.throws(() => defineFamily(declWith({ v: c })), /metrics_decl_probe\.v: aggregate/, what);
+  }
+  const ok = defineFamily(
+    declWith({
+      b1: { type: 'boolean', unit: 'flag', agg: 'last', description: 'x' },
+      b2: { type: 'boolean', unit: 'flag', agg: 'count', description: 'x' },
+      t1: { type: 'text', unit: 'label', agg: 'last', description: 'x' },
+      t2: { type: 'text', unit: 'label', agg: 'count', description: 'x' },
+      n1: { type: 'integer', unit: 'count', agg: 'avg', description: 'x', min: 0, max: 10 },
+      n2: { type: 'bigint', unit: 'bytes', agg: 'sum', description: 'x', min: 0, max: 10 },
+      n3: { type: 'double', unit: 'x', agg: 'min', description: 'x', min: 0, max: 10 },
+    }),
+  );
+  assert.equal(ok.columns.length, 7);
+});

@@ -215,8 +215,25 @@ const IDENT = /^[a-z][a-z0-9_]{0,62}$/;
  */
 export const MAX_ROWS_PER_DAY_BUCKET = 86_400 * 1_000_000;
 
-/** Refuses a numeric column whose accepted range is not finite (see ColumnDecl.max). */
+/**
+ * The aggregates each column type can be rolled up with: PostgreSQL (and so the
+ * generated rollups on both tiers) has no sum/avg of text or boolean and no
+ * min/max of boolean; text min/max is not used by any rollup and stays refused
+ * until one needs it.
+ */
+export const AGGREGATES_OF_TYPE: Readonly<Record<ColumnType, readonly Aggregate[]>> = {
+  text: ['last', 'count'],
+  boolean: ['last', 'count'],
+  integer: ['avg', 'min', 'max', 'sum', 'last', 'count'],
+  bigint: ['avg', 'min', 'max', 'sum', 'last', 'count'],
+  double: ['avg', 'min', 'max', 'sum', 'last', 'count'],
+};
+
+/** Refuses an aggregate that does not fit the column type, and a numeric column whose accepted range is not finite (see ColumnDecl.max). */
 function checkBounds(table: string, name: string, c: ColumnDecl): void {
+  if (!AGGREGATES_OF_TYPE[c.type].includes(c.agg)) {
+    throw new Error(`${table}.${name}: aggregate ${c.agg} does not fit a ${c.type} column (allowed: ${AGGREGATES_OF_TYPE[c.type].join(', ')})`);
+  }
   const numeric = c.type === 'double' || c.type === 'integer' || c.type === 'bigint';
   if (!numeric) {
     if (c.min !== undefined || c.max !== undefined) throw new Error(`${table}.${name}: min/max only apply to numeric columns`);
