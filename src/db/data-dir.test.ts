@@ -7,7 +7,7 @@ import { secureDataDir } from './data-dir.ts';
 
 const mode = (p: string) => (lstatSync(p).mode & 0o777).toString(8);
 
-test('secureDataDir tightens an existing data folder and everything in it to the owner (0700 / 0600)', () => {
+test('secureDataDir tightens an existing data folder and its embedded database to the owner (0700 / 0600), and leaves what is not Opsdeck\'s', () => {
   const root = mkdtempSync(join(tmpdir(), 'opsdeck-datadir-'));
   const outside = join(root, 'outside.txt');
   try {
@@ -23,6 +23,8 @@ test('secureDataDir tightens an existing data folder and everything in it to the
     chmodSync(join(data, 'pglite', 'PG_VERSION'), 0o666);
     chmodSync(join(data, 'pglite', 'base', '1', '1247'), 0o644);
     chmodSync(join(data, 'tool.sh'), 0o755);
+    writeFileSync(join(data, 'pglite', 'postmaster.sh'), '');
+    chmodSync(join(data, 'pglite', 'postmaster.sh'), 0o755);
 
     secureDataDir(data);
 
@@ -32,7 +34,8 @@ test('secureDataDir tightens an existing data folder and everything in it to the
     );
     assert.equal(mode(join(data, 'pglite', 'PG_VERSION')), '600');
     assert.equal(mode(join(data, 'pglite', 'base', '1', '1247')), '600');
-    assert.equal(mode(join(data, 'tool.sh')), '700', "the owner's execute bit stays");
+    assert.equal(mode(join(data, 'tool.sh')), '755', 'a file that is not Opsdeck\'s keeps its mode (the 0700 folder already closes it to others)');
+    assert.equal(mode(join(data, 'pglite', 'postmaster.sh')), '700', "the owner's execute bit stays");
     assert.equal((statSync(outside).mode & 0o777).toString(8), '644', 'a symbolic link is not followed');
   } finally {
     rmSync(root, { recursive: true, force: true });
