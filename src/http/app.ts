@@ -90,12 +90,17 @@ export function jsonNestingExceeds(text: string, limit: number): boolean {
   return false;
 }
 
+/** True when `test` holds for a string, or an object key, anywhere in the JSON value `v`. */
+function anyString(v: unknown, test: (s: string) => boolean): boolean {
+  if (typeof v === 'string') return test(v);
+  if (Array.isArray(v)) return v.some((x) => anyString(x, test));
+  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => test(k) || anyString(x, test));
+  return false;
+}
+
 /** True when a string or key in `v` holds U+0000: PostgreSQL text and jsonb cannot store it (SQLSTATE 22021/22P05 → was a 500). */
 export function containsNul(v: unknown): boolean {
-  if (typeof v === 'string') return v.includes('\u0000');
-  if (Array.isArray(v)) return v.some(containsNul);
-  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\u0000') || containsNul(x));
-  return false;
+  return anyString(v, (s) => s.includes('\u0000'));
 }
 
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
@@ -106,10 +111,7 @@ const LONE_SURROGATE = /[\ud800-\udfff]/u;
  * flag a well-formed pair is one code point outside the class, so only lone halves match.
  */
 export function containsLoneSurrogate(v: unknown): boolean {
-  if (typeof v === 'string') return LONE_SURROGATE.test(v);
-  if (Array.isArray(v)) return v.some(containsLoneSurrogate);
-  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => LONE_SURROGATE.test(k) || containsLoneSurrogate(x));
-  return false;
+  return anyString(v, (s) => LONE_SURROGATE.test(s));
 }
 
 /** A JSON text that may decode to a surrogate: an escape \uD800-\uDFFF (raw UTF-8 bytes cannot encode one). */
