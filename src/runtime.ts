@@ -20,6 +20,9 @@ import { clusterRoutes } from './modules/cluster/routes.ts';
 import { nodeRoutes } from './modules/nodes/routes.ts';
 import { systemRoutes } from './modules/system/routes.ts';
 import { FAMILIES } from './modules/families.ts';
+import { STREAMS } from './modules/streams.ts';
+import { eventRoutes } from './modules/events/routes.ts';
+import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
 
@@ -35,6 +38,7 @@ export interface Runtime {
   db: Database;
   tier: TierInfo;
   store: TimeseriesStore;
+  streams: StreamStore;
   jobs: JobRunner;
   metrics: Metrics;
   auth: AuthModule;
@@ -75,6 +79,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     logger,
     limits: { maxPoints: config.queryMaxPoints, autoMaxPoints: config.queryAutoMaxPoints, maxSpanSeconds: config.queryMaxSpanDays * 86400 },
   });
+  const streams = new StreamStore({ db, tier: migrated.tier.tier, streams: STREAMS, logger });
   const metrics = new Metrics(db);
   const jobs = new JobRunner({
     db,
@@ -84,12 +89,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       if (r.outcome === 'error') metrics.jobFailures.inc({ job: r.job });
     },
   });
-  for (const j of storageJobs(db, store)) jobs.register(j);
+  for (const j of storageJobs(db, store, { streams })) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
-  const deps = { config, db, store, writer, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
+  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -97,6 +102,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     db,
     tier: migrated.tier,
     store,
+    streams,
     jobs,
     metrics,
     auth,

@@ -19,6 +19,7 @@ import type { Database } from '../db/database.ts';
 import type { TierInfo } from '../db/tier.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { TimeseriesStore } from '../timeseries/store.ts';
+import type { StreamStore } from '../timeseries/stream-store.ts';
 import type { WriteCoalescer } from '../timeseries/coalescer.ts';
 import type { Authenticator } from '../domain/access.ts';
 import { authorize, describeAccess, type Access } from './access.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
   store: TimeseriesStore;
   /** Group commit for concurrent small ingest batches. */
   writer: WriteCoalescer;
+  /** Event streams (email_events, …): ingest, lists, stats. */
+  streams: StreamStore;
   tier: TierInfo;
   logger: Logger;
   authenticator: Authenticator;

@@ -5,10 +5,13 @@
  */
 import type { Database } from '../db/database.ts';
 import type { TimeseriesStore } from '../timeseries/store.ts';
+import type { StreamStore } from '../timeseries/stream-store.ts';
 import { JobFailedError, type JobDefinition } from './runner.ts';
 
-export function storageJobs(db: Database, store: TimeseriesStore, opts: { refreshBatchRows?: number } = {}): JobDefinition[] {
+export function storageJobs(db: Database, store: TimeseriesStore, opts: { refreshBatchRows?: number; streams?: StreamStore } = {}): JobDefinition[] {
   const jobs: JobDefinition[] = [];
+  const streams = opts.streams;
+  if (streams) store.onPartitionsDropped.push(() => streams.partitionsDropped());
   if (store.tier === 'postgres') {
     jobs.push(
       {
@@ -43,6 +46,12 @@ export function storageJobs(db: Database, store: TimeseriesStore, opts: { refres
               failed[f.key] = err instanceof Error ? err.message : String(err);
             }
             out[f.key] = buckets;
+          }
+          // Event-stream rollups: each on its own schedule (refreshEvery since its last refresh).
+          if (streams) {
+            const r = await streams.refreshDue({ deadline });
+            Object.assign(out, r.buckets);
+            Object.assign(failed, r.failed);
           }
           const details = Object.keys(failed).length ? { buckets: out, failed } : { buckets: out };
           if (Object.keys(failed).length) {

@@ -14,6 +14,7 @@ import { is, SQL } from 'drizzle-orm';
 import { getTableConfig, PgDialect, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../db/database.ts';
 import { forEachBackend, openMigrated, type MigratedDatabase } from '../../test/support/backends.ts';
+import { STREAMS } from './streams.ts';
 import { FAMILIES } from './families.ts';
 import { nodeSchema } from './nodes/routes.ts';
 import { NODE_STATUSES, nodes } from './nodes/schema.ts';
@@ -201,7 +202,7 @@ forEachBackend('regular tables', (kind) => {
       `SELECT c.relname::text AS name FROM pg_class c
        WHERE c.relnamespace = to_regnamespace(current_schema()) AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1`,
     );
-    const families = new Set(FAMILIES.map((f) => f.table));
+    const families = new Set([...FAMILIES.map((f) => f.table), ...STREAMS.map((st) => st.table)]);
     const declared = new Set(TABLES.map((t) => getTableConfig(t).name));
     const undeclared = rows
       .map((r) => r.name)

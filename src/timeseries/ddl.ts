@@ -75,7 +75,7 @@ export interface RefreshPolicy {
 }
 
 /** Seconds as a PostgreSQL interval literal: '90 days', '89 days 23:55:00'. */
-function intervalLiteral(seconds: number): string {
+export function intervalLiteral(seconds: number): string {
   const days = Math.floor(seconds / 86_400);
   const rest = seconds - days * 86_400;
   if (rest === 0) return `${days} days`;

@@ -9,7 +9,8 @@ import type { Database, Queryable } from '../db/database.ts';
 import { DatabaseQueryError } from '../db/database.ts';
 import type { StorageTier } from '../db/tier.ts';
 import { refreshSQL } from './ddl.ts';
-import { LEVEL_SECONDS, ROLLUP_LEVELS, intervalSeconds, type Family, type Resolution } from './family.ts';
+import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution } from './family.ts';
+import { PartitionCache } from './partitions.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
 import { DEFAULT_LIMITS, encodeCursor, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
 import type { z } from 'zod';
@@ -28,7 +29,6 @@ const RETURNING_MICROS = '(extract(epoch FROM time) * 1000000)::bigint AS time_u
 
 /** See touchNodes. */
 const NODE_TOUCH_MS = 5_000;
-const PARTITION_ORIGIN = Date.UTC(2000, 0, 3);
 
 export interface IngestResult {
   family: string;
@@ -70,8 +70,7 @@ interface FamilyRuntime {
   insert: { plain: string; skip: string };
   insertReturning: { plain: string; skip: string };
   fast: (row: unknown) => boolean;
-  knownPartitions: Set<number>;
-  partitionMs: number;
+  partitions: PartitionCache;
 }
 
 export class TimeseriesStore {
@@ -80,6 +79,8 @@ export class TimeseriesStore {
   readonly limits: QueryLimits;
   private readonly logger: Logger | undefined;
   private readonly byKey = new Map<string, FamilyRuntime>();
+  /** Called when retention dropped partitions (other writers' partition caches, e.g. event streams). */
+  readonly onPartitionsDropped: (() => void)[] = [];
   /** family + node → sample time and role last written to nodes by this process. */
   private readonly touched = new Map<string, { time: number; role: string | null }>();
 
@@ -98,8 +99,7 @@ export class TimeseriesStore {
           skip: `${insertSQL(f, true)}\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`,
         },
         fast: compileFastCheck(f),
-        knownPartitions: new Set(),
-        partitionMs: intervalSeconds(f.partitionInterval) * 1000,
+        partitions: new PartitionCache(f.table, f.partitionInterval),
       });
     }
   }
@@ -165,7 +165,7 @@ export class TimeseriesStore {
     const f = rt.family;
     const keys = new Set<string>();
     if (batch.rows === 0) return { count: 0, keys };
-    if (this.tier === 'postgres') await this.ensurePartitionsFor(tx, rt, batch.minTime, batch.maxTime);
+    if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const sql = returning ? rt.insertReturning : rt.insert;
     const params = arrayLiterals(f, batch);
     let res;
@@ -179,7 +179,7 @@ export class TimeseriesStore {
         res = await tx.query<Record<string, unknown>>(sql.skip, params);
       } else {
         // 23514: no partition for a row (one dropped by retention after it was cached): forget the cache.
-        if (err instanceof DatabaseQueryError && err.sqlState === '23514') rt.knownPartitions.clear();
+        if (err instanceof DatabaseQueryError && err.sqlState === '23514') rt.partitions.clear();
         throw err;
       }
     }
@@ -227,21 +227,6 @@ export class TimeseriesStore {
           OR nodes.expected_interval_seconds IS NULL OR nodes.expected_interval_seconds > EXCLUDED.expected_interval_seconds`,
       [entries.map((e) => e[0]), entries.map((e) => e[1].role), entries.map((e) => e[1].at), f.sampleSeconds],
     );
-  }
-
-  private async ensurePartitionsFor(tx: Queryable, rt: FamilyRuntime, minTime: number, maxTime: number): Promise<void> {
-    const w = rt.partitionMs;
-    const first = Math.floor((minTime - PARTITION_ORIGIN) / w) * w + PARTITION_ORIGIN;
-    let missing = false;
-    for (let s = first; s <= maxTime; s += w) {
-      if (!rt.knownPartitions.has(s)) {
-        missing = true;
-        break;
-      }
-    }
-    if (!missing) return;
-    await tx.query('SELECT opsdeck_ensure_partitions($1, $2, $3)', [rt.family.table, new Date(minTime).toISOString(), new Date(maxTime + 1).toISOString()]);
-    for (let s = first; s <= maxTime; s += w) rt.knownPartitions.add(s);
   }
 
   /** Number of series a query covers (for point estimates). */
@@ -353,7 +338,10 @@ export class TimeseriesStore {
       await this.db.exec(`DROP TABLE IF EXISTS "${p.child.replace(/"/g, '""')}"`);
       dropped.push(p.child);
     }
-    if (dropped.length) for (const rt of this.byKey.values()) rt.knownPartitions.clear();
+    if (dropped.length) {
+      for (const rt of this.byKey.values()) rt.partitions.clear();
+      for (const listener of this.onPartitionsDropped) listener();
+    }
     let deleted = 0;
     const rollups = await this.db.queryMany<{ storage_table: string; retention: string; family: string }>(
       `SELECT storage_table, retention::text AS retention, family FROM opsdeck_rollup_tables`,

@@ -16,6 +16,9 @@ import { migrate } from '../../src/db/migrator.ts';
 import type { StorageTier } from '../../src/db/tier.ts';
 import { TimeseriesStore } from '../../src/timeseries/store.ts';
 import { FAMILIES } from '../../src/modules/families.ts';
+import { STREAMS } from '../../src/modules/streams.ts';
+import { StreamStore } from '../../src/timeseries/stream-store.ts';
+import { rollupStorage } from '../../src/timeseries/stream-ddl.ts';
 import { startPgServer, type PgServer } from './pg-server.ts';
 
 export type BackendKind = 'postgres' | 'pglite' | 'timescale';
@@ -94,6 +97,7 @@ export async function openDatabase(kind: BackendKind, options: Partial<PostgresD
 export interface MigratedDatabase extends TestDatabase {
   tier: StorageTier;
   store: TimeseriesStore;
+  streams: StreamStore;
 }
 
 export const EXPECTED_TIER: Record<BackendKind, StorageTier> = { postgres: 'postgres', pglite: 'postgres', timescale: 'timescale' };
@@ -102,7 +106,8 @@ export async function openMigrated(kind: BackendKind): Promise<MigratedDatabase>
   const t = await openDatabase(kind);
   const r = await migrate(t.db);
   const store = new TimeseriesStore({ db: t.db, tier: r.tier.tier, families: FAMILIES });
-  return { ...t, tier: r.tier.tier, store };
+  const streams = new StreamStore({ db: t.db, tier: r.tier.tier, streams: STREAMS });
+  return { ...t, tier: r.tier.tier, store, streams };
 }
 
 /** describe() once per enabled backend. */
@@ -122,6 +127,28 @@ export async function refreshRollups(m: MigratedDatabase, key: string): Promise<
   }
   const f = m.store.family(key);
   for (const rel of [f.decl.rollups['5m'], f.decl.rollups['1h'], f.decl.rollups['1d']]) {
+    const job = await m.db.queryOne<{ job_id: number }>(
+      `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = $1`,
+      [rel],
+    );
+    if (!job) throw new Error(`no refresh policy for ${rel}`);
+    await m.db.exec(`CALL run_job(${job.job_id})`);
+  }
+}
+
+/**
+ * Brings an event stream's rollups up to date the way production does: Opsdeck's
+ * refresh (schedule ignored) on the postgres tier, TimescaleDB's refresh policies
+ * (CALL run_job) on the timescale tier.
+ */
+export async function refreshStreamRollups(m: MigratedDatabase, key: string): Promise<void> {
+  const s = m.streams.stream(key);
+  for (const r of s.rollups) {
+    if (m.tier === 'postgres') {
+      for (;;) if (!(await m.streams.refreshRollup(key, r.name, { force: true })).more) break;
+      continue;
+    }
+    const rel = rollupStorage(s, r, 'timescale');
     const job = await m.db.queryOne<{ job_id: number }>(
       `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = $1`,
       [rel],

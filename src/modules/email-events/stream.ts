@@ -1,0 +1,140 @@
+/**
+ * email_events: every delivery event of the mail cluster (sent, delivered,
+ * bounced, deferred, rejected, received), the main source of mail analytics.
+ * Columns as the mail-cluster requirements list them (§6.1 of
+ * ../shared/reference/wildduck-dashboard-requirements.md, with the §5.8 event
+ * fields it leaves out), an event id as idempotency key, and the three rollups
+ * of §6.3 under their names.
+ */
+import { z } from 'zod';
+import { defineStream } from '../../timeseries/stream.ts';
+import { NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from '../../timeseries/family.ts';
+
+export const EMAIL_EVENT_TYPES = ['sent', 'delivered', 'bounced', 'deferred', 'rejected', 'received'] as const;
+export const BOUNCE_TYPES = ['hard', 'soft'] as const;
+export const BOUNCE_CATEGORIES = ['user_unknown', 'mailbox_full', 'policy', 'spam', 'other'] as const;
+/** Authentication-Results values of RFC 8601 for each method. */
+export const DKIM_RESULTS = ['pass', 'fail', 'none', 'neutral', 'policy', 'temperror', 'permerror'] as const;
+export const SPF_RESULTS = ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror'] as const;
+export const DMARC_RESULTS = ['pass', 'fail', 'none', 'temperror', 'permerror'] as const;
+/** Rspamd's actions, spelled with underscores as the requirements do. */
+export const SPAM_ACTIONS = ['no_action', 'add_header', 'rewrite_subject', 'greylist', 'soft_reject', 'reject'] as const;
+
+const HOST_RULE = 'a host name: letters, digits, dots, hyphens and underscores';
+const HOST = /^[A-Za-z0-9_.-]+$/;
+
+/** Milliseconds in a day: no single SMTP delivery attempt takes longer. */
+const DAY_MS = 86_400_000;
+const INT_MAX = 2_147_483_647;
+
+export const emailEvents = defineStream({
+  table: 'email_events',
+  key: 'email',
+  title: 'Email delivery events',
+  description:
+    'One row per mail event of the cluster (ZoneMTA deliveries, bounces and deferrals, WildDuck/Haraka receptions, Rspamd verdicts): the source of delivery analytics, message tracing and reputation.',
+  columns: {
+    event_id: {
+      type: 'uuid',
+      dimension: true,
+      description: 'Event id (§5.8 `event_id`): the idempotency key with time. When the sender gives none, Opsdeck derives it from the event (the same event sent twice gets the same id).',
+      source: 'the sender (ZoneMTA plugin: a UUID per delivery attempt)',
+    },
+    event_type: {
+      type: 'text',
+      required: true,
+      dimension: true,
+      values: EMAIL_EVENT_TYPES,
+      description: 'What happened: sent, delivered, bounced, deferred, rejected, received',
+      source: 'ZoneMTA hooks (queue, delivered, bounced, deferred), WildDuck/Haraka (received), Rspamd (rejected)',
+    },
+    message_id: { type: 'text', dimension: true, maxLength: 998, description: 'RFC 5322 Message-ID, with angle brackets', source: 'the Message-ID header' },
+    queue_id: { type: 'text', dimension: true, maxLength: 128, description: 'The MTA queue id of the message', source: 'ZoneMTA queue id / Haraka transaction id' },
+    from_address: { type: 'text', dimension: true, maxLength: 320, description: 'Envelope sender (MAIL FROM)', source: 'SMTP envelope' },
+    from_user: { type: 'text', dimension: true, maxLength: 64, description: 'Local part of the sender address (the account)', source: 'SMTP envelope / WildDuck user' },
+    from_domain: { type: 'text', dimension: true, maxLength: 253, lowercase: true, pattern: HOST, patternRule: HOST_RULE, description: 'Domain of the sender address (stored lower-case)', source: 'SMTP envelope' },
+    to_address: { type: 'text', dimension: true, maxLength: 320, description: 'Envelope recipient (RCPT TO)', source: 'SMTP envelope' },
+    to_domain: { type: 'text', dimension: true, maxLength: 253, lowercase: true, pattern: HOST, patternRule: HOST_RULE, description: 'Domain of the recipient address (stored lower-case)', source: 'SMTP envelope' },
+    mta_node: { type: 'text', dimension: true, maxLength: NODE_ID_MAX, pattern: NODE_ID_PATTERN, patternRule: NODE_ID_RULE, description: 'Node that handled the event (a node id of the inventory)', source: 'the plugin\'s configured node id' },
+    sending_ip: { type: 'inet', dimension: true, description: 'Local IPv4 (or IPv6) address the message left from', source: 'ZoneMTA sending zone / pool address' },
+    sending_ip_v6: { type: 'inet', dimension: true, description: 'Local IPv6 address, when the zone sends over IPv6', source: 'ZoneMTA sending zone' },
+    mx_host: { type: 'text', dimension: true, maxLength: 253, lowercase: true, pattern: HOST, patternRule: HOST_RULE, description: 'MX host the delivery went to (stored lower-case)', source: 'ZoneMTA delivery info' },
+    status_code: { type: 'smallint', dimension: true, min: 100, max: 599, unit: 'SMTP code', description: 'SMTP reply code of the remote server', source: 'the remote server\'s reply' },
+    status_message: { type: 'text', maxLength: 2000, description: 'SMTP reply text (enhanced status code and message)', source: 'the remote server\'s reply' },
+    delivery_time_ms: { type: 'integer', min: 0, max: DAY_MS, unit: 'ms', description: 'From the start of the delivery attempt to the remote reply', source: 'ZoneMTA delivery timing' },
+    queue_time_ms: { type: 'integer', min: 0, max: INT_MAX, unit: 'ms', description: 'Time the message waited in the queue', source: 'ZoneMTA queue timestamps' },
+    total_time_ms: { type: 'integer', min: 0, max: INT_MAX, unit: 'ms', description: 'From acceptance to this event', source: 'ZoneMTA queue timestamps' },
+    bounce_type: { type: 'text', dimension: true, values: BOUNCE_TYPES, description: 'hard (permanent, 5xx) or soft (temporary, 4xx)', source: 'derived from the SMTP code by the sender' },
+    bounce_category: { type: 'text', dimension: true, values: BOUNCE_CATEGORIES, description: 'Why the message bounced', source: 'the sender\'s classification of the reply' },
+    bounce_message: { type: 'text', maxLength: 2000, description: 'Bounce text as received', source: 'the remote server\'s reply / DSN' },
+    message_size: { type: 'integer', min: 0, max: INT_MAX, unit: 'bytes', description: 'Message size', source: 'ZoneMTA envelope' },
+    has_attachment: { type: 'boolean', description: 'The message has attachments (§5.8)', source: 'the message structure' },
+    attachment_count: { type: 'smallint', min: 0, max: 32767, unit: 'count', description: 'Number of attachments (§5.8)', source: 'the message structure' },
+    subject_hash: { type: 'text', maxLength: 64, pattern: /^[A-Za-z0-9:+/=_-]+$/, patternRule: 'a hash: letters, digits and : + / = _ -', description: 'Hash of the subject (the subject itself is not stored, for privacy; §5.8)', source: 'the sender' },
+    dkim_result: { type: 'text', dimension: true, values: DKIM_RESULTS, description: 'DKIM result (RFC 8601)', source: 'Rspamd / Authentication-Results' },
+    spf_result: { type: 'text', dimension: true, values: SPF_RESULTS, description: 'SPF result (RFC 8601)', source: 'Rspamd / Authentication-Results' },
+    dmarc_result: { type: 'text', dimension: true, values: DMARC_RESULTS, description: 'DMARC result (RFC 8601)', source: 'Rspamd / Authentication-Results' },
+    spam_score: { type: 'double', min: -10_000, max: 10_000, unit: 'score', description: 'Spam score', source: 'Rspamd `score`' },
+    spam_action: { type: 'text', dimension: true, values: SPAM_ACTIONS, description: 'Spam filter action', source: 'Rspamd `action`' },
+    spam_symbols: {
+      type: 'jsonb',
+      json: z.array(z.string().min(1).max(128)).max(500),
+      maxJsonBytes: 32_768,
+      description: 'Spam filter symbols that matched (§5.8), a JSON array of names',
+      source: 'Rspamd `symbols`',
+    },
+  },
+  idempotencyKey: ['event_id'],
+  derivedKey: 'event_id',
+  indexes: [['from_domain'], ['to_domain'], ['mta_node'], ['sending_ip'], ['from_user', 'from_domain'], ['event_type'], ['message_id']],
+  chunkInterval: '1 day',
+  retention: '180 days',
+  compressAfter: '7 days',
+  segmentBy: 'mta_node',
+  statsGroupBy: ['event_type'],
+  maxListWindow: '31 days',
+  rollups: [
+    {
+      name: 'email_stats_5m',
+      level: '5m',
+      description: 'Email events per 5 minutes by sender domain, MTA node, sending IP and event type',
+      groupBy: ['from_domain', 'mta_node', 'sending_ip', 'event_type'],
+      measures: {
+        event_count: { fn: 'count' },
+        avg_delivery_ms: { fn: 'avg', column: 'delivery_time_ms' },
+        p95_delivery_ms: { fn: 'quantile', column: 'delivery_time_ms', q: 0.95 },
+        avg_message_size: { fn: 'avg', column: 'message_size' },
+        dkim_pass: { fn: 'countWhere', column: 'dkim_result', equals: 'pass' },
+        spf_pass: { fn: 'countWhere', column: 'spf_result', equals: 'pass' },
+        dmarc_pass: { fn: 'countWhere', column: 'dmarc_result', equals: 'pass' },
+      },
+      refreshEvery: '5 minutes',
+      retention: '90 days',
+    },
+    {
+      name: 'email_stats_1h',
+      level: '1h',
+      description: 'Email events per hour by sender domain, recipient domain, MTA node and event type',
+      groupBy: ['from_domain', 'to_domain', 'mta_node', 'event_type'],
+      measures: {
+        event_count: { fn: 'count' },
+        avg_delivery_ms: { fn: 'avg', column: 'delivery_time_ms' },
+        p95_delivery_ms: { fn: 'quantile', column: 'delivery_time_ms', q: 0.95 },
+      },
+      refreshEvery: '30 minutes',
+      retention: '365 days',
+    },
+    {
+      name: 'email_stats_daily',
+      level: '1d',
+      description: 'Email events per day by sender domain and user, recipient domain, MTA node, sending IP and event type',
+      groupBy: ['from_domain', 'from_user', 'to_domain', 'mta_node', 'sending_ip', 'event_type'],
+      measures: {
+        event_count: { fn: 'count' },
+        avg_delivery_ms: { fn: 'avg', column: 'delivery_time_ms' },
+      },
+      refreshEvery: '1 hour',
+      retention: '730 days',
+    },
+  ],
+});

@@ -1,0 +1,42 @@
+/**
+ * postgres tier: the native partitions a writer knows exist, so a batch asks
+ * PostgreSQL to create partitions only when it reaches a range not seen yet.
+ */
+import type { Queryable } from '../db/database.ts';
+import { intervalSeconds } from './family.ts';
+
+/** Partition boundaries are multiples of the width from this origin (opsdeck_ensure_partitions uses the same). */
+const PARTITION_ORIGIN = Date.UTC(2000, 0, 3);
+
+export class PartitionCache {
+  private readonly known = new Set<number>();
+  private readonly widthMs: number;
+
+  constructor(
+    private readonly table: string,
+    partitionInterval: string,
+  ) {
+    this.widthMs = intervalSeconds(partitionInterval) * 1000;
+  }
+
+  /** Makes sure partitions cover [minTime, maxTime] (milliseconds), inside the caller's transaction. */
+  async ensure(tx: Queryable, minTime: number, maxTime: number): Promise<void> {
+    const w = this.widthMs;
+    const first = Math.floor((minTime - PARTITION_ORIGIN) / w) * w + PARTITION_ORIGIN;
+    let missing = false;
+    for (let s = first; s <= maxTime; s += w) {
+      if (!this.known.has(s)) {
+        missing = true;
+        break;
+      }
+    }
+    if (!missing) return;
+    await tx.query('SELECT opsdeck_ensure_partitions($1, $2, $3)', [this.table, new Date(minTime).toISOString(), new Date(maxTime + 1).toISOString()]);
+    for (let s = first; s <= maxTime; s += w) this.known.add(s);
+  }
+
+  /** Forget what is known (a partition was dropped by retention). */
+  clear(): void {
+    this.known.clear();
+  }
+}

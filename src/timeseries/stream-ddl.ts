@@ -1,0 +1,214 @@
+/**
+ * DDL of an event stream on each storage tier, generated from its declaration
+ * (scripts/gen-migration.ts writes it into numbered migrations; the
+ * stream-consistency test compares the migrated database with the declaration).
+ *
+ * Both tiers expose the same relations: the raw table, and one view per rollup
+ * with the rollup's bucket, dimensions, finished measures (avg, quantiles) and
+ * the storage columns they are finished from (sums, counts, histograms), so a
+ * caller can merge buckets exactly. Underneath:
+ *   timescale — a hypertable, and per rollup a continuous aggregate
+ *               (`_opsdeck_cagg_<name>`, real-time) with its refresh and
+ *               retention policies;
+ *   postgres  — a natively partitioned table, and per rollup a storage table
+ *               (`_opsdeck_mat_<name>`) kept by Opsdeck's refresh job from the
+ *               invalidation log; the view reads buckets not yet refreshed live
+ *               from the raw events, like TimescaleDB's real-time aggregates.
+ */
+import { BUCKET_ORIGIN, intervalSeconds, LEVEL_INTERVAL, LEVEL_SECONDS } from './family.ts';
+import { intervalLiteral, type StorageTier } from './ddl.ts';
+import { HISTOGRAM, STREAM_SQL_TYPES, type Stream, type StreamRollup } from './stream.ts';
+
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * The histogram functions quantile measures use (see HISTOGRAM in stream.ts),
+ * created once by the migration that adds the first stream. Plain SQL and
+ * PL/pgSQL: they exist on every tier, and TimescaleDB accepts the aggregates in
+ * continuous aggregates.
+ */
+export const HISTOGRAM_FUNCTIONS_SQL = `-- Histograms of event-stream rollups: bucket 1 holds values below 1, bucket k >= 2 holds
+-- [2^((k-2)/8), 2^((k-1)/8)). Quantiles read back within 2^(1/16) - 1 (4.4 %) of the raw values' nearest-rank quantile.
+-- The bodies call built-in functions only: TimescaleDB runs refresh jobs with search_path = pg_catalog, pg_temp.
+CREATE FUNCTION opsdeck_hist_add(h bigint[], v double precision) RETURNS bigint[]
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  k integer := CASE WHEN v < 1 THEN 1 ELSE floor(${HISTOGRAM.bucketsPerDoubling} * ln(v) / ln(2::double precision))::integer + 2 END;
+  n integer := coalesce(array_length(h, 1), 0);
+BEGIN
+  IF n < k THEN h := h || array_fill(0::bigint, ARRAY[k - n]); END IF;
+  h[k] := h[k] + 1;
+  RETURN h;
+END $$;
+
+CREATE FUNCTION opsdeck_hist_combine(a bigint[], b bigint[]) RETURNS bigint[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  na integer := coalesce(array_length(a, 1), 0);
+  nb integer := coalesce(array_length(b, 1), 0);
+BEGIN
+  IF nb = 0 THEN RETURN coalesce(a, '{}'); END IF;
+  IF na = 0 THEN RETURN b; END IF;
+  IF na < nb THEN a := a || array_fill(0::bigint, ARRAY[nb - na]); END IF;
+  FOR i IN 1 .. nb LOOP
+    a[i] := a[i] + b[i];
+  END LOOP;
+  RETURN a;
+END $$;
+
+CREATE AGGREGATE opsdeck_hist(double precision) (
+  SFUNC = opsdeck_hist_add, STYPE = bigint[], INITCOND = '{}', COMBINEFUNC = opsdeck_hist_combine, PARALLEL = SAFE
+);
+
+CREATE AGGREGATE opsdeck_hist_merge(bigint[]) (
+  SFUNC = opsdeck_hist_combine, STYPE = bigint[], INITCOND = '{}', COMBINEFUNC = opsdeck_hist_combine, PARALLEL = SAFE
+);
+
+-- The q-quantile (nearest rank) of a histogram: the geometric middle of the bucket holding rank ceil(q * n);
+-- 0 for bucket 1 (values below 1); NULL for an empty histogram.
+CREATE FUNCTION opsdeck_hist_quantile(h bigint[], q double precision) RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  total bigint := 0;
+  rank bigint;
+  seen bigint := 0;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(h, 1), 0) LOOP
+    total := total + h[i];
+  END LOOP;
+  IF total = 0 THEN RETURN NULL; END IF;
+  rank := greatest(1, ceil(q * total)::bigint);
+  FOR i IN 1 .. array_length(h, 1) LOOP
+    seen := seen + h[i];
+    IF seen >= rank THEN
+      IF i = 1 THEN RETURN 0; END IF;
+      RETURN power(2::double precision, (i - 2 + 0.5) / ${HISTOGRAM.bucketsPerDoubling}.0);
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END $$;
+`;
+
+export function rollupStorage(s: Stream, r: StreamRollup, tier: StorageTier): string {
+  void s;
+  return tier === 'timescale' ? `_opsdeck_cagg_${r.name}` : `_opsdeck_mat_${r.name}`;
+}
+
+/** Columns of a rollup view, in order. */
+export function rollupViewColumns(r: StreamRollup): string[] {
+  const finished = r.measures.filter((m) => !r.storage.some((s) => s.name === m.name)).map((m) => m.name);
+  return ['bucket', ...r.groupBy, ...r.storage.map((c) => c.name), ...finished];
+}
+
+function viewSelect(r: StreamRollup, from: string): string {
+  const measures = r.measures.filter((m) => !r.storage.some((s) => s.name === m.name)).map((m) => `${m.finish} AS ${m.name}`);
+  return `SELECT bucket, ${[...r.groupBy, ...r.storage.map((c) => c.name), ...measures].join(', ')}\n  FROM ${from}`;
+}
+
+function rawAggregates(r: StreamRollup, indent = '    '): string {
+  return r.storage.map((c) => `${c.fromRaw} AS ${c.name}`).join(`,\n${indent}`);
+}
+
+const groupList = (r: StreamRollup) => ['1', ...r.groupBy.map((_, i) => String(i + 2))].join(', ');
+
+/** Refresh window of a rollup on the timescale tier: as far back as both the raw events and the rollup are kept, less one bucket (see docs/adr/0006). */
+export function streamRefreshStartSeconds(s: Stream, r: StreamRollup): number {
+  return Math.min(intervalSeconds(s.decl.retention), intervalSeconds(r.decl.retention)) - LEVEL_SECONDS[r.level];
+}
+
+/** Oldest event age (seconds) ingest accepts: inside every rollup's refresh window, with a day's margin. */
+export function streamIngestHorizonSeconds(s: Stream): number {
+  const windows = s.rollups.map((r) => streamRefreshStartSeconds(s, r));
+  return (windows.length ? Math.min(...windows) : intervalSeconds(s.decl.retention)) - 86_400;
+}
+
+function tableDDL(s: Stream, tier: StorageTier): string[] {
+  const cols = ['time timestamptz NOT NULL', ...s.columns.map((c) => `${c.name} ${STREAM_SQL_TYPES[c.type]}${c.required || c.name === s.decl.derivedKey ? ' NOT NULL' : ''}`)];
+  const checks = s.columns.filter((c) => c.values).map((c) => `CONSTRAINT ${s.table}_${c.name}_check CHECK (${c.name} IN (${c.values!.map(lit).join(', ')}))`);
+  const pk = `PRIMARY KEY (${[...s.decl.idempotencyKey, 'time'].join(', ')})`;
+  const out = [`CREATE TABLE ${s.table} (\n  ${[...cols, ...checks, pk].join(',\n  ')}\n)${tier === 'postgres' ? ' PARTITION BY RANGE (time)' : ''};`];
+  if (tier === 'timescale') out.push(`SELECT create_hypertable('${s.table}', by_range('time', INTERVAL ${lit(s.decl.chunkInterval)}), create_default_indexes => false);`);
+  out.push(`CREATE INDEX ${s.table}_time_idx ON ${s.table} (time DESC);`);
+  for (const idx of s.decl.indexes) out.push(`CREATE INDEX ${s.table}_${idx.join('_')}_idx ON ${s.table} (${[...idx, 'time DESC'].join(', ')});`);
+  out.push(`COMMENT ON TABLE ${s.table} IS ${lit(`${s.decl.title}: ${s.decl.description}`)};`);
+  for (const c of s.columns) out.push(`COMMENT ON COLUMN ${s.table}.${c.name} IS ${lit(c.description)};`);
+  return out;
+}
+
+function timescaleDDL(s: Stream): string[] {
+  const d = s.decl;
+  const out = [
+    ...tableDDL(s, 'timescale'),
+    `ALTER TABLE ${s.table} SET (timescaledb.compress, timescaledb.compress_segmentby = ${lit(d.segmentBy)}, timescaledb.compress_orderby = 'time DESC');`,
+    `SELECT add_compression_policy('${s.table}', compress_after => INTERVAL ${lit(d.compressAfter)});`,
+    `SELECT add_retention_policy('${s.table}', drop_after => INTERVAL ${lit(d.retention)});`,
+  ];
+  for (const r of s.rollups) {
+    const cagg = rollupStorage(s, r, 'timescale');
+    const start = streamRefreshStartSeconds(s, r);
+    out.push(
+      `CREATE MATERIALIZED VIEW ${cagg}\n  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n  SELECT time_bucket(INTERVAL ${lit(LEVEL_INTERVAL[r.level])}, time) AS bucket,\n    ${[...r.groupBy, rawAggregates(r)].join(',\n    ')}\n  FROM ${s.table}\n  GROUP BY ${groupList(r)}\n  WITH NO DATA;`,
+      `SELECT add_continuous_aggregate_policy('${cagg}', start_offset => INTERVAL ${lit(intervalLiteral(start))}, end_offset => INTERVAL ${lit(LEVEL_INTERVAL[r.level])}, schedule_interval => INTERVAL ${lit(r.decl.refreshEvery)});`,
+      `SELECT count(*) FROM (SELECT alter_job(job_id, config => config || jsonb_build_object('buckets_per_batch', 0)) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = 'public' AND hypertable_name = ${lit(cagg)}) s;`,
+      `SELECT add_retention_policy('${cagg}', drop_after => INTERVAL ${lit(r.decl.retention)});`,
+      `CREATE VIEW ${r.name} AS\n  ${viewSelect(r, cagg)};`,
+      `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
+    );
+  }
+  return out;
+}
+
+function postgresDDL(s: Stream): string[] {
+  const d = s.decl;
+  const out = [
+    ...tableDDL(s, 'postgres'),
+    `INSERT INTO opsdeck_partitioned_tables (table_name, partition_interval, retention) VALUES (${lit(s.table)}, INTERVAL ${lit(s.partitionInterval)}, INTERVAL ${lit(d.retention)});`,
+    `SELECT opsdeck_ensure_partitions(${lit(s.table)}, now() - INTERVAL ${lit(s.partitionInterval)}, now() + INTERVAL '3 days');`,
+  ];
+  const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
+  for (const r of s.rollups) {
+    const mat = rollupStorage(s, r, 'postgres');
+    const width = `INTERVAL ${lit(LEVEL_INTERVAL[r.level])}`;
+    const key = lit(r.name);
+    const cols = [
+      'bucket timestamptz NOT NULL',
+      ...r.groupBy.map((g) => `${g} ${STREAM_SQL_TYPES[s.byName.get(g)!.type]}`),
+      ...r.storage.map((c) => `${c.name} ${c.sqlType}`),
+    ];
+    const pending = `SELECT date_bin(${width}, i.bucket, ${origin}) FROM opsdeck_rollup_invalidations i WHERE i.family = ${key}`;
+    const inner =
+      `SELECT m.bucket, ${[...r.groupBy, ...r.storage.map((c) => c.name)].map((c) => `m.${c}`).join(', ')}\n    FROM ${mat} m\n` +
+      `    WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${key} AND i.bucket >= m.bucket AND i.bucket < m.bucket + ${width})\n` +
+      `    UNION ALL\n    SELECT date_bin(${width}, s.time, ${origin}) AS bucket,\n      ${[...r.groupBy.map((g) => `s.${g}`), rawAggregates(r, '      ')].join(',\n      ')}\n` +
+      `    FROM ${s.table} s\n    WHERE s.time >= (SELECT min(date_bin(${width}, i.bucket, ${origin})) FROM opsdeck_rollup_invalidations i WHERE i.family = ${key})\n` +
+      `      AND date_bin(${width}, s.time, ${origin}) IN (${pending})\n    GROUP BY ${groupList(r)}`;
+    out.push(
+      // Rollup groups may have NULL dimensions (an event without a sending IP): no primary key, a plain index.
+      `CREATE TABLE ${mat} (\n  ${cols.join(',\n  ')}\n);`,
+      `CREATE INDEX ${mat}_bucket_idx ON ${mat} (bucket DESC);`,
+      `CREATE VIEW ${r.name} AS\n  ${viewSelect(r, `(\n    ${inner}\n  ) u`)};`,
+      `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
+      `INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES (${key}, '${r.level}', ${lit(r.name)}, ${lit(mat)}, INTERVAL ${lit(r.decl.retention)});`,
+    );
+  }
+  return out;
+}
+
+/** The CREATE statements of a stream for one storage tier. */
+export function streamDDL(s: Stream, tier: StorageTier): string {
+  return `${(tier === 'timescale' ? timescaleDDL(s) : postgresDDL(s)).join('\n\n')}\n`;
+}
+
+/** Statements that recompute a postgres-tier rollup's buckets from the raw events: $1 buckets, $2..$3 time range. */
+export function streamRefreshSQL(s: Stream, r: StreamRollup): { delete: string; insert: string } {
+  const mat = rollupStorage(s, r, 'postgres');
+  const width = `INTERVAL ${lit(LEVEL_INTERVAL[r.level])}`;
+  const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
+  return {
+    delete: `DELETE FROM ${mat} WHERE bucket = ANY($1::timestamptz[])`,
+    insert:
+      `INSERT INTO ${mat} (bucket, ${[...r.groupBy, ...r.storage.map((c) => c.name)].join(', ')})\n` +
+      `SELECT date_bin(${width}, s.time, ${origin}) AS bucket,\n    ${[...r.groupBy.map((g) => `s.${g}`), rawAggregates(r)].join(',\n    ')}\n` +
+      `FROM ${s.table} s\nWHERE s.time >= $2 AND s.time < $3 AND date_bin(${width}, s.time, ${origin}) = ANY($1::timestamptz[])\nGROUP BY ${groupList(r)}`,
+  };
+}

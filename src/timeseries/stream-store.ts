@@ -1,0 +1,501 @@
+/**
+ * The event-stream service: validated, idempotent, group-committed ingest;
+ * time-bounded keyset-paged event lists; stats over the rollups (with the
+ * not-yet-materialized tail read from raw events on both tiers); and, on the
+ * postgres tier, the rollup refresh TimescaleDB's policies do on the other.
+ * Framework-free: routes and jobs call into it; refusals are domain errors.
+ */
+import type { Logger } from 'pino';
+import type { Database, Queryable } from '../db/database.ts';
+import { DatabaseQueryError } from '../db/database.ts';
+import type { StorageTier } from '../db/tier.ts';
+import { InvalidError, NotFoundError } from '../domain/errors.ts';
+import { intervalSeconds, LEVEL_SECONDS, type RollupLevel } from './family.ts';
+import { microsIso, normalizeTimestamp } from './ingest.ts';
+import { PartitionCache } from './partitions.ts';
+import type { Stream, StreamColumn, StreamRollup } from './stream.ts';
+import { streamRefreshSQL } from './stream-ddl.ts';
+import {
+  eventKey,
+  mergeEventBatches,
+  prepareEvents,
+  streamArrayLiterals,
+  streamColumnSchema,
+  streamEventSchema,
+  streamInsertSQL,
+  type EventBatch,
+  type StreamValidateOptions,
+} from './stream-ingest.ts';
+import type { z } from 'zod';
+
+const FIVE_MIN = 300_000;
+
+export interface StreamIngestResult {
+  stream: string;
+  received: number;
+  inserted: number;
+  duplicates: number;
+}
+
+export interface StreamListQuery {
+  from: Date;
+  to: Date;
+  /** camelCase dimension field → accepted values (any of them). */
+  filters?: Readonly<Record<string, readonly string[]>>;
+  limit?: number;
+  cursor?: string | undefined;
+}
+
+export interface StreamListAnswer {
+  stream: string;
+  from: string;
+  to: string;
+  items: Record<string, unknown>[];
+  /** Pass as `cursor` with the same query for the next (older) page; absent on the last page. */
+  next?: string;
+}
+
+export interface StreamStatsQuery {
+  from: Date;
+  to: Date;
+  resolution?: RollupLevel | 'auto';
+  /** camelCase dimension fields to group by (default: the stream's statsGroupBy). */
+  groupBy?: readonly string[] | undefined;
+  filters?: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface StreamStatsAnswer {
+  stream: string;
+  rollup: string;
+  resolution: RollupLevel;
+  requestedResolution: RollupLevel | 'auto';
+  from: string;
+  to: string;
+  groupBy: string[];
+  measures: string[];
+  buckets: Record<string, unknown>[];
+  truncated: boolean;
+}
+
+export interface StreamLimits {
+  listMaxLimit: number;
+  /** Longest stats window (seconds). */
+  statsMaxSpanSeconds: number;
+  /** resolution=auto picks the finest level with at most this many buckets in the window. */
+  statsAutoBuckets: number;
+  /** Most rows one stats answer carries. */
+  statsMaxRows: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { listMaxLimit: 1000, statsMaxSpanSeconds: 731 * 86400, statsAutoBuckets: 500, statsMaxRows: 50_000 };
+
+interface Member {
+  batch: EventBatch;
+  resolve: (inserted: number) => void;
+  reject: (err: unknown) => void;
+}
+
+interface StreamRuntime {
+  stream: Stream;
+  schema: z.ZodObject;
+  insert: { plain: string; skip: string };
+  partitions: PartitionCache;
+  /** Group commit: requests waiting for the next transaction, and transactions in flight. */
+  open: Member[] | null;
+  openRows: number;
+  inFlight: number;
+  dimensionSchemas: Map<string, { column: StreamColumn; schema: z.ZodType }>;
+}
+
+export interface StreamStoreOptions {
+  db: Database;
+  tier: StorageTier;
+  streams: readonly Stream[];
+  logger?: Logger | undefined;
+  limits?: Partial<StreamLimits>;
+  /** Batches up to this many events are group-committed with concurrent ones (default 500). */
+  smallBatchRows?: number;
+  maxGroupRows?: number;
+  maxInFlight?: number;
+}
+
+export class StreamStore {
+  readonly db: Database;
+  readonly tier: StorageTier;
+  readonly limits: StreamLimits;
+  private readonly byKey = new Map<string, StreamRuntime>();
+  private readonly smallBatchRows: number;
+  private readonly maxGroupRows: number;
+  private readonly maxInFlight: number;
+
+  constructor(opts: StreamStoreOptions) {
+    this.db = opts.db;
+    this.tier = opts.tier;
+    this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
+    this.smallBatchRows = opts.smallBatchRows ?? 500;
+    this.maxGroupRows = opts.maxGroupRows ?? 5000;
+    this.maxInFlight = opts.maxInFlight ?? 2;
+    for (const s of opts.streams) {
+      this.byKey.set(s.key, {
+        stream: s,
+        schema: streamEventSchema(s),
+        insert: { plain: streamInsertSQL(s, false), skip: streamInsertSQL(s, true) },
+        partitions: new PartitionCache(s.table, s.partitionInterval),
+        open: null,
+        openRows: 0,
+        inFlight: 0,
+        dimensionSchemas: new Map(s.dimensions.map((c) => [c.field, { column: c, schema: streamColumnSchema(c) }])),
+      });
+    }
+  }
+
+  streams(): Stream[] {
+    return [...this.byKey.values()].map((r) => r.stream);
+  }
+
+  stream(key: string): Stream {
+    return this.runtime(key).stream;
+  }
+
+  private runtime(key: string): StreamRuntime {
+    const rt = this.byKey.get(key) ?? [...this.byKey.values()].find((r) => r.stream.table === key);
+    if (!rt) throw new NotFoundError('UNKNOWN_STREAM', `unknown event stream ${JSON.stringify(key)}`, { known: [...this.byKey.keys()] });
+    return rt;
+  }
+
+  /** Forget known partitions (retention dropped some). */
+  partitionsDropped(): void {
+    for (const rt of this.byKey.values()) rt.partitions.clear();
+  }
+
+  // ---------- ingest ----------
+
+  /** Validates every event; throws InvalidError (paths `<index>.<field>`) before anything is written. */
+  prepare(key: string, events: readonly unknown[], opts?: StreamValidateOptions): EventBatch {
+    const rt = this.runtime(key);
+    return prepareEvents(rt.stream, rt.schema, events, opts);
+  }
+
+  /**
+   * Validates and stores events: all or none, a retried batch stores nothing twice,
+   * and the promise resolves only after the transaction holding them committed.
+   * Small batches from concurrent callers share one transaction (group commit).
+   */
+  async ingest(key: string, events: readonly unknown[], opts?: StreamValidateOptions): Promise<StreamIngestResult> {
+    const rt = this.runtime(key);
+    const batch = this.prepare(key, events, opts);
+    const inserted = batch.rows === 0 ? 0 : await this.write(rt, batch);
+    return { stream: rt.stream.key, received: events.length, inserted, duplicates: events.length - inserted };
+  }
+
+  private write(rt: StreamRuntime, batch: EventBatch): Promise<number> {
+    if (batch.rows > this.smallBatchRows) return this.db.transaction(async (tx) => (await this.writeBatch(tx, rt, batch)).size);
+    return new Promise<number>((resolve, reject) => {
+      if (!rt.open) {
+        rt.open = [];
+        rt.openRows = 0;
+        // requests arriving in the same turn of the event loop join this group
+        setImmediate(() => this.maybeFlush(rt));
+      }
+      rt.open.push({ batch, resolve, reject });
+      rt.openRows += batch.rows;
+      if (rt.openRows >= this.maxGroupRows) this.maybeFlush(rt, true);
+    });
+  }
+
+  private maybeFlush(rt: StreamRuntime, full = false): void {
+    const group = rt.open;
+    if (!group || group.length === 0) return;
+    // while every writer is busy, keep collecting (unless the group is full)
+    if (rt.inFlight >= this.maxInFlight && !full) return;
+    rt.open = null;
+    rt.inFlight++;
+    void this.flush(rt, group).finally(() => {
+      rt.inFlight--;
+      this.maybeFlush(rt);
+    });
+  }
+
+  private async flush(rt: StreamRuntime, group: Member[]): Promise<void> {
+    try {
+      const merged = group.length === 1 ? group[0]!.batch : mergeEventBatches(group.map((m) => m.batch));
+      const inserted = await this.db.transaction((tx) => this.writeBatch(tx, rt, merged));
+      // attribute new events to the requests that sent them (the first sender of a repeated key)
+      for (const m of group) {
+        let n = 0;
+        for (const k of m.batch.keys) {
+          if (inserted.delete(k)) n++;
+        }
+        m.resolve(n);
+      }
+    } catch (err) {
+      for (const m of group) m.reject(err);
+    }
+  }
+
+  /** Writes a prepared batch in the caller's transaction; returns the keys of the events that were new. */
+  private async writeBatch(tx: Queryable, rt: StreamRuntime, batch: EventBatch): Promise<Set<string>> {
+    const s = rt.stream;
+    if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
+    const params = streamArrayLiterals(s, batch);
+    let res;
+    try {
+      // Most batches are new events: a plain INSERT is cheaper for the server than ON CONFLICT
+      // DO NOTHING. A batch that meets stored events (a retry) is written again skipping them.
+      res = await tx.savepoint((sp) => sp.query<Record<string, unknown>>(rt.insert.plain, params));
+    } catch (err) {
+      if (err instanceof DatabaseQueryError && err.sqlState === '23505') {
+        res = await tx.query<Record<string, unknown>>(rt.insert.skip, params);
+      } else {
+        if (err instanceof DatabaseQueryError && err.sqlState === '23514') rt.partitions.clear();
+        throw err;
+      }
+    }
+    const keys = new Set<string>();
+    for (const r of res.rows) keys.add(eventKey(Number(r.time_us), s.decl.idempotencyKey.map((k) => r[k])));
+    if (res.rowCount > 0 && this.tier === 'postgres' && s.rollups.length > 0) {
+      const buckets = new Set<number>();
+      for (const us of batch.micros) buckets.add(Math.floor(us / 1000 / FIVE_MIN) * FIVE_MIN);
+      const iso = [...buckets].sort((a, b) => a - b).map((b) => new Date(b).toISOString());
+      await tx.query(
+        'INSERT INTO opsdeck_rollup_invalidations (family, bucket) SELECT r, b FROM unnest($1::text[]) AS r, unnest($2::timestamptz[]) AS b',
+        [s.rollups.map((r) => r.name), iso],
+      );
+    }
+    return keys;
+  }
+
+  // ---------- queries ----------
+
+  private window(s: Stream, from: Date, to: Date, maxSeconds: number, what: string): void {
+    if (!(to.getTime() > from.getTime())) throw new InvalidError('INVALID_TIME_RANGE', '`to` must be after `from`', [{ path: 'to', message: 'must be after `from`' }]);
+    if ((to.getTime() - from.getTime()) / 1000 > maxSeconds) {
+      throw new InvalidError('WINDOW_TOO_LARGE', `a ${what} of ${s.key} events covers at most ${Math.round(maxSeconds / 86400)} days`, [
+        { path: 'from', message: `window longer than ${Math.round(maxSeconds / 86400)} days` },
+      ], { maxSeconds });
+    }
+  }
+
+  /** WHERE terms for dimension filters (validated against each column's declaration). */
+  private filterTerms(rt: StreamRuntime, filters: Readonly<Record<string, readonly string[]>> | undefined, p: (v: unknown) => string, allowed?: readonly string[]): string[] {
+    const terms: string[] = [];
+    for (const [field, values] of Object.entries(filters ?? {})) {
+      const d = rt.dimensionSchemas.get(field);
+      if (!d || (allowed && !allowed.includes(d.column.name))) {
+        throw new InvalidError('UNKNOWN_DIMENSION', `${field} is not a dimension${allowed ? ' of any rollup this query can read' : ''} of ${rt.stream.key} events`, [{ path: field, message: 'unknown dimension' }], {
+          dimensions: allowed ? rt.stream.dimensions.filter((c) => allowed.includes(c.name)).map((c) => c.field) : [...rt.dimensionSchemas.keys()],
+        });
+      }
+      const c = d.column;
+      const parsed = values.map((raw) => {
+        const v = c.type === 'smallint' || c.type === 'integer' || c.type === 'bigint' || c.type === 'double' ? Number(raw) : c.type === 'boolean' ? raw === 'true' ? true : raw === 'false' ? false : raw : raw;
+        const r = d.schema.safeParse(v);
+        if (!r.success) throw new InvalidError('INVALID_FILTER', `${field}: ${r.error.issues[0]?.message ?? 'invalid value'}`, [{ path: field, message: r.error.issues[0]?.message ?? 'invalid value' }]);
+        return c.lowercase && typeof r.data === 'string' ? r.data.toLowerCase() : r.data;
+      });
+      terms.push(`${c.name} = ANY(${p(parsed.map(String))}::${c.type === 'double' ? 'double precision' : c.type}[])`);
+    }
+    return terms;
+  }
+
+  /** Events in [from, to), newest first, filtered by dimensions, keyset-paged. */
+  async list(key: string, q: StreamListQuery): Promise<StreamListAnswer> {
+    const rt = this.runtime(key);
+    const s = rt.stream;
+    this.window(s, q.from, q.to, intervalSeconds(s.decl.maxListWindow), 'list');
+    const limit = Math.min(q.limit ?? 100, this.limits.listMaxLimit);
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const keyCols = s.decl.idempotencyKey;
+    const where = [`time >= ${p(q.from.toISOString())}::timestamptz`, `time < ${p(q.to.toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p)];
+    if (q.cursor !== undefined) {
+      const c = decodeListCursor(q.cursor, keyCols.length);
+      keyCols.forEach((k, i) => {
+        if (!streamColumnSchema(s.byName.get(k)!).safeParse(c.k[i]).success) throw invalidCursor();
+      });
+      where.push(`(time, ${keyCols.join(', ')}) < (${p(microsIso(c.t))}::timestamptz, ${keyCols.map((k, i) => `${p(c.k[i])}::${s.byName.get(k)!.type === 'double' ? 'double precision' : s.byName.get(k)!.type}`).join(', ')})`);
+    }
+    const order = ['time DESC', ...keyCols.map((k) => `${k} DESC`)].join(', ');
+    const cols = s.columns.map((c) => (c.type === 'inet' ? `host(${c.name}) AS ${c.name}` : c.type === 'uuid' ? `${c.name}::text AS ${c.name}` : c.name));
+    const rows = await this.db.queryMany<Record<string, unknown>>(
+      `SELECT (extract(epoch FROM time) * 1000000)::bigint AS time_us, ${cols.join(', ')} FROM ${s.table}\nWHERE ${where.join(' AND ')}\nORDER BY ${order}\nLIMIT ${limit + 1}`,
+      params,
+    );
+    let next: string | undefined;
+    if (rows.length > limit) {
+      rows.length = limit;
+      const last = rows[limit - 1]!;
+      next = encodeListCursor(Number(last.time_us), keyCols.map((k) => String(last[k])));
+    }
+    const items = rows.map((r) => {
+      const e: Record<string, unknown> = { timestamp: microsIso(Number(r.time_us)) };
+      for (const c of s.columns) {
+        const v = r[c.name];
+        e[c.field] = v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : c.type === 'bigint' ? Number(v) : v;
+      }
+      return e;
+    });
+    return { stream: s.key, from: q.from.toISOString(), to: q.to.toISOString(), items, ...(next === undefined ? {} : { next }) };
+  }
+
+  /** Buckets of a rollup over [from, to), grouped by the asked dimensions, measures merged exactly. */
+  async stats(key: string, q: StreamStatsQuery): Promise<StreamStatsAnswer> {
+    const rt = this.runtime(key);
+    const s = rt.stream;
+    if (s.rollups.length === 0) throw new InvalidError('NO_ROLLUPS', `${s.key} events have no rollups`);
+    this.window(s, q.from, q.to, this.limits.statsMaxSpanSeconds, 'stats query');
+    const groupFields = q.groupBy ?? s.decl.statsGroupBy.map((g) => s.byName.get(g)!.field);
+    const groupCols = groupFields.map((f) => {
+      const d = rt.dimensionSchemas.get(f);
+      if (!d) throw new InvalidError('UNKNOWN_DIMENSION', `groupBy: ${f} is not a dimension of ${s.key} events`, [{ path: 'groupBy', message: `unknown dimension ${f}` }], { dimensions: [...rt.dimensionSchemas.keys()] });
+      return d.column.name;
+    });
+    const filterCols = Object.keys(q.filters ?? {}).map((f) => rt.dimensionSchemas.get(f)?.column.name ?? f);
+    const needed = [...new Set([...groupCols, ...filterCols])];
+    const fits = (r: StreamRollup) => needed.every((c) => r.groupBy.includes(c));
+    const requested = q.resolution ?? 'auto';
+    const span = (q.to.getTime() - q.from.getTime()) / 1000;
+    let rollup: StreamRollup | undefined;
+    if (requested !== 'auto') {
+      const atLevel = s.rollups.filter((r) => r.level === requested);
+      if (atLevel.length === 0) throw new InvalidError('NO_ROLLUP_AT_RESOLUTION', `${s.key} events have no ${requested} rollup`, [{ path: 'resolution', message: `no ${requested} rollup` }], { levels: [...new Set(s.rollups.map((r) => r.level))] });
+      rollup = atLevel.find(fits);
+      if (!rollup) {
+        const missing = needed.filter((c) => !atLevel.some((r) => r.groupBy.includes(c))).map((c) => s.byName.get(c)!.field);
+        throw new InvalidError('UNKNOWN_DIMENSION', `the ${requested} rollup of ${s.key} events is not grouped by ${missing.join(', ')}`, missing.map((m) => ({ path: m, message: `not a dimension of the ${requested} rollup` })), {
+          dimensions: atLevel.flatMap((r) => r.groupBy.map((g) => s.byName.get(g)!.field)),
+        });
+      }
+    } else {
+      const candidates = s.rollups.filter(fits).sort((a, b) => LEVEL_SECONDS[a.level] - LEVEL_SECONDS[b.level]);
+      if (candidates.length === 0) {
+        const all = new Set(s.rollups.flatMap((r) => r.groupBy));
+        const unknown = needed.filter((c) => !all.has(c));
+        const names = (unknown.length ? unknown : needed).map((c) => s.byName.get(c)?.field ?? c);
+        throw new InvalidError('UNKNOWN_DIMENSION', `no rollup of ${s.key} events is grouped by ${names.join(', ')} together`, names.map((n) => ({ path: n, message: 'no rollup has this dimension with the others asked' })));
+      }
+      rollup = candidates.find((r) => span / LEVEL_SECONDS[r.level] <= this.limits.statsAutoBuckets) ?? candidates.at(-1)!;
+    }
+    const width = LEVEL_SECONDS[rollup.level] * 1000;
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const from = new Date(Math.floor((q.from.getTime() - Date.UTC(2000, 0, 3)) / width) * width + Date.UTC(2000, 0, 3));
+    const where = [`bucket >= ${p(from.toISOString())}::timestamptz`, `bucket < ${p(q.to.toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, rollup.groupBy)];
+    const groupSel = groupCols.map((c) => (s.byName.get(c)!.type === 'inet' ? `host(${c}) AS ${c}` : c));
+    const measureSel = rollup.measures.map((m) => `${m.merge} AS ${m.name}`);
+    const groupIdx = ['1', ...groupCols.map((_, i) => String(i + 2))].join(', ');
+    const sql = `SELECT bucket, ${[...groupSel, ...measureSel].join(', ')}\nFROM ${rollup.name}\nWHERE ${where.join(' AND ')}\nGROUP BY ${groupIdx}\nORDER BY ${groupIdx}\nLIMIT ${this.limits.statsMaxRows + 1}`;
+    const rows = await this.db.queryMany<Record<string, unknown>>(sql, params);
+    const truncated = rows.length > this.limits.statsMaxRows;
+    if (truncated) rows.length = this.limits.statsMaxRows;
+    const buckets = rows.map((r) => {
+      const b: Record<string, unknown> = { bucket: (r.bucket as Date).toISOString() };
+      groupCols.forEach((c, i) => (b[groupFields[i]!] = r[c] ?? null));
+      for (const m of rollup.measures) b[m.field] = r[m.name] === null || r[m.name] === undefined ? null : Number(r[m.name]);
+      return b;
+    });
+    return {
+      stream: s.key,
+      rollup: rollup.name,
+      resolution: rollup.level,
+      requestedResolution: requested,
+      from: q.from.toISOString(),
+      to: q.to.toISOString(),
+      groupBy: [...groupFields],
+      measures: rollup.measures.map((m) => m.field),
+      buckets,
+      truncated,
+    };
+  }
+
+  // ---------- postgres-tier rollup maintenance ----------
+
+  /**
+   * Recomputes the invalidated buckets of one rollup from the raw events, in one
+   * savepoint; deletes exactly the invalidation rows it read. `force` ignores the
+   * rollup's refresh schedule (refreshEvery since its last refresh).
+   */
+  async refreshRollup(key: string, rollupName: string, opts: { force?: boolean; maxRows?: number } = {}): Promise<{ buckets: number; more: boolean; skipped?: boolean }> {
+    const s = this.runtime(key).stream;
+    const r = s.rollups.find((x) => x.name === rollupName);
+    if (!r) throw new NotFoundError('UNKNOWN_ROLLUP', `${s.key} has no rollup ${rollupName}`);
+    const maxRows = opts.maxRows ?? 20_000;
+    return this.db.savepoint(async (tx) => {
+      if (!opts.force) {
+        const due = await tx.queryOne<{ due: boolean }>(
+          `SELECT last_refreshed_at IS NULL OR last_refreshed_at <= now() - $2::interval AS due FROM opsdeck_rollup_tables WHERE family = $1`,
+          [r.name, r.decl.refreshEvery],
+        );
+        if (due && !due.due) return { buckets: 0, more: false, skipped: true };
+      }
+      const inv = await tx.queryMany<{ id: number; bucket: Date }>('SELECT id, bucket FROM opsdeck_rollup_invalidations WHERE family = $1 ORDER BY id LIMIT $2', [r.name, maxRows]);
+      if (inv.length > 0) {
+        const w = LEVEL_SECONDS[r.level] * 1000;
+        const origin = Date.UTC(2000, 0, 3);
+        const buckets = [...new Set(inv.map((i) => Math.floor((i.bucket.getTime() - origin) / w) * w + origin))].sort((a, b) => a - b);
+        const iso = buckets.map((b) => new Date(b).toISOString());
+        const sql = streamRefreshSQL(s, r);
+        await tx.query(sql.delete, [iso]);
+        await tx.query(sql.insert, [iso, iso[0], new Date(buckets.at(-1)! + w).toISOString()]);
+        await tx.query('DELETE FROM opsdeck_rollup_invalidations WHERE id = ANY($1::bigint[])', [inv.map((i) => i.id)]);
+      }
+      await tx.query('UPDATE opsdeck_rollup_tables SET last_refreshed_at = now() WHERE family = $1', [r.name]);
+      return { buckets: inv.length, more: inv.length === maxRows };
+    });
+  }
+
+  /** Every rollup of every stream that is due, each drained (bounded by `deadline`). */
+  async refreshDue(opts: { force?: boolean; deadline?: number } = {}): Promise<{ buckets: Record<string, number>; failed: Record<string, string> }> {
+    const out: Record<string, number> = {};
+    const failed: Record<string, string> = {};
+    for (const rt of this.byKey.values()) {
+      for (const r of rt.stream.rollups) {
+        let n = 0;
+        try {
+          let force = opts.force ?? false;
+          for (;;) {
+            const res = await this.refreshRollup(rt.stream.key, r.name, { force });
+            n += res.buckets;
+            force = true;
+            if (!res.more || (opts.deadline !== undefined && Date.now() > opts.deadline)) break;
+          }
+        } catch (err) {
+          failed[r.name] = err instanceof Error ? err.message : String(err);
+        }
+        out[r.name] = n;
+      }
+    }
+    return { buckets: out, failed };
+  }
+}
+
+export function encodeListCursor(timeMicros: number, key: readonly string[]): string {
+  return Buffer.from(JSON.stringify({ t: timeMicros, k: key })).toString('base64url');
+}
+
+const invalidCursor = () =>
+  new InvalidError('INVALID_CURSOR', 'cursor is not the `next` of an answer to this query; repeat the query without it', [{ path: 'cursor', message: 'not a `next` value' }]);
+
+function decodeListCursor(text: string, keyLength: number): { t: number; k: string[] } {
+  const bad = invalidCursor;
+  if (!/^[A-Za-z0-9_-]{1,2048}$/.test(text)) throw bad();
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  const o = v as { t?: unknown; k?: unknown } | null;
+  if (typeof o !== 'object' || o === null || typeof o.t !== 'number' || !Number.isSafeInteger(o.t) || !Array.isArray(o.k) || o.k.length !== keyLength || !o.k.every((x) => typeof x === 'string' && x.length <= 256)) {
+    throw bad();
+  }
+  if (normalizeTimestamp(microsIso(o.t)) === null) throw bad();
+  return { t: o.t, k: o.k as string[] };
+}
+
