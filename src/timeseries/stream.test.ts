@@ -1,0 +1,79 @@
+/**
+ * defineStream refuses declarations that would generate DDL that fails or
+ * lies, and the derived event id is stable and a valid UUID.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { defineStream, type StreamDecl } from './stream.ts';
+import { derivedUuid } from './stream-ingest.ts';
+
+const base = {
+  table: 'probe_events',
+  key: 'probe',
+  title: 'Probe events',
+  description: 'test',
+  columns: {
+    id: { type: 'uuid', description: 'id' },
+    service: { type: 'text', required: true, dimension: true, description: 'service' },
+    latency_ms: { type: 'integer', min: 0, max: 600_000, description: 'latency' },
+    ok: { type: 'boolean', description: 'ok', dimension: true },
+    details: { type: 'jsonb', json: z.record(z.string(), z.string()), description: 'details' },
+  },
+  idempotencyKey: ['id'],
+  derivedKey: 'id',
+  indexes: [['service']],
+  chunkInterval: '1 day',
+  retention: '30 days',
+  compressAfter: '7 days',
+  segmentBy: 'service',
+  statsGroupBy: ['service'],
+  maxListWindow: '7 days',
+  rollups: [
+    {
+      name: 'probe_stats_5m',
+      level: '5m',
+      description: 'x',
+      groupBy: ['service'],
+      measures: { checks: { fn: 'count' }, p99_latency_ms: { fn: 'quantile', column: 'latency_ms', q: 0.99 }, failures: { fn: 'countWhere', column: 'ok', equals: false } },
+      refreshEvery: '5 minutes',
+      retention: '30 days',
+    },
+  ],
+} satisfies StreamDecl;
+
+test('a valid declaration derives columns, dimensions and rollup storage', () => {
+  const s = defineStream(base);
+  assert.deepEqual(s.dimensions.map((d) => d.field), ['service', 'ok']);
+  assert.deepEqual(s.rollups[0]!.storage.map((c) => c.name), ['checks', 'latency_ms_hist', 'failures']);
+  assert.equal(s.partitionInterval, '1 day');
+});
+
+test('defineStream refuses what would not migrate or would lie', () => {
+  const bad: [string, Partial<StreamDecl>, RegExp][] = [
+    ['numeric column without bounds', { columns: { ...base.columns, latency_ms: { type: 'integer', description: 'l' } } }, /finite min/],
+    ['smallint bounds beyond the type', { columns: { ...base.columns, latency_ms: { type: 'smallint', min: 0, max: 100_000, description: 'l' } } }, /exceed/],
+    ['jsonb without a shape', { columns: { ...base.columns, details: { type: 'jsonb', description: 'd' } } }, /json shape/],
+    ['a jsonb dimension', { columns: { ...base.columns, details: { type: 'jsonb', json: z.unknown(), dimension: true, description: 'd' } } }, /cannot be a dimension/],
+    ['groupBy on a non-dimension', { rollups: [{ ...base.rollups[0]!, groupBy: ['latency_ms'] }] }, /not a dimension/],
+    ['quantile of a text column', { rollups: [{ ...base.rollups[0]!, measures: { q: { fn: 'quantile', column: 'service', q: 0.5 } } }] }, /numeric column/],
+    ['sum of a boolean', { rollups: [{ ...base.rollups[0]!, measures: { s: { fn: 'sum', column: 'ok' } } }] }, /numeric column/],
+    ['measure on an unknown column', { rollups: [{ ...base.rollups[0]!, measures: { s: { fn: 'max', column: 'nope' } } }] }, /unknown column/],
+    ['key column not required', { idempotencyKey: ['latency_ms'] }, /must be a required column/],
+    ['segmentby not a dimension', { segmentBy: 'latency_ms' }, /segmentBy/],
+    ['reserved column name', { columns: { ...base.columns, bucket: { type: 'text', description: 'b' } } }, /reserved/],
+    ['pattern without its rule', { columns: { ...base.columns, service: { type: 'text', pattern: /^a$/, description: 's' } } }, /patternRule/],
+  ];
+  for (const [what, change, msg] of bad) {
+    assert.throws(() => defineStream({ ...base, ...change } as StreamDecl), msg, what);
+  }
+});
+
+test('a derived event id is a version-8 UUID that depends on time and every value', () => {
+  const a = derivedUuid(1_700_000_000_000_000, ['delivered', '<m@x>', null]);
+  assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(derivedUuid(1_700_000_000_000_000, ['delivered', '<m@x>', null]), a);
+  assert.notEqual(derivedUuid(1_700_000_000_000_001, ['delivered', '<m@x>', null]), a);
+  assert.notEqual(derivedUuid(1_700_000_000_000_000, ['bounced', '<m@x>', null]), a);
+  assert.notEqual(derivedUuid(1_700_000_000_000_000, ['delivered', '<m@x>', '']), a, 'null and empty differ');
+});
