@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { configReference } from '../src/config.ts';
 import { camelCase, SQL_TYPES, type Family } from '../src/timeseries/family.ts';
 import { FAMILIES } from '../src/modules/families.ts';
+import { STREAMS } from '../src/modules/streams.ts';
+import { HISTOGRAM, STREAM_SQL_TYPES, type Stream } from '../src/timeseries/stream.ts';
+import { streamIngestHorizonSeconds } from '../src/timeseries/stream-ddl.ts';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -34,6 +37,60 @@ export function familyDocs(families: readonly Family[] = FAMILIES): string {
       out.push(`| \`${c.name}\` | \`${c.field}\` | ${SQL_TYPES[c.type]} | ${esc(c.unit)} | ${c.agg} | ${esc(c.source ?? '—')} | ${esc(c.description)}${bounds ? ` (${bounds})` : ''} |`);
     }
     out.push('');
+  }
+  return out.join('\n');
+}
+
+function measureText(m: Stream['rollups'][number]['measures'][number]): string {
+  switch (m.fn) {
+    case 'count':
+      return m.column ? `count(${m.column})` : 'count(*)';
+    case 'countWhere':
+      return `count where ${m.column} = ${JSON.stringify(m.equals)}`;
+    case 'quantile':
+      return `p${Math.round(m.q * 100)} of ${m.column} (histogram \`${m.column}_hist\`, ±${(HISTOGRAM.relativeError * 100).toFixed(1)} %)`;
+    case 'avg':
+      return `avg(${m.column}) (\`${m.name}_sum\` / \`${m.name}_count\`)`;
+    default:
+      return `${m.fn}(${m.column})`;
+  }
+}
+
+export function streamDocs(streams: readonly Stream[] = STREAMS): string {
+  const out: string[] = [];
+  for (const st of streams) {
+    const d = st.decl;
+    const horizonDays = Math.floor(streamIngestHorizonSeconds(st) / 86400);
+    out.push(`### \`${st.table}\` — ${d.title}`, '', d.description, '');
+    out.push(
+      `API \`/api/v1/events/${st.key}\` · idempotency key (${d.idempotencyKey.map((k) => `\`${k}\``).join(', ')}, \`time\`)${d.derivedKey ? ` — \`${d.derivedKey}\` derived from the event when absent` : ''} · ` +
+        `chunk ${d.chunkInterval} (timescale) / partition ${st.partitionInterval} (postgres) · retention ${d.retention} · compression after ${d.compressAfter}, segment by ${d.segmentBy} · ` +
+        `list window ≤ ${d.maxListWindow} · events accepted back to ${horizonDays} days`,
+      '',
+      `Indexes: ${['(time DESC)', ...d.indexes.map((i) => `(${i.join(', ')}, time DESC)`)].map((x) => `\`${x}\``).join(', ')}.`,
+      '',
+      '| column | API field | type | filter | source | description |',
+      '|---|---|---|---|---|---|',
+      `| \`time\` | \`timestamp\` | timestamptz | window | sender clock (server time when omitted) | Event time |`,
+    );
+    for (const c of st.columns) {
+      const rules = [
+        c.required ? 'required' : '',
+        c.values ? `one of ${c.values.join(', ')}` : '',
+        c.maxLength !== undefined ? `≤ ${c.maxLength} chars` : c.type === 'text' && !c.values ? '≤ 256 chars' : '',
+        c.lowercase ? 'stored lower-case' : '',
+        c.min !== undefined ? `${c.min} … ${c.max}${c.unit ? ` ${c.unit}` : ''}` : '',
+      ].filter(Boolean).join(', ');
+      out.push(`| \`${c.name}\` | \`${c.field}\` | ${STREAM_SQL_TYPES[c.type]} | ${c.dimension ? 'dimension' : '—'} | ${esc(c.source ?? '—')} | ${esc(c.description)}${rules ? ` (${esc(rules)})` : ''} |`);
+    }
+    out.push('');
+    for (const r of st.rollups) {
+      out.push(
+        `**\`${r.name}\`** — ${esc(r.decl.description)}: ${r.level} buckets by ${r.groupBy.map((g) => `\`${g}\``).join(', ')}; refreshed every ${r.decl.refreshEvery}, kept ${r.decl.retention}. ` +
+          `Measures: ${r.measures.map((m) => `\`${m.name}\` = ${measureText(m)}`).join('; ')}.`,
+        '',
+      );
+    }
   }
   return out.join('\n');
 }
@@ -89,7 +146,7 @@ export const DOC_FILES = {
 
 export async function renderedDocs(): Promise<{ schema: string; readme: string; api: string }> {
   return {
-    schema: replaceBetween(readFileSync(DOC_FILES.schema, 'utf8'), 'families', familyDocs()),
+    schema: replaceBetween(replaceBetween(readFileSync(DOC_FILES.schema, 'utf8'), 'families', familyDocs()), 'streams', streamDocs()),
     readme: replaceBetween(readFileSync(DOC_FILES.readme, 'utf8'), 'config', configDocs()),
     api: replaceBetween(readFileSync(DOC_FILES.api, 'utf8'), 'endpoints', await endpointDocs()),
   };
