@@ -19,6 +19,7 @@ import type { Database } from '../db/database.ts';
 import type { TierInfo } from '../db/tier.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { TimeseriesStore } from '../timeseries/store.ts';
+import { UnauthenticatedError } from '../domain/errors.ts';
 import type { StreamStore } from '../timeseries/stream-store.ts';
 import type { WriteCoalescer } from '../timeseries/coalescer.ts';
 import type { Authenticator } from '../domain/access.ts';
@@ -42,6 +43,22 @@ export interface AppDeps {
   jobs: JobRunner | null;
   metrics: Metrics;
   version: string;
+}
+
+/**
+ * The credential of a request: `Authorization: Bearer …`, or else an API key in
+ * `X-API-Key` (the header the mail-cluster agent and its ZoneMTA plugin send). The
+ * second place takes API keys only (never an access token), checked exactly like a
+ * Bearer API key: same hashing, scopes and owner rules.
+ */
+export function credentialOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  if (headers.authorization !== undefined) return headers.authorization as string;
+  const key = headers['x-api-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !/^odk_[A-Za-z0-9_-]+$/.test(key.trim())) {
+    throw new UnauthenticatedError('INVALID_API_KEY', 'X-API-Key must carry one Opsdeck API key (odk_…)', 'invalid_request');
+  }
+  return `Bearer ${key.trim()}`;
 }
 
 /** A feature module's routes. */
@@ -295,6 +312,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An access token from POST /api/v1/auth/login, or an API key (`odk_…`)' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (`odk_…`) in the header the mail-cluster agent and ZoneMTA plugin send; used when there is no Authorization header' },
         },
       },
     },
@@ -326,7 +344,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     const errorCodes = [400, 500, 503, ...(access === 'public' ? [] : [401, 403])];
     for (const c of errorCodes) responses[c] ??= problemSchema;
     // Public operations say so explicitly (an empty requirement), the others need the bearer credential.
-    (schema as { security?: unknown }).security = access === 'public' ? [] : [{ bearer: [] }];
+    (schema as { security?: unknown }).security = access === 'public' ? [] : [{ bearer: [] }, { apiKey: [] }];
     if (access !== 'public') {
       const s = schema as { description?: string };
       s.description = `${s.description ? `${s.description}\n\n` : ''}${describeAccess(access)}`;
@@ -389,7 +407,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     }
     const access = req.routeOptions.config?.access ?? 'public';
     if (access === 'public') return;
-    const principal = await deps.authenticator.authenticate(req.headers.authorization);
+    const principal = await deps.authenticator.authenticate(credentialOf(req.headers));
     if (!principal) {
       reply.header('www-authenticate', 'Bearer realm="opsdeck"');
       throw new HttpError(401, 'UNAUTHENTICATED', 'authentication required: send Authorization: Bearer <access token or API key>');

@@ -13,6 +13,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly rowsIngested = new Counter({ name: 'opsdeck_rows_ingested_total', help: 'Rows stored by family (duplicates excluded)', labelNames: ['family'] as const, registers: [this.registry] });
+  readonly ignoredFields = new Counter({
+    name: 'opsdeck_ingest_ignored_fields_total',
+    help: 'Distinct unknown field names dropped per request by the compatibility ingest endpoints',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
   readonly jobRuns = new Counter({ name: 'opsdeck_job_runs_total', help: 'Job runs by job and outcome', labelNames: ['job', 'outcome'] as const, registers: [this.registry] });
   readonly jobFailures = new Counter({ name: 'opsdeck_job_failures_total', help: 'Failed job runs by job', labelNames: ['job'] as const, registers: [this.registry] });
 

@@ -63,7 +63,7 @@ test('every operation has a unique operationId derived from method and path', ()
 test('public operations declare that they need no credential; the document names its server and licence', () => {
   assert.deepEqual(doc.paths['/health']!.get!.security, []);
   assert.deepEqual(doc.paths['/api/v1/auth/login']!.post!.security, []);
-  assert.deepEqual(doc.paths['/api/v1/nodes']!.get!.security, [{ bearer: [] }]);
+  assert.deepEqual(doc.paths['/api/v1/nodes']!.get!.security, [{ bearer: [] }, { apiKey: [] }]);
   assert.ok(Array.isArray(doc.servers) && doc.servers.length > 0);
   assert.equal(doc.info.license?.name, 'MIT');
 });

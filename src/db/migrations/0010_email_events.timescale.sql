@@ -36,7 +36,7 @@ CREATE TABLE email_events (
   spam_symbols jsonb,
   CONSTRAINT email_events_event_type_check CHECK (event_type IN ('sent', 'delivered', 'bounced', 'deferred', 'rejected', 'received')),
   CONSTRAINT email_events_bounce_type_check CHECK (bounce_type IN ('hard', 'soft')),
-  CONSTRAINT email_events_bounce_category_check CHECK (bounce_category IN ('user_unknown', 'mailbox_full', 'policy', 'spam', 'other')),
+  CONSTRAINT email_events_bounce_category_check CHECK (bounce_category IN ('user_unknown', 'mailbox_full', 'policy', 'spam', 'other', 'blacklist', 'rate_limit', 'greylist', 'network')),
   CONSTRAINT email_events_dkim_result_check CHECK (dkim_result IN ('pass', 'fail', 'none', 'neutral', 'policy', 'temperror', 'permerror')),
   CONSTRAINT email_events_spf_result_check CHECK (spf_result IN ('pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror')),
   CONSTRAINT email_events_dmarc_result_check CHECK (dmarc_result IN ('pass', 'fail', 'none', 'temperror', 'permerror')),

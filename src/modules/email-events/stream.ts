@@ -12,7 +12,12 @@ import { NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from '../../timeseries/fam
 
 export const EMAIL_EVENT_TYPES = ['sent', 'delivered', 'bounced', 'deferred', 'rejected', 'received'] as const;
 export const BOUNCE_TYPES = ['hard', 'soft'] as const;
-export const BOUNCE_CATEGORIES = ['user_unknown', 'mailbox_full', 'policy', 'spam', 'other'] as const;
+/**
+ * The requirements' categories (user_unknown, mailbox_full, policy, spam, other) and four
+ * that ZoneMTA's bounce rules tell apart and reputation work needs kept apart: the sending
+ * IP is on a blocklist, the receiver rate-limits, greylists, or the network failed.
+ */
+export const BOUNCE_CATEGORIES = ['user_unknown', 'mailbox_full', 'policy', 'spam', 'other', 'blacklist', 'rate_limit', 'greylist', 'network'] as const;
 /** Authentication-Results values of RFC 8601 for each method. */
 export const DKIM_RESULTS = ['pass', 'fail', 'none', 'neutral', 'policy', 'temperror', 'permerror'] as const;
 export const SPF_RESULTS = ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror'] as const;

@@ -158,7 +158,7 @@ forEachBackend('nodes and system API', (kind) => {
     }
     const post = doc.paths['/api/v1/metrics'].post;
     assert.ok(post.requestBody.content['application/json'].schema);
-    assert.deepEqual(post.security, [{ bearer: [] }]);
+    assert.deepEqual(post.security, [{ bearer: [] }, { apiKey: [] }]);
     assert.match(post.description, /scope `ingest`/);
     assert.ok(post.responses['400'] && post.responses['503']);
     const docs = await rt.app.inject({ url: '/docs' });
