@@ -22,7 +22,8 @@ export function familyDocs(families: readonly Family[] = FAMILIES): string {
     const d = f.decl;
     out.push(`### \`${f.table}\` — ${d.title}`, '', d.description, '');
     out.push(
-      `API type \`${f.key}\` · identity (${[...f.identity].map((i) => `\`${i}\``).join(', ')}, \`time\`) · sampled every ${d.sampleInterval} · ` +
+      `API type \`${f.key}\` · identity (${[...f.identity].map((i) => `\`${i}\``).join(', ')}, \`time\`) · ` +
+        `${f.nodeColumn === null ? 'no node column (rows register no nodes)' : `node column \`${f.nodeColumn}\``} · sampled every ${d.sampleInterval} · ` +
         `chunk ${d.chunkInterval} (timescale) / partition ${f.partitionInterval} (postgres) · raw retention ${d.retention.raw} · compression after ${d.compressAfter}, segment by ${f.identity.join(', ')}, order by time DESC`,
       '',
       `Rollups: \`${d.rollups['5m']}\` (5 min, kept ${d.retention['5m']}), \`${d.rollups['1h']}\` (1 h, kept ${d.retention['1h']}), \`${d.rollups['1d']}\` (1 day, kept ${d.retention['1d']}).`,
@@ -31,7 +32,12 @@ export function familyDocs(families: readonly Family[] = FAMILIES): string {
       '|---|---|---|---|---|---|---|',
       `| \`time\` | \`timestamp\` | timestamptz | — | bucket start | sender clock (server time when omitted) | Sample time |`,
     );
-    for (const [name, id] of Object.entries(d.identity)) out.push(`| \`${name}\` | \`${camelCase(name)}\` | text | — | identity | — | ${esc(id.description)} |`);
+    f.identity.forEach((name, k) => {
+      const id = d.identity[name]!;
+      const r = f.identityRules[k]!;
+      const rule = id.pattern || id.maxLength ? ` (${esc(r.rule)}, at most ${r.maxLength} characters)` : '';
+      out.push(`| \`${name}\` | \`${camelCase(name)}\` | text | — | ${name === f.nodeColumn ? 'identity, node' : 'identity'} | — | ${esc(id.description)}${rule} |`);
+    });
     for (const c of f.columns) {
       const bounds = [c.min !== undefined ? `≥ ${c.min}` : '', c.max !== undefined ? `≤ ${c.max}` : '', c.values ? `one of ${c.values.join(', ')}` : ''].filter(Boolean).join(', ');
       out.push(`| \`${c.name}\` | \`${c.field}\` | ${SQL_TYPES[c.type]} | ${esc(c.unit)} | ${c.agg} | ${esc(c.source ?? '—')} | ${esc(c.description)}${bounds ? ` (${bounds})` : ''} |`);

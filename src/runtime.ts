@@ -25,6 +25,7 @@ import { eventRoutes } from './modules/events/routes.ts';
 import { emailPluginRoutes } from './modules/email-events/routes.ts';
 import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
+import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -54,6 +55,8 @@ export interface RuntimeOptions {
   /** Use this database instead of connecting from config (tests). */
   db?: Database;
   extraRoutes?: RouteModule[];
+  /** Serve these time-series families instead of FAMILIES (tests: families declared in the test). */
+  families?: readonly Family[];
 }
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
@@ -76,7 +79,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const store = new TimeseriesStore({
     db,
     tier: migrated.tier.tier,
-    families: FAMILIES,
+    families: options.families ?? FAMILIES,
     logger,
     limits: { maxPoints: config.queryMaxPoints, autoMaxPoints: config.queryAutoMaxPoints, maxSpanSeconds: config.queryMaxSpanDays * 86400 },
   });

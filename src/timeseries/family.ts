@@ -14,7 +14,7 @@ export type Aggregate = 'avg' | 'min' | 'max' | 'sum' | 'last' | 'count';
 export type RollupLevel = '5m' | '1h' | '1d';
 export type Resolution = 'raw' | RollupLevel;
 
-/** Node ids (and other identity values): letters, digits and . _ : @ -, starting with a letter or digit. */
+/** Node ids (and, by default, other identity values): letters, digits and . _ : @ -, starting with a letter or digit. */
 export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
 export const NODE_ID_MAX = 128;
 export const NODE_ID_RULE = 'letters, digits and . _ : @ - only, starting with a letter or digit';
@@ -52,6 +52,15 @@ export interface ColumnDecl {
 
 export interface IdentityDecl {
   readonly description: string;
+  /**
+   * Values this column accepts: the whole value must match (the pattern is applied as
+   * `^(?:pattern)$`; no `g`, `y` or `m` flag); default NODE_ID_PATTERN.
+   * For identities that are not node ids: an IP address (`::1`), a Message-ID (`<abc+1@x>`).
+   * Not on the node column (FamilyDecl.node): its values are nodes.id and keep the node-id rule.
+   */
+  readonly pattern?: RegExp;
+  /** Longest accepted value in characters (an integer ≥ 1); default NODE_ID_MAX. Not on the node column. */
+  readonly maxLength?: number;
 }
 
 export interface FamilyDecl {
@@ -61,10 +70,28 @@ export interface FamilyDecl {
   readonly key: string;
   readonly title: string;
   readonly description: string;
-  /** Identity columns besides time (text, NOT NULL); node_id first. */
-  readonly identity: { readonly node_id: IdentityDecl } & Readonly<Record<string, IdentityDecl>>;
+  /**
+   * Identity columns besides time (text, NOT NULL), in primary-key order. Their values
+   * follow the node-id rule (NODE_ID_PATTERN, at most NODE_ID_MAX characters) unless the
+   * column declares its own `pattern` / `maxLength`.
+   */
+  readonly identity: Readonly<Record<string, IdentityDecl>>;
+  /**
+   * The identity column that names the node a row comes from, or null for a family whose
+   * rows belong to no node (a probe keyed by service name, a DNSBL check keyed by IP address).
+   * Default `'node_id'`, so a family that omits it must have a node_id identity column.
+   *
+   * With a node column (at any position in `identity`, under any name): ingest registers its
+   * values in the node inventory (nodes.id, last_seen, role from `roleColumn`, and the
+   * sampling interval that stale detection uses), the `nodeId` filter of the metrics API
+   * selects rows by it, and the cluster status shows the family under those nodes.
+   * With `null`: ingest never writes `nodes`, a `nodeId` filter is refused
+   * (NODE_FILTER_UNSUPPORTED), `roleColumn` is not allowed, and the cluster status leaves
+   * the family out.
+   */
+  readonly node?: string | null;
   readonly columns: Readonly<Record<string, ColumnDecl>>;
-  /** Column whose latest value is copied into nodes.role on ingest. */
+  /** Column whose latest value is copied into nodes.role on ingest (needs a node column). */
   readonly roleColumn?: string;
   /** Expected sampling interval: sizes raw queries, and 3 missed intervals mark a node stale. */
   readonly sampleInterval: string;
@@ -190,12 +217,43 @@ export interface Family<F extends FamilyDecl = FamilyDecl> {
   readonly identity: readonly string[];
   /** camelCase API names of the identity columns, in order. */
   readonly identityFields: readonly string[];
+  /** What each identity column accepts (same order as `identity`): its pattern, longest value and the rule in words. */
+  readonly identityRules: readonly IdentityRule[];
+  /** The node column (FamilyDecl.node), or null when rows belong to no node. */
+  readonly nodeColumn: string | null;
+  /** camelCase API name of the node column, or null. */
+  readonly nodeField: string | null;
   readonly columns: readonly (ColumnDecl & { name: string; field: string })[];
   readonly rollupColumns: readonly RollupColumn[];
   readonly sampleSeconds: number;
   readonly partitionInterval: string;
   /** Field name (camelCase) → column name, for every identity and value column. */
   readonly fieldToColumn: ReadonlyMap<string, string>;
+}
+
+export interface IdentityRule {
+  readonly pattern: RegExp;
+  readonly maxLength: number;
+  /** The rule in words, for validation messages. */
+  readonly rule: string;
+}
+
+const NODE_ID_IDENTITY: IdentityRule = { pattern: NODE_ID_PATTERN, maxLength: NODE_ID_MAX, rule: NODE_ID_RULE };
+
+/**
+ * What one identity column accepts. A declared pattern must match the whole value: it is
+ * applied as `^(?:pattern)$`, so `/[0-9.]+/` or `/^a|b$/` cannot pass a value on a partial
+ * match; `g` and `y` (test() would depend on the previous call) and `m` (^ and $ at every
+ * line) are refused. The node column keeps the node-id rule: its values are nodes.id.
+ */
+function identityRule(table: string, name: string, d: IdentityDecl, isNode: boolean): IdentityRule {
+  if (d.pattern === undefined && d.maxLength === undefined) return NODE_ID_IDENTITY;
+  if (isNode) throw new Error(`${table}.${name}: the node column keeps the node-id rule (its values are nodes.id): no pattern or maxLength`);
+  const maxLength = d.maxLength ?? NODE_ID_MAX;
+  if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`${table}.${name}: maxLength must be an integer from 1 (got ${String(maxLength)})`);
+  if (d.pattern === undefined) return { ...NODE_ID_IDENTITY, maxLength };
+  if (/[gym]/.test(d.pattern.flags)) throw new Error(`${table}.${name}: pattern must not have the g, y or m flag (got /${d.pattern.source}/${d.pattern.flags})`);
+  return { pattern: new RegExp(`^(?:${d.pattern.source})$`, d.pattern.flags), maxLength, rule: `must match /${d.pattern.source}/${d.pattern.flags} (the whole value)` };
 }
 
 export const SQL_TYPES: Record<ColumnType, string> = {
@@ -278,10 +336,29 @@ function rollupColumnsOf(name: string, c: ColumnDecl): RollupColumn[] {
   }
 }
 
+/** The node column a declaration names: FamilyDecl.node, 'node_id' when omitted. */
+type NodeOf<F extends FamilyDecl> = F extends { readonly node: infer N } ? N : 'node_id';
+
+/**
+ * Type-level form of defineFamily's node checks (it checks them at run time too): the node
+ * column must be an identity column, and a family without one has no roleColumn.
+ */
+export type NodeChecked<F extends FamilyDecl> = [NodeOf<F>] extends [null]
+  ? F extends { readonly roleColumn: string }
+    ? { readonly roleColumn: 'roleColumn needs a node column' }
+    : unknown
+  : [NodeOf<F>] extends [keyof F['identity']]
+    ? unknown
+    : { readonly node: 'the node column must be an identity column (node_id when node is omitted; node: null for none)' };
+
 /** Validates a declaration and derives everything the other layers need from it. */
-export function defineFamily<const F extends FamilyDecl>(decl: F): Family<F> {
+export function defineFamily<const F extends FamilyDecl>(decl: F & NodeChecked<F>): Family<F> {
   const identity = Object.keys(decl.identity);
-  if (identity[0] !== 'node_id') throw new Error(`${decl.table}: node_id must be the first identity column`);
+  const nodeColumn = decl.node === undefined ? 'node_id' : decl.node;
+  if (nodeColumn !== null && !identity.includes(nodeColumn)) {
+    throw new Error(`${decl.table}: node column ${nodeColumn} is not an identity column${decl.node === undefined ? ' (the default; declare node: null for a family without nodes)' : ''}`);
+  }
+  if (nodeColumn === null && decl.roleColumn !== undefined) throw new Error(`${decl.table}: roleColumn needs a node column (node is null)`);
   const names = [decl.table, ...Object.values(decl.rollups), ...identity, ...Object.keys(decl.columns)];
   for (const n of names) if (!IDENT.test(n)) throw new Error(`${decl.table}: invalid SQL identifier ${n}`);
   for (const reserved of ['time', 'bucket', 'samples', 'timestamp']) {
@@ -296,6 +373,7 @@ export function defineFamily<const F extends FamilyDecl>(decl: F): Family<F> {
     if (fieldToColumn.has(f)) throw new Error(`${decl.table}: two columns map to field ${f}`);
     fieldToColumn.set(f, n);
   }
+  const identityRules = identity.map((n) => identityRule(decl.table, n, decl.identity[n]!, n === nodeColumn));
   for (const s of [decl.sampleInterval, decl.chunkInterval, decl.compressAfter, ...Object.values(decl.retention)]) intervalSeconds(s);
   const partitionInterval = decl.partitionInterval ?? (intervalSeconds(decl.chunkInterval) >= 86400 ? decl.chunkInterval : '1 day');
   return {
@@ -304,6 +382,9 @@ export function defineFamily<const F extends FamilyDecl>(decl: F): Family<F> {
     key: decl.key,
     identity,
     identityFields: identity.map(camelCase),
+    identityRules,
+    nodeColumn,
+    nodeField: nodeColumn === null ? null : camelCase(nodeColumn),
     columns,
     rollupColumns: columns.flatMap((c) => rollupColumnsOf(c.name, c)),
     sampleSeconds: intervalSeconds(decl.sampleInterval),

@@ -4,7 +4,7 @@
  * (identity, time): a retried batch stores nothing twice.
  */
 import { z } from 'zod';
-import { SQL_TYPES, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase, NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from './family.ts';
+import { SQL_TYPES, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase } from './family.ts';
 import { ingestHorizonSeconds } from './ddl.ts';
 
 /** '88 days 23 hours' for a number of seconds (whole hours). */
@@ -56,7 +56,10 @@ export function ingestRowSchema<F extends FamilyDecl>(f: Family<F>): z.ZodType<I
   const shape: Record<string, z.ZodType> = {
     timestamp: z.iso.datetime({ offset: true }).optional(),
   };
-  for (const id of f.identityFields) shape[id] = z.string().min(1).max(NODE_ID_MAX).regex(NODE_ID_PATTERN, NODE_ID_RULE);
+  f.identityFields.forEach((id, k) => {
+    const r = f.identityRules[k]!;
+    shape[id] = z.string().min(1).max(r.maxLength).regex(r.pattern, r.rule);
+  });
   for (const c of f.columns) shape[c.field] = columnSchema(c);
   return z.strictObject(shape) as unknown as z.ZodType<IngestRow<F>>;
 }
@@ -127,7 +130,7 @@ function isoFast(ts: string): boolean {
  */
 export function compileFastCheck(f: Family): (row: unknown) => boolean {
   const allowed = new Set(['timestamp', ...f.identityFields, ...f.columns.map((c) => c.field)]);
-  const ids = f.identityFields;
+  const ids = f.identityFields.map((field, k) => ({ field, ...f.identityRules[k]! }));
   const cols = f.columns.map((c) => ({
     field: c.field,
     type: c.type,
@@ -135,21 +138,24 @@ export function compileFastCheck(f: Family): (row: unknown) => boolean {
     values: c.values ? new Set(c.values) : null,
     canon: canonicalValues(c),
   }));
-  // Identity values seen valid recently (a batch repeats the same few node ids).
-  const goodIds = new Set<string>();
+  // Per identity column, values seen valid recently (a batch repeats the same few node ids).
+  // One set per column: columns may have different rules.
+  const goodIds = ids.map(() => new Set<string>());
   return (row) => {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
     const r = row as Record<string, unknown>;
     for (const k in r) if (!allowed.has(k)) return false;
     const ts = r.timestamp;
     if (ts !== undefined && (typeof ts !== 'string' || !isoFast(ts))) return false;
-    for (const id of ids) {
-      const v = r[id];
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      const v = r[id.field];
       if (typeof v !== 'string') return false;
-      if (goodIds.has(v)) continue;
-      if (v.length === 0 || v.length > NODE_ID_MAX || !NODE_ID_PATTERN.test(v)) return false;
-      if (goodIds.size >= 10_000) goodIds.clear();
-      goodIds.add(v);
+      const good = goodIds[k]!;
+      if (good.has(v)) continue;
+      if (v.length === 0 || v.length > id.maxLength || !id.pattern.test(v)) return false;
+      if (good.size >= 10_000) good.clear();
+      good.add(v);
     }
     for (const c of cols) {
       const v = r[c.field];
@@ -197,7 +203,10 @@ export interface ColumnBatch {
   /** Earliest and latest row time, milliseconds (the microsecond time rounded down). */
   minTime: number;
   maxTime: number;
-  /** Latest time (ms, and its exact text) and role, when the family has a role column, per node. */
+  /**
+   * Per node (value of the family's node column): latest time (ms, and its exact text) and
+   * role, when the family has a role column. Empty for a family without a node column.
+   */
   latestByNode: Map<string, LatestSample>;
 }
 
@@ -242,6 +251,7 @@ export function prepareBatch(
   const micros = new Array<number>(input.length);
   const latestByNode = new Map<string, LatestSample>();
   const roleField = f.decl.roleColumn ? camelCase(f.decl.roleColumn) : null;
+  const nodeField = f.nodeField;
   // case-insensitive text columns: index → lower-cased spelling → declared value
   const canon = f.columns.map(canonicalValues);
   const roleArray = roleField ? 1 + idFields.length + f.columns.findIndex((c) => c.field === roleField) : -1;
@@ -292,7 +302,8 @@ export function prepareBatch(
     }
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;
-    const node = row.nodeId as string;
+    if (nodeField === null) continue;
+    const node = row[nodeField] as string;
     const prev = latestByNode.get(node);
     if (!prev || time.micros >= prev.micros) {
       latestByNode.set(node, { time: t, micros: time.micros, at: time.text, role: roleArray < 0 ? null : ((arrays[roleArray]![i] as string | null) ?? null) });

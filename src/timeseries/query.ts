@@ -15,7 +15,7 @@ import {
 
 export class QueryError extends Error {
   constructor(
-    readonly code: 'INVALID_TIME_RANGE' | 'SPAN_TOO_LARGE' | 'TOO_MANY_POINTS' | 'UNKNOWN_FIELD' | 'UNKNOWN_FAMILY' | 'INVALID_CURSOR',
+    readonly code: 'INVALID_TIME_RANGE' | 'SPAN_TOO_LARGE' | 'TOO_MANY_POINTS' | 'UNKNOWN_FIELD' | 'UNKNOWN_FAMILY' | 'INVALID_CURSOR' | 'NODE_FILTER_UNSUPPORTED',
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
@@ -48,6 +48,7 @@ export const DEFAULT_LIMITS: QueryLimits = { maxSpanSeconds: 400 * 86400, maxPoi
 export interface RangeQuery {
   from: Date;
   to: Date;
+  /** Only rows of these nodes (values of the family's node column); refused for a family without one. */
   nodeIds?: readonly string[] | undefined;
   resolution?: Resolution | 'auto' | undefined;
   /** camelCase value fields to return (default: all). */
@@ -187,6 +188,20 @@ function rollupExpr(f: Family, column: string): string {
   }
 }
 
+/**
+ * The column a node filter applies to: the family's node column, or null when the query has
+ * no node filter. A node filter on a family without a node column is NODE_FILTER_UNSUPPORTED.
+ */
+export function nodeFilterColumn(f: Family, nodeIds: readonly string[] | undefined): string | null {
+  if (!nodeIds?.length) return null;
+  if (f.nodeColumn === null) {
+    throw new QueryError('NODE_FILTER_UNSUPPORTED', `family ${f.key} has no node column: its rows cannot be filtered by node (identity: ${f.identityFields.join(', ')})`, {
+      identity: [...f.identityFields],
+    });
+  }
+  return f.nodeColumn;
+}
+
 /** Cells of one point: timestamp, identity fields, selected fields, and `samples` on rollups. */
 export function cellsPerPoint(f: Family, fields: number, resolution: Resolution): number {
   return 1 + f.identity.length + fields + (resolution === 'raw' ? 0 : 1);
@@ -194,6 +209,7 @@ export function cellsPerPoint(f: Family, fields: number, resolution: Resolution)
 
 export function planQuery(f: Family, q: RangeQuery, series: number, limits: QueryLimits = DEFAULT_LIMITS): QueryPlan {
   validateRange(q, limits);
+  const nodeColumn = nodeFilterColumn(f, q.nodeIds);
   const columns = selectColumns(f, q.fields);
   const cursor = q.cursor === undefined ? null : decodeCursor(f, q.cursor);
   if (cursor && q.resolution !== undefined && q.resolution !== 'auto' && q.resolution !== cursor.resolution) {
@@ -220,7 +236,7 @@ export function planQuery(f: Family, q: RangeQuery, series: number, limits: Quer
     const start = new Date(Math.floor(q.from.getTime() / width) * width);
     where.push(`bucket >= ${p(start.toISOString())}`, `bucket < ${p(q.to.toISOString())}`);
   }
-  if (q.nodeIds?.length) where.push(`node_id = ANY(${p([...q.nodeIds])}::text[])`);
+  if (nodeColumn !== null) where.push(`${nodeColumn} = ANY(${p([...q.nodeIds!])}::text[])`);
   if (cursor) {
     // rows come series-major (identity, then time): continue at the first row not yet returned
     where.push(`(${[...ids, timeCol].join(', ')}) >= (${[...cursor.identity.map((v) => `${p(v)}::text`), `${p(new Date(cursor.time).toISOString())}::timestamptz`].join(', ')})`);

@@ -12,7 +12,7 @@ import { refreshSQL } from './ddl.ts';
 import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution } from './family.ts';
 import { PartitionCache } from './partitions.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
-import { DEFAULT_LIMITS, encodeCursor, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
+import { DEFAULT_LIMITS, encodeCursor, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
 import type { z } from 'zod';
 
 const FIVE_MIN = 300_000;
@@ -200,13 +200,15 @@ export class TimeseriesStore {
   }
 
   /**
-   * Registers the batch's nodes and advances last_seen/role. A node whose row this
+   * Registers the batch's nodes (values of the family's node column; nothing for a family
+   * without one) and advances last_seen/role. A node whose row this
    * process wrote less than NODE_TOUCH_MS of sample time ago, with the same role,
    * is skipped: every concurrent batch of the same nodes would otherwise update
    * (and lock until commit) the same nodes rows, serialising the writers. The cost
    * is that last_seen may lag by up to NODE_TOUCH_MS (stale needs 3 intervals).
    */
   private async touchNodes(tx: Queryable, f: Family, batch: ColumnBatch): Promise<void> {
+    if (f.nodeColumn === null) return;
     const entries = [...batch.latestByNode.entries()]
       .filter(([node, e]) => {
         const known = this.touched.get(`${f.key}\u0000${node}`);
@@ -229,14 +231,14 @@ export class TimeseriesStore {
     );
   }
 
-  /** Number of series a query covers (for point estimates). */
-  /** Series (distinct identities) the family has in the range, from its small daily rollup. */
+  /** Series (distinct identities) the family has in the range, from its small daily rollup (for point estimates). */
   private async seriesCount(f: Family, q: RangeQuery): Promise<number> {
     const ids = f.identity.join(', ');
+    const node = nodeFilterColumn(f, q.nodeIds);
     const r = await this.db.queryOne<{ n: number }>(
       `SELECT count(*)::int AS n FROM (SELECT DISTINCT ${ids} FROM ${f.decl.rollups['1d']}
-         WHERE bucket >= $1 AND bucket < $2 AND ($3::text[] IS NULL OR node_id = ANY($3::text[]))) s`,
-      [new Date(Math.floor(q.from.getTime() / 86_400_000) * 86_400_000).toISOString(), q.to.toISOString(), q.nodeIds?.length ? [...q.nodeIds] : null],
+         WHERE bucket >= $1 AND bucket < $2${node === null ? '' : ` AND ${node} = ANY($3::text[])`}) s`,
+      [new Date(Math.floor(q.from.getTime() / 86_400_000) * 86_400_000).toISOString(), q.to.toISOString(), ...(node === null ? [] : [[...q.nodeIds!]])],
     );
     return Math.max(1, r?.n ?? 1);
   }

@@ -1,6 +1,6 @@
 /** Builds the real runtime (migrations, store, routes, auth) on a test backend for app.inject() tests. */
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.ts';
 import { openDatabase, type BackendKind } from './backends.ts';
 import pino from 'pino';
 
@@ -12,7 +12,7 @@ export interface TestRuntime extends Runtime {
 
 export const TEST_ADMIN_PASSWORD = 'test-root-password-123';
 
-export async function buildTestRuntime(kind: BackendKind, overrides: Partial<Config> = {}): Promise<TestRuntime> {
+export async function buildTestRuntime(kind: BackendKind, overrides: Partial<Config> = {}, options: Pick<RuntimeOptions, 'families'> = {}): Promise<TestRuntime> {
   const t = await openDatabase(kind);
   const config = loadConfig(
     {},
@@ -25,7 +25,7 @@ export async function buildTestRuntime(kind: BackendKind, overrides: Partial<Con
       ...overrides,
     },
   );
-  const rt = await createRuntime(config, { db: t.db, logger: pino({ level: 'silent' }) });
+  const rt = await createRuntime(config, { ...options, db: t.db, logger: pino({ level: 'silent' }) });
   await rt.auth.seed();
   await rt.app.ready();
   return {

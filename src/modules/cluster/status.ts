@@ -5,9 +5,10 @@
  * reports. Framework-free and family-agnostic: the SQL and the field names
  * come from the family declarations, so a new family shows up here without code.
  *
- * Per family, one query: a LATERAL over the nodes reading the newest row per series
- * inside a lookback window (default 24 h) —
- *   node_id-only families: WHERE (t.node_id, t.time) > (n.id, $1) AND (t.node_id, t.time) <= (n.id, $2)
+ * Per family with a node column (FamilyDecl.node; node_id in the shipped families), one
+ * query: a LATERAL over the nodes reading the newest row per series inside a lookback
+ * window (default 24 h) —
+ *   families keyed by the node alone: WHERE (t.node_id, t.time) > (n.id, $1) AND (t.node_id, t.time) <= (n.id, $2)
  *                            AND t.time > $1 AND t.time <= $2
  *                          ORDER BY t.node_id DESC, t.time DESC LIMIT 1
  *     (the row comparison leaves the (node_id, time) primary key as the only usable index:
@@ -16,6 +17,7 @@
  *   more identity columns: SELECT DISTINCT ON (zone, …) … WHERE t.node_id = n.id AND <window>
  *                          ORDER BY zone, …, t.time DESC
  *     (reads the node's rows of the window and sorts them: fine for a few series per node)
+ * A family without a node column describes no node and is left out.
  */
 import type { Queryable } from '../../db/database.ts';
 import { camelCase, type Family } from '../../timeseries/family.ts';
@@ -43,7 +45,7 @@ export interface ClusterNode {
   expectedIntervalSeconds: number | null;
   /** Seconds between lastSeen and `now`. */
   ageSeconds: number | null;
-  /** Family key → latest point of each series the node reports (one per node for node_id-only families, one per zone for zonemta, ...). Families the node did not report in the lookback window are absent. */
+  /** Family key → latest point of each series the node reports (one per node for node_id-only families, one per zone for zonemta, ...). Families the node did not report in the lookback window, and families without a node column, are absent. */
   families: Record<string, LatestPoint[]>;
 }
 
@@ -83,20 +85,22 @@ interface NodeRow {
   expected_interval_seconds: number | null;
 }
 
-/** The latest-row-per-series query of one family. $1 = window start, $2 = now, $3 = node ids or null. */
+/** The latest-row-per-series query of one family with a node column. $1 = window start, $2 = now, $3 = node ids or null. */
 export function latestSQL(f: Family): string {
-  const extra = f.identity.slice(1);
+  const node = f.nodeColumn;
+  if (node === null) throw new Error(`family ${f.key} has no node column: it has no latest row per node`);
+  const extra = f.identity.filter((c) => c !== node);
   const cols = ['time', ...f.identity, ...f.columns.map((c) => c.name)];
   const inner = extra.length
     ? `SELECT DISTINCT ON (${extra.map((c) => `t.${c}`).join(', ')}) ${cols.map((c) => `t.${c}`).join(', ')}
   FROM ${f.table} t
-  WHERE t.node_id = n.id AND t.time > $1 AND t.time <= $2
+  WHERE t.${node} = n.id AND t.time > $1 AND t.time <= $2
   ORDER BY ${extra.map((c) => `t.${c}`).join(', ')}, t.time DESC`
     : `SELECT ${cols.map((c) => `t.${c}`).join(', ')}
   FROM ${f.table} t
-  WHERE (t.node_id, t.time) > (n.id, $1) AND (t.node_id, t.time) <= (n.id, $2)
+  WHERE (t.${node}, t.time) > (n.id, $1) AND (t.${node}, t.time) <= (n.id, $2)
     AND t.time > $1 AND t.time <= $2
-  ORDER BY t.node_id DESC, t.time DESC
+  ORDER BY t.${node} DESC, t.time DESC
   LIMIT 1`;
   return `SELECT l.*
 FROM nodes n
@@ -104,7 +108,7 @@ CROSS JOIN LATERAL (
   ${inner}
 ) l
 WHERE $3::text[] IS NULL OR n.id = ANY($3::text[])
-ORDER BY ${['l.node_id', ...extra.map((c) => `l.${c}`)].join(', ')}`;
+ORDER BY ${[node, ...extra].map((c) => `l.${c}`).join(', ')}`;
 }
 
 function toPoint(f: Family, r: Record<string, unknown>): LatestPoint {
@@ -165,9 +169,10 @@ export async function getClusterStatus(db: Queryable, families: readonly Family[
   if (nodes.size > 0) {
     const params = [from.toISOString(), now.toISOString(), [...nodes.keys()]];
     for (const f of families) {
+      if (f.nodeColumn === null) continue;
       const rows = await db.queryMany<Record<string, unknown>>(latestSQL(f), params);
       for (const r of rows) {
-        const node = nodes.get(r.node_id as string);
+        const node = nodes.get(r[f.nodeColumn] as string);
         if (!node) continue;
         (node.families[f.key] ??= []).push(toPoint(f, r));
       }
