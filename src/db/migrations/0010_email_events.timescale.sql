@@ -94,7 +94,7 @@ COMMENT ON COLUMN email_events.status_code IS 'SMTP reply code of the remote ser
 
 COMMENT ON COLUMN email_events.status_message IS 'SMTP reply text (enhanced status code and message)';
 
-COMMENT ON COLUMN email_events.delivery_time_ms IS 'From the start of the delivery attempt to the remote reply';
+COMMENT ON COLUMN email_events.delivery_time_ms IS 'Delivery time: from the start of the attempt to the remote reply (plugin), or from first to last queue attempt (the agent''s queue watcher: days for a message deferred for days)';
 
 COMMENT ON COLUMN email_events.queue_time_ms IS 'Time the message waited in the queue';
 

@@ -28,8 +28,6 @@ export const SPAM_ACTIONS = ['no_action', 'add_header', 'rewrite_subject', 'grey
 const HOST_RULE = 'a host name: letters, digits, dots, hyphens and underscores';
 const HOST = /^[A-Za-z0-9_.-]+$/;
 
-/** Milliseconds in a day: no single SMTP delivery attempt takes longer. */
-const DAY_MS = 86_400_000;
 const INT_MAX = 2_147_483_647;
 
 export const emailEvents = defineStream({
@@ -66,7 +64,14 @@ export const emailEvents = defineStream({
     mx_host: { type: 'text', dimension: true, maxLength: 253, lowercase: true, pattern: HOST, patternRule: HOST_RULE, description: 'MX host the delivery went to (stored lower-case)', source: 'ZoneMTA delivery info' },
     status_code: { type: 'smallint', dimension: true, min: 100, max: 599, unit: 'SMTP code', description: 'SMTP reply code of the remote server', source: 'the remote server\'s reply' },
     status_message: { type: 'text', maxLength: 2000, description: 'SMTP reply text (enhanced status code and message)', source: 'the remote server\'s reply' },
-    delivery_time_ms: { type: 'integer', min: 0, max: DAY_MS, unit: 'ms', description: 'From the start of the delivery attempt to the remote reply', source: 'ZoneMTA delivery timing' },
+    delivery_time_ms: {
+      type: 'integer',
+      min: 0,
+      max: INT_MAX,
+      unit: 'ms',
+      description: 'Delivery time: from the start of the attempt to the remote reply (plugin), or from first to last queue attempt (the agent\'s queue watcher: days for a message deferred for days)',
+      source: 'ZoneMTA delivery timer / zone-queue first and last',
+    },
     queue_time_ms: { type: 'integer', min: 0, max: INT_MAX, unit: 'ms', description: 'Time the message waited in the queue', source: 'ZoneMTA queue timestamps' },
     total_time_ms: { type: 'integer', min: 0, max: INT_MAX, unit: 'ms', description: 'From acceptance to this event', source: 'ZoneMTA queue timestamps' },
     bounce_type: { type: 'text', dimension: true, values: BOUNCE_TYPES, description: 'hard (permanent, 5xx) or soft (temporary, 4xx)', source: 'derived from the SMTP code by the sender' },

@@ -221,6 +221,28 @@ forEachBackend('the ZoneMTA plugin posting to Opsdeck', (kind) => {
     });
   });
 
+  test('the agent\'s zone-queue watcher (same endpoint): a message deferred for days carries days of delivery time', async () => {
+    // packages/agent/src/collectors/zonemta-email-event-collector.ts (commit 097ef48): SENT → delivered,
+    // deliveryTimeMs = last − first attempt, bounceType soft on deferrals
+    const e = {
+      time: iso(2_000),
+      eventType: 'delivered',
+      queueId: '18f3d0000000a',
+      fromAddress: 'billing@bank.example',
+      toAddress: 'slow@mail.example',
+      toDomain: 'mail.example',
+      mtaNode: 'mta-01',
+      mxHost: 'mx.mail.example',
+      statusCode: 250,
+      statusMessage: '250 2.0.0 Ok: queued as 4Zx',
+      deliveryTimeMs: 3 * 86_400_000 + 12_345,
+    };
+    const r = await send([e]);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const row = await rt.db.queryOne<{ d: number }>(`SELECT delivery_time_ms AS d FROM email_events WHERE queue_id = '18f3d0000000a'`);
+    assert.equal(row?.d, 259_212_345);
+  });
+
   test('keys: a read-only key is refused (403), a wrong or malformed one is 401, none is 401', async () => {
     assert.equal((await send([delivered(400)], readKey)).status, 403);
     assert.equal((await send([delivered(401)], 'odk_not-a-real-key')).status, 401);
