@@ -23,6 +23,7 @@ import { FAMILIES } from './modules/families.ts';
 import { STREAMS } from './modules/streams.ts';
 import { eventRoutes } from './modules/events/routes.ts';
 import { emailPluginRoutes } from './modules/email-events/routes.ts';
+import { mailAgentRoutes } from './modules/mail-agent/routes.ts';
 import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
@@ -98,7 +99,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,

@@ -93,3 +93,6 @@ export class UnavailableError extends DomainError {
     super(code, message, extra);
   }
 }
+
+/** The input is understood but this version of Opsdeck cannot process it faithfully (a peer's format whose meaning differs from Opsdeck's columns): 422. */
+export class UnsupportedError extends DomainError {}

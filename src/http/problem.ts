@@ -14,6 +14,7 @@ import {
   TooLargeError,
   UnauthenticatedError,
   UnavailableError,
+  UnsupportedError,
 } from '../domain/errors.ts';
 import { IngestValidationError } from '../timeseries/ingest.ts';
 import { QueryError } from '../timeseries/query.ts';
@@ -70,6 +71,7 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   503: 'Service Unavailable',
 };
 
@@ -111,6 +113,7 @@ function mapDomainError(err: DomainError): MappedError {
     return { status: 400, ...base, ...(errors.length > 0 ? { errors } : {}) };
   }
   if (err instanceof TooLargeError) return { status: 413, ...base };
+  if (err instanceof UnsupportedError) return { status: 422, ...base };
   if (err instanceof RateLimitedError) {
     return { status: 429, ...base, extra: { ...base.extra, retryAfterSeconds: err.retryAfterSeconds }, headers: { 'retry-after': String(err.retryAfterSeconds) } };
   }

@@ -5,9 +5,10 @@
  * test then compares the declaration with the migrated database on every backend.
  */
 import { emailEvents } from './email-events/stream.ts';
+import { mongodbEvents } from './mongodb/events-stream.ts';
 import type { Stream } from '../timeseries/stream.ts';
 
-export const STREAMS: readonly Stream[] = [emailEvents];
+export const STREAMS: readonly Stream[] = [emailEvents, mongodbEvents];
 
 export function findStream(nameOrKey: string): Stream | undefined {
   return STREAMS.find((s) => s.key === nameOrKey || s.table === nameOrKey);

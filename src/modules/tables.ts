@@ -10,7 +10,7 @@
  */
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { apiKeys, dashboardUsers, refreshTokens } from './auth/schema.ts';
-import { nodes } from './nodes/schema.ts';
+import { nodeProcesses, nodes } from './nodes/schema.ts';
 import { savedViews } from './saved-views/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, dashboardUsers, apiKeys, refreshTokens, savedViews];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews];

@@ -5,7 +5,7 @@ import type { RouteModule } from '../../http/app.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
 import { nodeIdParam } from '../../http/params.ts';
 import { NODE_STATUSES } from './schema.ts';
-import { getNode, listNodes, NODE_HEALTHS, upsertNode } from './service.ts';
+import { getNode, listProcesses, listNodes, NODE_HEALTHS, upsertNode } from './service.ts';
 
 export const nodeSchema = z.object({
   id: z.string(),
@@ -66,6 +66,27 @@ export const nodeRoutes: RouteModule = (app, deps) => {
       const n = await getNode(deps.db, req.params.id);
       if (!n) throw new NotFoundError('NODE_NOT_FOUND', `no node ${JSON.stringify(req.params.id)}`);
       return n;
+    },
+  );
+  app.get(
+    '/api/v1/nodes/:id/processes',
+    {
+      config: { access: { role: 'viewer', scope: 'read' } },
+      schema: {
+        tags: ['nodes'],
+        summary: "The processes an agent watches on the node (its latest report)",
+        params: z.object({ id: nodeIdParam }),
+        response: {
+          200: z.object({
+            items: z.array(z.object({ name: z.string(), running: z.boolean(), pid: z.number().nullable(), cpuPercent: z.number().nullable(), memoryMB: z.number().nullable(), reportedAt: z.string() })),
+          }),
+          404: z.any(),
+        },
+      },
+    },
+    async (req) => {
+      if (!(await getNode(deps.db, req.params.id))) throw new NotFoundError('NODE_NOT_FOUND', `no node ${JSON.stringify(req.params.id)}`);
+      return { items: await listProcesses(deps.db, req.params.id) };
     },
   );
   app.put(

@@ -7,7 +7,7 @@
  * `$inferSelect` shape.
  */
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { sqlList, tstz } from '../../db/drizzle.ts';
 
 /** Administrative status of a node (set by operators; health is derived from last_seen). */
@@ -37,3 +37,28 @@ export const nodes = pgTable(
 );
 
 export type NodeRow = typeof nodes.$inferSelect;
+
+/** The processes an agent watches on a node; its latest report replaces the previous one (migration 0012). */
+export const nodeProcesses = pgTable(
+  'node_processes',
+  {
+    node_id: text()
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    running: boolean().notNull(),
+    pid: integer(),
+    cpu_percent: doublePrecision(),
+    memory_mb: doublePrecision(),
+    reported_at: tstz().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.node_id, t.name] }),
+    check('node_processes_name_check', sql`length(${t.name}) BETWEEN 1 AND 128`),
+    check('node_processes_pid_check', sql`${t.pid} >= 0`),
+    check('node_processes_cpu_percent_check', sql`${t.cpu_percent} >= 0`),
+    check('node_processes_memory_mb_check', sql`${t.memory_mb} >= 0`),
+  ],
+);
+
+export type NodeProcessRow = typeof nodeProcesses.$inferSelect;

@@ -106,3 +106,80 @@ export async function upsertNode(db: Queryable, id: string, u: NodeUpdate): Prom
   );
   return (await getNode(db, id))!;
 }
+
+/** What an agent reports when it starts (the mail-cluster agent's node registration). */
+export interface NodeRegistration {
+  nodeId: string;
+  hostname?: string | null | undefined;
+  /** An IPv4 or IPv6 address; anything else (the agent sends "unknown") is not stored. */
+  ipAddress?: string | null | undefined;
+  role?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Registers a node or refreshes what its agent says about it: hostname, role, its
+ * address (kept in `addresses.ip`), and metadata (merged key by key). The status an
+ * operator set and the labels are kept; last_seen stays ingest's business.
+ */
+export async function registerNode(db: Queryable, r: NodeRegistration, isIp: (s: string) => boolean): Promise<NodeView> {
+  const address = r.ipAddress && isIp(r.ipAddress) ? JSON.stringify({ ip: r.ipAddress }) : null;
+  await db.query(
+    `INSERT INTO nodes (id, hostname, role, addresses, metadata)
+     VALUES ($1, $2, $3, coalesce($4::text::jsonb, '{}'::jsonb), coalesce($5::text::jsonb, '{}'::jsonb))
+     ON CONFLICT (id) DO UPDATE SET
+       hostname = coalesce(EXCLUDED.hostname, nodes.hostname),
+       role = coalesce(EXCLUDED.role, nodes.role),
+       addresses = nodes.addresses || coalesce($4::text::jsonb, '{}'::jsonb),
+       metadata = nodes.metadata || coalesce($5::text::jsonb, '{}'::jsonb),
+       updated_at = now()`,
+    [r.nodeId, r.hostname ?? null, r.role ?? null, address, r.metadata ? JSON.stringify(r.metadata) : null],
+  );
+  return (await getNode(db, r.nodeId))!;
+}
+
+export interface ProcessReport {
+  name: string;
+  running: boolean;
+  pid?: number | null | undefined;
+  cpuPercent?: number | null | undefined;
+  memoryMB?: number | null | undefined;
+}
+
+export interface ProcessView {
+  name: string;
+  running: boolean;
+  pid: number | null;
+  cpuPercent: number | null;
+  memoryMB: number | null;
+  reportedAt: string;
+}
+
+/**
+ * Replaces a node's process list with a report taken at `at`, in the caller's
+ * transaction; a report older than the stored one changes nothing (reports may
+ * arrive out of order from an agent's offline buffer).
+ */
+export async function replaceProcesses(db: Queryable, nodeId: string, at: Date, list: readonly ProcessReport[]): Promise<boolean> {
+  const newer = await db.queryOne<{ stale: boolean }>(`SELECT bool_or(reported_at > $2::timestamptz) AS stale FROM node_processes WHERE node_id = $1`, [nodeId, at.toISOString()]);
+  if (newer?.stale) return false;
+  await db.query('DELETE FROM node_processes WHERE node_id = $1', [nodeId]);
+  if (list.length === 0) return true;
+  // one JSON parameter: the drivers encode arrays of booleans and nulls differently
+  await db.query(
+    `INSERT INTO node_processes (node_id, name, running, pid, cpu_percent, memory_mb, reported_at)
+     SELECT $1::text, x.name, x.running, x.pid, x.cpu, x.mem, $3::timestamptz
+     FROM jsonb_to_recordset($2::text::jsonb) AS x(name text, running boolean, pid integer, cpu double precision, mem double precision)
+     ON CONFLICT (node_id, name) DO UPDATE SET running = EXCLUDED.running, pid = EXCLUDED.pid, cpu_percent = EXCLUDED.cpu_percent, memory_mb = EXCLUDED.memory_mb, reported_at = EXCLUDED.reported_at`,
+    [nodeId, JSON.stringify(list.map((p) => ({ name: p.name, running: p.running, pid: p.pid ?? null, cpu: p.cpuPercent ?? null, mem: p.memoryMB ?? null }))), at.toISOString()],
+  );
+  return true;
+}
+
+export async function listProcesses(db: Queryable, nodeId: string): Promise<ProcessView[]> {
+  const rows = await db.queryMany<{ name: string; running: boolean; pid: number | null; cpu_percent: number | null; memory_mb: number | null; reported_at: Date }>(
+    'SELECT name, running, pid, cpu_percent, memory_mb, reported_at FROM node_processes WHERE node_id = $1 ORDER BY name',
+    [nodeId],
+  );
+  return rows.map((r) => ({ name: r.name, running: r.running, pid: r.pid, cpuPercent: r.cpu_percent, memoryMB: r.memory_mb, reportedAt: r.reported_at.toISOString() }));
+}
