@@ -112,7 +112,7 @@ export function normalizeTimestamp(ts: string): NormalizedTime | null {
 const ISO_FAST = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 /** A real calendar date and time of day in the common ISO form (no 24:00, no leap seconds, no Feb 30). */
-function isoFast(ts: string): boolean {
+export function isoFast(ts: string): boolean {
   const m = ISO_FAST.exec(ts);
   if (!m) return false;
   const y = Number(m[1]);

@@ -16,6 +16,7 @@ import { PartitionCache } from './partitions.ts';
 import type { Stream, StreamColumn, StreamRollup } from './stream.ts';
 import { streamRefreshSQL } from './stream-ddl.ts';
 import {
+  compileStreamFastCheck,
   eventKey,
   mergeEventBatches,
   prepareEvents,
@@ -98,6 +99,7 @@ interface Member {
 interface StreamRuntime {
   stream: Stream;
   schema: z.ZodObject;
+  fast: (row: unknown) => boolean;
   insert: { plain: string; skip: string };
   partitions: PartitionCache;
   /** Group commit: requests waiting for the next transaction, and transactions in flight. */
@@ -139,6 +141,7 @@ export class StreamStore {
       this.byKey.set(s.key, {
         stream: s,
         schema: streamEventSchema(s),
+        fast: compileStreamFastCheck(s),
         insert: { plain: streamInsertSQL(s, false), skip: streamInsertSQL(s, true) },
         partitions: new PartitionCache(s.table, s.partitionInterval),
         open: null,
@@ -173,7 +176,7 @@ export class StreamStore {
   /** Validates every event; throws InvalidError (paths `<index>.<field>`) before anything is written. */
   prepare(key: string, events: readonly unknown[], opts?: StreamValidateOptions): EventBatch {
     const rt = this.runtime(key);
-    return prepareEvents(rt.stream, rt.schema, events, opts);
+    return prepareEvents(rt.stream, rt.schema, events, opts, rt.fast);
   }
 
   /**

@@ -77,3 +77,39 @@ test('a derived event id is a version-8 UUID that depends on time and every valu
   assert.notEqual(derivedUuid(1_700_000_000_000_000, ['bounced', '<m@x>', null]), a);
   assert.notEqual(derivedUuid(1_700_000_000_000_000, ['delivered', '<m@x>', '']), a, 'null and empty differ');
 });
+
+test('the compiled fast check never accepts an event the Zod schema refuses (email_events, random events)', async () => {
+  const fc = await import('fast-check');
+  const { emailEvents } = await import('../modules/email-events/stream.ts');
+  const { compileStreamFastCheck, streamEventSchema } = await import('./stream-ingest.ts');
+  const fast = compileStreamFastCheck(emailEvents);
+  const schema = streamEventSchema(emailEvents);
+  const anyValue = fc.oneof(
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer({ min: -5, max: 70_000 }),
+    fc.double(),
+    fc.string({ maxLength: 8 }),
+    fc.constantFrom('delivered', 'PASS', 'pass', 'hard', '192.0.2.1', '01.2.3.4', '2001:db8::1', 'gmail.com', 'Gmail.com', '', 'a b', '2026-01-01T00:00:00Z', '00000000-0000-4000-8000-000000000001', 'zz', ' '),
+    fc.constant(['A']),
+  );
+  const fields = ['timestamp', ...emailEvents.columns.map((c) => c.field), 'unknownField'];
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.dictionary(fc.constantFrom(...fields), anyValue, { maxKeys: 8 }), (e) => {
+      const row = { eventType: 'delivered', ...e };
+      if (fast(row)) {
+        accepted++;
+        assert.ok(schema.safeParse(row).success, JSON.stringify(row));
+      }
+    }),
+    { numRuns: 5000, seed: 42 },
+  );
+  assert.ok(accepted > 50, `the fast path accepts ordinary events (${accepted})`);
+  const ordinary = { timestamp: '2026-11-30T10:00:00.123Z', eventType: 'bounced', fromDomain: 'Shop.Example', sendingIp: '192.0.2.10', statusCode: 550, deliveryTimeMs: 1200, dkimResult: 'pass' };
+  assert.equal(fast(ordinary), true);
+  for (const bad of [{ ...ordinary, statusCode: 99 }, { ...ordinary, sendingIp: '01.2.3.4' }, { ...ordinary, eventType: 'PASS' }, { ...ordinary, fromDomain: 'a b' }, { ...ordinary, x: 1 }, { ...ordinary, eventType: undefined }]) {
+    assert.equal(fast(bad), false, JSON.stringify(bad));
+    assert.equal(schema.safeParse(bad).success, false, JSON.stringify(bad));
+  }
+});
