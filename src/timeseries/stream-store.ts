@@ -365,7 +365,7 @@ export class StreamStore {
     if (requested !== 'auto') {
       const atLevel = s.rollups.filter((r) => r.level === requested);
       if (atLevel.length === 0) throw new InvalidError('NO_ROLLUP_AT_RESOLUTION', `${s.key} events have no ${requested} rollup`, [{ path: 'resolution', message: `no ${requested} rollup` }], { levels: [...new Set(s.rollups.map((r) => r.level))] });
-      rollup = atLevel.find(fits);
+      rollup = atLevel.filter(fits).sort((a, b) => a.groupBy.length - b.groupBy.length)[0];
       if (!rollup) {
         const missing = needed.filter((c) => !atLevel.some((r) => r.groupBy.includes(c))).map((c) => s.byName.get(c)!.field);
         throw new InvalidError('UNKNOWN_DIMENSION', `the ${requested} rollup of ${s.key} events is not grouped by ${missing.join(', ')}`, missing.map((m) => ({ path: m, message: `not a dimension of the ${requested} rollup` })), {
@@ -373,7 +373,8 @@ export class StreamStore {
         });
       }
     } else {
-      const candidates = s.rollups.filter(fits).sort((a, b) => LEVEL_SECONDS[a.level] - LEVEL_SECONDS[b.level]);
+      // finest level first; at one level, the rollup with the fewest dimensions (fewest rows)
+      const candidates = s.rollups.filter(fits).sort((a, b) => LEVEL_SECONDS[a.level] - LEVEL_SECONDS[b.level] || a.groupBy.length - b.groupBy.length);
       if (candidates.length === 0) {
         const all = new Set(s.rollups.flatMap((r) => r.groupBy));
         const unknown = needed.filter((c) => !all.has(c));

@@ -218,6 +218,98 @@ COMMENT ON VIEW email_stats_1h IS 'Email events per hour by sender domain, recip
 
 INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES ('email_stats_1h', '1h', 'email_stats_1h', '_opsdeck_mat_email_stats_1h', INTERVAL '365 days');
 
+CREATE TABLE _opsdeck_mat_email_stats_overview_5m (
+  bucket timestamptz NOT NULL,
+  mta_node text,
+  event_type text,
+  event_count bigint,
+  avg_delivery_ms_sum double precision,
+  avg_delivery_ms_count bigint,
+  delivery_time_ms_hist bigint[],
+  avg_message_size_sum double precision,
+  avg_message_size_count bigint,
+  dkim_pass bigint,
+  spf_pass bigint,
+  dmarc_pass bigint
+);
+
+CREATE INDEX _opsdeck_mat_email_stats_overview_5m_bucket_idx ON _opsdeck_mat_email_stats_overview_5m (bucket DESC);
+
+CREATE VIEW email_stats_overview_5m AS
+  SELECT bucket, mta_node, event_type, event_count, avg_delivery_ms_sum, avg_delivery_ms_count, delivery_time_ms_hist, avg_message_size_sum, avg_message_size_count, dkim_pass, spf_pass, dmarc_pass, avg_delivery_ms_sum / NULLIF(avg_delivery_ms_count, 0) AS avg_delivery_ms, opsdeck_hist_quantile(delivery_time_ms_hist, 0.95) AS p95_delivery_ms, avg_message_size_sum / NULLIF(avg_message_size_count, 0) AS avg_message_size
+  FROM (
+    SELECT m.bucket, m.mta_node, m.event_type, m.event_count, m.avg_delivery_ms_sum, m.avg_delivery_ms_count, m.delivery_time_ms_hist, m.avg_message_size_sum, m.avg_message_size_count, m.dkim_pass, m.spf_pass, m.dmarc_pass
+    FROM _opsdeck_mat_email_stats_overview_5m m
+    WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_overview_5m' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '5 minutes')
+    UNION ALL
+    SELECT date_bin(INTERVAL '5 minutes', s.time, timestamptz '2000-01-03 00:00:00+00') AS bucket,
+      s.mta_node,
+      s.event_type,
+      count(*) AS event_count,
+      sum(delivery_time_ms::double precision) AS avg_delivery_ms_sum,
+      count(delivery_time_ms) AS avg_delivery_ms_count,
+      opsdeck_hist(delivery_time_ms::double precision) AS delivery_time_ms_hist,
+      sum(message_size::double precision) AS avg_message_size_sum,
+      count(message_size) AS avg_message_size_count,
+      count(*) FILTER (WHERE dkim_result = 'pass') AS dkim_pass,
+      count(*) FILTER (WHERE spf_result = 'pass') AS spf_pass,
+      count(*) FILTER (WHERE dmarc_result = 'pass') AS dmarc_pass
+    FROM email_events s
+    WHERE s.time >= (SELECT min(date_bin(INTERVAL '5 minutes', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_overview_5m')
+      AND date_bin(INTERVAL '5 minutes', s.time, timestamptz '2000-01-03 00:00:00+00') IN (SELECT date_bin(INTERVAL '5 minutes', i.bucket, timestamptz '2000-01-03 00:00:00+00') FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_overview_5m')
+    GROUP BY 1, 2, 3
+  ) u;
+
+COMMENT ON VIEW email_stats_overview_5m IS 'Email events per 5 minutes by MTA node and event type (Opsdeck overview rollup)';
+
+INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES ('email_stats_overview_5m', '5m', 'email_stats_overview_5m', '_opsdeck_mat_email_stats_overview_5m', INTERVAL '90 days');
+
+CREATE TABLE _opsdeck_mat_email_stats_overview_1h (
+  bucket timestamptz NOT NULL,
+  mta_node text,
+  event_type text,
+  event_count bigint,
+  avg_delivery_ms_sum double precision,
+  avg_delivery_ms_count bigint,
+  delivery_time_ms_hist bigint[],
+  avg_message_size_sum double precision,
+  avg_message_size_count bigint,
+  dkim_pass bigint,
+  spf_pass bigint,
+  dmarc_pass bigint
+);
+
+CREATE INDEX _opsdeck_mat_email_stats_overview_1h_bucket_idx ON _opsdeck_mat_email_stats_overview_1h (bucket DESC);
+
+CREATE VIEW email_stats_overview_1h AS
+  SELECT bucket, mta_node, event_type, event_count, avg_delivery_ms_sum, avg_delivery_ms_count, delivery_time_ms_hist, avg_message_size_sum, avg_message_size_count, dkim_pass, spf_pass, dmarc_pass, avg_delivery_ms_sum / NULLIF(avg_delivery_ms_count, 0) AS avg_delivery_ms, opsdeck_hist_quantile(delivery_time_ms_hist, 0.95) AS p95_delivery_ms, avg_message_size_sum / NULLIF(avg_message_size_count, 0) AS avg_message_size
+  FROM (
+    SELECT m.bucket, m.mta_node, m.event_type, m.event_count, m.avg_delivery_ms_sum, m.avg_delivery_ms_count, m.delivery_time_ms_hist, m.avg_message_size_sum, m.avg_message_size_count, m.dkim_pass, m.spf_pass, m.dmarc_pass
+    FROM _opsdeck_mat_email_stats_overview_1h m
+    WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_overview_1h' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '1 hour')
+    UNION ALL
+    SELECT date_bin(INTERVAL '1 hour', s.time, timestamptz '2000-01-03 00:00:00+00') AS bucket,
+      s.mta_node,
+      s.event_type,
+      count(*) AS event_count,
+      sum(delivery_time_ms::double precision) AS avg_delivery_ms_sum,
+      count(delivery_time_ms) AS avg_delivery_ms_count,
+      opsdeck_hist(delivery_time_ms::double precision) AS delivery_time_ms_hist,
+      sum(message_size::double precision) AS avg_message_size_sum,
+      count(message_size) AS avg_message_size_count,
+      count(*) FILTER (WHERE dkim_result = 'pass') AS dkim_pass,
+      count(*) FILTER (WHERE spf_result = 'pass') AS spf_pass,
+      count(*) FILTER (WHERE dmarc_result = 'pass') AS dmarc_pass
+    FROM email_events s
+    WHERE s.time >= (SELECT min(date_bin(INTERVAL '1 hour', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_overview_1h')
+      AND date_bin(INTERVAL '1 hour', s.time, timestamptz '2000-01-03 00:00:00+00') IN (SELECT date_bin(INTERVAL '1 hour', i.bucket, timestamptz '2000-01-03 00:00:00+00') FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_overview_1h')
+    GROUP BY 1, 2, 3
+  ) u;
+
+COMMENT ON VIEW email_stats_overview_1h IS 'Email events per hour by MTA node and event type (Opsdeck overview rollup)';
+
+INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES ('email_stats_overview_1h', '1h', 'email_stats_overview_1h', '_opsdeck_mat_email_stats_overview_1h', INTERVAL '730 days');
+
 CREATE TABLE _opsdeck_mat_email_stats_daily (
   bucket timestamptz NOT NULL,
   from_domain text,

@@ -191,6 +191,66 @@ CREATE VIEW email_stats_1h AS
 
 COMMENT ON VIEW email_stats_1h IS 'Email events per hour by sender domain, recipient domain, MTA node and event type';
 
+CREATE MATERIALIZED VIEW _opsdeck_cagg_email_stats_overview_5m
+  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+  SELECT time_bucket(INTERVAL '5 minutes', time) AS bucket,
+    mta_node,
+    event_type,
+    count(*) AS event_count,
+    sum(delivery_time_ms::double precision) AS avg_delivery_ms_sum,
+    count(delivery_time_ms) AS avg_delivery_ms_count,
+    opsdeck_hist(delivery_time_ms::double precision) AS delivery_time_ms_hist,
+    sum(message_size::double precision) AS avg_message_size_sum,
+    count(message_size) AS avg_message_size_count,
+    count(*) FILTER (WHERE dkim_result = 'pass') AS dkim_pass,
+    count(*) FILTER (WHERE spf_result = 'pass') AS spf_pass,
+    count(*) FILTER (WHERE dmarc_result = 'pass') AS dmarc_pass
+  FROM email_events
+  GROUP BY 1, 2, 3
+  WITH NO DATA;
+
+SELECT add_continuous_aggregate_policy('_opsdeck_cagg_email_stats_overview_5m', start_offset => INTERVAL '89 days 23:55:00', end_offset => INTERVAL '5 minutes', schedule_interval => INTERVAL '1 minute');
+
+SELECT count(*) FROM (SELECT alter_job(job_id, config => config || jsonb_build_object('buckets_per_batch', 0)) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = 'public' AND hypertable_name = '_opsdeck_cagg_email_stats_overview_5m') s;
+
+SELECT add_retention_policy('_opsdeck_cagg_email_stats_overview_5m', drop_after => INTERVAL '90 days');
+
+CREATE VIEW email_stats_overview_5m AS
+  SELECT bucket, mta_node, event_type, event_count, avg_delivery_ms_sum, avg_delivery_ms_count, delivery_time_ms_hist, avg_message_size_sum, avg_message_size_count, dkim_pass, spf_pass, dmarc_pass, avg_delivery_ms_sum / NULLIF(avg_delivery_ms_count, 0) AS avg_delivery_ms, opsdeck_hist_quantile(delivery_time_ms_hist, 0.95) AS p95_delivery_ms, avg_message_size_sum / NULLIF(avg_message_size_count, 0) AS avg_message_size
+  FROM _opsdeck_cagg_email_stats_overview_5m;
+
+COMMENT ON VIEW email_stats_overview_5m IS 'Email events per 5 minutes by MTA node and event type (Opsdeck overview rollup)';
+
+CREATE MATERIALIZED VIEW _opsdeck_cagg_email_stats_overview_1h
+  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+  SELECT time_bucket(INTERVAL '1 hour', time) AS bucket,
+    mta_node,
+    event_type,
+    count(*) AS event_count,
+    sum(delivery_time_ms::double precision) AS avg_delivery_ms_sum,
+    count(delivery_time_ms) AS avg_delivery_ms_count,
+    opsdeck_hist(delivery_time_ms::double precision) AS delivery_time_ms_hist,
+    sum(message_size::double precision) AS avg_message_size_sum,
+    count(message_size) AS avg_message_size_count,
+    count(*) FILTER (WHERE dkim_result = 'pass') AS dkim_pass,
+    count(*) FILTER (WHERE spf_result = 'pass') AS spf_pass,
+    count(*) FILTER (WHERE dmarc_result = 'pass') AS dmarc_pass
+  FROM email_events
+  GROUP BY 1, 2, 3
+  WITH NO DATA;
+
+SELECT add_continuous_aggregate_policy('_opsdeck_cagg_email_stats_overview_1h', start_offset => INTERVAL '179 days 23:00:00', end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '5 minutes');
+
+SELECT count(*) FROM (SELECT alter_job(job_id, config => config || jsonb_build_object('buckets_per_batch', 0)) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = 'public' AND hypertable_name = '_opsdeck_cagg_email_stats_overview_1h') s;
+
+SELECT add_retention_policy('_opsdeck_cagg_email_stats_overview_1h', drop_after => INTERVAL '730 days');
+
+CREATE VIEW email_stats_overview_1h AS
+  SELECT bucket, mta_node, event_type, event_count, avg_delivery_ms_sum, avg_delivery_ms_count, delivery_time_ms_hist, avg_message_size_sum, avg_message_size_count, dkim_pass, spf_pass, dmarc_pass, avg_delivery_ms_sum / NULLIF(avg_delivery_ms_count, 0) AS avg_delivery_ms, opsdeck_hist_quantile(delivery_time_ms_hist, 0.95) AS p95_delivery_ms, avg_message_size_sum / NULLIF(avg_message_size_count, 0) AS avg_message_size
+  FROM _opsdeck_cagg_email_stats_overview_1h;
+
+COMMENT ON VIEW email_stats_overview_1h IS 'Email events per hour by MTA node and event type (Opsdeck overview rollup)';
+
 CREATE MATERIALIZED VIEW _opsdeck_cagg_email_stats_daily
   WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
   SELECT time_bucket(INTERVAL '1 day', time) AS bucket,

@@ -236,7 +236,7 @@ forEachBackend('email_events over HTTP', (kind) => {
     const res = await get(`/api/v1/events/email/stats?${window}&resolution=1h`);
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json() as { rollup: string; resolution: string; buckets: { bucket: string; eventType: string; eventCount: number; avgDeliveryMs: number | null; p95DeliveryMs: number | null }[] };
-    assert.equal(body.rollup, 'email_stats_1h');
+    assert.equal(body.rollup, 'email_stats_overview_1h', 'the hourly rollup with the fewest dimensions that has eventType');
     const want = expectedHourly();
     assert.deepEqual(body.buckets.map((b) => [b.bucket, b.eventType, b.eventCount]), want.map((w) => [w.bucket, w.eventType, w.eventCount]), `${stage}: counts`);
     for (let i = 0; i < want.length; i++) {
