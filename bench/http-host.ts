@@ -45,7 +45,8 @@ export interface HostEventsTask {
   ingestDb: { databaseUrl?: string; dataDir?: string };
   batch: { shape: EmailShape; batchEvents: number; connections: number } | null;
   single: { seconds: number; connections: number; endMs: number } | null;
-  statsDb: { databaseUrl?: string; dataDir?: string; cases: QueryCase[] } | null;
+  /** statementTimeoutMs: the stats app's statement timeout (the bench measures queries longer than the default 30 s). */
+  statsDb: { databaseUrl?: string; dataDir?: string; cases: QueryCase[]; statementTimeoutMs?: number } | null;
 }
 
 export interface HostEventsResult {
@@ -87,7 +88,7 @@ setInterval(() => {
   overallPeak = Math.max(overallPeak, rss);
 }, 25).unref();
 
-async function startApp(db: { databaseUrl?: string; dataDir?: string }): Promise<{ rt: Runtime; base: string }> {
+async function startApp(db: { databaseUrl?: string; dataDir?: string }, overrides: { statementTimeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<{ rt: Runtime; base: string }> {
   const config = loadConfig(
     {},
     {
@@ -100,6 +101,7 @@ async function startApp(db: { databaseUrl?: string; dataDir?: string }): Promise
       ...(db.dataDir ? { dataDir: db.dataDir } : {}),
       adminPassword: ADMIN_PASSWORD,
       jwtSecret: JWT_SECRET,
+      ...overrides,
     },
   );
   const rt = await createRuntime(config);
@@ -283,7 +285,7 @@ async function runEvents(task: HostTask, e: HostEventsTask, out: HostResult): Pr
   }
   if (e.statsDb) {
     const q = e.statsDb;
-    const { rt, base } = await startApp(q);
+    const { rt, base } = await startApp({ databaseUrl: q.databaseUrl, dataDir: q.dataDir }, q.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: q.statementTimeoutMs, requestTimeoutMs: Math.max(60_000, q.statementTimeoutMs) });
     const cred = await credentials(rt, base, task.authMode);
     setAuth(cred);
     const r = await measured(rt, task.localServer, () => runWorker({ mode: 'query', base, token: cred.token, cases: q.cases }), task.profilePrefix && `${task.profilePrefix}-events-stats.cpuprofile`);

@@ -430,7 +430,7 @@ export async function loadSampleData(store: TimeseriesStore, opts: SampleDataOpt
  * bulk campaign (09:00–10:30 UTC) from the `bulk` zone. At scale 1 a weekday has
  * 60 × 1,735 + 90 × 120 = 114,900 events per node and a weekend day 60 × 871 = 52,260:
  * 1,358,040 events a week for the two nodes, 1.1 events per second per node on average
- * (0.15/s at night, 2.5/s on weekday afternoons, 4.5/s during the campaign).
+ * (0.13/s at night, 2.5/s on weekday afternoons, up to 4.3/s during the campaign).
  *
  * Mix: ~90 % delivered (250), ~5 % deferred (4xx), ~3 % bounced (two thirds hard: 5xx with
  * user_unknown / policy / spam / other, one third soft: 4xx mailbox_full / other), 1 %
@@ -444,7 +444,7 @@ export async function loadSampleData(store: TimeseriesStore, opts: SampleDataOpt
 export const SAMPLE_EVENT_PROFILE = [12, 9, 8, 8, 9, 14, 30, 60, 100, 130, 140, 145, 150, 150, 145, 140, 125, 105, 80, 60, 45, 32, 22, 16] as const;
 /**
  * Scale `opsdeck db seed --sample` uses: a week of ~681,000 events (0.56 events/s per node on
- * average, 1.25/s on weekday afternoons, 2.25/s during the campaign), which the embedded
+ * average, 1.25/s on weekday afternoons, up to 2.2/s during the campaign), which the embedded
  * database ingests in a few minutes; scale 1 doubles it.
  */
 export const SAMPLE_SEED_EVENT_SCALE = 0.5;
