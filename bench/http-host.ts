@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
 import type { Principal } from '../src/domain/access.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
+import type { EmailShape } from './lib/email-gen.ts';
 import { STEP_MS, type DataShape } from './lib/gen.ts';
 import { profiled, type ProfileSummary } from './lib/profile.ts';
 import { PgCpuMeter, memoryMiB, nodeCpuSince, round } from './lib/util.ts';
@@ -36,6 +37,22 @@ export interface HostTask {
   queryCaseSeconds: number;
   /** BENCH_CPU_PROF=1: write a .cpuprofile per phase with this path prefix. */
   profilePrefix: string | null;
+  /** email_events (E.2–E.4): ingest into a fresh database, stats queries over a loaded, rolled-up week. */
+  events?: HostEventsTask | null;
+}
+
+export interface HostEventsTask {
+  ingestDb: { databaseUrl?: string; dataDir?: string };
+  batch: { shape: EmailShape; batchEvents: number; connections: number } | null;
+  single: { seconds: number; connections: number; endMs: number } | null;
+  /** statementTimeoutMs: the stats app's statement timeout (the bench measures queries longer than the default 30 s). */
+  statsDb: { databaseUrl?: string; dataDir?: string; cases: QueryCase[]; statementTimeoutMs?: number } | null;
+}
+
+export interface HostEventsResult {
+  batch: (BatchResult & { storedRows: number; phase: PhaseStats }) | null;
+  single: (SingleResult & { storedRows: number; phase: PhaseStats }) | null;
+  stats: (QueryResult & { phase: PhaseStats }) | null;
 }
 
 export interface PhaseStats {
@@ -56,6 +73,7 @@ export interface HostResult {
   /** After items 2–3, before any rollup refresh (jobs are off): the pending rollup work and queries that must read it. */
   pending: { invalidationRows: number; distinctBuckets: number; queries: QueryResult | null } | null;
   query: (QueryResult & { phase: PhaseStats; dataset: DataShape }) | null;
+  events: HostEventsResult | null;
   memory: { peakRssMiB: number; vmHwmMiB: number; idleRssAfterStartMiB: number };
 }
 
@@ -70,7 +88,7 @@ setInterval(() => {
   overallPeak = Math.max(overallPeak, rss);
 }, 25).unref();
 
-async function startApp(db: { databaseUrl?: string; dataDir?: string }): Promise<{ rt: Runtime; base: string }> {
+async function startApp(db: { databaseUrl?: string; dataDir?: string }, overrides: { statementTimeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<{ rt: Runtime; base: string }> {
   const config = loadConfig(
     {},
     {
@@ -83,6 +101,7 @@ async function startApp(db: { databaseUrl?: string; dataDir?: string }): Promise
       ...(db.dataDir ? { dataDir: db.dataDir } : {}),
       adminPassword: ADMIN_PASSWORD,
       jwtSecret: JWT_SECRET,
+      ...overrides,
     },
   );
   const rt = await createRuntime(config);
@@ -225,9 +244,60 @@ function queryCases(shape: DataShape, reps: number, rawReps: number, maxSeconds:
   return cases;
 }
 
+async function storedEvents(rt: Runtime): Promise<number> {
+  const r = await rt.db.queryOne<{ n: number }>('SELECT count(*)::bigint AS n FROM email_events');
+  return Number(r?.n ?? 0);
+}
+
+/** email_events over HTTP: batches and single events into a fresh database, then stats queries over the loaded week. */
+async function runEvents(task: HostTask, e: HostEventsTask, out: HostResult): Promise<HostEventsResult> {
+  const res: HostEventsResult = { batch: null, single: null, stats: null };
+  const setAuth = (cred: { method: string; note?: string }) => {
+    if (out.auth.method === 'none') out.auth = { method: cred.method, ...(cred.note ? { note: cred.note } : {}) };
+  };
+  if (e.batch || e.single) {
+    const { rt, base } = await startApp(e.ingestDb);
+    if (!out.memory.idleRssAfterStartMiB) out.memory.idleRssAfterStartMiB = memoryMiB().rss;
+    const cred = await credentials(rt, base, task.authMode);
+    setAuth(cred);
+    if (e.batch) {
+      const b = e.batch;
+      const r = await measured(
+        rt,
+        task.localServer,
+        () => runWorker({ mode: 'eventsBatch', base, token: cred.token, shape: b.shape, batchEvents: b.batchEvents, connections: b.connections }),
+        task.profilePrefix && `${task.profilePrefix}-events-batch.cpuprofile`,
+      );
+      res.batch = { ...(r.value as BatchResult), storedRows: await storedEvents(rt), phase: r.phase };
+    }
+    if (e.single) {
+      const s = e.single;
+      const before = await storedEvents(rt);
+      const r = await measured(
+        rt,
+        task.localServer,
+        () => runWorker({ mode: 'eventsSingle', base, token: cred.token, seconds: s.seconds, connections: s.connections, endMs: s.endMs }),
+        task.profilePrefix && `${task.profilePrefix}-events-single.cpuprofile`,
+      );
+      res.single = { ...(r.value as SingleResult), storedRows: (await storedEvents(rt)) - before, phase: r.phase };
+    }
+    await rt.close();
+  }
+  if (e.statsDb) {
+    const q = e.statsDb;
+    const { rt, base } = await startApp({ databaseUrl: q.databaseUrl, dataDir: q.dataDir }, q.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: q.statementTimeoutMs, requestTimeoutMs: Math.max(60_000, q.statementTimeoutMs) });
+    const cred = await credentials(rt, base, task.authMode);
+    setAuth(cred);
+    const r = await measured(rt, task.localServer, () => runWorker({ mode: 'query', base, token: cred.token, cases: q.cases }), task.profilePrefix && `${task.profilePrefix}-events-stats.cpuprofile`);
+    res.stats = { ...(r.value as QueryResult), phase: r.phase };
+    await rt.close();
+  }
+  return res;
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as HostTask;
-  const out: HostResult = { tier: task.tier, auth: { method: 'none' }, batch: null, single: null, pending: null, query: null, memory: { peakRssMiB: 0, vmHwmMiB: 0, idleRssAfterStartMiB: 0 } };
+  const out: HostResult = { tier: task.tier, auth: { method: 'none' }, batch: null, single: null, pending: null, query: null, events: null, memory: { peakRssMiB: 0, vmHwmMiB: 0, idleRssAfterStartMiB: 0 } };
 
   if (task.batch || task.single) {
     const { rt, base } = await startApp(task.ingestDb);
@@ -276,6 +346,8 @@ async function main(): Promise<void> {
     out.query = { ...(r.value as QueryResult), phase: r.phase, dataset: q.shape };
     await rt.close();
   }
+
+  if (task.events) out.events = await runEvents(task, task.events, out);
 
   const m = memoryMiB();
   out.memory.peakRssMiB = round(overallPeak);

@@ -6,13 +6,18 @@
  * Input: one JSON argument (LoadTask). Output: one IPC message (LoadResult).
  */
 import { Agent, request } from 'node:http';
+import { emailEventAt, emailEventsRange, type EmailShape } from './lib/email-gen.ts';
 import { rowsRange, systemRow, STEP_MS, type DataShape } from './lib/gen.ts';
 import { summarize, type LatencySummary } from './lib/util.ts';
 
 export type LoadTask =
   | { mode: 'batch'; base: string; token: string; shape: DataShape; rows: number; batchRows: number; connections: number }
   | { mode: 'single'; base: string; token: string; seconds: number; connections: number; endMs: number }
-  | { mode: 'query'; base: string; token: string; cases: QueryCase[] };
+  | { mode: 'query'; base: string; token: string; cases: QueryCase[] }
+  /** email_events: arrays of `batchEvents` events POSTed to /api/v1/events/email over `connections` connections. */
+  | { mode: 'eventsBatch'; base: string; token: string; shape: EmailShape; batchEvents: number; connections: number }
+  /** email_events: one event per request, `connections` at a time, for `seconds`. */
+  | { mode: 'eventsSingle'; base: string; token: string; seconds: number; connections: number; endMs: number };
 
 export interface QueryCase {
   name: string;
@@ -43,6 +48,8 @@ export interface SingleResult {
   seconds: number;
   requestsPerSec: number;
   okRowsPerSec: number;
+  /** Requests not answered 2xx, transport errors included. */
+  failed: number;
   latencyMs: LatencySummary;
   statuses: Record<string, number>;
   firstError?: string;
@@ -104,7 +111,20 @@ async function batchLoad(t: Extract<LoadTask, { mode: 'batch' }>): Promise<Batch
   for (let k = 0; k < t.rows; k += t.batchRows) {
     bodies.push(Buffer.from(JSON.stringify({ type: 'system', data: rowsRange(t.shape, k, Math.min(t.rows, k + t.batchRows)) })));
   }
-  const prepareSeconds = (performance.now() - p0) / 1000;
+  return sendBatches(t, '/api/v1/metrics', bodies, t.rows, (performance.now() - p0) / 1000);
+}
+
+async function eventsBatchLoad(t: Extract<LoadTask, { mode: 'eventsBatch' }>): Promise<BatchResult> {
+  const p0 = performance.now();
+  const bodies: Buffer[] = [];
+  for (let k = 0; k < t.shape.events; k += t.batchEvents) {
+    bodies.push(Buffer.from(JSON.stringify(emailEventsRange(t.shape, k, Math.min(t.shape.events, k + t.batchEvents)))));
+  }
+  return sendBatches(t, '/api/v1/events/email', bodies, t.shape.events, (performance.now() - p0) / 1000);
+}
+
+/** POSTs pre-encoded bodies over `connections` keep-alive connections; counts statuses and the `inserted` the server reports. */
+async function sendBatches(t: { base: string; token: string; connections: number }, path: string, bodies: readonly Buffer[], rows: number, prepareSeconds: number): Promise<BatchResult> {
   const client = makeClient(t.base, t.token, t.connections);
   const statuses: Record<string, number> = {};
   const lat: number[] = [];
@@ -119,7 +139,7 @@ async function batchLoad(t: Extract<LoadTask, { mode: 'batch' }>): Promise<Batch
         if (i >= bodies.length) return;
         const s = performance.now();
         try {
-          const r = await client.send('POST', '/api/v1/metrics', bodies[i]!);
+          const r = await client.send('POST', path, bodies[i]!);
           lat.push(performance.now() - s);
           bump(statuses, r.status);
           if (r.status === 200) inserted += (JSON.parse(r.body.toString()) as { inserted: number }).inserted;
@@ -135,10 +155,10 @@ async function batchLoad(t: Extract<LoadTask, { mode: 'batch' }>): Promise<Batch
   client.close();
   return {
     mode: 'batch',
-    rows: t.rows,
+    rows,
     requests: bodies.length,
     seconds: Math.round(seconds * 100) / 100,
-    rowsPerSec: Math.round(t.rows / seconds),
+    rowsPerSec: Math.round(rows / seconds),
     latencyMs: summarize(lat),
     statuses,
     insertedReported: inserted,
@@ -149,26 +169,39 @@ async function batchLoad(t: Extract<LoadTask, { mode: 'batch' }>): Promise<Batch
 }
 
 async function singleLoad(t: Extract<LoadTask, { mode: 'single' }>): Promise<SingleResult> {
+  const start = t.endMs - 86_400_000; // each connection is one agent sending forward in time from a day ago
+  return sendSingles(t, '/api/v1/metrics', (c, k) => {
+    const time = start + (k % 5760) * STEP_MS;
+    return { type: 'system', data: systemRow(c, time, `single-${Math.floor(k / 5760)}`) };
+  });
+}
+
+async function eventsSingleLoad(t: Extract<LoadTask, { mode: 'eventsSingle' }>): Promise<SingleResult> {
+  // Connection c sends its own data set (seed 1000 + c): one event every 10 ms of event time, ending at endMs.
+  const shape = (c: number): EmailShape => ({ events: 1_000_000, endMs: t.endMs, periodMs: 10, seed: 1000 + c });
+  const shapes = Array.from({ length: t.connections }, (_, c) => shape(c));
+  return sendSingles(t, '/api/v1/events/email', (c, k) => emailEventAt(shapes[c]!, k % 1_000_000));
+}
+
+/** One JSON body per request from each of `connections` concurrent senders, for `seconds`; counts non-2xx answers. */
+async function sendSingles(t: { base: string; token: string; seconds: number; connections: number }, path: string, body: (connection: number, k: number) => unknown): Promise<SingleResult> {
   const client = makeClient(t.base, t.token, t.connections);
   const statuses: Record<string, number> = {};
   const lat: number[] = [];
   let ok = 0;
   let firstError: string | undefined;
-  const start = t.endMs - 86_400_000; // each connection is one agent sending forward in time from a day ago
   const deadline = performance.now() + t.seconds * 1000;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: t.connections }, async (_, c) => {
       for (let k = 0; performance.now() < deadline; k++) {
-        const time = start + (k % 5760) * STEP_MS;
-        const row = systemRow(c, time, `single-${Math.floor(k / 5760)}`);
-        const body = Buffer.from(JSON.stringify({ type: 'system', data: row }));
+        const payload = Buffer.from(JSON.stringify(body(c, k)));
         const s = performance.now();
         try {
-          const r = await client.send('POST', '/api/v1/metrics', body);
+          const r = await client.send('POST', path, payload);
           lat.push(performance.now() - s);
           bump(statuses, r.status);
-          if (r.status === 200) ok++;
+          if (r.status >= 200 && r.status < 300) ok++;
           else firstError ??= `${r.status} ${r.body.toString().slice(0, 300)}`;
         } catch (err) {
           bump(statuses, 'error');
@@ -186,6 +219,7 @@ async function singleLoad(t: Extract<LoadTask, { mode: 'single' }>): Promise<Sin
     seconds: Math.round(seconds * 100) / 100,
     requestsPerSec: Math.round(lat.length / seconds),
     okRowsPerSec: Math.round(ok / seconds),
+    failed: Object.values(statuses).reduce((a, b) => a + b, 0) - ok,
     latencyMs: summarize(lat),
     statuses,
     ...(firstError ? { firstError } : {}),
@@ -210,7 +244,8 @@ async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<Query
       cases.push({ ...base, resolution: null, points: null, latencyMs: null, error });
       continue;
     }
-    const answer = JSON.parse(first.body.toString()) as { resolution: string; points: unknown[] };
+    // metrics answers carry `points`, event-stream stats answers `buckets`
+    const answer = JSON.parse(first.body.toString()) as { resolution: string; points?: unknown[]; buckets?: unknown[] };
     const lat: number[] = [];
     const started = performance.now();
     for (let i = 0; i < c.reps && (i < 3 || performance.now() - started < c.maxSeconds * 1000); i++) {
@@ -219,7 +254,7 @@ async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<Query
       lat.push(performance.now() - s);
       if (r.status !== 200) throw new Error(`${c.name}: HTTP ${r.status} on repetition ${i}`);
     }
-    cases.push({ ...base, resolution: answer.resolution, points: answer.points.length, latencyMs: summarize(lat) });
+    cases.push({ ...base, resolution: answer.resolution, points: (answer.points ?? answer.buckets ?? []).length, latencyMs: summarize(lat) });
   }
   client.close();
   return { mode: 'query', cases };
@@ -227,7 +262,16 @@ async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<Query
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as LoadTask;
-  const result = task.mode === 'batch' ? await batchLoad(task) : task.mode === 'single' ? await singleLoad(task) : await queryLoad(task);
+  const result =
+    task.mode === 'batch'
+      ? await batchLoad(task)
+      : task.mode === 'single'
+        ? await singleLoad(task)
+        : task.mode === 'eventsBatch'
+          ? await eventsBatchLoad(task)
+          : task.mode === 'eventsSingle'
+            ? await eventsSingleLoad(task)
+            : await queryLoad(task);
   await new Promise<void>((resolve) => process.send!(result, () => resolve()));
   process.exit(0);
 }

