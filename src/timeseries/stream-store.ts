@@ -63,6 +63,11 @@ export interface StreamStatsQuery {
   /** camelCase dimension fields to group by (default: the stream's statsGroupBy). */
   groupBy?: readonly string[] | undefined;
   filters?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * camelCase measure fields to compute (default: every measure of the rollup but the
+   * quantiles, whose histogram merge costs far more than sums and counts).
+   */
+  measures?: readonly string[] | undefined;
 }
 
 export interface StreamStatsAnswer {
@@ -392,16 +397,23 @@ export class StreamStore {
     const from = new Date(Math.floor((q.from.getTime() - Date.UTC(2000, 0, 3)) / width) * width + Date.UTC(2000, 0, 3));
     const where = [`bucket >= ${p(from.toISOString())}::timestamptz`, `bucket < ${p(q.to.toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, rollup.groupBy)];
     const groupSel = groupCols.map((c) => (s.byName.get(c)!.type === 'inet' ? `host(${c}) AS ${c}` : c));
-    const measureSel = rollup.measures.map((m) => `${m.merge} AS ${m.name}`);
+    const chosen = q.measures === undefined ? rollup.measures.filter((m) => m.fn !== 'quantile') : q.measures.map((f) => {
+      const m = rollup!.measures.find((x) => x.field === f);
+      if (!m) {
+        throw new InvalidError('UNKNOWN_MEASURE', `${f} is not a measure of ${rollup!.name}`, [{ path: 'measures', message: `unknown measure ${f}` }], { measures: rollup!.measures.map((x) => x.field) });
+      }
+      return m;
+    });
+    const measureSel = chosen.map((m) => `${m.merge} AS ${m.name}`);
     const groupIdx = ['1', ...groupCols.map((_, i) => String(i + 2))].join(', ');
-    const sql = `SELECT bucket, ${[...groupSel, ...measureSel].join(', ')}\nFROM ${rollup.name}\nWHERE ${where.join(' AND ')}\nGROUP BY ${groupIdx}\nORDER BY ${groupIdx}\nLIMIT ${this.limits.statsMaxRows + 1}`;
+    const sql = `SELECT bucket${[...groupSel, ...measureSel].map((x) => `, ${x}`).join('')}\nFROM ${rollup.name}\nWHERE ${where.join(' AND ')}\nGROUP BY ${groupIdx}\nORDER BY ${groupIdx}\nLIMIT ${this.limits.statsMaxRows + 1}`;
     const rows = await this.db.queryMany<Record<string, unknown>>(sql, params);
     const truncated = rows.length > this.limits.statsMaxRows;
     if (truncated) rows.length = this.limits.statsMaxRows;
     const buckets = rows.map((r) => {
       const b: Record<string, unknown> = { bucket: (r.bucket as Date).toISOString() };
       groupCols.forEach((c, i) => (b[groupFields[i]!] = r[c] ?? null));
-      for (const m of rollup.measures) b[m.field] = r[m.name] === null || r[m.name] === undefined ? null : Number(r[m.name]);
+      for (const m of chosen) b[m.field] = r[m.name] === null || r[m.name] === undefined ? null : Number(r[m.name]);
       return b;
     });
     return {
@@ -412,7 +424,7 @@ export class StreamStore {
       from: q.from.toISOString(),
       to: q.to.toISOString(),
       groupBy: [...groupFields],
-      measures: rollup.measures.map((m) => m.field),
+      measures: chosen.map((m) => m.field),
       buckets,
       truncated,
     };

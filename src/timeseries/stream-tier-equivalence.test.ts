@@ -79,12 +79,14 @@ test('the same email events give the same lists and stats on every tier', { skip
 
     const queries: StreamStatsQuery[] = [
       { from: new Date(from), to: new Date(to), resolution: '5m' },
+      { from: new Date(from), to: new Date(to), resolution: '1h', measures: ['eventCount', 'p95DeliveryMs', 'avgDeliveryMs', 'dkimPass'] },
+      { from: new Date(from - DAY), to: new Date(to), resolution: '1d', groupBy: ['toDomain'], measures: ['eventCount', 'avgDeliveryMs'] },
       { from: new Date(from), to: new Date(to), resolution: '1h', groupBy: ['eventType', 'toDomain'] },
       { from: new Date(from - DAY), to: new Date(to + HOUR), resolution: '1d', groupBy: ['fromUser', 'sendingIp'] },
       { from: new Date(from), to: new Date(to), resolution: 'auto', groupBy: ['sendingIp'], filters: { mtaNode: ['mta-2'] } },
       { from: new Date(oldFrom - DAY), to: new Date(to), groupBy: [] },
       { from: new Date(oldFrom), to: new Date(oldTo), resolution: '1h', filters: { fromDomain: ['b.example'], eventType: ['bounced', 'deferred'] } },
-      { from: new Date(oldFrom), to: new Date(oldTo), resolution: '5m', groupBy: ['fromDomain', 'mtaNode', 'sendingIp', 'eventType'] },
+      { from: new Date(oldFrom), to: new Date(oldTo), resolution: '5m', groupBy: ['fromDomain', 'mtaNode', 'sendingIp', 'eventType'], measures: ['eventCount', 'p95DeliveryMs', 'avgMessageSize', 'spfPass', 'dmarcPass'] },
     ];
     const compare = async (stage: string) => {
       for (const [qi, q] of queries.entries()) {

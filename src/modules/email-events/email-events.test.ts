@@ -202,6 +202,7 @@ forEachBackend('email_events over HTTP', (kind) => {
       [`/api/v1/events/email/stats?${window}&groupBy=messageId`, 'UNKNOWN_DIMENSION'],
       [`/api/v1/events/email/stats?${window}&resolution=5m&toDomain=gmail.com`, 'UNKNOWN_DIMENSION'],
       [`/api/v1/events/email/stats?${window}&groupBy=nope`, 'UNKNOWN_DIMENSION'],
+      [`/api/v1/events/email/stats?${window}&measures=eventCount,nope`, 'UNKNOWN_MEASURE'],
       [`/api/v1/events/email/stats?from=${new Date(now - 800 * 86_400_000).toISOString()}&to=${new Date(now).toISOString()}`, 'WINDOW_TOO_LARGE'],
     ];
     for (const [url, code] of cases) {
@@ -233,7 +234,7 @@ forEachBackend('email_events over HTTP', (kind) => {
   }
 
   async function checkHourly(stage: string) {
-    const res = await get(`/api/v1/events/email/stats?${window}&resolution=1h`);
+    const res = await get(`/api/v1/events/email/stats?${window}&resolution=1h&measures=eventCount,avgDeliveryMs,p95DeliveryMs`);
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json() as { rollup: string; resolution: string; buckets: { bucket: string; eventType: string; eventCount: number; avgDeliveryMs: number | null; p95DeliveryMs: number | null }[] };
     assert.equal(body.rollup, 'email_stats_overview_1h', 'the hourly rollup with the fewest dimensions that has eventType');
@@ -283,6 +284,8 @@ forEachBackend('email_events over HTTP', (kind) => {
     const dayBody = day.json() as { buckets: { toDomain: string; eventCount: number }[] };
     assert.equal(dayBody.buckets.reduce((s, b) => s + b.eventCount, 0), evs.filter((e) => e.toDomain === 'gmail.com').length);
     assert.ok(dayBody.buckets.every((b) => b.toDomain === 'gmail.com'));
+    const defaults = await get(`/api/v1/events/email/stats?${window}&resolution=1h`);
+    assert.deepEqual((defaults.json() as { measures: string[] }).measures, ['eventCount', 'avgDeliveryMs', 'avgMessageSize', 'dkimPass', 'spfPass', 'dmarcPass'], 'quantiles only on request');
     const auto = await get(`/api/v1/events/email/stats?${window}&groupBy=sendingIp`);
     const autoBody = auto.json() as { rollup: string; buckets: { sendingIp: string; eventCount: number }[] };
     assert.equal(autoBody.rollup, 'email_stats_5m', 'auto: the finest rollup grouped by sendingIp with ≤ 500 buckets');

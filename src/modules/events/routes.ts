@@ -105,12 +105,13 @@ export const eventRoutes: RouteModule = (app, deps) => {
           summary: `Statistics of ${s.decl.title.toLowerCase()} from the rollups`,
           description:
             `Buckets of one rollup (${s.rollups.map((r) => `\`${r.name}\` ${r.level}: ${r.groupBy.join(', ')}`).join('; ')}) over [from, to), grouped by \`groupBy\` (default ${s.decl.statsGroupBy.join(', ')}) and filtered by dimensions; ` +
-            'measures are merged exactly over the groups left out (counts and sums added, averages from sums and counts, quantiles from merged histograms). resolution=auto picks the finest rollup that has every asked dimension and at most 500 buckets in the window. The newest, not yet materialized events are included.',
+            'measures (`measures`, default every one but the quantiles, which cost a histogram merge per row read) are merged exactly over the groups left out (counts and sums added, averages from sums and counts, quantiles from merged histograms). resolution=auto picks the finest level with at most 500 buckets in the window and, at that level, the rollup with the fewest dimensions that has every asked one. The newest, not yet materialized events are included.',
           querystring: z.strictObject({
             from: dateTime.describe('Start, ISO 8601 (rounded down to the bucket); required'),
             to: dateTime.describe('End (exclusive), ISO 8601; required'),
             resolution: z.enum([...ROLLUP_LEVELS, 'auto']).default('auto'),
             groupBy: z.string().max(512).optional().describe('Dimensions (camelCase) to group by, comma-separated; empty for none'),
+            measures: z.string().max(512).optional().describe('Measures to compute, comma-separated (e.g. `eventCount,p95DeliveryMs`); default every measure of the rollup but quantiles'),
             ...dimensionParams(s),
           }),
           response: {
@@ -130,9 +131,9 @@ export const eventRoutes: RouteModule = (app, deps) => {
         },
       },
       async (req) => {
-        const q = req.query as Record<string, unknown> & { from: string; to: string; resolution: (typeof ROLLUP_LEVELS)[number] | 'auto'; groupBy?: string };
-        const groupBy = q.groupBy === undefined ? undefined : q.groupBy.split(',').map((x) => x.trim()).filter(Boolean);
-        return deps.streams.stats(s.key, { from: new Date(q.from), to: new Date(q.to), resolution: q.resolution, groupBy, filters: filtersOf(s, q) });
+        const q = req.query as Record<string, unknown> & { from: string; to: string; resolution: (typeof ROLLUP_LEVELS)[number] | 'auto'; groupBy?: string; measures?: string };
+        const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean));
+        return deps.streams.stats(s.key, { from: new Date(q.from), to: new Date(q.to), resolution: q.resolution, groupBy: list(q.groupBy), measures: list(q.measures), filters: filtersOf(s, q) });
       },
     );
   }

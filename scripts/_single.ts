@@ -1,0 +1,12 @@
+import { openMigrated } from '../test/support/backends.ts';
+const m = await openMigrated('postgres');
+const now = Date.now();
+let i = 0;
+const mk = () => { i++; return { timestamp: new Date(now - 600_000 + (i % 500_000)).toISOString(), eventId: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`, eventType: 'delivered', messageId: `<m${i}@x.example>`, fromDomain: 'x.example', toDomain: 'gmail.com', mtaNode: `mta-${i % 10}`, sendingIp: '192.0.2.1', deliveryTimeMs: 300, statusCode: 250 }; };
+await m.streams.ingest('email', [mk()]);
+const dur = 5000; const t0 = Date.now(); let n = 0;
+await Promise.all(Array.from({ length: 64 }, async () => { while (Date.now() - t0 < dur) { await m.streams.ingest('email', [mk()]); n++; } }));
+console.log('store-level single events:', Math.round(n / (dur / 1000)), '/s');
+const txns = await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM opsdeck_rollup_invalidations`);
+console.log('invalidation rows', txns);
+await m.close(); process.exit(0);
