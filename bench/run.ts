@@ -293,7 +293,7 @@ function eventLines(e: EventResults): Line[] {
   return L;
 }
 
-/** The stats queries of E.4: the week by event type (the default), the week filtered by the largest sender domain, and a day. */
+/** The stats queries of E.4: the week by event type (the default, and with p95), the week filtered by the largest sender domain, and a day. */
 function eventStatsCases(week: EmailShape, reps: number, maxSeconds: number): QueryCase[] {
   const to = new Date(week.endMs + 1000);
   const q = (ms: number, extra: Record<string, string> = {}) => `/api/v1/events/email/stats?${new URLSearchParams({ from: new Date(to.getTime() - ms).toISOString(), to: to.toISOString(), ...extra }).toString()}`;
@@ -301,6 +301,7 @@ function eventStatsCases(week: EmailShape, reps: number, maxSeconds: number): Qu
   // a case stops repeating after maxSeconds (at least 3 repetitions): the table shows how many ran
   return [
     { name: 'stats 7d auto, by event type', path: q(7 * day), reps, maxSeconds },
+    { name: 'stats 7d auto, by event type, with p95', path: q(7 * day, { measures: 'eventCount,avgDeliveryMs,p95DeliveryMs' }), reps, maxSeconds },
     { name: `stats 7d auto, fromDomain=${SENDER_DOMAINS[0]}`, path: q(7 * day, { fromDomain: SENDER_DOMAINS[0]! }), reps, maxSeconds },
     { name: 'stats 24h auto, by event type', path: q(day), reps, maxSeconds },
   ];

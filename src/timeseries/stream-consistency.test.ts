@@ -16,6 +16,86 @@ import { STREAMS } from '../modules/streams.ts';
 import { intervalSeconds } from './family.ts';
 import { STREAM_SQL_TYPES } from './stream.ts';
 import { rollupStorage, rollupViewColumns, streamRefreshStartSeconds } from './stream-ddl.ts';
+import type { StreamEvent, StreamRow } from './stream.ts';
+import { emailEvents } from '../modules/email-events/stream.ts';
+import { streamEventSchema } from './stream-ingest.ts';
+
+// Compile-time half: the row and event types are derived from the declaration, so a
+// declaration change the code does not follow fails `npm run typecheck`.
+const emailRow: Required<StreamRow<typeof emailEvents.decl>> = {
+  time: new Date(),
+  event_id: null,
+  event_type: null,
+  message_id: null,
+  queue_id: null,
+  from_address: null,
+  from_user: null,
+  from_domain: null,
+  to_address: null,
+  to_domain: null,
+  mta_node: null,
+  sending_ip: null,
+  sending_ip_v6: null,
+  mx_host: null,
+  status_code: 250,
+  status_message: null,
+  delivery_time_ms: null,
+  queue_time_ms: null,
+  total_time_ms: null,
+  bounce_type: null,
+  bounce_category: null,
+  bounce_message: null,
+  message_size: null,
+  has_attachment: true,
+  attachment_count: null,
+  subject_hash: null,
+  dkim_result: null,
+  spf_result: null,
+  dmarc_result: null,
+  spam_score: null,
+  spam_action: null,
+  spam_symbols: null,
+};
+const emailEvent: Required<StreamEvent<typeof emailEvents.decl>> = {
+  timestamp: '',
+  eventId: null,
+  eventType: 'delivered',
+  messageId: null,
+  queueId: null,
+  fromAddress: null,
+  fromUser: null,
+  fromDomain: null,
+  toAddress: null,
+  toDomain: null,
+  mtaNode: null,
+  sendingIp: null,
+  sendingIpV6: null,
+  mxHost: null,
+  statusCode: null,
+  statusMessage: null,
+  deliveryTimeMs: null,
+  queueTimeMs: null,
+  totalTimeMs: null,
+  bounceType: null,
+  bounceCategory: null,
+  bounceMessage: null,
+  messageSize: null,
+  hasAttachment: null,
+  attachmentCount: null,
+  subjectHash: null,
+  dkimResult: null,
+  spfResult: null,
+  dmarcResult: null,
+  spamScore: null,
+  spamAction: null,
+  spamSymbols: null,
+};
+
+test('email_events: the TS row and event types and the ingest schema cover exactly the declared columns', () => {
+  assert.deepEqual(Object.keys(emailRow).sort(), ['time', ...Object.keys(emailEvents.decl.columns)].sort());
+  assert.deepEqual(Object.keys(emailEvent).sort(), Object.keys(streamEventSchema(emailEvents).shape).sort());
+  assert.equal(Object.keys(emailRow).length, 32, 'the 27 columns of §6.1 (time included), the event id and four §5.8 fields');
+});
 
 async function intervalSecondsOf(m: MigratedDatabase, sql: string, params: unknown[]): Promise<number | null> {
   const r = await m.db.queryOne<{ s: number | null }>(`SELECT extract(epoch FROM (${sql}))::float8 AS s`, params);
