@@ -10,6 +10,7 @@
  * deferrals, hard and soft bounces with their SMTP codes, a few rejections and
  * receptions; delivery times with a long tail; authentication mostly passing.
  */
+import { noise } from './gen.ts';
 import { emailEvents } from '../../src/modules/email-events/stream.ts';
 import { streamInsertColumns } from '../../src/timeseries/stream-ingest.ts';
 
@@ -69,16 +70,8 @@ export const SENDER_DOMAINS = [
 const BIG_PROVIDERS = ['gmail.com', 'outlook.com', 'yahoo.com', 'hotmail.com', 'icloud.com', 'gmx.de', 'web.de', 'aol.com', 'proton.me', 'mail.ru'];
 export const RECIPIENT_DOMAINS = [...BIG_PROVIDERS, ...Array.from({ length: 490 }, (_, i) => `corp${String(i + 1).padStart(3, '0')}.example`)];
 
-/** A uniform number in [0, 1) from three integers (no state). */
-export function noise(a: number, b: number, c: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35) ^ Math.imul(c + 0x27d4eb2f, 0x165667b1);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  h = Math.imul(h, 0x297a2d39);
-  h ^= h >>> 15;
-  return (h >>> 0) / 4294967296;
-}
+/** A uniform number in [0, 1) from three integers (no state): the generator of gen.ts. */
+export { noise };
 
 const hex32 = (x: number) => (Math.floor(x * 4294967296) >>> 0).toString(16).padStart(8, '0');
 const pick = <T>(xs: readonly T[], u: number): T => xs[Math.min(xs.length - 1, Math.floor(u * xs.length))]!;

@@ -47,7 +47,7 @@ export function nodeId(n: number, prefix = 'node'): string {
 }
 
 /** A uniform pseudo-random number in [0, 1) from three integers (no state). */
-function noise(a: number, b: number, c: number): number {
+export function noise(a: number, b: number, c: number): number {
   let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35) ^ Math.imul(c + 0x27d4eb2f, 0x165667b1);
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);

@@ -8,7 +8,7 @@ import { SQL_TYPES, type ColumnDecl, type Family, type FamilyDecl, type IngestRo
 import { ingestHorizonSeconds } from './ddl.ts';
 
 /** '88 days 23 hours' for a number of seconds (whole hours). */
-function formatAge(seconds: number): string {
+export function formatAge(seconds: number): string {
   const d = Math.floor(seconds / 86400);
   const h = Math.floor((seconds % 86400) / 3600);
   return [d ? `${d} days` : '', h ? `${h} hours` : ''].filter(Boolean).join(' ') || `${seconds} s`;

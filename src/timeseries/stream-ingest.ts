@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { InvalidError } from '../domain/errors.ts';
-import { arrayLiteral, isoFast, normalizeTimestamp } from './ingest.ts';
+import { arrayLiteral, formatAge, isoFast, normalizeTimestamp } from './ingest.ts';
 import { STREAM_SQL_TYPES, type Stream, type StreamColumn } from './stream.ts';
 import { streamIngestHorizonSeconds } from './stream-ddl.ts';
 
@@ -155,11 +155,6 @@ export function derivedUuid(micros: number, values: readonly unknown[]): string 
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function formatAge(seconds: number): string {
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  return [d ? `${d} days` : '', h ? `${h} hours` : ''].filter(Boolean).join(' ') || `${seconds} s`;
-}
 
 export interface StreamValidateOptions {
   now?: number;

@@ -11,19 +11,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { enabledBackends, openMigrated, refreshStreamRollups, type MigratedDatabase } from '../../test/support/backends.ts';
 import type { StreamStatsQuery } from './stream-store.ts';
+import { prng } from '../../test/support/random.ts';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-
-function prng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TYPES = ['delivered', 'delivered', 'delivered', 'bounced', 'deferred', 'rejected'];
 function events(n: number, from: number, to: number, seed: number) {

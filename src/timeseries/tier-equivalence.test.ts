@@ -14,21 +14,11 @@ import assert from 'node:assert/strict';
 import { enabledBackends, openMigrated, refreshRollups, type MigratedDatabase } from '../../test/support/backends.ts';
 import type { QueryAnswer } from './store.ts';
 import type { Resolution } from './family.ts';
+import { prng } from '../../test/support/random.ts';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const NODES = ['eq-1', 'eq-2', 'eq-3'];
-
-/** Deterministic pseudo-random values (mulberry32). */
-function prng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rows(from: number, to: number, step: number, seed: number) {
   const rnd = prng(seed);

@@ -11,22 +11,13 @@ import assert from 'node:assert/strict';
 import { forEachBackend, refreshStreamRollups, type MigratedDatabase } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { loginAs } from '../../../test/support/auth.ts';
+import { prng } from '../../../test/support/random.ts';
 
 const HOUR = 3_600_000;
 const DOMAINS = ['shop.example', 'news.example', 'bank.example'];
 const TO_DOMAINS = ['gmail.com', 'outlook.com', 'yahoo.com', 'mail.example'];
 const NODES = ['mta-1', 'mta-2'];
 const IPS = ['192.0.2.10', '192.0.2.11', '2001:db8::25'];
-
-function prng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Ev {
   timestamp: string;
