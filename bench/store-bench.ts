@@ -622,7 +622,7 @@ export async function loadEmailWeek(url: string, shape: EmailShape, streams: num
     );
     const rollupRows: Record<string, number> = {};
     for (const r of emailEvents.rollups) {
-      const n = await db.queryOne<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${rollupStorage(emailEvents, r, 'postgres')}`);
+      const n = await db.queryOne<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${rollupStorage(r, 'postgres')}`);
       rollupRows[r.name] = Number(n?.n ?? 0);
     }
     return {

@@ -1,23 +1,19 @@
 /**
- * Group commit for small ingest requests. Concurrent small batches of one family
- * that arrive while earlier writes are in flight are merged into one transaction
- * (one INSERT … SELECT FROM unnest, one commit), and every request is answered
- * only after that commit — so a 2xx still means committed, at a fraction of the
- * per-transaction cost. Each request was validated on its own before it joined,
- * so one bad request never fails the others; a database error fails the whole
- * group (nothing of it was committed) and every member gets the error.
+ * Group commit of small ingest batches (GroupCommit), shared by metric families
+ * (WriteCoalescer) and event streams (StreamStore).
  */
+import type { Database, Queryable } from '../db/database.ts';
 import type { ColumnBatch, LatestSample } from './ingest.ts';
 import { rowKey, type TimeseriesStore } from './store.ts';
 
-interface Member {
-  batch: ColumnBatch;
+interface Member<B> {
+  batch: B;
   resolve: (inserted: number) => void;
   reject: (err: unknown) => void;
 }
 
-interface Group {
-  members: Member[];
+interface Group<B> {
+  members: Member<B>[];
   rows: number;
 }
 
@@ -26,19 +22,42 @@ export interface CoalescerOptions {
   smallBatchRows?: number;
   /** A group is closed when it reaches this many rows. */
   maxGroupRows?: number;
-  /** Transactions in flight per family before new requests wait in the next group. */
+  /** Transactions in flight per key before new requests wait in the next group. */
   maxInFlight?: number;
 }
 
-export class WriteCoalescer {
-  private readonly open = new Map<string, Group>();
+/** How a GroupCommit writes one kind of batch. */
+export interface GroupWriter<B extends { rows: number }> {
+  db: Database;
+  /** Writes a batch in the transaction; returns the number of new rows. */
+  writeCount(tx: Queryable, key: string, batch: B): Promise<number>;
+  /** Writes a batch in the transaction; returns the keys (rowKey) of the new rows. */
+  writeKeys(tx: Queryable, key: string, batch: B): Promise<Set<string>>;
+  /** The rowKey of every row of a batch, in order. */
+  keysOf(key: string, batch: B): readonly string[];
+  merge(batches: readonly B[]): B;
+  /** Called when a transaction did not commit (e.g. to forget cached state it wrote). */
+  onFailure?(): void;
+}
+
+/**
+ * Group commit for small ingest requests. Concurrent small batches of one key (a
+ * family, a stream) that arrive while earlier writes are in flight are merged into
+ * one transaction (one INSERT, one commit), and every request is answered only
+ * after that commit — so a 2xx still means committed, at a fraction of the
+ * per-transaction cost. Each request was validated on its own before it joined, so
+ * one bad request never fails the others; a database error fails the whole group
+ * (nothing of it was committed) and every member gets the error.
+ */
+export class GroupCommit<B extends { rows: number }> {
+  private readonly open = new Map<string, Group<B>>();
   private readonly inFlight = new Map<string, number>();
   private readonly smallBatchRows: number;
   private readonly maxGroupRows: number;
   private readonly maxInFlight: number;
 
   constructor(
-    private readonly store: TimeseriesStore,
+    private readonly writer: GroupWriter<B>,
     opts: CoalescerOptions = {},
   ) {
     this.smallBatchRows = opts.smallBatchRows ?? 500;
@@ -47,13 +66,8 @@ export class WriteCoalescer {
   }
 
   /** Writes a validated batch; resolves with the number of new rows after commit. */
-  write(key: string, batch: ColumnBatch): Promise<number> {
-    if (batch.rows > this.smallBatchRows) {
-      return this.store.db.transaction((tx) => this.store.writeBatch(tx, key, batch)).catch((err: unknown) => {
-        this.store.forgetWrittenNodes();
-        throw err;
-      });
-    }
+  write(key: string, batch: B): Promise<number> {
+    if (batch.rows > this.smallBatchRows) return this.transaction((tx) => this.writer.writeCount(tx, key, batch));
     return new Promise<number>((resolve, reject) => {
       let g = this.open.get(key);
       if (!g) {
@@ -68,11 +82,20 @@ export class WriteCoalescer {
     });
   }
 
+  private async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    try {
+      return await this.writer.db.transaction(fn);
+    } catch (err) {
+      this.writer.onFailure?.();
+      throw err;
+    }
+  }
+
   private maybeFlush(key: string, full = false): void {
     const g = this.open.get(key);
     if (!g || g.members.length === 0) return;
     const busy = this.inFlight.get(key) ?? 0;
-    // While the family's writers are all busy, keep collecting (unless the group is full).
+    // While the key's writers are all busy, keep collecting (unless the group is full).
     if (busy >= this.maxInFlight && !full) return;
     this.open.delete(key);
     this.inFlight.set(key, busy + 1);
@@ -82,34 +105,46 @@ export class WriteCoalescer {
     });
   }
 
-  private async flush(key: string, g: Group): Promise<void> {
+  private async flush(key: string, g: Group<B>): Promise<void> {
     try {
       if (g.members.length === 1) {
         const m = g.members[0]!;
-        m.resolve(await this.store.db.transaction((tx) => this.store.writeBatch(tx, key, m.batch)));
+        m.resolve(await this.transaction((tx) => this.writer.writeCount(tx, key, m.batch)));
         return;
       }
-      const merged = mergeBatches(g.members.map((m) => m.batch));
-      const keys = rowKeys(merged, this.store.family(key).identity.length);
-      const insertedKeys = await this.store.db.transaction((tx) => this.store.writeBatchReturningKeys(tx, key, merged));
+      const merged = this.writer.merge(g.members.map((m) => m.batch));
+      const keys = this.writer.keysOf(key, merged);
+      const insertedKeys = await this.transaction((tx) => this.writer.writeKeys(tx, key, merged));
       // Attribute new rows to the requests that sent them (the first sender of a duplicated key).
       let offset = 0;
       for (const m of g.members) {
         let n = 0;
         for (let i = 0; i < m.batch.rows; i++) {
-          const k = keys[offset + i]!;
-          if (insertedKeys.has(k)) {
-            n++;
-            insertedKeys.delete(k);
-          }
+          if (insertedKeys.delete(keys[offset + i]!)) n++;
         }
         offset += m.batch.rows;
         m.resolve(n);
       }
     } catch (err) {
-      this.store.forgetWrittenNodes();
       for (const m of g.members) m.reject(err);
     }
+  }
+}
+
+/** Group commit of metric rows, per family (the store's write path). */
+export class WriteCoalescer extends GroupCommit<ColumnBatch> {
+  constructor(store: TimeseriesStore, opts: CoalescerOptions = {}) {
+    super(
+      {
+        db: store.db,
+        writeCount: (tx, key, b) => store.writeBatch(tx, key, b),
+        writeKeys: (tx, key, b) => store.writeBatchReturningKeys(tx, key, b),
+        keysOf: (key, b) => rowKeys(b, store.family(key).identity.length),
+        merge: mergeBatches,
+        onFailure: () => store.forgetWrittenNodes(),
+      },
+      opts,
+    );
   }
 }
 

@@ -24,6 +24,8 @@ export const LEVEL_SECONDS: Record<RollupLevel, number> = { '5m': 300, '1h': 360
 export const LEVEL_INTERVAL: Record<RollupLevel, string> = { '5m': '5 minutes', '1h': '1 hour', '1d': '1 day' };
 /** Bucket origin shared by TimescaleDB's time_bucket default and our date_bin calls. */
 export const BUCKET_ORIGIN = '2000-01-03 00:00:00+00';
+/** BUCKET_ORIGIN in milliseconds since the epoch (bucket and partition boundaries in TS). */
+export const BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
 
 export interface ColumnDecl {
   readonly type: ColumnType;

@@ -3,10 +3,10 @@
  * PostgreSQL to create partitions only when it reaches a range not seen yet.
  */
 import type { Queryable } from '../db/database.ts';
-import { intervalSeconds } from './family.ts';
+import { BUCKET_ORIGIN_MS, intervalSeconds } from './family.ts';
 
-/** Partition boundaries are multiples of the width from this origin (opsdeck_ensure_partitions uses the same). */
-const PARTITION_ORIGIN = Date.UTC(2000, 0, 3);
+/** Partition boundaries are multiples of the width from BUCKET_ORIGIN (opsdeck_ensure_partitions uses the same). */
+const PARTITION_ORIGIN = BUCKET_ORIGIN_MS;
 
 export class PartitionCache {
   private readonly known = new Set<number>();

@@ -6,16 +6,15 @@
  */
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.ts';
-import { DatabaseQueryError } from '../db/database.ts';
 import type { StorageTier } from '../db/tier.ts';
 import { refreshSQL } from './ddl.ts';
 import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution } from './family.ts';
 import { PartitionCache } from './partitions.ts';
+import { insertOnce, invalidateBuckets } from './write.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
 import { DEFAULT_LIMITS, encodeCursor, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
 import type { z } from 'zod';
 
-const FIVE_MIN = 300_000;
 /**
  * The key of a stored row (time in microseconds — the precision PostgreSQL stores —, then
  * identity values) used to attribute inserted rows to the requests of a group commit.
@@ -168,33 +167,11 @@ export class TimeseriesStore {
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const sql = returning ? rt.insertReturning : rt.insert;
     const params = arrayLiterals(f, batch);
-    let res;
-    try {
-      // Most batches are new rows: a plain INSERT costs the server about a quarter less than
-      // ON CONFLICT DO NOTHING. A batch that meets stored rows (a retry) rolls back to the
-      // savepoint and is written again skipping them.
-      res = await tx.savepoint((sp) => sp.query<Record<string, unknown>>(sql.plain, params));
-    } catch (err) {
-      if (err instanceof DatabaseQueryError && err.sqlState === '23505') {
-        res = await tx.query<Record<string, unknown>>(sql.skip, params);
-      } else {
-        // 23514: no partition for a row (one dropped by retention after it was cached): forget the cache.
-        if (err instanceof DatabaseQueryError && err.sqlState === '23514') rt.partitions.clear();
-        throw err;
-      }
-    }
+    const res = await insertOnce(tx, sql, params, rt.partitions);
     if (returning) {
       for (const r of res.rows) keys.add(rowKey(Number(r.time_us), f.identity.map((i) => r[i])));
     }
-    if (res.rowCount > 0 && this.tier === 'postgres') {
-      const buckets = new Set<number>();
-      // from the time PostgreSQL stores (microseconds): a row rounded into the next bucket invalidates that one
-      for (const us of batch.micros) buckets.add(Math.floor(us / 1000 / FIVE_MIN) * FIVE_MIN);
-      await tx.query('INSERT INTO opsdeck_rollup_invalidations (family, bucket) SELECT $1, b FROM unnest($2::timestamptz[]) AS b', [
-        f.table,
-        [...buckets].sort((a, b) => a - b).map((b) => new Date(b).toISOString()),
-      ]);
-    }
+    if (res.rowCount > 0 && this.tier === 'postgres') await invalidateBuckets(tx, [f.table], batch.micros);
     await this.touchNodes(tx, f, batch);
     return { count: res.rowCount, keys };
   }

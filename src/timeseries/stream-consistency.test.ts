@@ -153,7 +153,7 @@ forEachBackend('event streams match their declarations', (kind) => {
         const cols = await m.db.queryMany<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 ORDER BY attnum`, [r.name]);
         assert.deepEqual(cols.map((c) => c.name), rollupViewColumns(r));
         if (m.tier === 'timescale') {
-          const cagg = rollupStorage(s, r, 'timescale');
+          const cagg = rollupStorage(r, 'timescale');
           const job = await m.db.queryOne<{ every: string; start: string }>(
             `SELECT schedule_interval::text AS every, config->>'start_offset' AS start FROM timescaledb_information.jobs
              WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = $1`,
@@ -172,7 +172,7 @@ forEachBackend('event streams match their declarations', (kind) => {
             `SELECT level, storage_table, retention::text AS retention FROM opsdeck_rollup_tables WHERE family = $1`,
             [r.name],
           );
-          assert.deepEqual({ level: row?.level, storage: row?.storage_table }, { level: r.level, storage: rollupStorage(s, r, 'postgres') });
+          assert.deepEqual({ level: row?.level, storage: row?.storage_table }, { level: r.level, storage: rollupStorage(r, 'postgres') });
           assert.equal(await intervalSecondsOf(m, '$1::interval', [row?.retention]), intervalSeconds(r.decl.retention));
         }
       });

@@ -89,8 +89,7 @@ BEGIN
 END $$;
 `;
 
-export function rollupStorage(s: Stream, r: StreamRollup, tier: StorageTier): string {
-  void s;
+export function rollupStorage(r: StreamRollup, tier: StorageTier): string {
   return tier === 'timescale' ? `_opsdeck_cagg_${r.name}` : `_opsdeck_mat_${r.name}`;
 }
 
@@ -144,7 +143,7 @@ function timescaleDDL(s: Stream): string[] {
     `SELECT add_retention_policy('${s.table}', drop_after => INTERVAL ${lit(d.retention)});`,
   ];
   for (const r of s.rollups) {
-    const cagg = rollupStorage(s, r, 'timescale');
+    const cagg = rollupStorage(r, 'timescale');
     const start = streamRefreshStartSeconds(s, r);
     out.push(
       `CREATE MATERIALIZED VIEW ${cagg}\n  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n  SELECT time_bucket(INTERVAL ${lit(LEVEL_INTERVAL[r.level])}, time) AS bucket,\n    ${[...r.groupBy, rawAggregates(r)].join(',\n    ')}\n  FROM ${s.table}\n  GROUP BY ${groupList(r)}\n  WITH NO DATA;`,
@@ -167,7 +166,7 @@ function postgresDDL(s: Stream): string[] {
   ];
   const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
   for (const r of s.rollups) {
-    const mat = rollupStorage(s, r, 'postgres');
+    const mat = rollupStorage(r, 'postgres');
     const width = `INTERVAL ${lit(LEVEL_INTERVAL[r.level])}`;
     const key = lit(r.name);
     const cols = [
@@ -201,7 +200,7 @@ export function streamDDL(s: Stream, tier: StorageTier): string {
 
 /** Statements that recompute a postgres-tier rollup's buckets from the raw events: $1 buckets, $2..$3 time range. */
 export function streamRefreshSQL(s: Stream, r: StreamRollup): { delete: string; insert: string } {
-  const mat = rollupStorage(s, r, 'postgres');
+  const mat = rollupStorage(r, 'postgres');
   const width = `INTERVAL ${lit(LEVEL_INTERVAL[r.level])}`;
   const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
   return {

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { InvalidError } from '../domain/errors.ts';
 import { arrayLiteral, formatAge, isoFast, normalizeTimestamp } from './ingest.ts';
+import { rowKey } from './store.ts';
 import { STREAM_SQL_TYPES, type Stream, type StreamColumn } from './stream.ts';
 import { streamIngestHorizonSeconds } from './stream-ddl.ts';
 
@@ -138,14 +139,10 @@ export interface EventBatch {
   arrays: unknown[][];
   /** Stored time of each event in microseconds. */
   micros: number[];
-  /** Row key of each event: time µs and idempotency key values (see eventKey). */
+  /** Row key of each event: time µs and idempotency key values (rowKey of store.ts, as for families). */
   keys: string[];
   minTime: number;
   maxTime: number;
-}
-
-export function eventKey(micros: number | string, key: readonly unknown[]): string {
-  return [String(micros), ...key.map(String)].join('\u0000');
 }
 
 /** A UUID (version 8, RFC 9562) from the SHA-256 of an event's time and values: the same event gets the same id. */
@@ -238,7 +235,7 @@ export function prepareEvents(
       const values = cols.map((_, k) => arrays[k + 1]![i]);
       arrays[derivedIdx + 1]![i] = derivedUuid(time.micros, values);
     }
-    keys[i] = eventKey(time.micros, keyIdx.map((k) => arrays[k + 1]![i]));
+    keys[i] = rowKey(time.micros, keyIdx.map((k) => arrays[k + 1]![i]));
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;
   }

@@ -7,17 +7,18 @@
  */
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.ts';
-import { DatabaseQueryError } from '../db/database.ts';
 import type { StorageTier } from '../db/tier.ts';
 import { InvalidError, NotFoundError } from '../domain/errors.ts';
-import { intervalSeconds, LEVEL_SECONDS, type RollupLevel } from './family.ts';
+import { BUCKET_ORIGIN_MS, intervalSeconds, LEVEL_SECONDS, type RollupLevel } from './family.ts';
+import { rowKey } from './store.ts';
 import { microsIso, normalizeTimestamp } from './ingest.ts';
+import { GroupCommit } from './coalescer.ts';
 import { PartitionCache } from './partitions.ts';
+import { insertOnce, invalidateBuckets } from './write.ts';
 import type { Stream, StreamColumn, StreamRollup } from './stream.ts';
 import { streamRefreshSQL } from './stream-ddl.ts';
 import {
   compileStreamFastCheck,
-  eventKey,
   mergeEventBatches,
   prepareEvents,
   streamArrayLiterals,
@@ -29,7 +30,6 @@ import {
 } from './stream-ingest.ts';
 import type { z } from 'zod';
 
-const FIVE_MIN = 300_000;
 
 export interface StreamIngestResult {
   stream: string;
@@ -95,22 +95,12 @@ export interface StreamLimits {
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = { listMaxLimit: 1000, statsMaxSpanSeconds: 731 * 86400, statsAutoBuckets: 500, statsMaxRows: 50_000 };
 
-interface Member {
-  batch: EventBatch;
-  resolve: (inserted: number) => void;
-  reject: (err: unknown) => void;
-}
-
 interface StreamRuntime {
   stream: Stream;
   schema: z.ZodObject;
   fast: (row: unknown) => boolean;
   insert: { plain: string; skip: string };
   partitions: PartitionCache;
-  /** Group commit: requests waiting for the next transaction, and transactions in flight. */
-  open: Member[] | null;
-  openRows: number;
-  inFlight: number;
   dimensionSchemas: Map<string, { column: StreamColumn; schema: z.ZodType }>;
 }
 
@@ -131,17 +121,23 @@ export class StreamStore {
   readonly tier: StorageTier;
   readonly limits: StreamLimits;
   private readonly byKey = new Map<string, StreamRuntime>();
-  private readonly smallBatchRows: number;
-  private readonly maxGroupRows: number;
-  private readonly maxInFlight: number;
+  /** Group commit of concurrent small batches, per stream. */
+  private readonly writer: GroupCommit<EventBatch>;
 
   constructor(opts: StreamStoreOptions) {
     this.db = opts.db;
     this.tier = opts.tier;
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
-    this.smallBatchRows = opts.smallBatchRows ?? 500;
-    this.maxGroupRows = opts.maxGroupRows ?? 5000;
-    this.maxInFlight = opts.maxInFlight ?? 2;
+    this.writer = new GroupCommit<EventBatch>(
+      {
+        db: this.db,
+        writeCount: async (tx, key, b) => (await this.writeBatch(tx, this.runtime(key), b)).size,
+        writeKeys: (tx, key, b) => this.writeBatch(tx, this.runtime(key), b),
+        keysOf: (_key, b) => b.keys,
+        merge: mergeEventBatches,
+      },
+      { smallBatchRows: opts.smallBatchRows ?? 500, maxGroupRows: opts.maxGroupRows ?? 5000, maxInFlight: opts.maxInFlight ?? 2 },
+    );
     for (const s of opts.streams) {
       this.byKey.set(s.key, {
         stream: s,
@@ -149,9 +145,6 @@ export class StreamStore {
         fast: compileStreamFastCheck(s),
         insert: { plain: streamInsertSQL(s, false), skip: streamInsertSQL(s, true) },
         partitions: new PartitionCache(s.table, s.partitionInterval),
-        open: null,
-        openRows: 0,
-        inFlight: 0,
         dimensionSchemas: new Map(s.dimensions.map((c) => [c.field, { column: c, schema: streamColumnSchema(c) }])),
       });
     }
@@ -192,53 +185,8 @@ export class StreamStore {
   async ingest(key: string, events: readonly unknown[], opts?: StreamValidateOptions): Promise<StreamIngestResult> {
     const rt = this.runtime(key);
     const batch = this.prepare(key, events, opts);
-    const inserted = batch.rows === 0 ? 0 : await this.write(rt, batch);
+    const inserted = batch.rows === 0 ? 0 : await this.writer.write(rt.stream.key, batch);
     return { stream: rt.stream.key, received: events.length, inserted, duplicates: events.length - inserted };
-  }
-
-  private write(rt: StreamRuntime, batch: EventBatch): Promise<number> {
-    if (batch.rows > this.smallBatchRows) return this.db.transaction(async (tx) => (await this.writeBatch(tx, rt, batch)).size);
-    return new Promise<number>((resolve, reject) => {
-      if (!rt.open) {
-        rt.open = [];
-        rt.openRows = 0;
-        // requests arriving in the same turn of the event loop join this group
-        setImmediate(() => this.maybeFlush(rt));
-      }
-      rt.open.push({ batch, resolve, reject });
-      rt.openRows += batch.rows;
-      if (rt.openRows >= this.maxGroupRows) this.maybeFlush(rt, true);
-    });
-  }
-
-  private maybeFlush(rt: StreamRuntime, full = false): void {
-    const group = rt.open;
-    if (!group || group.length === 0) return;
-    // while every writer is busy, keep collecting (unless the group is full)
-    if (rt.inFlight >= this.maxInFlight && !full) return;
-    rt.open = null;
-    rt.inFlight++;
-    void this.flush(rt, group).finally(() => {
-      rt.inFlight--;
-      this.maybeFlush(rt);
-    });
-  }
-
-  private async flush(rt: StreamRuntime, group: Member[]): Promise<void> {
-    try {
-      const merged = group.length === 1 ? group[0]!.batch : mergeEventBatches(group.map((m) => m.batch));
-      const inserted = await this.db.transaction((tx) => this.writeBatch(tx, rt, merged));
-      // attribute new events to the requests that sent them (the first sender of a repeated key)
-      for (const m of group) {
-        let n = 0;
-        for (const k of m.batch.keys) {
-          if (inserted.delete(k)) n++;
-        }
-        m.resolve(n);
-      }
-    } catch (err) {
-      for (const m of group) m.reject(err);
-    }
   }
 
   /** Writes a prepared batch in the caller's transaction; returns the keys of the events that were new. */
@@ -246,30 +194,10 @@ export class StreamStore {
     const s = rt.stream;
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const params = streamArrayLiterals(s, batch);
-    let res;
-    try {
-      // Most batches are new events: a plain INSERT is cheaper for the server than ON CONFLICT
-      // DO NOTHING. A batch that meets stored events (a retry) is written again skipping them.
-      res = await tx.savepoint((sp) => sp.query<Record<string, unknown>>(rt.insert.plain, params));
-    } catch (err) {
-      if (err instanceof DatabaseQueryError && err.sqlState === '23505') {
-        res = await tx.query<Record<string, unknown>>(rt.insert.skip, params);
-      } else {
-        if (err instanceof DatabaseQueryError && err.sqlState === '23514') rt.partitions.clear();
-        throw err;
-      }
-    }
+    const res = await insertOnce(tx, rt.insert, params, rt.partitions);
     const keys = new Set<string>();
-    for (const r of res.rows) keys.add(eventKey(Number(r.time_us), s.decl.idempotencyKey.map((k) => r[k])));
-    if (res.rowCount > 0 && this.tier === 'postgres' && s.rollups.length > 0) {
-      const buckets = new Set<number>();
-      for (const us of batch.micros) buckets.add(Math.floor(us / 1000 / FIVE_MIN) * FIVE_MIN);
-      const iso = [...buckets].sort((a, b) => a - b).map((b) => new Date(b).toISOString());
-      await tx.query(
-        'INSERT INTO opsdeck_rollup_invalidations (family, bucket) SELECT r, b FROM unnest($1::text[]) AS r, unnest($2::timestamptz[]) AS b',
-        [s.rollups.map((r) => r.name), iso],
-      );
-    }
+    for (const r of res.rows) keys.add(rowKey(Number(r.time_us), s.decl.idempotencyKey.map((k) => r[k])));
+    if (res.rowCount > 0 && this.tier === 'postgres') await invalidateBuckets(tx, s.rollups.map((r) => r.name), batch.micros);
     return keys;
   }
 
@@ -394,7 +322,7 @@ export class StreamStore {
       params.push(v);
       return `$${params.length}`;
     };
-    const from = new Date(Math.floor((q.from.getTime() - Date.UTC(2000, 0, 3)) / width) * width + Date.UTC(2000, 0, 3));
+    const from = new Date(Math.floor((q.from.getTime() - BUCKET_ORIGIN_MS) / width) * width + BUCKET_ORIGIN_MS);
     const where = [`bucket >= ${p(from.toISOString())}::timestamptz`, `bucket < ${p(q.to.toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, rollup.groupBy)];
     const groupSel = groupCols.map((c) => (s.byName.get(c)!.type === 'inet' ? `host(${c}) AS ${c}` : c));
     const chosen = q.measures === undefined ? rollup.measures.filter((m) => m.fn !== 'quantile') : q.measures.map((f) => {
@@ -453,8 +381,7 @@ export class StreamStore {
       const inv = await tx.queryMany<{ id: number; bucket: Date }>('SELECT id, bucket FROM opsdeck_rollup_invalidations WHERE family = $1 ORDER BY id LIMIT $2', [r.name, maxRows]);
       if (inv.length > 0) {
         const w = LEVEL_SECONDS[r.level] * 1000;
-        const origin = Date.UTC(2000, 0, 3);
-        const buckets = [...new Set(inv.map((i) => Math.floor((i.bucket.getTime() - origin) / w) * w + origin))].sort((a, b) => a - b);
+        const buckets = [...new Set(inv.map((i) => Math.floor((i.bucket.getTime() - BUCKET_ORIGIN_MS) / w) * w + BUCKET_ORIGIN_MS))].sort((a, b) => a - b);
         const iso = buckets.map((b) => new Date(b).toISOString());
         const sql = streamRefreshSQL(s, r);
         await tx.query(sql.delete, [iso]);

@@ -298,9 +298,7 @@ export function defineStream<const D extends StreamDecl>(decl: D): Stream<D> {
       for (const sc of s.storage) if (!storage.some((x) => x.name === sc.name)) storage.push(sc);
       measures.push({ ...d, name: m, finish: s.finish, merge: s.merge, field: camelCase(m) });
     }
-    const outNames = [...r.groupBy, ...measures.map((m) => m.name), ...storage.map((s) => s.name)];
     for (const n of storage.map((s) => s.name)) if (r.groupBy.includes(n)) throw new Error(`${r.name}: storage column ${n} collides with a dimension`);
-    void outNames;
     return { decl: r, name: r.name, level: r.level, groupBy: [...r.groupBy], storage, measures };
   });
   const partitionInterval = decl.partitionInterval ?? (intervalSeconds(decl.chunkInterval) >= 86400 ? decl.chunkInterval : '1 day');

@@ -115,6 +115,16 @@ export function forEachBackend(title: string, fn: (kind: BackendKind) => void): 
   for (const kind of enabledBackends()) describe(`${title} [${kind}]`, () => fn(kind));
 }
 
+/** Runs the TimescaleDB refresh policy of a continuous aggregate now (PGlite has no background workers). */
+async function runRefreshPolicy(db: Database, relation: string): Promise<void> {
+  const job = await db.queryOne<{ job_id: number }>(
+    `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = $1`,
+    [relation],
+  );
+  if (!job) throw new Error(`no refresh policy for ${relation}`);
+  await db.exec(`CALL run_job(${job.job_id})`);
+}
+
 /**
  * Brings a family's rollups up to date the way production does: the Opsdeck
  * rollup job on the postgres tier, TimescaleDB's own refresh policies (run with
@@ -126,34 +136,18 @@ export async function refreshRollups(m: MigratedDatabase, key: string): Promise<
     return;
   }
   const f = m.store.family(key);
-  for (const rel of [f.decl.rollups['5m'], f.decl.rollups['1h'], f.decl.rollups['1d']]) {
-    const job = await m.db.queryOne<{ job_id: number }>(
-      `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = $1`,
-      [rel],
-    );
-    if (!job) throw new Error(`no refresh policy for ${rel}`);
-    await m.db.exec(`CALL run_job(${job.job_id})`);
-  }
+  for (const rel of [f.decl.rollups['5m'], f.decl.rollups['1h'], f.decl.rollups['1d']]) await runRefreshPolicy(m.db, rel);
 }
 
 /**
  * Brings an event stream's rollups up to date the way production does: Opsdeck's
  * refresh (schedule ignored) on the postgres tier, TimescaleDB's refresh policies
- * (CALL run_job) on the timescale tier.
+ * (CALL run_job) on the timescale tier. Takes a migrated test database or a test runtime.
  */
-export async function refreshStreamRollups(m: MigratedDatabase, key: string): Promise<void> {
-  const s = m.streams.stream(key);
-  for (const r of s.rollups) {
+export async function refreshStreamRollups(m: Pick<MigratedDatabase, 'db' | 'tier' | 'streams'>, key: string): Promise<void> {
+  for (const r of m.streams.stream(key).rollups) {
     if (m.tier === 'postgres') {
       for (;;) if (!(await m.streams.refreshRollup(key, r.name, { force: true })).more) break;
-      continue;
-    }
-    const rel = rollupStorage(s, r, 'timescale');
-    const job = await m.db.queryOne<{ job_id: number }>(
-      `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_name = $1`,
-      [rel],
-    );
-    if (!job) throw new Error(`no refresh policy for ${rel}`);
-    await m.db.exec(`CALL run_job(${job.job_id})`);
+    } else await runRefreshPolicy(m.db, rollupStorage(r, 'timescale'));
   }
 }

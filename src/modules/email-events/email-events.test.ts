@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachBackend, refreshStreamRollups, type MigratedDatabase } from '../../../test/support/backends.ts';
+import { forEachBackend, refreshStreamRollups } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { loginAs } from '../../../test/support/auth.ts';
 import { prng } from '../../../test/support/random.ts';
@@ -248,7 +248,7 @@ forEachBackend('email_events over HTTP', (kind) => {
   test('stats by hour: counts, averages and p95 per event type (nothing materialized yet)', () => checkHourly('real-time'));
 
   test('stats after the rollups are refreshed, and after late events into a materialized hour', async () => {
-    const m = { db: rt.db, tier: rt.tier.tier, streams: rt.streams } as unknown as MigratedDatabase;
+    const m = { db: rt.db, tier: rt.tier.tier, streams: rt.streams };
     await refreshStreamRollups(m, 'email');
     await checkHourly('refreshed');
     const late = events(60, start + HOUR, HOUR, 77, 50_000);

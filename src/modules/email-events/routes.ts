@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
-import { TooLargeError } from '../../domain/errors.ts';
+import { batchRows, IgnoredFields } from '../../http/batch.ts';
 import { fromPluginEvent } from './zonemta-plugin.ts';
 
 export const emailPluginRoutes: RouteModule = (app, deps) => {
@@ -35,24 +35,15 @@ export const emailPluginRoutes: RouteModule = (app, deps) => {
       },
     },
     async (req) => {
-      const input = Array.isArray(req.body) ? req.body : [req.body];
-      if (input.length > deps.config.maxBatchRows) {
-        throw new TooLargeError('TOO_MANY_ROWS', `a batch may carry at most ${deps.config.maxBatchRows} events; this one has ${input.length}`, { maxRows: deps.config.maxBatchRows });
-      }
-      const ignored = new Set<string>();
-      const events = input.map((e) => {
+      const ignored = new IgnoredFields();
+      const events = batchRows(req.body, deps.config.maxBatchRows, 'events').map((e) => {
         const m = fromPluginEvent(e);
-        // names come from the client: bounded before they are answered or logged
-        for (const f of m.ignored) if (ignored.size < 100) ignored.add(f.slice(0, 64));
+        ignored.add(m.ignored);
         return m.event;
       });
       const r = await deps.streams.ingest('email', events);
       deps.metrics.rowsIngested.inc({ family: 'email_events' }, r.inserted);
-      if (ignored.size > 0) {
-        deps.metrics.ignoredFields.inc({ endpoint: 'events_ingest' }, ignored.size);
-        req.log.warn({ ignoredFields: [...ignored].slice(0, 20) }, 'fields not stored by email_events');
-      }
-      return { ...r, ignoredFields: [...ignored].sort() };
+      return { ...r, ignoredFields: ignored.report(deps.metrics, req.log, 'events_ingest') };
     },
   );
 };

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
-import { TooLargeError } from '../../domain/errors.ts';
+import { batchRows } from '../../http/batch.ts';
 import { ROLLUP_LEVELS } from '../../timeseries/family.ts';
 import type { Stream } from '../../timeseries/stream.ts';
 
@@ -61,11 +61,7 @@ export const eventRoutes: RouteModule = (app, deps) => {
         },
       },
       async (req) => {
-        const events = Array.isArray(req.body) ? req.body : [req.body];
-        if (events.length > deps.config.maxBatchRows) {
-          throw new TooLargeError('TOO_MANY_ROWS', `a batch may carry at most ${deps.config.maxBatchRows} events; this one has ${events.length}`, { maxRows: deps.config.maxBatchRows });
-        }
-        const r = await deps.streams.ingest(s.key, events);
+        const r = await deps.streams.ingest(s.key, batchRows(req.body, deps.config.maxBatchRows, 'events'));
         deps.metrics.rowsIngested.inc({ family: s.table }, r.inserted);
         return r;
       },

@@ -5,11 +5,11 @@
  * System rows go to metrics_system (their process list to node_processes), replication
  * events to mongodb_events, both all or nothing and answered after commit.
  */
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { nodeIdParam } from '../../http/params.ts';
-import { InvalidError, NotFoundError, TooLargeError, UnsupportedError } from '../../domain/errors.ts';
+import { InvalidError, NotFoundError, UnsupportedError } from '../../domain/errors.ts';
+import { batchRows, IgnoredFields } from '../../http/batch.ts';
 import { ingestMetrics } from '../metrics/service.ts';
 import { registerNode, replaceProcesses, type ProcessReport } from '../nodes/service.ts';
 import { AGENT_TYPES, fromAgentMongodbEvent, fromAgentSystemRow, UNSUPPORTED_AGENT_TYPES, type AgentType } from './compat.ts';
@@ -61,10 +61,10 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
     },
     async (req) => {
       const known = new Set(['nodeId', 'hostname', 'ipAddress', 'role', 'metadata']);
-      const ignored = Object.keys(req.body).filter((k) => !known.has(k)).map((k) => k.slice(0, 64)).slice(0, 100);
-      if (ignored.length) deps.metrics.ignoredFields.inc({ endpoint: 'nodes_register' }, ignored.length);
-      const node = await registerNode(deps.db, req.body, (s) => isIP(s) !== 0);
-      return { node: node as unknown as Record<string, unknown>, ignoredFields: ignored.sort() };
+      const ignored = new IgnoredFields();
+      ignored.add(Object.keys(req.body).filter((k) => !known.has(k)));
+      const node = await registerNode(deps.db, req.body);
+      return { node: node as unknown as Record<string, unknown>, ignoredFields: ignored.report(deps.metrics, req.log, 'nodes_register') };
     },
   );
 
@@ -97,14 +97,10 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
         throw new InvalidError('TYPE_MISMATCH', `the body's type ${JSON.stringify(body.type)} is not the path's ${JSON.stringify(req.params.family)}`, [{ path: 'type', message: 'differs from the path' }]);
       }
       const data = wrapped ? (body as { data: unknown }).data : body;
-      const rows = Array.isArray(data) ? data : [data];
-      if (rows.length > deps.config.maxBatchRows) {
-        throw new TooLargeError('TOO_MANY_ROWS', `a batch may carry at most ${deps.config.maxBatchRows} rows; this one has ${rows.length}`, { maxRows: deps.config.maxBatchRows });
-      }
-      const ignored = new Set<string>();
-      const mapped = rows.map((r) => {
+      const ignored = new IgnoredFields();
+      const mapped = batchRows(data, deps.config.maxBatchRows).map((r) => {
         const m = type === 'system' ? fromAgentSystemRow(r) : fromAgentMongodbEvent(r);
-        for (const f of m.ignored) if (ignored.size < 100) ignored.add(f.slice(0, 64));
+        ignored.add(m.ignored);
         return m;
       });
       let result: { received: number; inserted: number; duplicates: number };
@@ -139,11 +135,7 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
         result = r;
         family = 'mongodb_events';
       }
-      if (ignored.size) {
-        deps.metrics.ignoredFields.inc({ endpoint: `metrics_${type}` }, ignored.size);
-        req.log.warn({ ignoredFields: [...ignored].slice(0, 20), type }, 'agent fields not stored');
-      }
-      return { family, received: result.received, inserted: result.inserted, duplicates: result.duplicates, ignoredFields: [...ignored].sort() };
+      return { family, received: result.received, inserted: result.inserted, duplicates: result.duplicates, ignoredFields: ignored.report(deps.metrics, req.log, `metrics_${type}`) };
     },
   );
 };

@@ -220,7 +220,7 @@ forEachBackend('mail-cluster sample email events', (kind) => {
     const again = await loadSampleEvents(rt.streams, { now: THURSDAY, days: 1, scale: 0.1 });
     assert.equal(again.inserted, 0, 're-running stores nothing twice');
 
-    await refreshStreamRollups({ db: rt.db, streams: rt.streams, tier: rt.tier.tier } as MigratedDatabase, 'email');
+    await refreshStreamRollups({ db: rt.db, streams: rt.streams, tier: rt.tier.tier }, 'email');
     const auth = await loginAs(rt, 'viewer');
     const res = await rt.app.inject({
       method: 'GET',

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { csvParam, nodeIdListParam } from '../../http/params.ts';
-import { HttpError } from '../../http/problem.ts';
+import { batchRows } from '../../http/batch.ts';
 import { ingestMetrics } from './service.ts';
 
 const ingestBody = z.object({
@@ -81,13 +81,7 @@ export const metricsRoutes: RouteModule = (app, deps) => {
       },
     },
     async (req) => {
-      const rows = Array.isArray(req.body.data) ? req.body.data : [req.body.data];
-      if (rows.length > deps.config.maxBatchRows) {
-        throw new HttpError(413, 'TOO_MANY_ROWS', `a batch may carry at most ${deps.config.maxBatchRows} rows; this one has ${rows.length}`, {
-          maxRows: deps.config.maxBatchRows,
-        });
-      }
-      return ingestMetrics(deps, req.body.type, rows);
+      return ingestMetrics(deps, req.body.type, batchRows(req.body.data, deps.config.maxBatchRows));
     },
   );
 

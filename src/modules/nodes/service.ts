@@ -3,6 +3,7 @@
  * Mission Control hosts are one concept). Ingest registers nodes and keeps
  * last_seen; health is derived: `stale` after 3 missed sampling intervals.
  */
+import { isIP } from 'node:net';
 import type { Queryable } from '../../db/database.ts';
 import { pageResult, type Page } from '../../domain/paging.ts';
 import type { NodeRow, NodeStatus } from './schema.ts';
@@ -122,8 +123,8 @@ export interface NodeRegistration {
  * address (kept in `addresses.ip`), and metadata (merged key by key). The status an
  * operator set and the labels are kept; last_seen stays ingest's business.
  */
-export async function registerNode(db: Queryable, r: NodeRegistration, isIp: (s: string) => boolean): Promise<NodeView> {
-  const address = r.ipAddress && isIp(r.ipAddress) ? JSON.stringify({ ip: r.ipAddress }) : null;
+export async function registerNode(db: Queryable, r: NodeRegistration): Promise<NodeView> {
+  const address = r.ipAddress && isIP(r.ipAddress) !== 0 ? JSON.stringify({ ip: r.ipAddress }) : null;
   await db.query(
     `INSERT INTO nodes (id, hostname, role, addresses, metadata)
      VALUES ($1, $2, $3, coalesce($4::text::jsonb, '{}'::jsonb), coalesce($5::text::jsonb, '{}'::jsonb))
