@@ -25,10 +25,10 @@ export interface SystemRow {
   swapUsedBytes: number;
   diskUsedBytes: number;
   diskTotalBytes: number;
-  diskReadBytesPerSec: number;
-  diskWriteBytesPerSec: number;
-  netRxBytesPerSec: number;
-  netTxBytesPerSec: number;
+  diskReadBytesSec: number;
+  diskWriteBytesSec: number;
+  netRxBytesSec: number;
+  netTxBytesSec: number;
   load1m: number;
   load5m: number;
   load15m: number;
@@ -85,10 +85,10 @@ export function systemRow(n: number, timeMs: number, prefix = 'node'): SystemRow
     swapUsedBytes: Math.round(256 * 1024 * 1024 * bias * v),
     diskUsedBytes: Math.round(diskTotal * (0.3 + 0.4 * bias) + (tick % 1_000_000) * 4096),
     diskTotalBytes: diskTotal,
-    diskReadBytesPerSec: r2(5e6 * u * u + 1e4 * v),
-    diskWriteBytesPerSec: r2(8e6 * v * v + 2e4 * u),
-    netRxBytesPerSec: r2(2e7 * (0.5 + 0.5 * day) * u + 1e5),
-    netTxBytesPerSec: r2(1e7 * (0.5 + 0.5 * day) * v + 5e4),
+    diskReadBytesSec: r2(5e6 * u * u + 1e4 * v),
+    diskWriteBytesSec: r2(8e6 * v * v + 2e4 * u),
+    netRxBytesSec: r2(2e7 * (0.5 + 0.5 * day) * u + 1e5),
+    netTxBytesSec: r2(1e7 * (0.5 + 0.5 * day) * v + 5e4),
     load1m: r2(load1),
     load5m: r2(load1 * 0.9 + 0.1 * cores * bias),
     load15m: r2(load1 * 0.8 + 0.2 * cores * bias),

@@ -90,7 +90,7 @@ forEachBackend('storage jobs', (kind) => {
       // Two values near the double maximum in one 5-minute bucket: their sum() overflows, so the
       // system family's refresh throws. Written with SQL, bypassing ingest validation, together
       // with the invalidation ingest would have logged.
-      await m.db.query(`INSERT INTO metrics_system (time, node_id, net_rx_bytes_per_sec) VALUES ($1, 'overflow-1', 1.7e308), ($2, 'overflow-1', 1.7e308)`, [
+      await m.db.query(`INSERT INTO metrics_system (time, node_id, net_rx_bytes_sec) VALUES ($1, 'overflow-1', 1.7e308), ($2, 'overflow-1', 1.7e308)`, [
         new Date(bucket + 10_000).toISOString(),
         new Date(bucket + 20_000).toISOString(),
       ]);

@@ -138,27 +138,62 @@ function refreshPolicyDDL(f: Family, level: RollupLevel): string[] {
   ];
 }
 
+/** One continuous aggregate of a family with its refresh and retention policies (timescale tier). */
+function timescaleRollupDDL(f: Family, level: RollupLevel): string[] {
+  const d = f.decl;
+  const name = d.rollups[level];
+  const idx = ROLLUP_LEVELS.indexOf(level);
+  const fromRaw = idx === 0;
+  const source = fromRaw ? f.table : d.rollups[ROLLUP_LEVELS[idx - 1]!];
+  return [
+    `CREATE MATERIALIZED VIEW ${name}\n  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n  SELECT time_bucket(INTERVAL ${lit(LEVEL_INTERVAL[level])}, ${fromRaw ? 'time' : 'bucket'}) AS bucket,\n    ${rollupSelectList(f, 'timescale', fromRaw ? 'raw' : 'rollup')}\n  FROM ${source}\n  GROUP BY ${groupBy(f)}\n  WITH NO DATA;`,
+    ...refreshPolicyDDL(f, level),
+    `SELECT add_retention_policy('${name}', drop_after => INTERVAL ${lit(d.retention[level])});`,
+  ];
+}
+
 function timescaleDDL(f: Family): string[] {
   const d = f.decl;
   const segment = f.identity.join(', ');
-  const out = [
+  return [
     ...tableDDL(f, 'timescale'),
     `ALTER TABLE ${f.table} SET (timescaledb.compress, timescaledb.compress_segmentby = ${lit(segment)}, timescaledb.compress_orderby = 'time DESC');`,
     `SELECT add_compression_policy('${f.table}', compress_after => INTERVAL ${lit(d.compressAfter)});`,
     `SELECT add_retention_policy('${f.table}', drop_after => INTERVAL ${lit(d.retention.raw)});`,
+    ...ROLLUP_LEVELS.flatMap((level) => timescaleRollupDDL(f, level)),
   ];
-  let source = f.table;
-  for (const level of ROLLUP_LEVELS) {
-    const name = d.rollups[level];
-    const fromRaw = level === '5m';
-    out.push(
-      `CREATE MATERIALIZED VIEW ${name}\n  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n  SELECT time_bucket(INTERVAL ${lit(LEVEL_INTERVAL[level])}, ${fromRaw ? 'time' : 'bucket'}) AS bucket,\n    ${rollupSelectList(f, 'timescale', fromRaw ? 'raw' : 'rollup')}\n  FROM ${source}\n  GROUP BY ${groupBy(f)}\n  WITH NO DATA;`,
-      ...refreshPolicyDDL(f, level),
-      `SELECT add_retention_policy('${name}', drop_after => INTERVAL ${lit(d.retention[level])});`,
-    );
-    source = name;
-  }
-  return out;
+}
+
+/** The storage table of a postgres-tier rollup: (identity, bucket) key, one column per aggregate part. */
+function postgresRollupTableDDL(f: Family, level: RollupLevel): string[] {
+  const mat = materializedTable(f, level);
+  const cols = [
+    'bucket timestamptz NOT NULL',
+    ...f.identity.map((i) => `${i} text NOT NULL`),
+    ...f.rollupColumns.map((r) => `${r.name} ${r.sqlType}`),
+    'samples bigint NOT NULL',
+    `PRIMARY KEY (${[...f.identity, 'bucket'].join(', ')})`,
+  ];
+  return [`CREATE TABLE ${mat} (\n  ${cols.join(',\n  ')}\n);`, `CREATE INDEX ${mat}_bucket_idx ON ${mat} (bucket DESC);`];
+}
+
+/**
+ * The relation named in the declaration (postgres tier): the stored buckets without
+ * pending invalidations, plus the invalidated buckets computed live from the source.
+ */
+function postgresRollupViewDDL(f: Family, level: RollupLevel): string {
+  const fam = lit(f.table);
+  const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
+  const idx = ROLLUP_LEVELS.indexOf(level);
+  const prev = idx === 0 ? null : ROLLUP_LEVELS[idx - 1]!;
+  const source = prev === null ? f.table : f.decl.rollups[prev];
+  const name = f.decl.rollups[level];
+  const mat = materializedTable(f, level);
+  const width = `INTERVAL ${lit(LEVEL_INTERVAL[level])}`;
+  const srcTime = prev === null ? 'time' : 'bucket';
+  // Buckets of this level that still have unprocessed invalidations: read live from the source.
+  const pendingOfLevel = `SELECT date_bin(${width}, i.bucket, ${origin}) FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam}`;
+  return `CREATE VIEW ${name} AS\n  SELECT m.bucket, ${[...f.identity, ...f.rollupColumns.map((r) => r.name), 'samples'].map((c) => `m.${c}`).join(', ')}\n  FROM ${mat} m\n  WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam} AND i.bucket >= m.bucket AND i.bucket < m.bucket + ${width})\n  UNION ALL\n  SELECT date_bin(${width}, s.${srcTime}, ${origin}) AS bucket,\n    ${rollupSelectList(f, 'postgres', prev === null ? 'raw' : 'rollup')}\n  FROM ${source} s\n  WHERE s.${srcTime} >= (SELECT min(date_bin(${width}, i.bucket, ${origin})) FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam})\n    AND date_bin(${width}, s.${srcTime}, ${origin}) IN (${pendingOfLevel})\n  GROUP BY ${groupBy(f)};`;
 }
 
 function postgresDDL(f: Family): string[] {
@@ -168,32 +203,12 @@ function postgresDDL(f: Family): string[] {
     `INSERT INTO opsdeck_partitioned_tables (table_name, partition_interval, retention) VALUES (${lit(f.table)}, INTERVAL ${lit(f.partitionInterval)}, INTERVAL ${lit(d.retention.raw)});`,
     `SELECT opsdeck_ensure_partitions(${lit(f.table)}, now() - INTERVAL ${lit(f.partitionInterval)}, now() + INTERVAL '3 days');`,
   ];
-  const fam = lit(f.table);
-  const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
-  let source = f.table;
-  let prev: RollupLevel | null = null;
   for (const level of ROLLUP_LEVELS) {
-    const name = d.rollups[level];
-    const mat = materializedTable(f, level);
-    const width = `INTERVAL ${lit(LEVEL_INTERVAL[level])}`;
-    const cols = [
-      'bucket timestamptz NOT NULL',
-      ...f.identity.map((i) => `${i} text NOT NULL`),
-      ...f.rollupColumns.map((r) => `${r.name} ${r.sqlType}`),
-      'samples bigint NOT NULL',
-      `PRIMARY KEY (${[...f.identity, 'bucket'].join(', ')})`,
-    ];
-    const srcTime = prev === null ? 'time' : 'bucket';
-    // Buckets of this level that still have unprocessed invalidations: read live from the source.
-    const pendingOfLevel = `SELECT date_bin(${width}, i.bucket, ${origin}) FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam}`;
     out.push(
-      `CREATE TABLE ${mat} (\n  ${cols.join(',\n  ')}\n);`,
-      `CREATE INDEX ${mat}_bucket_idx ON ${mat} (bucket DESC);`,
-      `CREATE VIEW ${name} AS\n  SELECT m.bucket, ${[...f.identity, ...f.rollupColumns.map((r) => r.name), 'samples'].map((c) => `m.${c}`).join(', ')}\n  FROM ${mat} m\n  WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam} AND i.bucket >= m.bucket AND i.bucket < m.bucket + ${width})\n  UNION ALL\n  SELECT date_bin(${width}, s.${srcTime}, ${origin}) AS bucket,\n    ${rollupSelectList(f, 'postgres', prev === null ? 'raw' : 'rollup')}\n  FROM ${source} s\n  WHERE s.${srcTime} >= (SELECT min(date_bin(${width}, i.bucket, ${origin})) FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam})\n    AND date_bin(${width}, s.${srcTime}, ${origin}) IN (${pendingOfLevel})\n  GROUP BY ${groupBy(f)};`,
-      `INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES (${fam}, '${level}', ${lit(name)}, ${lit(mat)}, INTERVAL ${lit(d.retention[level])});`,
+      ...postgresRollupTableDDL(f, level),
+      postgresRollupViewDDL(f, level),
+      `INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES (${lit(f.table)}, '${level}', ${lit(d.rollups[level])}, ${lit(materializedTable(f, level))}, INTERVAL ${lit(d.retention[level])});`,
     );
-    source = name;
-    prev = level;
   }
   return out;
 }
@@ -220,4 +235,98 @@ export function refreshSQL(f: Family, level: RollupLevel): { delete: string; ins
       `SELECT date_bin(${width}, s.${t}, ${origin}) AS bucket,\n    ${rollupSelectList(f, 'postgres', fromRaw ? 'raw' : 'rollup')}\n` +
       `FROM ${source} s\nWHERE s.${t} >= $2 AND s.${t} < $3 AND date_bin(${width}, s.${t}, ${origin}) = ANY($1::timestamptz[])\nGROUP BY ${groupBy(f)}`,
   };
+}
+
+/**
+ * A change of a family's columns after its table exists: the forward migration that
+ * brings a database from the previous declaration to the current one. Renamed
+ * columns keep their values (and, on the postgres tier, their rollup buckets);
+ * added columns are appended (the declaration lists them last, in this order) and
+ * may be filled for the rows stored before from the other columns.
+ */
+export interface ColumnChange {
+  /** Old name → current name. The aggregate of a renamed column does not change. */
+  readonly renamed?: Readonly<Record<string, string>>;
+  /** Columns added, in the order the declaration lists them (its last columns). */
+  readonly added?: readonly string[];
+  /** Added column → SQL expression over a stored row (current names) that fills it where it is null. */
+  readonly backfill?: Readonly<Record<string, string>>;
+}
+
+function columnChangeTableDDL(f: Family, change: ColumnChange): string[] {
+  const out: string[] = [];
+  const byName = new Map(f.columns.map((c) => [c.name, c]));
+  for (const [from, to] of Object.entries(change.renamed ?? {})) {
+    const c = byName.get(to);
+    if (!c) throw new Error(`${f.table}: renamed column ${to} is not declared`);
+    out.push(`ALTER TABLE ${f.table} RENAME COLUMN ${from} TO ${to};`);
+  }
+  const added = change.added ?? [];
+  const tail = f.columns.slice(f.columns.length - added.length).map((c) => c.name);
+  if (JSON.stringify(tail) !== JSON.stringify(added)) throw new Error(`${f.table}: added columns must be the declaration's last columns, in order (${tail.join(', ')})`);
+  for (const name of added) out.push(`ALTER TABLE ${f.table} ADD COLUMN ${name} ${SQL_TYPES[byName.get(name)!.type]};`);
+  for (const name of [...Object.values(change.renamed ?? {}), ...added]) {
+    const c = byName.get(name)!;
+    out.push(`COMMENT ON COLUMN ${f.table}.${c.name} IS ${lit(`[${c.unit}; ${c.agg}] ${c.description}`)};`);
+  }
+  const fill = Object.entries(change.backfill ?? {});
+  if (fill.length) {
+    for (const [name] of fill) if (!added.includes(name)) throw new Error(`${f.table}: backfill of ${name}, which is not added`);
+    out.push(`UPDATE ${f.table} SET ${fill.map(([name, expr]) => `${name} = ${expr}`).join(',\n  ')}\n  WHERE ${fill.map(([, expr]) => `(${expr}) IS NOT NULL`).join('\n     OR ')};`);
+  }
+  return out;
+}
+
+/**
+ * The migration SQL of a column change on one tier.
+ *
+ * postgres tier: the rollup views are dropped and recreated from the declaration;
+ * their storage tables are altered in place (renamed and added aggregate columns),
+ * so every stored bucket is kept, and when columns are backfilled every 5-minute
+ * bucket that still has raw rows is invalidated: the rollup-refresh job recomputes
+ * it (until then the views compute it live).
+ *
+ * timescale tier: TimescaleDB cannot add columns to a continuous aggregate, so the
+ * three are dropped and created again from the declaration. Buckets the raw rows
+ * still cover are recomputed (real-time aggregation answers from the raw rows at
+ * once; the refresh policies materialize them). Buckets that begin before the
+ * oldest raw row cannot be recomputed (wholly) from it: they are copied first, as
+ * JSON rows with their values before the change, into opsdeck_rollup_archive
+ * (docs/adr/0010-changing-family-columns.md).
+ */
+export function familyColumnChangeDDL(f: Family, tier: StorageTier, change: ColumnChange): string {
+  const d = f.decl;
+  const out: string[] = [];
+  const levelsDown = [...ROLLUP_LEVELS].reverse();
+  if (tier === 'timescale') {
+    for (const level of ROLLUP_LEVELS) {
+      const name = d.rollups[level];
+      out.push(
+        `INSERT INTO opsdeck_rollup_archive (relation, bucket, row)\n  SELECT ${lit(name)}, r.bucket, to_jsonb(r) FROM ${name} r\n  WHERE r.bucket < coalesce((SELECT min(time) FROM ${f.table}), 'infinity');`,
+      );
+    }
+    for (const level of levelsDown) out.push(`DROP MATERIALIZED VIEW ${d.rollups[level]};`);
+    out.push(...columnChangeTableDDL(f, change));
+    for (const level of ROLLUP_LEVELS) out.push(...timescaleRollupDDL(f, level));
+  } else {
+    for (const level of levelsDown) out.push(`DROP VIEW ${d.rollups[level]};`);
+    out.push(...columnChangeTableDDL(f, change));
+    const renamed = Object.entries(change.renamed ?? {});
+    const added = new Set(change.added ?? []);
+    for (const level of ROLLUP_LEVELS) {
+      const mat = materializedTable(f, level);
+      for (const r of f.rollupColumns) {
+        const old = renamed.find(([, to]) => to === r.source);
+        if (old) out.push(`ALTER TABLE ${mat} RENAME COLUMN ${old[0]}${r.name.slice(r.source.length)} TO ${r.name};`);
+        else if (added.has(r.source)) out.push(`ALTER TABLE ${mat} ADD COLUMN ${r.name} ${r.sqlType};`);
+      }
+    }
+    for (const level of ROLLUP_LEVELS) out.push(postgresRollupViewDDL(f, level));
+    if (Object.keys(change.backfill ?? {}).length) {
+      out.push(
+        `INSERT INTO opsdeck_rollup_invalidations (family, bucket)\n  SELECT DISTINCT ${lit(f.table)}, date_bin(INTERVAL '5 minutes', time, timestamptz ${lit(BUCKET_ORIGIN)}) FROM ${f.table};`,
+      );
+    }
+  }
+  return `${out.join('\n\n')}\n`;
 }

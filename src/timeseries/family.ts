@@ -141,6 +141,8 @@ export const CEILING = {
   int32: 2_147_483_647,
   /** Per-interval counts (deltas over one 15-s sample): 10^12 is ~6.7·10^10 events per second. */
   perInterval: 1e12,
+  /** Counters since a start (kernel or server totals, stored as read): 2^53 − 1, the largest integer a JSON number carries exactly. */
+  counter: Number.MAX_SAFE_INTEGER,
   /** Counts held by a server (keys, pending changes): 10^12. */
   count: 1e12,
   /** Rates in events per second: 10^9. */

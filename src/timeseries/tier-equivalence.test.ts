@@ -33,7 +33,7 @@ function rows(from: number, to: number, step: number, seed: number) {
         ramUsedBytes: Math.floor(rnd() * 8e9),
         ramTotalBytes: 8_000_000_000,
         diskUsedBytes: Math.floor(rnd() * 1e11),
-        netRxBytesPerSec: rnd() < 0.05 ? null : rnd() * 1e6,
+        netRxBytesSec: rnd() < 0.05 ? null : rnd() * 1e6,
         load1m: rnd() * 4,
         tcpEstablished: Math.floor(rnd() * 500),
         openFiles: Math.floor(rnd() * 5000),
@@ -87,7 +87,7 @@ test('the same rows give the same answers on every tier, at every resolution', {
         { resolution: '1d', from: from - 24 * HOUR, to: to + HOUR },
         { resolution: 'auto', from: to - 30 * 60_000, to },
         { resolution: 'auto', from: from, to, nodeIds: ['eq-2'] },
-        { resolution: '5m', from: from + 7 * 60_000, to: to - 3 * 60_000, nodeIds: ['eq-1', 'eq-3'], fields: ['cpuPercent', 'nodeRole', 'diskUsedBytes', 'netRxBytesPerSec'] },
+        { resolution: '5m', from: from + 7 * 60_000, to: to - 3 * 60_000, nodeIds: ['eq-1', 'eq-3'], fields: ['cpuPercent', 'nodeRole', 'diskUsedBytes', 'netRxBytesSec'] },
         // the backfilled days, older than the former 3-day refresh window
         { resolution: '5m', from: oldFrom, to: oldTo },
         { resolution: '1h', from: oldFrom - 2 * HOUR, to: oldTo + 2 * HOUR },

@@ -44,7 +44,7 @@ forEachBackend('cluster status', (kind) => {
       { nodeId: 'cs-mta', zone: 'default', timestamp: ago(60), delivered: 5, queueDeferred: 12 },
       { nodeId: 'cs-mta', zone: 'bulk', timestamp: ago(90), delivered: 500 },
     ]);
-    await m.store.ingest('redis', [{ nodeId: 'cs-cache', timestamp: ago(20), role: 'master', usedMemoryBytes: 1e9 }]);
+    await m.store.ingest('redis', [{ nodeId: 'cs-cache', timestamp: ago(20), role: 'master', memoryUsedBytes: 1e9 }]);
     await m.db.query(
       `INSERT INTO nodes (id, hostname, role, labels, last_seen, expected_interval_seconds) VALUES
          ('cs-new', 'new.example.net', 'rspamd', '{}', NULL, NULL),

@@ -5,7 +5,9 @@
  * packages/agent/src/monitoring-agent.ts (registration payload, `{ type, data }`),
  * packages/agent/src/transport/http-metrics-transport.ts (path
  * /api/v1/metrics/{type with _ → -}), packages/shared/src/types/system-metrics.ts
- * (SystemMetrics with `processes`, MongodbReplEvent).
+ * (SystemMetrics with `processes`, MongodbMetrics with the second-version fields,
+ * RedisMetrics, ZonemtaMetrics, RspamdMetrics, MongodbReplEvent). Expected increases are
+ * worked out here from the totals the fixtures send.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,10 +15,17 @@ import { forEachBackend } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { createApiKey } from '../../../test/support/auth.ts';
 import { fromAgentSystemRow } from './compat.ts';
+import { increase } from './counters.ts';
 
-test('agent system rows: same-meaning fields mapped, the others reported, processes set apart', () => {
-  const m = fromAgentSystemRow({ time: 't', nodeId: 'n', cpuPercent: 5, diskReadBytesSec: 7, ramPercent: 40, netRxErrors: 3, processes: [], load1m: null });
-  assert.deepEqual(m, { row: { timestamp: 't', nodeId: 'n', cpuPercent: 5, diskReadBytesPerSec: 7 }, ignored: ['ramPercent', 'netRxErrors'], processes: [] });
+test('agent system rows: fields mapped, unknown ones reported, processes set apart', () => {
+  const m = fromAgentSystemRow({ time: 't', nodeId: 'n', cpuPercent: 5, diskReadBytesSec: 7, ramPercent: 40, netRxErrors: 3, processes: [], load1m: null, gpuPercent: 1 });
+  assert.deepEqual(m, { row: { timestamp: 't', nodeId: 'n', cpuPercent: 5, diskReadBytesSec: 7, ramPercent: 40, netRxErrors: 3 }, ignored: ['gpuPercent'], processes: [] });
+});
+
+test('counter increases: a lower total is a restart, counted from zero', () => {
+  assert.equal(increase(100, 130), 30);
+  assert.equal(increase(100, 100), 0);
+  assert.equal(increase(100, 7), 7);
 });
 
 forEachBackend('the mail-cluster agent posting to Opsdeck', (kind) => {
@@ -99,20 +108,26 @@ forEachBackend('the mail-cluster agent posting to Opsdeck', (kind) => {
   test('system metrics in the agent\'s form: stored column by column, the process list served, unknown columns reported', async () => {
     const r = await post('/api/v1/metrics/system', { type: 'system', data: systemRow(t0, 12.5) });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.deepEqual(r.body, { family: 'system', received: 1, inserted: 1, duplicates: 0, ignoredFields: ['diskFreeBytes', 'diskPercent', 'netRxErrors', 'netTxErrors', 'ramPercent'] });
+    assert.deepEqual(r.body, { family: 'system', received: 1, inserted: 1, duplicates: 0, ignoredFields: [] });
     const row = await rt.db.queryOne<Record<string, unknown>>(
-      `SELECT node_role, cpu_percent, ram_used_bytes, disk_read_bytes_per_sec, disk_write_bytes_per_sec, net_rx_bytes_per_sec, net_tx_bytes_per_sec, load_1m, load_5m, load_15m, tcp_established, tcp_time_wait, open_files
+      `SELECT node_role, cpu_percent, ram_percent, ram_used_bytes, disk_percent, disk_free_bytes, disk_read_bytes_sec, disk_write_bytes_sec, net_rx_bytes_sec, net_tx_bytes_sec,
+              net_rx_errors, net_tx_errors, load_1m, load_5m, load_15m, tcp_established, tcp_time_wait, open_files
        FROM metrics_system WHERE node_id = 'mta-03' AND time = $1`,
       [new Date(t0).toISOString()],
     );
     assert.deepEqual(row, {
       node_role: 'zonemta-outbound',
       cpu_percent: 12.5,
+      ram_percent: 61.5,
       ram_used_bytes: 5_100_000_000,
-      disk_read_bytes_per_sec: 1200,
-      disk_write_bytes_per_sec: 56000,
-      net_rx_bytes_per_sec: 80000,
-      net_tx_bytes_per_sec: 910000,
+      disk_percent: 40.2,
+      disk_free_bytes: 120_000_000_000,
+      disk_read_bytes_sec: 1200,
+      disk_write_bytes_sec: 56000,
+      net_rx_bytes_sec: 80000,
+      net_tx_bytes_sec: 910000,
+      net_rx_errors: 0,
+      net_tx_errors: 2,
       load_1m: 0.42,
       load_5m: 0.4,
       load_15m: 0.35,
@@ -178,12 +193,134 @@ forEachBackend('the mail-cluster agent posting to Opsdeck', (kind) => {
     assert.equal((list.body.items as unknown[]).length, 3);
   });
 
-  test('types: unknown → 404 naming the known ones; counters Opsdeck cannot store faithfully yet → 422', async () => {
+  // MongodbMetrics as the agent builds it (mongodb-metrics-collector.ts): opcounters and two
+  // WiredTiger counters are serverStatus totals; the rest are gauges.
+  const mongoRow = (at: number, ops: number, evictions: number) => ({
+    time: new Date(at).toISOString(),
+    nodeId: 'mongo-01',
+    role: 'PRIMARY',
+    connectionsCurrent: 412,
+    connectionsAvailable: 838_448,
+    opsInsert: ops,
+    opsQuery: ops * 3,
+    opsUpdate: ops * 2,
+    opsDelete: 10,
+    opsCommand: ops * 5,
+    replLagSeconds: null,
+    dataSizeBytes: 90_000_000_000,
+    indexSizeBytes: 4_000_000_000,
+    storageSizeBytes: 60_000_000_000,
+    oplogWindowHours: 52.5,
+    wtCacheUsedBytes: 7_000_000_000,
+    wtCacheMaxBytes: 8_000_000_000,
+    wtCacheDirtyBytes: 150_000_000,
+    wtCacheTimeoutCount: 0,
+    wtEvictionCalls: evictions,
+    connAppImap: 220,
+    connAppSmtp: 130,
+    connAppInternal: 12,
+    connAppMonitoring: 2,
+    connAppOther: 48,
+    gridfsMessagesBytes: 30_000_000_000,
+    gridfsAttachFilesBytes: 1_000_000,
+    gridfsAttachChunksBytes: 20_000_000_000,
+    gridfsStorageFilesBytes: null,
+    gridfsStorageChunksBytes: null,
+  });
+
+  test('MongoDB rows: gauges and the second-version fields as columns, opcounter totals as increases', async () => {
+    const at = (k: number) => t0 + k * 30_000;
+    const first = await post('/api/v1/metrics/mongodb', { type: 'mongodb', data: mongoRow(at(0), 1000, 500) });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(first.body, { family: 'mongodb', received: 1, inserted: 1, duplicates: 0, ignoredFields: [] });
+    assert.equal((await post('/api/v1/metrics/mongodb', { type: 'mongodb', data: mongoRow(at(1), 1600, 540) })).status, 200);
+    // mongod restarted: totals start again from zero
+    assert.equal((await post('/api/v1/metrics/mongodb', { type: 'mongodb', data: mongoRow(at(2), 40, 3) })).status, 200);
+    // a retry of the second sample is a duplicate and changes nothing
+    assert.equal((await post('/api/v1/metrics/mongodb', { type: 'mongodb', data: mongoRow(at(1), 1600, 540) })).body.duplicates, 1);
+    const rows = await rt.db.queryMany<Record<string, unknown>>(
+      `SELECT role, connections_current, ops_insert, ops_query, ops_delete, ops_command, wt_eviction_calls, wt_cache_timeout_count, wt_cache_dirty_bytes,
+              conn_app_imap, conn_app_other, gridfs_messages_bytes, gridfs_storage_files_bytes, repl_lag_seconds
+       FROM metrics_mongodb WHERE node_id = 'mongo-01' ORDER BY time`,
+    );
+    const gauges = { role: 'primary', connections_current: 412, wt_cache_dirty_bytes: 150_000_000, conn_app_imap: 220, conn_app_other: 48, gridfs_messages_bytes: 30_000_000_000, gridfs_storage_files_bytes: null, repl_lag_seconds: null };
+    assert.deepEqual(rows, [
+      { ...gauges, ops_insert: null, ops_query: null, ops_delete: null, ops_command: null, wt_eviction_calls: null, wt_cache_timeout_count: null },
+      { ...gauges, ops_insert: 600, ops_query: 1800, ops_delete: 0, ops_command: 3000, wt_eviction_calls: 40, wt_cache_timeout_count: 0 },
+      { ...gauges, ops_insert: 40, ops_query: 120, ops_delete: 0, ops_command: 200, wt_eviction_calls: 3, wt_cache_timeout_count: 0 },
+    ]);
+    // an older sample replayed from the agent's offline buffer: stored, no increase
+    assert.equal((await post('/api/v1/metrics/mongodb', { type: 'mongodb', data: mongoRow(at(-1), 900, 450) })).body.inserted, 1);
+    const replay = await rt.db.queryOne<{ ops_insert: number | null; connections_current: number }>(`SELECT ops_insert, connections_current FROM metrics_mongodb WHERE node_id = 'mongo-01' AND time = $1`, [new Date(at(-1)).toISOString()]);
+    assert.deepEqual(replay, { ops_insert: null, connections_current: 412 });
+    // and the next live sample still counts from the newest one
+    await post('/api/v1/metrics/mongodb', { type: 'mongodb', data: mongoRow(at(3), 100, 10) });
+    const next = await rt.db.queryOne<{ ops_insert: number }>(`SELECT ops_insert FROM metrics_mongodb WHERE node_id = 'mongo-01' AND time = $1`, [new Date(at(3)).toISOString()]);
+    assert.equal(next?.ops_insert, 60);
+  });
+
+  test('a negative or fractional total stores nothing and names its path', async () => {
+    const at = t0 + 10 * 30_000;
+    const bad = await post('/api/v1/metrics/mongodb', { type: 'mongodb', data: [mongoRow(at, 2000, 20), { ...mongoRow(at + 30_000, 2100, 20), opsInsert: -5, wtEvictionCalls: 1.5 }] });
+    assert.equal(bad.status, 400);
+    assert.deepEqual((bad.body.errors as { path: string }[]).map((e) => e.path), ['data.1.opsInsert', 'data.1.wtEvictionCalls']);
+    const n = await rt.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_mongodb WHERE node_id = 'mongo-01' AND time >= $1`, [new Date(at).toISOString()]);
+    assert.equal(n!.n, 0);
+  });
+
+  test('Redis, ZoneMTA and Rspamd rows: §6.1 columns as sent, totals as increases', async () => {
+    const at = (k: number) => new Date(t0 + k * 30_000).toISOString();
+    // RedisMetrics (redis-metrics-collector.ts): hitRate over the server's lifetime, evictedKeys a total
+    const redis = (k: number, evicted: number) => ({ time: at(k), nodeId: 'redis-01', memoryUsedBytes: 2_000_000 + k, memoryMaxBytes: 4_000_000_000, connectedClients: 57, opsPerSec: 1200, hitRate: 97.25, evictedKeys: evicted, totalKeys: 88_000 });
+    assert.equal((await post('/api/v1/metrics/redis', { type: 'redis', data: redis(0, 5000) })).status, 200);
+    assert.equal((await post('/api/v1/metrics/redis', { type: 'redis', data: redis(1, 5012) })).status, 200);
+    assert.deepEqual(
+      await rt.db.queryMany(`SELECT memory_used_bytes, memory_max_bytes, connected_clients, ops_per_sec, hit_rate, evicted_keys, total_keys FROM metrics_redis WHERE node_id = 'redis-01' ORDER BY time`),
+      [
+        { memory_used_bytes: 2_000_000, memory_max_bytes: 4_000_000_000, connected_clients: 57, ops_per_sec: 1200, hit_rate: 97.25, evicted_keys: null, total_keys: 88_000 },
+        { memory_used_bytes: 2_000_001, memory_max_bytes: 4_000_000_000, connected_clients: 57, ops_per_sec: 1200, hit_rate: 97.25, evicted_keys: 12, total_keys: 88_000 },
+      ],
+    );
+    // ZonemtaMetrics (zonemta-metrics-collector.ts): one row per node, Prometheus totals
+    const mta = (k: number, delivered: number, bounced: number) => ({
+      time: at(k),
+      nodeId: 'mta-03',
+      mtaRole: null,
+      queueSize: 340,
+      activeDeliveries: 340,
+      sentTotal: delivered + bounced + 4,
+      deliveredTotal: delivered,
+      bouncedTotal: bounced,
+      deferredTotal: 25,
+      rejectedTotal: 4,
+      connectionsActive: 31,
+      throughputPerSec: 12.5,
+    });
+    assert.equal((await post('/api/v1/metrics/zonemta', { type: 'zonemta', data: mta(0, 10_000, 100) })).status, 200);
+    assert.equal((await post('/api/v1/metrics/zonemta', mta(1, 10_450, 103))).status, 200);
+    assert.deepEqual(
+      await rt.db.queryMany(
+        `SELECT zone, mta_role, queue_size, active_deliveries, sent_total, delivered_total, bounced_total, deferred_total, rejected_total, connections_active, throughput_per_sec, delivered, bounced, rejected, deferred
+         FROM metrics_zonemta WHERE node_id = 'mta-03' ORDER BY time`,
+      ),
+      [
+        { zone: 'all', mta_role: null, queue_size: 340, active_deliveries: 340, sent_total: 10_104, delivered_total: 10_000, bounced_total: 100, deferred_total: 25, rejected_total: 4, connections_active: 31, throughput_per_sec: 12.5, delivered: null, bounced: null, rejected: null, deferred: null },
+        { zone: 'all', mta_role: null, queue_size: 340, active_deliveries: 340, sent_total: 10_557, delivered_total: 10_450, bounced_total: 103, deferred_total: 25, rejected_total: 4, connections_active: 31, throughput_per_sec: 12.5, delivered: 450, bounced: 3, rejected: 0, deferred: null },
+      ],
+    );
+    // RspamdMetrics: /stat totals
+    const rspamd = (k: number, scanned: number) => ({ time: at(k), nodeId: 'mx-01', scanned, ham: scanned - 100, spam: 80, greylist: 15, rejected: 5, learnedHam: 3, learnedSpam: 9 });
+    assert.equal((await post('/api/v1/metrics/rspamd', { type: 'rspamd', data: [rspamd(0, 1000), rspamd(1, 1250)] })).body.inserted, 2);
+    assert.deepEqual(await rt.db.queryMany(`SELECT scanned, ham, spam, greylist, rejected, learned_ham, learned_spam FROM metrics_rspamd WHERE node_id = 'mx-01' ORDER BY time`), [
+      { scanned: null, ham: null, spam: null, greylist: null, rejected: null, learned_ham: null, learned_spam: null },
+      { scanned: 250, ham: 250, spam: 0, greylist: 0, rejected: 0, learned_ham: 0, learned_spam: 0 },
+    ]);
+  });
+
+  test('types: unknown → 404 naming the known ones', async () => {
     const unknown = await post('/api/v1/metrics/haraka', { type: 'haraka', data: {} });
     assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.code, 'UNKNOWN_FAMILY');
     assert.deepEqual(unknown.body.known, ['system', 'mongodb-events', 'mongodb', 'redis', 'zonemta', 'rspamd']);
-    const mongo = await post('/api/v1/metrics/mongodb', { type: 'mongodb', data: { time: new Date(t0).toISOString(), nodeId: 'mongo-01', opsInsert: 123456 } });
-    assert.equal(mongo.status, 422);
-    assert.equal(mongo.body.code, 'AGENT_TYPE_NOT_SUPPORTED');
   });
 });

@@ -3,16 +3,20 @@
  *   POST /api/v1/nodes            — node registration (an upsert; `ingest` keys may call it)
  *   POST /api/v1/metrics/{family} — `{ type, data }` or the bare row; `time` for the timestamp
  * System rows go to metrics_system (their process list to node_processes), replication
- * events to mongodb_events, both all or nothing and answered after commit.
+ * events to mongodb_events, MongoDB / Redis / ZoneMTA / Rspamd rows to their families
+ * with their counter totals turned into increases (counters.ts); all or nothing and
+ * answered after commit.
  */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { nodeIdParam } from '../../http/params.ts';
-import { InvalidError, NotFoundError, UnsupportedError } from '../../domain/errors.ts';
+import { InvalidError, NotFoundError } from '../../domain/errors.ts';
 import { batchRows, IgnoredFields } from '../../http/batch.ts';
 import { ingestMetrics } from '../metrics/service.ts';
 import { registerNode, replaceProcesses, type ProcessReport } from '../nodes/service.ts';
-import { AGENT_TYPES, fromAgentMongodbEvent, fromAgentSystemRow, UNSUPPORTED_AGENT_TYPES, type AgentType } from './compat.ts';
+import { AGENT_MAPS, AGENT_TYPES, fromAgentCounterRow, fromAgentMongodbEvent, fromAgentSystemRow } from './compat.ts';
+import { ingestWithCounters } from './counters.ts';
+import type { CounterAgentType } from './schema.ts';
 
 const registration = z.looseObject({
   nodeId: nodeIdParam,
@@ -77,11 +81,11 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
         summary: 'Ingest the mail-cluster agent\'s metrics of one type',
         description:
           'The agent\'s format: `{ "type": "system", "data": {…} }` (or the bare row, or an array), `time` for the timestamp, its field names (docs/integrations.md). ' +
-          'Types: `system` (into metrics_system; `processes` into the node\'s process list) and `mongodb-events` (into mongodb_events). `mongodb`, `redis`, `zonemta` and `rspamd` answer 422: the agent sends counters as totals where Opsdeck stores per-interval values. ' +
+          'Types: `system` (into metrics_system; `processes` into the node\'s process list), `mongodb-events` (into mongodb_events), `mongodb`, `redis`, `zonemta` (zone `all`) and `rspamd` (into their metrics tables; counters sent as totals since the server started are stored as increases since the node\'s previous sample). ' +
           'Fields with no column of the same meaning are not stored and are listed in `ignoredFields`. All rows or none; 200 after commit.',
         params: z.object({ family: z.string().min(1).max(64).describe('The agent\'s metrics type (`system`, `mongodb-events`, …)') }),
         body: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]),
-        response: { 200: answer, 404: z.any(), 413: z.any(), 422: z.any() },
+        response: { 200: answer, 404: z.any(), 413: z.any() },
       },
     },
     async (req) => {
@@ -89,8 +93,6 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
       if (!(AGENT_TYPES as readonly string[]).includes(type)) {
         throw new NotFoundError('UNKNOWN_FAMILY', `unknown metrics type ${JSON.stringify(req.params.family)}`, { known: AGENT_TYPES.map((t) => t.replace(/_/g, '-')) });
       }
-      const unsupported = UNSUPPORTED_AGENT_TYPES[type as AgentType];
-      if (unsupported) throw new UnsupportedError('AGENT_TYPE_NOT_SUPPORTED', `Opsdeck does not take the agent's ${type} rows yet: ${unsupported}`);
       const body = req.body as Record<string, unknown> | unknown[];
       const wrapped = !Array.isArray(body) && typeof body.type === 'string' && 'data' in body;
       if (wrapped && String(body.type).replace(/-/g, '_') !== type) {
@@ -98,6 +100,17 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
       }
       const data = wrapped ? (body as { data: unknown }).data : body;
       const ignored = new IgnoredFields();
+      if (type !== 'system' && type !== 'mongodb_events') {
+        const map = AGENT_MAPS[type as CounterAgentType];
+        const rows = batchRows(data, deps.config.maxBatchRows).map((r) => {
+          const m = fromAgentCounterRow(map, r);
+          ignored.add(m.ignored);
+          return { row: m.row as Record<string, unknown>, totals: m.totals };
+        });
+        const r = await ingestWithCounters(deps, type as CounterAgentType, map, rows);
+        deps.metrics.rowsIngested.inc({ family: map.family }, r.inserted);
+        return { family: r.family, received: r.received, inserted: r.inserted, duplicates: r.duplicates, ignoredFields: ignored.report(deps.metrics, req.log, `metrics_${type}`) };
+      }
       const mapped = batchRows(data, deps.config.maxBatchRows).map((r) => {
         const m = type === 'system' ? fromAgentSystemRow(r) : fromAgentMongodbEvent(r);
         ignored.add(m.ignored);

@@ -199,6 +199,20 @@ function mongoRow(id: string, role: string, t: number, stepS: number): Row {
     oplogWindowHours: r2(clamp(58 - 16 * load + 1.5 * z.n(40), 12, 96)),
     wtCacheUsedBytes: Math.round(cacheMax * clamp(0.74 + 0.06 * load + 0.02 * z.n(50), 0.3, 0.95)),
     wtCacheMaxBytes: cacheMax,
+    wtCacheDirtyBytes: Math.round(cacheMax * clamp(0.02 + 0.06 * load * z.u(51), 0, 0.3)),
+    wtCacheTimeoutCount: z.u(52) < 0.01 ? 1 : 0,
+    wtEvictionCalls: rate(primary ? 40 : 12, 53),
+    connAppImap: int(conns * 0.45),
+    connAppSmtp: int(conns * 0.3),
+    connAppInternal: primary ? 6 : 3,
+    connAppMonitoring: 2,
+    connAppOther: Math.max(0, conns - int(conns * 0.45) - int(conns * 0.3) - (primary ? 6 : 3) - 2),
+    // the agent reads the GridFS collections on the primary only
+    gridfsMessagesBytes: primary ? Math.round(dataSize * 0.38) : null,
+    gridfsAttachFilesBytes: primary ? Math.round(dataSize * 0.002) : null,
+    gridfsAttachChunksBytes: primary ? Math.round(dataSize * 0.41) : null,
+    gridfsStorageFilesBytes: primary ? Math.round(dataSize * 0.0005) : null,
+    gridfsStorageChunksBytes: primary ? Math.round(dataSize * 0.04) : null,
   };
 }
 
@@ -216,9 +230,9 @@ function redisRow(id: string, role: string, t: number, stepS: number): Row {
     role,
     connectedClients: int((master ? 180 + 220 * load : 25 + 20 * load) * (1 + 0.05 * z.n(3))),
     blockedClients: master ? int(4 * load * z.u(4)) : 0,
-    usedMemoryBytes: Math.round((1.35 * GB + 0.25 * GB * load) * (1 + 0.01 * z.n(5))),
+    memoryUsedBytes: Math.round((1.35 * GB + 0.25 * GB * load) * (1 + 0.01 * z.n(5))),
     usedMemoryPeakBytes: Math.round(1.91 * GB),
-    maxmemoryBytes: 4 * GIB,
+    memoryMaxBytes: 4 * GIB,
     memFragmentationRatio: r2(clamp(1.12 + 0.04 * z.n(6), 1.0, 1.4)),
     opsPerSec: r2(ops),
     keyspaceHits: int(lookups * hitRate),
@@ -233,6 +247,7 @@ function redisRow(id: string, role: string, t: number, stepS: number): Row {
     rdbChangesSinceLastSave: int((master ? ops * 0.3 : 600 * load) * quarter * 900),
     aofEnabled: 1,
     aofLastWriteOk: 1,
+    hitRate: r2(hitRate * 100),
   };
 }
 
@@ -262,6 +277,14 @@ function zonemtaRow(id: string, zone: string, t: number, stepS: number): Row {
   }
   const d = delivered * perMin * (1 + 0.1 * z.n(4));
   const bounced = d * 0.012 * (1 + 0.3 * z.n(5));
+  // Counters since the MTA started (it restarts at midnight UTC in this sample), from the
+  // zone's mean delivery rate: a pure function of the time, like every sample value.
+  const upSeconds = (((t % DAY) + DAY) % DAY) / 1000;
+  const meanPerSec = zone === 'bulk' ? (1600 * 0.85 * 1.5) / 24 / 60 : (60 + 240 * 0.45) / 60;
+  const deliveredTotal = int(upSeconds * meanPerSec);
+  const bouncedTotal = int(deliveredTotal * 0.012);
+  const rejectedTotal = int(bouncedTotal * 0.7);
+  const deferredTotal = int(deliveredTotal * deferRate);
   return {
     nodeId: id,
     zone,
@@ -273,6 +296,16 @@ function zonemtaRow(id: string, zone: string, t: number, stepS: number): Row {
     bounced: int(bounced),
     deferred: int(d * deferRate * (1 + 0.25 * z.n(6))),
     rejected: int(bounced * 0.7),
+    mtaRole: 'outbound',
+    queueSize: int(queued) + int(deferredQueue) + int(sending),
+    activeDeliveries: int(queued) + int(sending),
+    sentTotal: deliveredTotal + bouncedTotal,
+    deliveredTotal,
+    bouncedTotal,
+    deferredTotal,
+    rejectedTotal,
+    connectionsActive: int(sending * 1.5),
+    throughputPerSec: r2(d / stepS),
   };
 }
 
@@ -289,22 +322,26 @@ function rspamdRow(id: string, t: number, stepS: number): Row {
   const noAction = Math.max(0, scanned - reject - addHeader - rewrite - softReject - greylist);
   const spam = reject + addHeader + rewrite;
   const avg = clamp(110 + 260 * load + 15 * z.n(5), 40, 2000);
+  const learned = z.u(6) < 0.05 ? 1 + int(2 * z.u(7)) : 0;
+  const learnedSpam = learned > 0 && z.u(9) < 0.7 ? 1 : 0;
   return {
     nodeId: id,
     timestamp: new Date(t).toISOString(),
     scanned,
     ham: scanned - spam,
     spam,
-    actionReject: reject,
+    rejected: reject,
     actionSoftReject: softReject,
     actionRewriteSubject: rewrite,
     actionAddHeader: addHeader,
-    actionGreylist: greylist,
+    greylist: greylist,
     actionNoAction: noAction,
-    learned: z.u(6) < 0.05 ? 1 + int(2 * z.u(7)) : 0,
+    learned,
     connections: scanned + int(scanned * 0.02) + int(4 * (stepS / 60)),
     scanTimeAvgMs: r2(avg),
     scanTimeMaxMs: r2(avg * (4 + 3 * z.u(8))),
+    learnedHam: learned - learnedSpam,
+    learnedSpam,
   };
 }
 
@@ -324,27 +361,35 @@ function systemRow(id: string, role: string, t: number): Row {
   const days = (t - EPOCH) / DAY;
   const diskUsed = profile.disk * profile.diskUsed + (role === 'mongodb' ? 0.07 * GB * days : 0.01 * GB * days);
   const l1 = clamp((cpu / 100) * cores * (1 + 0.15 * z.n(2)), 0.01, cores * 4);
+  const ramUsed = Math.round(profile.ram * clamp(profile.used + 0.08 * load + 0.01 * z.n(4), 0.05, 0.98));
+  const diskUsedBytes = Math.round(Math.min(diskUsed, profile.disk * 0.95));
   return {
     nodeId: id,
     timestamp: new Date(t).toISOString(),
     nodeRole: role,
     cpuPercent: r2(cpu),
     cpuIowaitPercent: r2(clamp((backup ? 8 : 1) + 3 * load * z.u(3), 0, 100)),
-    ramUsedBytes: Math.round(profile.ram * clamp(profile.used + 0.08 * load + 0.01 * z.n(4), 0.05, 0.98)),
+    ramUsedBytes: ramUsed,
     ramTotalBytes: profile.ram,
     swapUsedBytes: Math.round(MIB * (40 + 20 * z.u(5))),
-    diskUsedBytes: Math.round(Math.min(diskUsed, profile.disk * 0.95)),
+    diskUsedBytes,
     diskTotalBytes: profile.disk,
-    diskReadBytesPerSec: r2((backup ? 180e6 : 2e6 + 20e6 * load) * (1 + 0.2 * z.n(6)) ** 2),
-    diskWriteBytesPerSec: r2((3e6 + 25e6 * load + (campaign ? 15e6 : 0)) * (1 + 0.2 * z.n(7)) ** 2),
-    netRxBytesPerSec: r2(profile.rx * (0.2 + load) * (1 + 0.1 * z.n(8)) ** 2),
-    netTxBytesPerSec: r2(profile.tx * (0.2 + load + (campaign ? 1.5 : 0)) * (1 + 0.1 * z.n(9)) ** 2),
+    diskReadBytesSec: r2((backup ? 180e6 : 2e6 + 20e6 * load) * (1 + 0.2 * z.n(6)) ** 2),
+    diskWriteBytesSec: r2((3e6 + 25e6 * load + (campaign ? 15e6 : 0)) * (1 + 0.2 * z.n(7)) ** 2),
+    netRxBytesSec: r2(profile.rx * (0.2 + load) * (1 + 0.1 * z.n(8)) ** 2),
+    netTxBytesSec: r2(profile.tx * (0.2 + load + (campaign ? 1.5 : 0)) * (1 + 0.1 * z.n(9)) ** 2),
     load1m: r2(l1),
     load5m: r2(l1 * 0.95),
     load15m: r2(l1 * 0.9),
     tcpEstablished: int(profile.tcp * (0.4 + load) * (1 + 0.05 * z.n(10))),
     tcpTimeWait: int(profile.tcp * 0.3 * (0.3 + load) * (1 + 0.1 * z.n(11)) + (campaign ? 800 : 0)),
     openFiles: int(profile.files * (0.8 + 0.3 * load) * (1 + 0.02 * z.n(12))),
+    ramPercent: r2((100 * ramUsed) / profile.ram),
+    diskPercent: r2((100 * diskUsedBytes) / profile.disk),
+    diskFreeBytes: profile.disk - diskUsedBytes,
+    // kernel counters since boot (the sample's hosts boot at EPOCH): a few errors a day
+    netRxErrors: int(days * 3),
+    netTxErrors: int(days * 0.5),
   };
 }
 

@@ -68,7 +68,7 @@ forEachBackend('metrics API', (kind) => {
     assert.deepEqual(r.json().errors.map((e: { path: string }) => e.path), ['data.0.load1m', 'data.1.load1m']);
     assert.equal(await count('api-huge'), 0);
     // the ceilings: load 10^6, percent 100, bytes/s 10^12
-    const over = [{ load1m: 1e6 + 1 }, { cpuPercent: 100.5 }, { netRxBytesPerSec: 1.5e12 }];
+    const over = [{ load1m: 1e6 + 1 }, { cpuPercent: 100.5 }, { netRxBytesSec: 1.5e12 }];
     const r2 = await rt.app.inject({
       method: 'POST',
       url: '/api/v1/metrics',
@@ -76,20 +76,20 @@ forEachBackend('metrics API', (kind) => {
       payload: { type: 'system', data: over.map((v, i) => ({ nodeId: 'api-huge', timestamp: new Date(base + i * 15_000).toISOString(), ...v })) },
     });
     assert.equal(r2.statusCode, 400, r2.body);
-    assert.deepEqual(r2.json().errors.map((e: { path: string }) => e.path), ['data.0.load1m', 'data.1.cpuPercent', 'data.2.netRxBytesPerSec']);
+    assert.deepEqual(r2.json().errors.map((e: { path: string }) => e.path), ['data.0.load1m', 'data.1.cpuPercent', 'data.2.netRxBytesSec']);
     // values at the ceilings are stored, and a 5-minute answer over them is a number
-    const at = [0, 1].map((i) => ({ nodeId: 'api-ceiling', timestamp: new Date(base + i * 15_000).toISOString(), load1m: 1e6, cpuPercent: 100, netRxBytesPerSec: 1e12 }));
+    const at = [0, 1].map((i) => ({ nodeId: 'api-ceiling', timestamp: new Date(base + i * 15_000).toISOString(), load1m: 1e6, cpuPercent: 100, netRxBytesSec: 1e12 }));
     const ok = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: { type: 'system', data: at } });
     assert.equal(ok.statusCode, 200, ok.body);
     await rt.store.refreshRollups('system');
     const q = await rt.app.inject({
       method: 'GET',
-      url: `/api/v1/metrics/system?nodeId=api-ceiling&resolution=5m&fields=load1m,netRxBytesPerSec&from=${new Date(base).toISOString()}&to=${new Date(base + 300_000).toISOString()}`,
+      url: `/api/v1/metrics/system?nodeId=api-ceiling&resolution=5m&fields=load1m,netRxBytesSec&from=${new Date(base).toISOString()}&to=${new Date(base + 300_000).toISOString()}`,
       headers: { authorization: readKey },
     });
     assert.equal(q.statusCode, 200, q.body);
     assert.deepEqual(
-      q.json().points.map((p: { load1m: number; netRxBytesPerSec: number }) => [p.load1m, p.netRxBytesPerSec]),
+      q.json().points.map((p: { load1m: number; netRxBytesSec: number }) => [p.load1m, p.netRxBytesSec]),
       [[1e6, 1e12]],
     );
   });

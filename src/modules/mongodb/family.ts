@@ -13,6 +13,10 @@
  * matters for resync safety is the shortest window seen in the bucket — an average
  * would hide the burst of writes that squeezed it.
  *
+ * The agent's second-version fields follow as columns: WiredTiger cache pressure
+ * (dirty bytes; cache lock timeouts and eviction calls per interval, summed), client
+ * connections by application, and the storage size of WildDuck's GridFS collections.
+ *
  * No roleColumn: nodes.role holds the service role of a node (system metrics'
  * node_role: mongodb, redis, ...). The replica-set member state lives in this family's
  * `role` column and is read from there by cluster-status.ts.
@@ -78,5 +82,26 @@ export const metricsMongodb = defineFamily({
     },
     wt_cache_used_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, max: CEILING.bytes, description: 'Data held in the WiredTiger cache', source: 'serverStatus: wiredTiger.cache["bytes currently in the cache"]' },
     wt_cache_max_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, max: CEILING.bytes, description: 'Configured size of the WiredTiger cache', source: 'serverStatus: wiredTiger.cache["maximum bytes configured"]' },
+    wt_cache_dirty_bytes: { type: 'bigint', unit: 'bytes', agg: 'avg', min: 0, max: CEILING.bytes, description: 'Modified data in the WiredTiger cache not yet written to disk (above ~20 % of the cache, application threads are made to evict)', source: 'serverStatus: wiredTiger.cache["tracked dirty bytes in the cache"]' },
+    wt_cache_timeout_count: {
+      type: 'bigint',
+      unit: 'operations',
+      agg: 'sum',
+      min: 0,
+      max: CEILING.perInterval,
+      description: `Cache operations that timed out waiting for a lock in the interval. ${delta}`,
+      source: 'serverStatus: wiredTiger.cache["cache timed out waiting for the lock requests"] (or "pages timed out while waiting for lock") (delta)',
+    },
+    wt_eviction_calls: { type: 'bigint', unit: 'calls', agg: 'sum', min: 0, max: CEILING.perInterval, description: `Eviction calls in the interval. ${delta}`, source: 'serverStatus: wiredTiger.cache["eviction calls"] (delta)' },
+    conn_app_imap: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'Client connections from IMAP servers (appName matching wildduck…imap or dovecot)', source: '$currentOp (idleConnections) grouped by appName' },
+    conn_app_smtp: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'Client connections from SMTP servers (wildduck…smtp, Haraka, ZoneMTA, Postfix)', source: '$currentOp grouped by appName' },
+    conn_app_internal: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'Connections of MongoDB itself (replication, internal clients)', source: '$currentOp grouped by appName' },
+    conn_app_monitoring: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'Connections of monitoring agents (monitor, agent, Prometheus, Telegraf, Datadog)', source: '$currentOp grouped by appName' },
+    conn_app_other: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'Client connections of any other application', source: '$currentOp grouped by appName' },
+    gridfs_messages_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Storage size of the WildDuck messages collection (primary only)', source: 'collStats wildduck.messages: storageSize' },
+    gridfs_attach_files_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Storage size of attachments.files (primary only)', source: 'collStats wildduck-attachments.attachments.files: storageSize' },
+    gridfs_attach_chunks_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Storage size of attachments.chunks (primary only)', source: 'collStats wildduck-attachments.attachments.chunks: storageSize' },
+    gridfs_storage_files_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Storage size of storage.files (primary only)', source: 'collStats wildduck-attachments.storage.files: storageSize' },
+    gridfs_storage_chunks_bytes: { type: 'bigint', unit: 'bytes', agg: 'max', min: 0, max: CEILING.bytes, description: 'Storage size of storage.chunks (primary only)', source: 'collStats wildduck-attachments.storage.chunks: storageSize' },
   },
 });

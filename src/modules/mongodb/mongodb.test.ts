@@ -33,6 +33,26 @@ const SEED_COLUMNS = [
   'wt_cache_max_bytes',
 ];
 
+/**
+ * The mail-cluster agent's second-version fields (tinovn/tinomail-monitor ab918c1,
+ * packages/shared/src/types/system-metrics.ts MongodbMetrics), as columns after the seed's.
+ */
+const AGENT_V2_COLUMNS = [
+  'wt_cache_dirty_bytes',
+  'wt_cache_timeout_count',
+  'wt_eviction_calls',
+  'conn_app_imap',
+  'conn_app_smtp',
+  'conn_app_internal',
+  'conn_app_monitoring',
+  'conn_app_other',
+  'gridfs_messages_bytes',
+  'gridfs_attach_files_bytes',
+  'gridfs_attach_chunks_bytes',
+  'gridfs_storage_files_bytes',
+  'gridfs_storage_chunks_bytes',
+];
+
 /** The seed's Step 1 Zod schema fields. */
 const SEED_FIELDS = [
   'nodeId',
@@ -76,8 +96,8 @@ function seedRow(nodeId: string, timestamp: string) {
   };
 }
 
-test('the declaration has exactly the seed columns, rollup names and per-column aggregates', () => {
-  assert.deepEqual(['time', ...metricsMongodb.identity, ...metricsMongodb.columns.map((c) => c.name)], SEED_COLUMNS);
+test('the declaration has exactly the seed columns then the agent\'s second-version ones, rollup names and per-column aggregates', () => {
+  assert.deepEqual(['time', ...metricsMongodb.identity, ...metricsMongodb.columns.map((c) => c.name)], [...SEED_COLUMNS, ...AGENT_V2_COLUMNS]);
   assert.deepEqual(metricsMongodb.decl.rollups, { '5m': 'mongodb_stats_5m', '1h': 'mongodb_stats_1h', '1d': 'mongodb_stats_daily' });
   const agg = Object.fromEntries(metricsMongodb.columns.map((c) => [c.name, c.agg]));
   for (const c of ['connections_current', 'connections_available', 'repl_lag_seconds', 'wt_cache_used_bytes', 'wt_cache_max_bytes']) assert.equal(agg[c], 'avg', c);
@@ -100,13 +120,13 @@ forEachBackend('mongodb family', (kind) => {
     await m.close();
   });
 
-  test('seed contract: the database columns of metrics_mongodb are the seed list', async () => {
+  test('seed contract: the database columns of metrics_mongodb are the seed list, then the agent\'s second-version fields', async () => {
     const cols = await m.db.queryMany<{ column_name: string }>(
       `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'metrics_mongodb' ORDER BY ordinal_position`,
     );
     assert.deepEqual(
       cols.map((c) => c.column_name),
-      SEED_COLUMNS,
+      [...SEED_COLUMNS, ...AGENT_V2_COLUMNS],
     );
     const rels = await m.db.queryOne<{ a: string | null; b: string | null; c: string | null }>(
       `SELECT to_regclass('mongodb_stats_5m')::text AS a, to_regclass('mongodb_stats_1h')::text AS b, to_regclass('mongodb_stats_daily')::text AS c`,
@@ -126,8 +146,10 @@ forEachBackend('mongodb family', (kind) => {
     assert.equal(stored?.repl_lag_seconds, 1.25);
     const q = await m.store.query('mongodb', { from: new Date(Date.parse(t) - 1000), to: new Date(Date.parse(t) + 1000), nodeIds: ['mg-seed'], resolution: 'raw' });
     assert.equal(q.points.length, 1);
-    assert.deepEqual(Object.keys(q.points[0]!).sort(), [...SEED_FIELDS].sort(), 'GET /metrics/mongodb returns every column, as the ingest fields');
-    assert.deepEqual(q.points[0], row);
+    const v2Fields = AGENT_V2_COLUMNS.map((c) => c.replace(/_([a-z])/g, (_, x: string) => x.toUpperCase()));
+    assert.deepEqual(Object.keys(q.points[0]!).sort(), [...SEED_FIELDS, ...v2Fields].sort(), 'GET /metrics/mongodb returns every column, as the ingest fields');
+    // the seed's fields as sent; the second-version fields were not sent: null
+    assert.deepEqual(q.points[0], { ...row, ...Object.fromEntries(v2Fields.map((f) => [f, null])) });
   });
 
   test('seed contract: timestamp is optional and defaults to server time', async () => {

@@ -20,8 +20,16 @@ forEachBackend('rspamd family', (kind) => {
   });
 
   test('one field per /stat action; the totals of a day add up', async () => {
-    const actions = metricsRspamd.columns.filter((c) => c.name.startsWith('action_')).map((c) => c.source);
-    assert.deepEqual(actions, ['reject', 'soft reject', 'rewrite subject', 'add header', 'greylist', 'no action'].map((a) => `rspamd /stat: actions["${a}"] (delta)`));
+    // the §6.1 names `rejected` and `greylist` for two of them, action_* for the rest
+    const actions = metricsRspamd.columns.filter((c) => c.source?.startsWith('rspamd /stat: actions[')).map((c) => [c.name, c.source]);
+    assert.deepEqual(actions, [
+      ['rejected', 'reject'],
+      ['action_soft_reject', 'soft reject'],
+      ['action_rewrite_subject', 'rewrite subject'],
+      ['action_add_header', 'add header'],
+      ['greylist', 'greylist'],
+      ['action_no_action', 'no action'],
+    ].map(([n, a]) => [n, `rspamd /stat: actions["${a}"] (delta)`]));
     const day = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000;
     const rows = Array.from({ length: 24 }, (_, i) => ({
       nodeId: 'rs-day',
@@ -29,7 +37,7 @@ forEachBackend('rspamd family', (kind) => {
       scanned: 100 + i,
       spam: 30,
       ham: 70 + i,
-      actionReject: 20,
+      rejected: 20,
       actionAddHeader: 10,
       actionNoAction: 70 + i,
       scanTimeAvgMs: 100 + i * 10,
@@ -41,7 +49,7 @@ forEachBackend('rspamd family', (kind) => {
     assert.equal(p.scanned, 24 * 100 + 276);
     assert.equal(p.spam, 720);
     assert.equal((p.ham as number) + (p.spam as number), p.scanned);
-    assert.equal((p.actionReject as number) + (p.actionAddHeader as number) + (p.actionNoAction as number), p.scanned);
+    assert.equal((p.rejected as number) + (p.actionAddHeader as number) + (p.actionNoAction as number), p.scanned);
     assert.equal(p.scanTimeAvgMs, 215);
     assert.equal(p.scanTimeMaxMs, 523);
   });

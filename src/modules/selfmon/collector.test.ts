@@ -16,7 +16,7 @@ import { ingestRowSchema } from '../../timeseries/ingest.ts';
 
 const schema = ingestRowSchema(metricsSystem);
 const ROW_FIELDS = ['nodeId', 'timestamp', ...metricsSystem.columns.map((c) => c.field)].sort();
-const DELTA_FIELDS = ['cpuPercent', 'cpuIowaitPercent', 'diskReadBytesPerSec', 'diskWriteBytesPerSec', 'netRxBytesPerSec', 'netTxBytesPerSec'] as const;
+const DELTA_FIELDS = ['cpuPercent', 'cpuIowaitPercent', 'diskReadBytesSec', 'diskWriteBytesSec', 'netRxBytesSec', 'netTxBytesSec'] as const;
 
 /** Asserts the row has exactly the family's fields and passes the strict ingest schema. */
 function assertIngestable(row: SystemSampleRow): void {
@@ -85,7 +85,10 @@ test('two samples over a fake /proc give exact rates and percentages', async () 
   // Other processes write to the same filesystem between the collector's statfs and ours.
   const expectedUsed = (fs.blocks - fs.bfree) * fs.bsize;
   assert.ok(Math.abs((first.diskUsedBytes ?? -1) - expectedUsed) <= 256 * 1024 * 1024, `diskUsedBytes ${first.diskUsedBytes} vs ${expectedUsed}`);
-  assert.deepEqual({ ...first, diskUsedBytes: expectedUsed }, {
+  assert.ok(Math.abs((first.diskFreeBytes ?? -1) - fs.bfree * fs.bsize) <= 256 * 1024 * 1024, `diskFreeBytes ${first.diskFreeBytes}`);
+  const expectedPercent = (100 * (fs.blocks - fs.bfree)) / fs.blocks;
+  assert.ok(Math.abs((first.diskPercent ?? -1) - expectedPercent) < 0.5, `diskPercent ${first.diskPercent} vs ${expectedPercent}`);
+  assert.deepEqual({ ...first, diskUsedBytes: expectedUsed, diskFreeBytes: fs.bfree * fs.bsize, diskPercent: expectedPercent }, {
     nodeId: 'mx-1',
     timestamp: '2026-03-01T12:00:00.000Z',
     nodeRole: 'wildduck',
@@ -96,16 +99,21 @@ test('two samples over a fake /proc give exact rates and percentages', async () 
     swapUsedBytes: 1048576 * 1024,
     diskUsedBytes: (fs.blocks - fs.bfree) * fs.bsize,
     diskTotalBytes: fs.blocks * fs.bsize,
-    diskReadBytesPerSec: null,
-    diskWriteBytesPerSec: null,
-    netRxBytesPerSec: null,
-    netTxBytesPerSec: null,
+    diskReadBytesSec: null,
+    diskWriteBytesSec: null,
+    netRxBytesSec: null,
+    netTxBytesSec: null,
     load1m: 1.5,
     load5m: 0.75,
     load15m: 0.25,
     tcpEstablished: 3, // two IPv4 + one IPv6
     tcpTimeWait: 2,
     openFiles: 4096,
+    ramPercent: 75, // (16384000 - 4096000) / 16384000
+    diskPercent: expectedPercent,
+    diskFreeBytes: fs.bfree * fs.bsize,
+    netRxErrors: 0,
+    netTxErrors: 0,
   });
 
   await writeProc(proc, {
@@ -132,10 +140,10 @@ test('two samples over a fake /proc give exact rates and percentages', async () 
   assert.equal(second.timestamp, '2026-03-01T12:00:10.000Z');
   assert.equal(second.cpuPercent, 40);
   assert.equal(second.cpuIowaitPercent, 10);
-  assert.equal(second.diskReadBytesPerSec, (20480 * 512) / 10);
-  assert.equal(second.diskWriteBytesPerSec, ((2048 + 40960) * 512) / 10);
-  assert.equal(second.netRxBytesPerSec, 500_000);
-  assert.equal(second.netTxBytesPerSec, 100_000);
+  assert.equal(second.diskReadBytesSec, (20480 * 512) / 10);
+  assert.equal(second.diskWriteBytesSec, ((2048 + 40960) * 512) / 10);
+  assert.equal(second.netRxBytesSec, 500_000);
+  assert.equal(second.netTxBytesSec, 100_000);
   assert.equal(second.ramTotalBytes, 16384000 * 1024);
 
   // Third sample: the reset devices now have a baseline again and count normally.
@@ -144,10 +152,10 @@ test('two samples over a fake /proc give exact rates and percentages', async () 
     'net/dev': netDev([['eth0', 6_000_000, 1_200_000], ['docker0', 1000 + 40_000, 1000], ['veth9', 7_777_777 + 20_000, 7_777_777]]),
   });
   const third = await c.collect(new Date(t0.getTime() + 30_000));
-  assert.equal(third.diskReadBytesPerSec, (1024 * 512) / 20);
-  assert.equal(third.diskWriteBytesPerSec, 0);
-  assert.equal(third.netRxBytesPerSec, 3000);
-  assert.equal(third.netTxBytesPerSec, 0);
+  assert.equal(third.diskReadBytesSec, (1024 * 512) / 20);
+  assert.equal(third.diskWriteBytesSec, 0);
+  assert.equal(third.netRxBytesSec, 3000);
+  assert.equal(third.netTxBytesSec, 0);
   assert.equal(third.cpuPercent, null, 'no CPU tick between the samples');
 });
 
@@ -163,10 +171,10 @@ test('rates are null when no time elapsed or the clock went backwards, and value
   await c.collect(t);
   await writeProc(proc, { diskstats: diskstats([['sda', 100, 100]]), 'net/dev': netDev([['eth0', 100, 100]]) });
   const same = await c.collect(t);
-  assert.equal(same.diskReadBytesPerSec, null);
-  assert.equal(same.netRxBytesPerSec, null);
+  assert.equal(same.diskReadBytesSec, null);
+  assert.equal(same.netRxBytesSec, null);
   const earlier = await c.collect(new Date(t.getTime() - 5000));
-  assert.equal(earlier.netTxBytesPerSec, null);
+  assert.equal(earlier.netTxBytesSec, null);
 
   // Busy ticks only, with iowait going backwards: clamped to 100 and 0.
   await writeProc(proc, { stat: 'cpu  100 0 0 100 50 0 0 0 0 0\n' });
@@ -200,11 +208,11 @@ test('a file that appears later gets its baseline first; tcp6 missing still coun
   assert.equal(a.tcpTimeWait, 1);
   await writeProc(proc, { 'net/dev': netDev([['eth0', 1000, 1000]]) });
   const b = await c.collect(new Date('2026-03-01T00:00:10Z'));
-  assert.equal(b.netRxBytesPerSec, null, 'no previous reading of net/dev');
+  assert.equal(b.netRxBytesSec, null, 'no previous reading of net/dev');
   await writeProc(proc, { 'net/dev': netDev([['eth0', 2000, 1500]]) });
   const d = await c.collect(new Date('2026-03-01T00:00:20Z'));
-  assert.equal(d.netRxBytesPerSec, 100);
-  assert.equal(d.netTxBytesPerSec, 50);
+  assert.equal(d.netRxBytesSec, 100);
+  assert.equal(d.netTxBytesSec, 50);
 });
 
 test('concurrent collect() calls are serialized: the second measures from the first', async () => {
@@ -212,8 +220,8 @@ test('concurrent collect() calls are serialized: the second measures from the fi
   await writeProc(proc, { 'net/dev': netDev([['eth0', 1000, 1000]]) });
   const c = new SystemCollector({ nodeId: 'n1', procRoot: proc });
   const [a, b] = await Promise.all([c.collect(new Date('2026-03-01T00:00:00Z')), c.collect(new Date('2026-03-01T00:00:02Z'))]);
-  assert.equal(a.netRxBytesPerSec, null);
-  assert.equal(b.netRxBytesPerSec, 0);
+  assert.equal(a.netRxBytesSec, null);
+  assert.equal(b.netRxBytesSec, 0);
   await assert.rejects(c.collect(new Date(Number.NaN)), RangeError);
 });
 
@@ -256,7 +264,7 @@ test('real /proc of this machine: sane ranges after two samples', { skip: !linux
   assert.ok(row.diskUsedBytes !== null && row.diskUsedBytes >= 0 && row.diskUsedBytes <= row.diskTotalBytes);
   assert.ok(row.cpuPercent !== null && row.cpuPercent > 0 && row.cpuPercent <= 100, `cpuPercent ${row.cpuPercent}`);
   assert.ok(row.cpuIowaitPercent !== null && row.cpuIowaitPercent >= 0 && row.cpuIowaitPercent <= 100);
-  for (const [f, file] of [['diskReadBytesPerSec', 'diskstats'], ['diskWriteBytesPerSec', 'diskstats'], ['netRxBytesPerSec', 'net/dev'], ['netTxBytesPerSec', 'net/dev']] as const) {
+  for (const [f, file] of [['diskReadBytesSec', 'diskstats'], ['diskWriteBytesSec', 'diskstats'], ['netRxBytesSec', 'net/dev'], ['netTxBytesSec', 'net/dev']] as const) {
     if (!existsSync(`/proc/${file}`)) continue;
     const v = row[f];
     assert.ok(v !== null && v >= 0 && Number.isFinite(v), `${f} ${v}`);

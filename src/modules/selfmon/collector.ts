@@ -39,16 +39,21 @@ export interface SystemSampleRow {
   swapUsedBytes: number | null;
   diskUsedBytes: number | null;
   diskTotalBytes: number | null;
-  diskReadBytesPerSec: number | null;
-  diskWriteBytesPerSec: number | null;
-  netRxBytesPerSec: number | null;
-  netTxBytesPerSec: number | null;
+  diskReadBytesSec: number | null;
+  diskWriteBytesSec: number | null;
+  netRxBytesSec: number | null;
+  netTxBytesSec: number | null;
   load1m: number | null;
   load5m: number | null;
   load15m: number | null;
   tcpEstablished: number | null;
   tcpTimeWait: number | null;
   openFiles: number | null;
+  ramPercent: number | null;
+  diskPercent: number | null;
+  diskFreeBytes: number | null;
+  netRxErrors: number | null;
+  netTxErrors: number | null;
 }
 
 export interface SystemCollectorOptions {
@@ -175,16 +180,21 @@ export class SystemCollector {
       swapUsedBytes: mem?.swapTotal != null && mem.swapFree != null ? bytes(mem.swapTotal - mem.swapFree) : null,
       diskUsedBytes: fs ? bytes((fs.blocks - fs.bfree) * fs.bsize) : null,
       diskTotalBytes: fs ? bytes(fs.blocks * fs.bsize) : null,
-      diskReadBytesPerSec: rate((b) => b.diskRead),
-      diskWriteBytesPerSec: rate((b) => b.diskWritten),
-      netRxBytesPerSec: rate((b) => b.netRx),
-      netTxBytesPerSec: rate((b) => b.netTx),
+      diskReadBytesSec: rate((b) => b.diskRead),
+      diskWriteBytesSec: rate((b) => b.diskWritten),
+      netRxBytesSec: rate((b) => b.netRx),
+      netTxBytesSec: rate((b) => b.netTx),
       load1m: load?.load1m ?? null,
       load5m: load?.load5m ?? null,
       load15m: load?.load15m ?? null,
       tcpEstablished: tcp.length ? count(tcp.reduce((n, t) => n + t.established, 0)) : null,
       tcpTimeWait: tcp.length ? count(tcp.reduce((n, t) => n + t.timeWait, 0)) : null,
       openFiles: openFiles === null ? null : count(openFiles),
+      ramPercent: mem?.memTotal && mem.memAvailable != null ? Math.min(100, Math.max(0, (100 * (mem.memTotal - mem.memAvailable)) / mem.memTotal)) : null,
+      diskPercent: fs && fs.blocks > 0 ? (100 * (fs.blocks - fs.bfree)) / fs.blocks : null,
+      diskFreeBytes: fs ? bytes(fs.bfree * fs.bsize) : null,
+      netRxErrors: nets ? nets.reduce((n, x) => n + x.rxErrors, 0) : null,
+      netTxErrors: nets ? nets.reduce((n, x) => n + x.txErrors, 0) : null,
     };
   }
 

@@ -160,17 +160,17 @@ test('wholeDisks: a name ending in digits is a partition only when its parent is
 const NET_DEV = `Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
     lo:    3193      29    0    0    0     0          0         0     3193      29    0    0    0     0       0          0
-  eth0: 690113443   18215    0    0    0     0          0         0  1524895   11704    0    0    0     0       0          0
+  eth0: 690113443   18215    7    0    0     0          0         0  1524895   11704    3    0    0     0       0          0
 docker0: 18446744073 90210    0    0    0     0          0         0 2233445566   80210    0    0    0     0       0          0
-wlan0:123456 789 0 0 0 0 0 0 654321 987 0 0 0 0 0 0
+wlan0:123456 789 2 0 0 0 0 0 654321 987 0 0 0 0 0 0
 `;
 
-test('parseNetDev reads receive (1st) and transmit (9th) bytes, old spacing included', () => {
+test('parseNetDev reads receive (1st) and transmit (9th) bytes and errors (3rd, 11th), old spacing included', () => {
   assert.deepEqual(parseNetDev(NET_DEV), [
-    { name: 'lo', rxBytes: 3193, txBytes: 3193 },
-    { name: 'eth0', rxBytes: 690113443, txBytes: 1524895 },
-    { name: 'docker0', rxBytes: 18446744073, txBytes: 2233445566 },
-    { name: 'wlan0', rxBytes: 123456, txBytes: 654321 },
+    { name: 'lo', rxBytes: 3193, txBytes: 3193, rxErrors: 0, txErrors: 0 },
+    { name: 'eth0', rxBytes: 690113443, txBytes: 1524895, rxErrors: 7, txErrors: 3 },
+    { name: 'docker0', rxBytes: 18446744073, txBytes: 2233445566, rxErrors: 0, txErrors: 0 },
+    { name: 'wlan0', rxBytes: 123456, txBytes: 654321, rxErrors: 2, txErrors: 0 },
   ]);
   assert.deepEqual(parseNetDev('eth0: 1 2 3\n'), [], 'truncated line skipped');
 });

@@ -158,6 +158,9 @@ export interface NetDevStat {
   name: string;
   rxBytes: number;
   txBytes: number;
+  /** Receive / transmit errors since the interface came up (counters). */
+  rxErrors: number;
+  txErrors: number;
 }
 
 /**
@@ -176,7 +179,10 @@ export function parseNetDev(text: string): NetDevStat[] {
     const rxBytes = Number(f[0]);
     const txBytes = Number(f[8]);
     if (!Number.isFinite(rxBytes) || !Number.isFinite(txBytes) || rxBytes < 0 || txBytes < 0) continue;
-    out.push({ name, rxBytes, txBytes });
+    // receive: bytes packets errs ...; transmit (from field 8): bytes packets errs ...
+    const rxErrors = Number(f[2]);
+    const txErrors = Number(f[10]);
+    out.push({ name, rxBytes, txBytes, rxErrors: Number.isFinite(rxErrors) && rxErrors >= 0 ? rxErrors : 0, txErrors: Number.isFinite(txErrors) && txErrors >= 0 ? txErrors : 0 });
   }
   return out;
 }

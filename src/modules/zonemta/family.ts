@@ -6,9 +6,17 @@
  * MAX: a backlog peak is what matters. Delivery outcomes are per-interval counts the
  * agent takes from ZoneMTA's delivery log (log:entry events, the source of the
  * zonemta_delivery_status counter, which has no zone label), summed by the rollups.
+ *
+ * The requirements' §6.1 columns follow under their names: mta_role, queue_size,
+ * active_deliveries, the *_total counters (totals since the MTA started, as Prometheus
+ * counters are: a bucket keeps the last value), connections_active, throughput_per_sec.
+ * Opsdeck's own columns stay beside them: the queue by state and the outcomes per
+ * interval per zone, which the totals alone cannot give per bucket. A sender that does not
+ * split by zone (the mail-cluster agent) reports under the zone `all`.
  */
 import { CEILING, defineFamily, METRICS_15S } from '../../timeseries/family.ts';
 
+const counter = 'A counter: it only grows, restarts at 0 when the MTA restarts, and a bucket keeps its last value (the increase between two buckets is what happened in between).';
 const perInterval = 'Per-interval count (the agent counts the events of the zone since its previous sample), so rollups sum it.';
 
 export const metricsZonemta = defineFamily({
@@ -78,5 +86,23 @@ export const metricsZonemta = defineFamily({
       description: `Delivery attempts the remote MX refused permanently (5xx); each also counts as bounced. ${perInterval}`,
       source: 'ZoneMTA log:entry action REJECTED (zonemta_delivery_status{result="rejected"}), per zone',
     },
+    mta_role: { type: 'text', unit: 'label', agg: 'last', description: 'Role of the MTA instance (local: accepts from the cluster; outbound: delivers to the Internet)', source: 'agent configuration' },
+    queue_size: { type: 'integer', unit: 'deliveries', agg: 'max', min: 0, max: CEILING.int32, description: 'Deliveries in the queue, every state; rolls up with MAX', source: 'API /counter/zone/:zone (active + deferred rows)' },
+    active_deliveries: { type: 'integer', unit: 'deliveries', agg: 'max', min: 0, max: CEILING.int32, description: 'Deliveries due or being attempted now; rolls up with MAX', source: 'API /counter/zone/:zone active rows' },
+    sent_total: { type: 'bigint', unit: 'messages', agg: 'last', min: 0, max: CEILING.counter, description: `Messages pushed to the queue since the MTA started. ${counter}`, source: 'Prometheus zonemta_message_push' },
+    delivered_total: { type: 'bigint', unit: 'deliveries', agg: 'last', min: 0, max: CEILING.counter, description: `Deliveries accepted by the remote MX since the MTA started. ${counter}`, source: 'Prometheus zonemta_delivery_status{status="delivered"}' },
+    bounced_total: { type: 'bigint', unit: 'deliveries', agg: 'last', min: 0, max: CEILING.counter, description: `Deliveries that bounced since the MTA started. ${counter}`, source: 'Prometheus zonemta_delivery_status{status="bounced"}' },
+    deferred_total: {
+      type: 'bigint',
+      unit: 'deliveries',
+      agg: 'last',
+      min: 0,
+      max: CEILING.counter,
+      description: `Delivery attempts deferred since the MTA started. ${counter} (The mail-cluster agent 0.5.4 sends the size of the deferred queue here; see docs/integrations.md.)`,
+      source: 'Prometheus zonemta_delivery_status{status="deferred"}',
+    },
+    rejected_total: { type: 'bigint', unit: 'deliveries', agg: 'last', min: 0, max: CEILING.counter, description: `Deliveries the remote MX refused permanently since the MTA started. ${counter}`, source: 'Prometheus zonemta_delivery_status{status="rejected"}' },
+    connections_active: { type: 'integer', unit: 'connections', agg: 'avg', min: 0, max: CEILING.int32, description: 'Outbound SMTP connections open', source: 'Prometheus zonemta_connection_pool_size' },
+    throughput_per_sec: { type: 'double', unit: 'messages/s', agg: 'avg', min: 0, max: CEILING.perSecond, description: 'Messages sent per second over the interval', source: 'increase of sent_total / seconds between samples' },
   },
 });
