@@ -180,8 +180,13 @@ function postgresRollupTableDDL(f: Family, level: RollupLevel): string[] {
 /**
  * The relation named in the declaration (postgres tier): the stored buckets without
  * pending invalidations, plus the invalidated buckets computed live from the source.
+ * Three branches, two of them gated on whether the family has any pending invalidation
+ * (an uncorrelated EXISTS: a one-time filter, so a gated-off branch is never executed):
+ * with none, a query reads the stored buckets alone — no anti-join per row, and the live
+ * branch (fenced by OFFSET 0 so the gate stays above it) starts no scan and no parallel
+ * workers, which otherwise cost tens of milliseconds per query.
  */
-function postgresRollupViewDDL(f: Family, level: RollupLevel): string {
+export function postgresRollupViewDDL(f: Family, level: RollupLevel): string {
   const fam = lit(f.table);
   const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
   const idx = ROLLUP_LEVELS.indexOf(level);
@@ -193,7 +198,9 @@ function postgresRollupViewDDL(f: Family, level: RollupLevel): string {
   const srcTime = prev === null ? 'time' : 'bucket';
   // Buckets of this level that still have unprocessed invalidations: read live from the source.
   const pendingOfLevel = `SELECT date_bin(${width}, i.bucket, ${origin}) FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam}`;
-  return `CREATE VIEW ${name} AS\n  SELECT m.bucket, ${[...f.identity, ...f.rollupColumns.map((r) => r.name), 'samples'].map((c) => `m.${c}`).join(', ')}\n  FROM ${mat} m\n  WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam} AND i.bucket >= m.bucket AND i.bucket < m.bucket + ${width})\n  UNION ALL\n  SELECT date_bin(${width}, s.${srcTime}, ${origin}) AS bucket,\n    ${rollupSelectList(f, 'postgres', prev === null ? 'raw' : 'rollup')}\n  FROM ${source} s\n  WHERE s.${srcTime} >= (SELECT min(date_bin(${width}, i.bucket, ${origin})) FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam})\n    AND date_bin(${width}, s.${srcTime}, ${origin}) IN (${pendingOfLevel})\n  GROUP BY ${groupBy(f)};`;
+  const stored = [...f.identity, ...f.rollupColumns.map((r) => r.name), 'samples'].map((c) => `m.${c}`).join(', ');
+  const anyPending = `EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam})`;
+  return `CREATE VIEW ${name} AS\n  SELECT m.bucket, ${stored}\n  FROM ${mat} m\n  WHERE NOT ${anyPending}\n  UNION ALL\n  SELECT m.bucket, ${stored}\n  FROM ${mat} m\n  WHERE ${anyPending}\n    AND NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam} AND i.bucket >= m.bucket AND i.bucket < m.bucket + ${width})\n  UNION ALL\n  SELECT * FROM (\n    SELECT date_bin(${width}, s.${srcTime}, ${origin}) AS bucket,\n    ${rollupSelectList(f, 'postgres', prev === null ? 'raw' : 'rollup')}\n    FROM ${source} s\n    WHERE s.${srcTime} >= (SELECT min(date_bin(${width}, i.bucket, ${origin})) FROM opsdeck_rollup_invalidations i WHERE i.family = ${fam})\n      AND date_bin(${width}, s.${srcTime}, ${origin}) IN (${pendingOfLevel})\n    GROUP BY ${groupBy(f)}\n    OFFSET 0\n  ) live\n  WHERE ${anyPending};`;
 }
 
 function postgresDDL(f: Family): string[] {

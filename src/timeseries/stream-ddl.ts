@@ -157,6 +157,31 @@ function timescaleDDL(s: Stream): string[] {
   return out;
 }
 
+/**
+ * The relation a stream rollup is named by (postgres tier): a view over its storage table
+ * with the stored buckets and, for buckets with pending invalidations, the buckets
+ * computed live from the events.
+ */
+export function streamRollupViewDDL(s: Stream, r: StreamRollup): string {
+  const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
+  const mat = rollupStorage(r, 'postgres');
+  const width = `INTERVAL ${lit(LEVEL_INTERVAL[r.level])}`;
+  const key = lit(r.name);
+  const pending = `SELECT date_bin(${width}, i.bucket, ${origin}) FROM opsdeck_rollup_invalidations i WHERE i.family = ${key}`;
+  // Gated branches, as the family rollup views (src/timeseries/ddl.ts postgresRollupViewDDL): with no
+  // pending invalidation of this rollup, only the stored buckets are read.
+  const stored = [...r.groupBy, ...r.storage.map((c) => c.name)].map((c) => `m.${c}`).join(', ');
+  const anyPending = `EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${key})`;
+  const inner =
+    `SELECT m.bucket, ${stored}\n    FROM ${mat} m\n    WHERE NOT ${anyPending}\n` +
+    `    UNION ALL\n    SELECT m.bucket, ${stored}\n    FROM ${mat} m\n    WHERE ${anyPending}\n` +
+    `      AND NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${key} AND i.bucket >= m.bucket AND i.bucket < m.bucket + ${width})\n` +
+    `    UNION ALL\n    SELECT * FROM (\n      SELECT date_bin(${width}, s.time, ${origin}) AS bucket,\n        ${[...r.groupBy.map((g) => `s.${g}`), rawAggregates(r, '        ')].join(',\n        ')}\n` +
+    `      FROM ${s.table} s\n      WHERE s.time >= (SELECT min(date_bin(${width}, i.bucket, ${origin})) FROM opsdeck_rollup_invalidations i WHERE i.family = ${key})\n` +
+    `        AND date_bin(${width}, s.time, ${origin}) IN (${pending})\n      GROUP BY ${groupList(r)}\n      OFFSET 0\n    ) live\n    WHERE ${anyPending}`;
+  return `CREATE VIEW ${r.name} AS\n  ${viewSelect(r, `(\n    ${inner}\n  ) u`)};`;
+}
+
 function postgresDDL(s: Stream): string[] {
   const d = s.decl;
   const out = [
@@ -164,28 +189,19 @@ function postgresDDL(s: Stream): string[] {
     `INSERT INTO opsdeck_partitioned_tables (table_name, partition_interval, retention) VALUES (${lit(s.table)}, INTERVAL ${lit(s.partitionInterval)}, INTERVAL ${lit(d.retention)});`,
     `SELECT opsdeck_ensure_partitions(${lit(s.table)}, now() - INTERVAL ${lit(s.partitionInterval)}, now() + INTERVAL '3 days');`,
   ];
-  const origin = `timestamptz ${lit(BUCKET_ORIGIN)}`;
   for (const r of s.rollups) {
     const mat = rollupStorage(r, 'postgres');
-    const width = `INTERVAL ${lit(LEVEL_INTERVAL[r.level])}`;
     const key = lit(r.name);
     const cols = [
       'bucket timestamptz NOT NULL',
       ...r.groupBy.map((g) => `${g} ${STREAM_SQL_TYPES[s.byName.get(g)!.type]}`),
       ...r.storage.map((c) => `${c.name} ${c.sqlType}`),
     ];
-    const pending = `SELECT date_bin(${width}, i.bucket, ${origin}) FROM opsdeck_rollup_invalidations i WHERE i.family = ${key}`;
-    const inner =
-      `SELECT m.bucket, ${[...r.groupBy, ...r.storage.map((c) => c.name)].map((c) => `m.${c}`).join(', ')}\n    FROM ${mat} m\n` +
-      `    WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = ${key} AND i.bucket >= m.bucket AND i.bucket < m.bucket + ${width})\n` +
-      `    UNION ALL\n    SELECT date_bin(${width}, s.time, ${origin}) AS bucket,\n      ${[...r.groupBy.map((g) => `s.${g}`), rawAggregates(r, '      ')].join(',\n      ')}\n` +
-      `    FROM ${s.table} s\n    WHERE s.time >= (SELECT min(date_bin(${width}, i.bucket, ${origin})) FROM opsdeck_rollup_invalidations i WHERE i.family = ${key})\n` +
-      `      AND date_bin(${width}, s.time, ${origin}) IN (${pending})\n    GROUP BY ${groupList(r)}`;
     out.push(
       // Rollup groups may have NULL dimensions (an event without a sending IP): no primary key, a plain index.
       `CREATE TABLE ${mat} (\n  ${cols.join(',\n  ')}\n);`,
       `CREATE INDEX ${mat}_bucket_idx ON ${mat} (bucket DESC);`,
-      `CREATE VIEW ${r.name} AS\n  ${viewSelect(r, `(\n    ${inner}\n  ) u`)};`,
+      streamRollupViewDDL(s, r),
       `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
       `INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES (${key}, '${r.level}', ${lit(r.name)}, ${lit(mat)}, INTERVAL ${lit(r.decl.retention)});`,
     );
