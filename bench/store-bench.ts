@@ -62,6 +62,19 @@ export async function serverVersion(url: string): Promise<string> {
   }
 }
 
+/** The durability settings a server runs with, as one line for the bench output. */
+export async function serverDurability(url: string): Promise<string> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql.unsafe<{ name: string; setting: string }[]>(
+      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers') ORDER BY name`,
+    );
+    return rows.map((r) => `${r.name}=${r.setting}`).join(', ');
+  } finally {
+    await sql.end();
+  }
+}
+
 export interface OpenStore {
   db: Database;
   store: TimeseriesStore;
