@@ -92,6 +92,8 @@ export interface EmbeddedPostgres {
   readonly runAs: { uid: number; gid: number; name: string };
   /** PostgreSQL's major version. */
   readonly major: number;
+  /** The watchdog's and the server's process ids while it runs (tests, diagnostics). */
+  processIds(): { watchdog: number | undefined; postmaster: number | undefined };
   /** Starts the server again after stop() (the fault suite's outages). */
   start(): Promise<void>;
   /** Fast shutdown; resolves when the server has exited. Keeps the lock. */
@@ -149,14 +151,20 @@ export function traversableBy(path: string, uid: number, gid: number): boolean {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process runs (a zombie — exited, not yet reaped by its new parent — does not). */
+export function alive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  const stat = readFileSafe(`/proc/${pid}/stat`);
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
 }
 
 function cmdline(pid: number): string {
@@ -319,8 +327,18 @@ function checkVersion(clusterDir: string, major: number): void {
  * A PostgreSQL server still running on the cluster although we hold the lock: its
  * Opsdeck is gone (the watchdog was killed too). Fast shutdown, then wait.
  */
-async function stopOrphan(clusterDir: string, logger?: Logger): Promise<void> {
-  const pid = Number(readFileSafe(join(clusterDir, 'postmaster.pid')).split('\n')[0]);
+async function stopOrphan(clusterDir: string, socketLock: string, logger?: Logger): Promise<void> {
+  const pidFile = join(clusterDir, 'postmaster.pid');
+  const pid = Number(readFileSafe(pidFile).split('\n')[0]);
+  if (pid > 0 && isZombie(pid)) {
+    // Exited but not reaped (its parent died and the new one does not reap: a container whose
+    // PID 1 is no init). PostgreSQL would take it for a live server and refuse to start; the
+    // shared-memory check it still makes protects against backends that live on.
+    logger?.warn({ pid, clusterDir }, 'postmaster.pid names a PostgreSQL server that has exited (an unreaped zombie): removed');
+    rmSync(pidFile, { force: true });
+    if (Number(readFileSafe(socketLock).split('\n')[0]) === pid) rmSync(socketLock, { force: true });
+    return;
+  }
   if (!alive(pid) || !/postgres/.test(cmdline(pid))) return;
   logger?.warn({ pid, clusterDir }, 'a PostgreSQL server left running by an earlier Opsdeck is still up on this cluster: stopping it');
   try {
@@ -374,7 +392,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     const socketDir = socketFolderFor(join(home, 'run'), port, clusterDir, runAs.uid, runAs.gid, logger);
 
     if (!existsSync(join(clusterDir, 'PG_VERSION'))) await initCluster(bin, clusterDir, runAs, root, opts.initdbFlags ?? [], logger);
-    await stopOrphan(clusterDir, logger);
+    await stopOrphan(clusterDir, join(socketDir, `.s.PGSQL.${port}.lock`), logger);
 
     const settings: Record<string, string> = {
       listen_addresses: opts.tcpPort ? '127.0.0.1' : '',
@@ -484,6 +502,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       socketDir,
       runAs,
       major,
+      processIds: () => ({ watchdog: child && child.exitCode === null ? child.pid : undefined, postmaster: pgPid || undefined }),
       start,
       stop,
       async close() {
