@@ -65,7 +65,7 @@ function pssKb(pid: number): number {
 }
 
 function command(pid: number): string {
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 70);
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/[\0\s]+/g, ' ').trim().slice(0, 70);
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'opsdeck-footprint-'));
