@@ -4,7 +4,7 @@
  * `opsdeck serve` on it is covered by test/e2e/serve.test.ts and
  * test/faults/embedded-server.test.ts. Runs once, whatever TEST_BACKENDS says.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import postgres from 'postgres';
 import { DataDirError } from './data-dir.ts';
-import { alive, EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.ts';
+import { alive, EmbeddedPostgresError, startEmbeddedPostgres, traversableBy, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.ts';
 import { connectionTarget } from './postgres-driver.ts';
 
 const root = process.getuid?.() === 0;
@@ -55,6 +55,15 @@ function tree(pid: number): number[] {
   const found = [pid];
   for (let i = 0; i < found.length; i++) for (const [p, pp] of parent) if (pp === found[i]) found.push(p);
   return found;
+}
+
+/** SIGKILL; a process that already exited (a short-lived backend of the snapshot) is fine. */
+function kill9(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 async function waitGone(pids: number[]): Promise<void> {
@@ -142,7 +151,7 @@ test('after a crash of everything (kill -9 of Opsdeck, watchdog and server) the 
     await sql.end();
     const all = tree(first.processIds().watchdog!);
     assert.ok(all.length >= 3, `watchdog, server and its workers: ${all.join(' ')}`);
-    for (const pid of all) process.kill(pid, 'SIGKILL');
+    for (const pid of all) kill9(pid);
     await waitGone(all);
     assert.ok(existsSync(join(first.clusterDir, 'postmaster.pid')), 'a crash leaves postmaster.pid behind');
 
@@ -181,7 +190,7 @@ test('a server left running without its Opsdeck (watchdog killed) is stopped at 
     const { watchdog, postmaster } = first.processIds();
     const server = tree(postmaster!);
     const others = tree(watchdog!).filter((p) => !server.includes(p));
-    for (const pid of others) process.kill(pid, 'SIGKILL');
+    for (const pid of others) kill9(pid);
     await waitGone(others);
     assert.ok(alive(postmaster!), 'the server outlived its watchdog');
 
@@ -213,5 +222,42 @@ test('a data folder this user cannot write is refused with a clear message', { t
   } finally {
     chmodSync(f.dataDir, 0o700);
     f.cleanup();
+  }
+});
+
+test('a socket folder whose lock names another live server is refused as such', { timeout: 60_000 }, async () => {
+  const f = folders();
+  // A live process of the server's own account: PostgreSQL takes a lock naming one of another
+  // account for stale (it cannot signal it), so as root the stand-in runs as nobody too.
+  const other = spawn('sleep', ['60'], { stdio: 'ignore', ...(root ? { uid: 65534, gid: 65534 } : {}) });
+  try {
+    const first = await startEmbeddedPostgres(f.opts);
+    await first.close();
+    writeFileSync(join(first.socketDir, '.s.PGSQL.5432.lock'), `${other.pid}\n${first.clusterDir}\n1764000000\n5432\n${first.socketDir}\n`);
+    if (root) spawnSync('chown', ['65534:65534', join(first.socketDir, '.s.PGSQL.5432.lock')]);
+    await assert.rejects(startEmbeddedPostgres(f.opts), (err: unknown) => {
+      assert.ok(err instanceof EmbeddedPostgresError, String(err));
+      assert.equal(err.code, 'SOCKET_IN_USE');
+      assert.match(err.message, new RegExp(`the socket folder ${first.socketDir} is in use by another PostgreSQL server \\(pid ${other.pid}\\)`));
+      return true;
+    });
+  } finally {
+    other.kill('SIGKILL');
+    f.cleanup();
+  }
+});
+
+test('traversableBy: an account reaches a path only through folders it may search', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'opsdeck-trav-'));
+  try {
+    mkdirSync(join(dir, 'inner'));
+    chmodSync(dir, 0o700);
+    // Owner-only folder of this user: another account (uid/gid that own nothing here) cannot pass.
+    assert.equal(traversableBy(join(dir, 'inner'), 54321, 54321), false);
+    chmodSync(dir, 0o711);
+    assert.equal(traversableBy(join(dir, 'inner'), 54321, 54321), true);
+    assert.equal(traversableBy(join(dir, 'missing'), 54321, 54321), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
