@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import postgres from 'postgres';
 import { DataDirError } from './data-dir.ts';
-import { alive, EmbeddedPostgresError, startEmbeddedPostgres, traversableBy, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.ts';
+import { alive, EmbeddedPostgresError, reachableBinaries, startEmbeddedPostgres, traversableBy, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.ts';
 import { connectionTarget } from './postgres-driver.ts';
 
 const root = process.getuid?.() === 0;
@@ -259,5 +259,37 @@ test('traversableBy: an account reaches a path only through folders it may searc
     assert.equal(traversableBy(join(dir, 'missing'), 54321, 54321), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('binaries the server account cannot reach (a project under /root) are copied where it can run them', { timeout: 120_000 }, async (t) => {
+  if (!root) {
+    t.skip('only a root-run Opsdeck runs the server as another account');
+    return;
+  }
+  const { postgres: pkgPostgres } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const pkgDir = join(pkgPostgres, '..', '..', '..');
+  // A project folder nobody may enter (like /root/project): a 0700 folder holding the package.
+  const project = mkdtempSync(join(tmpdir(), 'opsdeck-private-'));
+  const base = mkdtempSync(join(tmpdir(), 'opsdeck-binbase-'));
+  chmodSync(base, 0o755);
+  try {
+    cpSync(pkgDir, join(project, 'pkg'), { recursive: true, verbatimSymlinks: true });
+    const native = join(project, 'pkg', 'native');
+    const bin = { native, initdb: join(native, 'bin', 'initdb'), postgres: join(native, 'bin', 'postgres') };
+    const nobodyRuns = (file: string) => spawnSync(file, ['--version'], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    assert.notEqual(nobodyRuns(bin.postgres).status, 0, 'nobody cannot run the binaries in the private folder');
+    const log = capture();
+    const copied = reachableBinaries(bin, 65534, 65534, 17, log.logger, join(base, 'opsdeck'));
+    assert.ok(copied.postgres.startsWith(join(base, 'opsdeck', 'bin-17-')), copied.postgres);
+    assert.match(log.lines(), /cannot reach the PostgreSQL binaries/);
+    for (const file of [copied.postgres, copied.initdb]) {
+      const r = nobodyRuns(file);
+      assert.equal(r.status, 0, `${file}: ${r.stderr}`);
+      assert.match(r.stdout, /\(PostgreSQL\) 17\./);
+    }
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+    rmSync(base, { recursive: true, force: true });
   }
 });

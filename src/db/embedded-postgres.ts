@@ -29,7 +29,9 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -102,7 +104,7 @@ export interface EmbeddedPostgres {
   close(): Promise<void>;
 }
 
-interface Binaries {
+export interface Binaries {
   initdb: string;
   postgres: string;
   /** The package's `native` folder (bin, lib, share). */
@@ -260,20 +262,31 @@ function clusterHome(dataDir: string, opts: EmbeddedPostgresOptions, root: boole
  * else a copy next to the root clusters (a project under /root, whose 0700 home
  * `nobody` cannot enter).
  */
-function reachableBinaries(bin: Binaries, uid: number, gid: number, major: number, logger?: Logger): Binaries {
+export function reachableBinaries(bin: Binaries, uid: number, gid: number, major: number, logger?: Logger, base = ROOT_CLUSTER_BASE): Binaries {
   if (traversableBy(bin.postgres, uid, gid)) return bin;
   const version = (JSON.parse(readFileSync(join(dirname(bin.native), 'package.json'), 'utf8')) as { version: string }).version;
-  const target = join(ROOT_CLUSTER_BASE, `bin-${major}-${version}`);
+  const target = join(base, `bin-${major}-${version}`);
   if (!existsSync(join(target, 'bin', 'postgres'))) {
-    logger?.info({ from: bin.native, to: target }, `${UNPRIVILEGED.name} cannot reach the PostgreSQL binaries in node_modules: copying them`);
-    mkdirTraversable(ROOT_CLUSTER_BASE);
+    logger?.info({ from: bin.native, to: target }, `${UNPRIVILEGED.name} cannot reach the PostgreSQL binaries in node_modules: copying them to ${target}`);
+    mkdirTraversable(base);
     const tmp = `${target}.tmp-${process.pid}`;
-    cpSync(bin.native, tmp, { recursive: true, verbatimSymlinks: true });
-    rmSync(target, { recursive: true, force: true });
-    cpSync(tmp, target, { recursive: true, verbatimSymlinks: true });
     rmSync(tmp, { recursive: true, force: true });
+    cpSync(bin.native, tmp, { recursive: true, verbatimSymlinks: true });
+    openToAll(tmp);
+    rmSync(target, { recursive: true, force: true });
+    renameSync(tmp, target);
   }
   return { native: target, initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') };
+}
+
+/** Folders 0755, files readable by all (executables executable by all), whatever the umask: public binaries. */
+function openToAll(path: string): void {
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) openToAll(join(path, name));
+  } else chmodSync(path, st.mode & 0o100 ? 0o755 : 0o644);
 }
 
 /**
