@@ -16,7 +16,7 @@ import pino from 'pino';
 import postgres from 'postgres';
 import { DataDirError } from './data-dir.ts';
 import { alive, EmbeddedPostgresError, reachableBinaries, startEmbeddedPostgres, traversableBy, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.ts';
-import { connectionTarget } from './postgres-driver.ts';
+import { connectionTarget, PostgresDatabase } from './postgres-driver.ts';
 
 const root = process.getuid?.() === 0;
 
@@ -122,7 +122,7 @@ test('a TCP port in use (the test server) is refused as such', { timeout: 60_000
   }
 });
 
-test('a socket path over the 107-byte limit falls back to a short folder under /tmp, and says so', { timeout: 60_000 }, async () => {
+test('a socket path over the 107-byte limit falls back to a short folder under /tmp, says so, and Opsdeck\'s driver connects there', { timeout: 60_000 }, async () => {
   const f = folders(`opsdeck-emb-${'x'.repeat(90)}-`);
   const log = capture();
   let server: EmbeddedPostgres | undefined;
@@ -130,9 +130,11 @@ test('a socket path over the 107-byte limit falls back to a short folder under /
     server = await startEmbeddedPostgres({ ...f.opts, logger: log.logger });
     assert.match(server.socketDir, /^\/tmp\/opsdeck-\d+-[0-9a-f]{12}$/);
     assert.match(log.lines(), /would be longer than 107 bytes/);
-    const sql = client(server);
-    assert.deepEqual([...(await sql`SELECT 1 AS one`)], [{ one: 1 }]);
-    await sql.end();
+    // Opsdeck's own driver on the server's URL: the socket folder travels as `?host=`.
+    assert.match(server.url, /\?host=%2Ftmp%2Fopsdeck-/);
+    const db = new PostgresDatabase({ url: server.url, max: 2 });
+    assert.deepEqual(await db.queryOne('SELECT 1 AS one'), { one: 1 });
+    await db.close();
   } finally {
     const dir = server?.socketDir;
     await server?.close();
