@@ -123,6 +123,40 @@ describe('fault: opsdeck serve on its embedded PostgreSQL server', { skip: skipU
     assert.equal((await second.exited).code, 0, second.output());
   });
 
+  test('Ctrl-C in a terminal (SIGINT to Opsdeck\'s process group) reaches Opsdeck only; it drains, closes its pool, then stops the server: exit 0', { timeout: 180_000 }, async () => {
+    const dataDir = newDataDir();
+    const port = await freePort();
+    // A terminal's foreground job: Opsdeck leads a process group of its own.
+    const child = spawn(process.execPath, ['bin/opsdeck.mjs', 'serve'], {
+      cwd: REPO_ROOT,
+      detached: true,
+      env: { ...process.env, ...EMBEDDED, OPSDECK_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', OPSDECK_SELF_MONITOR: 'false', OPSDECK_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (out += String(d)));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      for (let i = 0; i < 1200 && !out.includes('listening on') && child.exitCode === null; i++) await sleep(100);
+      assert.match(out, /listening on/);
+      const pgid = (pid: number) => {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      };
+      const postmaster = Number(readFileSync(join(clusterHome(dataDir), 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      assert.equal(pgid(child.pid!), child.pid, 'Opsdeck leads its process group');
+      assert.notEqual(pgid(postmaster), child.pid, 'the embedded server is outside Opsdeck\'s process group');
+      process.kill(-child.pid!, 'SIGINT');
+      assert.equal(await exited, 0, out);
+      assert.match(out, /"msg":"stopped"/);
+      assert.doesNotMatch(out, /terminating connection due to administrator command|error during shutdown/);
+      assert.equal(existsSync(join(clusterHome(dataDir), 'data', 'postmaster.pid')), false, 'the server stopped after Opsdeck');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   test('a data folder Opsdeck cannot write: one clear line, exit code 1', { timeout: 120_000 }, async () => {
     const dataDir = newDataDir();
     // Root writes anywhere: as root, Opsdeck runs as nobody on a folder nobody owns but may not write.
