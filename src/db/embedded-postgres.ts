@@ -439,8 +439,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       let stderr = '';
       let running = true;
       const c = spawn('/bin/sh', ['-c', WATCHDOG, bin.postgres, ...args], {
-        uid: runAs.uid,
-        gid: runAs.gid,
+        ...(root ? { uid: runAs.uid, gid: runAs.gid } : {}),
         detached: true,
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C', TZ: 'UTC' },
