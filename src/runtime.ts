@@ -64,6 +64,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   return connectDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    embedded: config.embedded,
     logger,
     poolMax: config.poolMax,
     poolWaitMs: config.poolWaitMs,
@@ -74,6 +75,16 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config);
   const db = options.db ?? (await openDatabase(config, logger));
+  try {
+    return await assemble(config, options, logger, db);
+  } catch (err) {
+    // A failed start closes what it opened (the embedded server would otherwise keep the process alive).
+    if (!options.db) await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function assemble(config: Config, options: RuntimeOptions, logger: Logger, db: Database): Promise<Runtime> {
   const migrated = await migrate(db, { tierPreference: config.storageTier });
   for (const m of migrated.applied) logger.info({ version: m.version, name: m.name, durationMs: m.durationMs }, 'migration applied');
   if (migrated.tier.notice) logger.warn({ tier: migrated.tier.tier }, migrated.tier.notice);

@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../config.ts';
 import { DataDirError } from '../db/data-dir.ts';
+import { EmbeddedPostgresError } from '../db/embedded-postgres.ts';
 import { DatabaseQueryError, DatabaseUnavailableError } from '../db/database.ts';
 import { MigrationError } from '../db/migrator.ts';
 import { TierError } from '../db/tier.ts';
@@ -35,7 +36,7 @@ export function startupErrorLine(err: unknown, databaseUrl: string | undefined, 
   if (err instanceof DatabaseQueryError && REFUSED.test(err.sqlState ?? '')) {
     return `${where} refused the connection (${err.message}): ${check}`;
   }
-  if (err instanceof ConfigError || err instanceof MigrationError || err instanceof TierError || err instanceof DataDirError) {
+  if (err instanceof ConfigError || err instanceof MigrationError || err instanceof TierError || err instanceof DataDirError || err instanceof EmbeddedPostgresError) {
     return err.message;
   }
   return null;

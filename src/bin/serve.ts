@@ -6,13 +6,24 @@
  */
 import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
-import { createRuntime, VERSION } from '../runtime.ts';
+import { createRuntime, VERSION, type Runtime } from '../runtime.ts';
+import { EmbeddedPostgresDatabase } from '../db/connect.ts';
 import { startSelfMonitor, type SelfMonitor } from '../modules/selfmon/service.ts';
 
 const HARD_EXIT_MS = 10_000;
 
 export async function serve(config: Config): Promise<number> {
   const rt = await createRuntime(config);
+  try {
+    return await run(config, rt);
+  } catch (err) {
+    // A start that fails after the database opened (the HTTP port in use, say) stops the embedded server too.
+    await rt.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function run(config: Config, rt: Runtime): Promise<number> {
   const { logger } = rt;
   const seeded = await rt.auth.seed();
   if (config.jobs) rt.jobs.start();
@@ -24,7 +35,9 @@ export async function serve(config: Config): Promise<number> {
   const base = address.replace('://[::1]', '://localhost');
   const storage = config.databaseUrl
     ? `PostgreSQL server (${rt.tier.tier} tier: ${rt.tier.reason})`
-    : `embedded PGlite in ${resolve(config.dataDir)} (${rt.tier.tier} tier)`;
+    : rt.db instanceof EmbeddedPostgresDatabase
+      ? `embedded PostgreSQL ${rt.db.server.major} in ${rt.db.server.clusterDir} (${rt.tier.tier} tier; Unix socket in ${rt.db.server.socketDir}${rt.db.server.runAs.name === 'this user' ? '' : `; runs as ${rt.db.server.runAs.name}`})`
+      : `embedded PGlite in ${resolve(config.dataDir)} (${rt.tier.tier} tier)`;
   const login = seeded.generatedPassword
     ? `user "admin", password "${seeded.generatedPassword}" (generated now and shown only once — change it with POST /api/v1/auth/password)`
     : seeded.createdAdmin

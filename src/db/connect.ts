@@ -1,14 +1,22 @@
-/** Opens the configured database: a PostgreSQL server when a URL is given, embedded PGlite otherwise. */
+/**
+ * Opens the configured database: a PostgreSQL server when a URL is given;
+ * otherwise the embedded database in the data folder — a real PostgreSQL
+ * server run as a child of Opsdeck (the default, embedded-postgres.ts), or
+ * PGlite inside the process (OPSDECK_EMBEDDED=pglite).
+ */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Database } from './database.ts';
-import { PostgresDatabase } from './postgres-driver.ts';
+import { PostgresDatabase, type PostgresDriverOptions } from './postgres-driver.ts';
 import { PGliteDatabase, pgliteParsers } from './pglite-driver.ts';
 import { secureDataDir, tightenTree } from './data-dir.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 
 export interface ConnectOptions {
   databaseUrl?: string | undefined;
   dataDir: string;
+  /** The embedded database when there is no URL (default `postgres`). */
+  embedded?: 'postgres' | 'pglite';
   logger?: Logger;
   poolMax?: number;
   poolWaitMs?: number;
@@ -16,20 +24,49 @@ export interface ConnectOptions {
   slowQueryMs?: number;
 }
 
+/** The pool on Opsdeck's embedded PostgreSQL server: closing it stops the server (after the pool has closed). */
+export class EmbeddedPostgresDatabase extends PostgresDatabase {
+  constructor(
+    readonly server: EmbeddedPostgres,
+    options: PostgresDriverOptions,
+  ) {
+    super(options);
+  }
+
+  override async close(): Promise<void> {
+    try {
+      await super.close();
+    } finally {
+      await this.server.close();
+    }
+  }
+}
+
+/** Connections the embedded server accepts beyond Opsdeck's pool (its start-up probe, a look with psql). */
+const EMBEDDED_SPARE_CONNECTIONS = 5;
+
 export async function connectDatabase(opts: ConnectOptions): Promise<Database> {
-  if (opts.databaseUrl) {
-    return new PostgresDatabase({
-      url: opts.databaseUrl,
-      max: opts.poolMax ?? 20,
-      poolWaitMs: opts.poolWaitMs,
-      statementTimeoutMs: opts.statementTimeoutMs,
-      slowQueryMs: opts.slowQueryMs,
-      logger: opts.logger,
-    });
+  const pool = {
+    max: opts.poolMax ?? 20,
+    poolWaitMs: opts.poolWaitMs,
+    statementTimeoutMs: opts.statementTimeoutMs,
+    slowQueryMs: opts.slowQueryMs,
+    logger: opts.logger,
+  };
+  if (opts.databaseUrl) return new PostgresDatabase({ url: opts.databaseUrl, ...pool });
+  // The data folder is the owner's only before anything is written into it (see data-dir.ts).
+  const dataDir = secureDataDir(opts.dataDir);
+  if ((opts.embedded ?? 'postgres') === 'postgres') {
+    const server = await startEmbeddedPostgres({ dataDir, logger: opts.logger, maxConnections: pool.max + EMBEDDED_SPARE_CONNECTIONS });
+    try {
+      return new EmbeddedPostgresDatabase(server, { url: server.url, ...pool });
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
   }
   const { PGlite } = await import('@electric-sql/pglite');
-  // The data folder is the owner's only before PGlite writes anything into it (see data-dir.ts).
-  const dir = join(secureDataDir(opts.dataDir), 'pglite');
+  const dir = join(dataDir, 'pglite');
   const pg = await PGlite.create(dir, { parsers: pgliteParsers });
   // A new database is unpacked with the archive's modes (0666): make it owner-only (0600).
   tightenTree(dir);

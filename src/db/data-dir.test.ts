@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { secureDataDir } from './data-dir.ts';
+import { DataDirError, secureDataDir } from './data-dir.ts';
 
 const mode = (p: string) => (lstatSync(p).mode & 0o777).toString(8);
 
@@ -51,6 +51,26 @@ test('secureDataDir creates a missing data folder owner-only whatever the umask'
     assert.equal(mode(data), '700');
   } finally {
     process.umask(previous);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('secureDataDir: a data folder that cannot be created is a DataDirError that names it, not a raw file-system error', () => {
+  const root = mkdtempSync(join(tmpdir(), 'opsdeck-datadir-'));
+  try {
+    // Under a regular file: no user, root included, can create it.
+    writeFileSync(join(root, 'file'), '');
+    const data = join(root, 'file', 'data');
+    assert.throws(
+      () => secureDataDir(data),
+      (err: unknown) => {
+        assert.ok(err instanceof DataDirError, String(err));
+        assert.match(err.message, new RegExp(`cannot create the data folder ${data} \\(ENOTDIR\\)`));
+        assert.match(err.message, /OPSDECK_DATA_DIR/);
+        return true;
+      },
+    );
+  } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });

@@ -62,7 +62,12 @@ export const OWN_ENTRIES = ['pglite'] as const;
  */
 export function secureDataDir(dataDir: string): string {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new DataDirError(`cannot create the data folder ${dir} (${code}): set OPSDECK_DATA_DIR to a folder this user can create or owns`);
+  }
   tightenOne(dir);
   for (const name of OWN_ENTRIES) {
     const p = join(dir, name);

@@ -89,6 +89,11 @@ test('classifyError maps connection failures to DatabaseUnavailableError', () =>
   assert.ok(classifyError(Object.assign(new Error('dup'), { code: '23505' })) instanceof DatabaseQueryError);
 });
 
+test('classifyError: a Unix socket that is not there (the embedded server stopped) is unavailable, not a query error', () => {
+  const err = Object.assign(new Error('connect ENOENT /data/postgres/run/.s.PGSQL.5432'), { code: 'ENOENT' });
+  assert.ok(classifyError(err) instanceof DatabaseUnavailableError);
+});
+
 if (process.env.TEST_BACKENDS === undefined || process.env.TEST_BACKENDS.includes('postgres')) {
   test('postgres driver: terminated connections are replaced on the next query', async () => {
     const { url, drop } = await createTestDatabase();

@@ -78,6 +78,8 @@ export class DatabaseQueryError extends Error {
 
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED',
+  // A Unix socket (the embedded server) that is not there: the server is stopped.
+  'ENOENT',
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',

