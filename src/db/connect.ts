@@ -4,19 +4,24 @@
  * server run as a child of Opsdeck (the default, embedded-postgres.ts), or
  * PGlite inside the process (OPSDECK_EMBEDDED=pglite).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Database } from './database.ts';
 import { PostgresDatabase, type PostgresDriverOptions } from './postgres-driver.ts';
 import { PGliteDatabase, pgliteParsers } from './pglite-driver.ts';
 import { secureDataDir, tightenTree } from './data-dir.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 
 export interface ConnectOptions {
   databaseUrl?: string | undefined;
   dataDir: string;
-  /** The embedded database when there is no URL (default `postgres`). */
-  embedded?: 'postgres' | 'pglite';
+  /**
+   * The embedded database when there is no URL. Unset: `postgres`, except that a data folder
+   * holding only the PGlite database of an earlier Opsdeck (the default until the server
+   * replaced it) is refused, rather than started empty beside it.
+   */
+  embedded?: 'postgres' | 'pglite' | undefined;
   logger?: Logger;
   poolMax?: number;
   poolWaitMs?: number;
@@ -56,6 +61,13 @@ export async function connectDatabase(opts: ConnectOptions): Promise<Database> {
   if (opts.databaseUrl) return new PostgresDatabase({ url: opts.databaseUrl, ...pool });
   // The data folder is the owner's only before anything is written into it (see data-dir.ts).
   const dataDir = secureDataDir(opts.dataDir);
+  if (opts.embedded === undefined && existsSync(join(dataDir, 'pglite')) && !existsSync(join(dataDir, 'postgres')) && !existsSync(join(dataDir, 'postgres.location'))) {
+    throw new EmbeddedPostgresError(
+      'PGLITE_DATA',
+      `${dataDir} holds the PGlite database of an earlier Opsdeck (${join(dataDir, 'pglite')}), whose embedded default was PGlite; the default is now a PostgreSQL server, which would start empty. ` +
+        'Keep your data with OPSDECK_EMBEDDED=pglite, or set OPSDECK_EMBEDDED=postgres to start a new, empty database beside it',
+    );
+  }
   if ((opts.embedded ?? 'postgres') === 'postgres') {
     const server = await startEmbeddedPostgres({ dataDir, logger: opts.logger, maxConnections: pool.max + EMBEDDED_SPARE_CONNECTIONS });
     try {

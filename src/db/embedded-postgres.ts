@@ -55,7 +55,7 @@ export const EMBEDDED_PG_USER = 'opsdeck';
 const SOCKET_PATH_MAX = 107;
 const DEFAULT_PORT = 5432;
 
-export type EmbeddedPostgresErrorCode = 'NOT_WRITABLE' | 'VERSION_MISMATCH' | 'IN_USE' | 'SOCKET_IN_USE' | 'PORT_IN_USE' | 'START_FAILED';
+export type EmbeddedPostgresErrorCode = 'NOT_WRITABLE' | 'VERSION_MISMATCH' | 'IN_USE' | 'SOCKET_IN_USE' | 'PORT_IN_USE' | 'START_FAILED' | 'PGLITE_DATA';
 
 /** A start-up failure of the embedded server, with a message that says what to do. */
 export class EmbeddedPostgresError extends Error {

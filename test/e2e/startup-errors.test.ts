@@ -6,6 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../support/pg-server.ts';
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -33,3 +36,22 @@ for (const args of [['serve'], ['db', 'migrate']]) {
     assert.doesNotMatch(r.stdout, /listening on/);
   });
 }
+
+test('a data folder holding only the PGlite database of an earlier Opsdeck: refused with what to set, nothing created', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'opsdeck-oldpglite-'));
+  try {
+    chmodSync(dir, 0o700);
+    mkdirSync(join(dir, 'pglite'), { mode: 0o700 });
+    writeFileSync(join(dir, 'pglite', 'PG_VERSION'), '17\n');
+    const env = { OPSDECK_DATA_DIR: dir, PORT: String(await freePort()), DATABASE_URL: '' };
+    const r = await run(['serve'], env);
+    assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /PGlite database of an earlier Opsdeck/);
+    assert.match(lines[0]!, /OPSDECK_EMBEDDED=pglite/);
+    assert.deepEqual(readdirSync(dir).sort(), ['pglite'], 'no PostgreSQL cluster was created beside it');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
