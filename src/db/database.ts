@@ -41,6 +41,16 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** True when inside a transaction started on this database. */
   inTransaction(): boolean;
+  /**
+   * Reads a query's rows in batches of at most `batchRows`, for answers too large to hold at
+   * once. `postgres` driver: a server-side portal (postgres.js `cursor()`) on a pool connection
+   * held until the loop ends; each batch is fetched when the previous one has been consumed.
+   * Leaving the loop early (break, a throw, a destroyed stream reading it) closes the portal, so
+   * the server stops the statement at the latest when the batch being fetched is complete.
+   * PGlite (no portal across calls on its single connection), and any driver inside
+   * `transaction()`: the query runs whole and its rows are handed out in batches.
+   */
+  cursor<T = Record<string, unknown>>(sql: string, params: readonly unknown[], batchRows: number): AsyncIterable<T[]>;
   healthCheck(): Promise<boolean>;
   poolStats(): PoolStats;
   close(): Promise<void>;
@@ -122,6 +132,13 @@ export function classifyError(err: unknown): Error {
   return err instanceof Error ? err : new Error(message);
 }
 
+/** The rows of one materialised query handed out in batches (drivers without a portal). */
+async function* inBatches<T>(run: () => Promise<QueryResult<T>>, batchRows: number): AsyncGenerator<T[]> {
+  const { rows } = await run();
+  const n = Math.max(1, Math.floor(batchRows));
+  for (let i = 0; i < rows.length; i += n) yield rows.slice(i, i + n);
+}
+
 /**
  * Shared plumbing for both drivers: transaction routing through
  * AsyncLocalStorage, queryOne/queryMany, slow-query logging, error mapping.
@@ -145,6 +162,17 @@ export abstract class BaseDatabase implements Database {
 
   inTransaction(): boolean {
     return this.txStorage.getStore() !== undefined;
+  }
+
+  cursor<T = Record<string, unknown>>(sql: string, params: readonly unknown[], batchRows: number): AsyncIterable<T[]> {
+    const tx = this.txStorage.getStore();
+    if (tx) return inBatches(() => tx.query<T>(sql, params), batchRows);
+    return this.rawCursor<T>(sql, params, Math.max(1, Math.floor(batchRows)));
+  }
+
+  /** A driver's cursor outside a transaction; by default the query runs whole and its rows are sliced. */
+  protected rawCursor<T>(sql: string, params: readonly unknown[], batchRows: number): AsyncIterable<T[]> {
+    return inBatches(() => this.query<T>(sql, params), batchRows);
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {

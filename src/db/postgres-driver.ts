@@ -9,6 +9,7 @@
 import postgres from 'postgres';
 import {
   BaseDatabase,
+  classifyError,
   DatabaseUnavailableError,
   type DatabaseOptions,
   type PoolStats,
@@ -164,6 +165,30 @@ export class PostgresDatabase extends BaseDatabase {
 
   protected rawQuery<T>(text: string, params: readonly unknown[]): Promise<QueryResult<T>> {
     return this.withPermit((sql) => runQuery<T>(sql, text, params));
+  }
+
+  /**
+   * A postgres.js cursor: an unnamed portal fetched `batchRows` rows at a time, on one pool
+   * connection (and one permit) held until the loop ends. Returning early (the consumer's
+   * break, throw or destroyed stream) makes postgres.js send Close + Sync once the batch in
+   * flight has arrived: the statement ends there and the connection goes back to the pool.
+   * The server's statement_timeout counts from the first fetch to the last (a suspended portal
+   * keeps it running), so a reader that stalls cannot hold the connection longer than that.
+   */
+  protected override async *rawCursor<T>(text: string, params: readonly unknown[], batchRows: number): AsyncGenerator<T[]> {
+    if (this.closed) throw new DatabaseUnavailableError('database pool is closed');
+    await this.sem.acquire(this.poolWaitMs);
+    this.opened = Math.max(this.opened, this.sem.inUse);
+    const sql = this.sql;
+    try {
+      const q = sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 });
+      for await (const rows of q.cursor(batchRows)) yield Array.from(rows) as unknown as T[];
+    } catch (err) {
+      if (sql === this.sql && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) this.renewPool();
+      throw classifyError(err);
+    } finally {
+      this.sem.release();
+    }
   }
 
   protected rawExec(text: string): Promise<void> {

@@ -12,7 +12,8 @@ import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution } from './fa
 import { PartitionCache } from './partitions.ts';
 import { insertOnce, invalidateBuckets } from './write.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
-import { DEFAULT_LIMITS, encodeCursor, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
+import { DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type RangeQuery } from './query.ts';
+import { chunked, columnsText, CURSOR_BATCH_ROWS, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
 import type { z } from 'zod';
 
 /**
@@ -220,45 +221,45 @@ export class TimeseriesStore {
     return Math.max(1, r?.n ?? 1);
   }
 
-  async query(key: string, q: RangeQuery): Promise<QueryAnswer> {
+  /** Plans a query and opens its rows: the family, the plan and the rows after the row limit (`cont.next` once read). */
+  private async openRows(key: string, q: RangeQuery) {
     const f = this.runtime(key).family;
     const series = await this.seriesCount(f, q);
     const plan = planQuery(f, q, series, this.limits);
-    const rows = await this.db.queryMany<Record<string, unknown>>(plan.sql, plan.params);
-    let next: string | undefined;
-    if (rows.length > plan.rowLimit) {
-      // The first row not returned says where to continue. Times come back with millisecond
-      // precision, so rows of that series in the same millisecond are left for the next
-      // answer too: the continuation reads (identity, time) ≥ (its identity, that millisecond).
-      const first = rows[plan.rowLimit]!;
-      const identity = f.identity.map((i) => String(first[i]));
-      const time = (first.t as Date).getTime();
-      let end = plan.rowLimit;
-      while (end > 0 && (rows[end - 1]!.t as Date).getTime() === time && f.identity.every((i, k) => rows[end - 1]![i] === identity[k])) end--;
-      if (end === 0) {
-        throw new QueryError('TOO_MANY_POINTS', `more than ${plan.rowLimit} rows of one series share one millisecond; select fewer fields`, { maxPoints: plan.rowLimit });
-      }
-      rows.length = end;
-      next = encodeCursor({ resolution: plan.resolution, identity, time });
-    }
+    const cont: Continuation = {};
+    const rows = limitRows(f, plan, this.db.cursor<QueryRow>(plan.sql, plan.params, CURSOR_BATCH_ROWS), cont);
+    const head: AnswerHead = { family: f.key, resolution: plan.resolution, requestedResolution: plan.requested, from: q.from.toISOString(), to: q.to.toISOString() };
+    return { f, plan, cont, rows, head };
+  }
+
+  /** A range query's answer in the row form, in memory (for callers inside the process; HTTP streams queryText). */
+  async query(key: string, q: RangeQuery): Promise<QueryAnswer> {
+    const { f, plan, cont, rows, head } = await this.openRows(key, q);
     const idFields = f.identity.map((i, k) => [i, f.identityFields[k]!] as const);
-    const points = rows.map((r) => {
-      const p: SeriesPoint = { timestamp: (r.t as Date).toISOString() };
-      for (const [col, field] of idFields) p[field] = r[col] as string;
-      for (const c of plan.columns) p[c.field] = (r[c.name] ?? null) as number | string | boolean | null;
-      if (plan.resolution !== 'raw') p.samples = r.samples as number;
-      return p;
-    });
-    return {
-      family: f.key,
-      resolution: plan.resolution,
-      requestedResolution: plan.requested,
-      from: q.from.toISOString(),
-      to: q.to.toISOString(),
-      points,
-      truncated: next !== undefined,
-      ...(next === undefined ? {} : { next }),
-    };
+    const points: SeriesPoint[] = [];
+    for await (const batch of rows) {
+      for (const r of batch) {
+        const p: SeriesPoint = { timestamp: (r.t as Date).toISOString() };
+        for (const [col, field] of idFields) p[field] = r[col] as string;
+        for (const c of plan.columns) p[c.field] = (r[c.name] ?? null) as number | string | boolean | null;
+        if (plan.resolution !== 'raw') p.samples = r.samples as number;
+        points.push(p);
+      }
+    }
+    return { ...head, points, truncated: cont.next !== undefined, ...(cont.next === undefined ? {} : { next: cont.next }) };
+  }
+
+  /**
+   * A range query's answer as JSON text in chunks, in the row or the columnar form (ADR 0012),
+   * read from a database cursor and written as it comes. Resolves once the first chunk is
+   * ready: any refusal or database error until then rejects this call (the HTTP answer can
+   * still be a problem); a later one ends the iteration with it. Ending the iteration early
+   * closes the cursor.
+   */
+  async queryText(key: string, q: RangeQuery, format: AnswerFormat = 'rows'): Promise<AnswerText> {
+    const { f, plan, cont, rows, head } = await this.openRows(key, q);
+    const text = format === 'columns' ? columnsText(f, plan, head, rows, cont) : rowsText(f, plan, head, rows, cont);
+    return primed(chunked(text));
   }
 
   // ---------- postgres-tier maintenance (the job runner calls these) ----------

@@ -4,11 +4,13 @@
  * GET  /api/v1/metrics            — the families and their fields
  * The contract comes from mongodb-metrics-fix-and-cluster-status.md; field names come from each family declaration.
  */
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { csvParam, nodeIdListParam } from '../../http/params.ts';
 import { batchRows } from '../../http/batch.ts';
 import { ingestMetrics } from './service.ts';
+import { ANSWER_FORMATS } from '../../timeseries/answer.ts';
 
 const ingestBody = z.object({
   type: z.string().min(1).max(64).describe('Family key, e.g. system, mongodb, redis, zonemta, rspamd'),
@@ -37,19 +39,45 @@ const queryString = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, 'the `next` value of an answer')
     .optional()
     .describe('`next` of a truncated answer: repeat the same query with it to get the following rows'),
+  format: z
+    .enum(ANSWER_FORMATS)
+    .default('rows')
+    .describe('`rows` (default): `points`, one object per row. `columns`: `series`, one entry per identity with its times once (epoch ms) and one array per field — a third to a half of the bytes, faster to write and to parse (ADR 0012)'),
 });
 
-const point = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
-const queryResponse = z.object({
+const value = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const point = z.record(z.string(), value);
+const answerHead = {
   family: z.string(),
   resolution: z.enum(['raw', '5m', '1h', '1d']).describe('Resolution used'),
   requestedResolution: z.enum(['raw', '5m', '1h', '1d', 'auto']),
   from: z.string(),
   to: z.string(),
   truncated: z.boolean().describe('More rows than one answer carries (OPSDECK_QUERY_MAX_POINTS, or the cell budget of 500,000 timestamps, identity and value fields)'),
-  next: z.string().optional().describe('Present when truncated: pass it as `cursor` with the same query to continue'),
-  points: z.array(point).describe('Rows: timestamp, identity fields, value fields; rollups add `samples`. Series by series (identity), each in time order'),
-});
+  next: z.string().optional().describe('Present when truncated: pass it as `cursor` with the same query (either format) to continue'),
+};
+const rowsAnswer = z
+  .object({
+    ...answerHead,
+    points: z.array(point).describe('Rows: timestamp, identity fields, value fields; rollups add `samples`. Series by series (identity), each in time order'),
+  })
+  .describe('format=rows (default)');
+const columnsAnswer = z
+  .object({
+    ...answerHead,
+    series: z
+      .array(
+        z.object({
+          identity: z.record(z.string(), z.string()).describe('The identity fields of the series, e.g. {"nodeId": "mx-1"}'),
+          time: z.array(z.number().int()).describe('Row times, milliseconds since the epoch, ascending'),
+          fields: z.record(z.string(), z.array(value)).describe('One array per selected field, index by index with `time`'),
+          samples: z.array(z.number().int()).optional().describe('Rollups only: raw rows in each bucket, index by index with `time`'),
+        }),
+      )
+      .describe('One entry per identity, in the order of the row form. A truncated answer may end inside a series: the next answer starts with the rest of it, under the same identity'),
+  })
+  .describe('format=columns');
+const queryResponse = z.union([rowsAnswer, columnsAnswer]);
 
 const familiesResponse = z.object({
   items: z.array(
@@ -110,28 +138,25 @@ export const metricsRoutes: RouteModule = (app, deps) => {
         tags: ['metrics'],
         summary: "A family's rows over a time range",
         description:
-          'resolution=auto picks the coarsest rollup that still gives `points` buckets over the range; rollups include the newest, not yet materialized rows. The range must satisfy to > from and stay within OPSDECK_QUERY_MAX_SPAN_DAYS; an explicit resolution whose expected answer exceeds OPSDECK_QUERY_MAX_POINTS is refused. An answer carries at most OPSDECK_QUERY_MAX_POINTS points and 500,000 cells (points × (timestamp + identity + fields + samples)), whatever the real sampling rate: a longer one says `truncated: true` and gives `next`, to pass as `cursor` with the same query.',
+          'format=rows (default) answers `points`, one object per row; format=columns answers `series`, one per identity, with the times once (epoch ms) and one array per field. Both are streamed as they are read (chunked transfer encoding): an error after the first bytes ends the response early, so a body that is not complete JSON is a failed answer. resolution=auto picks the coarsest rollup that still gives `points` buckets over the range; rollups include the newest, not yet materialized rows. The range must satisfy to > from and stay within OPSDECK_QUERY_MAX_SPAN_DAYS; an explicit resolution whose expected answer exceeds OPSDECK_QUERY_MAX_POINTS is refused. An answer carries at most OPSDECK_QUERY_MAX_POINTS points and 500,000 cells (points × (timestamp + identity + fields + samples)), whatever the real sampling rate: a longer one says `truncated: true` and gives `next`, to pass as `cursor` with the same query.',
         params: z.object({ family: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_]*$/, 'lowercase family key') }),
         querystring: queryString,
         response: { 200: queryResponse, 404: z.any() },
       },
-      // The answer is built by typed code from the family declaration and can carry
-      // 10^5 points: re-validating every point on the way out cost more than the query.
-      // The schema above still documents it; JSON.stringify writes it.
-      serializerCompiler: () => (data) => JSON.stringify(data),
     },
-    async (req) => {
+    // The answer is written by typed code from the family declaration as the rows arrive from a
+    // database cursor (ADR 0012): the schema above documents it, nothing re-validates 10^5 points.
+    // A refusal before the first chunk is a problem+json answer; an error after it ends the
+    // chunked response without its terminating chunk (the client sees truncated JSON).
+    async (req, reply) => {
       const to = req.query.to ? new Date(req.query.to) : new Date();
       const from = req.query.from ? new Date(req.query.from) : new Date(to.getTime() - 3_600_000);
-      return deps.store.query(req.params.family, {
-        from,
-        to,
-        nodeIds: req.query.nodeId,
-        resolution: req.query.resolution,
-        fields: req.query.fields,
-        points: req.query.points,
-        cursor: req.query.cursor,
-      });
+      const text = await deps.store.queryText(
+        req.params.family,
+        { from, to, nodeIds: req.query.nodeId, resolution: req.query.resolution, fields: req.query.fields, points: req.query.points, cursor: req.query.cursor },
+        req.query.format,
+      );
+      return reply.type('application/json; charset=utf-8').send(Readable.from(text, { objectMode: false }) as never);
     },
   );
 };
