@@ -22,8 +22,8 @@ import type { AgentTypeMap } from './compat.ts';
 import type { CounterAgentType } from './schema.ts';
 
 export interface CounterRow {
-  /** The Opsdeck row (camelCase fields of the family), without the increases yet. */
-  row: Record<string, unknown>;
+  /** The Opsdeck row (camelCase fields of the family), without the increases yet; anything else is refused by validation. */
+  row: unknown;
   /** Counter fields as the agent sent them (agent names). */
   totals: Record<string, unknown>;
 }
@@ -79,9 +79,12 @@ export async function ingestWithCounters(deps: CounterIngestDeps, type: CounterA
   const receivedAt = Date.now();
   const totals = validTotals(rows);
   // a row without a timestamp gets the time it was received, fixed once for both passes
-  const fixed: Record<string, unknown>[] = rows.map((r) => ({ ...r.row, timestamp: typeof r.row.timestamp === 'string' ? r.row.timestamp : new Date(receivedAt).toISOString() }));
+  const isRow = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  // (a row that is not an object is left as sent: validation names it)
+  const sent: unknown[] = rows.map((r) => (isRow(r.row) ? { ...r.row, timestamp: typeof r.row.timestamp === 'string' ? r.row.timestamp : new Date(receivedAt).toISOString() } : r.row));
   // every other field is checked before the transaction (errors name the row's own fields)
-  deps.store.prepare(map.family, fixed);
+  deps.store.prepare(map.family, sent);
+  const fixed = sent as Record<string, unknown>[];
   const seriesOf = (row: Record<string, unknown>) => (typeof row.zone === 'string' ? row.zone : '');
   const nodeOf = (row: Record<string, unknown>) => String(row.nodeId);
   try {

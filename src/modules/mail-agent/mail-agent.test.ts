@@ -266,6 +266,12 @@ forEachBackend('the mail-cluster agent posting to Opsdeck', (kind) => {
     assert.deepEqual((bad.body.errors as { path: string }[]).map((e) => e.path), ['data.1.opsInsert', 'data.1.wtEvictionCalls']);
     const n = await rt.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_mongodb WHERE node_id = 'mongo-01' AND time >= $1`, [new Date(at).toISOString()]);
     assert.equal(n!.n, 0);
+    // a row that is not an object is a 400 naming it, not a server error
+    for (const body of [[null], { type: 'redis', data: ['x'] }, [mongoRow(at, 1, 1), 7]]) {
+      const r = await post(`/api/v1/metrics/${Array.isArray(body) && body.length === 2 ? 'mongodb' : 'redis'}`, body);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'VALIDATION_FAILED');
+    }
   });
 
   test('Redis, ZoneMTA and Rspamd rows: §6.1 columns as sent, totals as increases', async () => {

@@ -105,7 +105,7 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
         const rows = batchRows(data, deps.config.maxBatchRows).map((r) => {
           const m = fromAgentCounterRow(map, r);
           ignored.add(m.ignored);
-          return { row: m.row as Record<string, unknown>, totals: m.totals };
+          return { row: m.row, totals: m.totals };
         });
         const r = await ingestWithCounters(deps, type as CounterAgentType, map, rows);
         deps.metrics.rowsIngested.inc({ family: map.family }, r.inserted);
