@@ -235,12 +235,16 @@ function queryCases(shape: DataShape, reps: number, rawReps: number, maxSeconds:
   for (const resolution of ['auto', 'raw'] as const) {
     for (const [label, ms] of spans) {
       for (const scope of ['one node', 'all nodes'] as const) {
-        const qs = new URLSearchParams({ from: new Date(to.getTime() - ms).toISOString(), to: to.toISOString(), resolution });
+        // the compact columnar answer (format=columns): what a chart asks for
+        const qs = new URLSearchParams({ from: new Date(to.getTime() - ms).toISOString(), to: to.toISOString(), resolution, format: 'columns' });
         if (scope === 'one node') qs.set('nodeId', `${shape.prefix ?? 'node'}-000`);
         cases.push({ name: `${resolution} ${label} ${scope}`, path: `/api/v1/metrics/system?${qs.toString()}`, reps: resolution === 'auto' ? reps : rawReps, maxSeconds });
       }
     }
   }
+  // the 30-day all-nodes chart at 1 hour, two fields (one answer), columnar
+  const chart = new URLSearchParams({ from: new Date(to.getTime() - 30 * 86_400_000).toISOString(), to: to.toISOString(), resolution: '1h', format: 'columns', fields: 'cpuPercent,ramUsedBytes' });
+  cases.push({ name: '1h chart 30d all nodes (2 fields)', path: `/api/v1/metrics/system?${chart.toString()}`, reps, maxSeconds });
   return cases;
 }
 

@@ -245,7 +245,8 @@ async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<Query
       continue;
     }
     // metrics answers carry `points`, event-stream stats answers `buckets`
-    const answer = JSON.parse(first.body.toString()) as { resolution: string; points?: unknown[]; buckets?: unknown[] };
+    // (format=columns: `series` with one `time` array each)
+    const answer = JSON.parse(first.body.toString()) as { resolution: string; points?: unknown[]; buckets?: unknown[]; series?: { time: unknown[] }[] };
     const lat: number[] = [];
     const started = performance.now();
     for (let i = 0; i < c.reps && (i < 3 || performance.now() - started < c.maxSeconds * 1000); i++) {
@@ -254,7 +255,8 @@ async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<Query
       lat.push(performance.now() - s);
       if (r.status !== 200) throw new Error(`${c.name}: HTTP ${r.status} on repetition ${i}`);
     }
-    cases.push({ ...base, resolution: answer.resolution, points: (answer.points ?? answer.buckets ?? []).length, latencyMs: summarize(lat) });
+    const points = answer.series ? answer.series.reduce((a, x) => a + x.time.length, 0) : (answer.points ?? answer.buckets ?? []).length;
+    cases.push({ ...base, resolution: answer.resolution, points, latencyMs: summarize(lat) });
   }
   client.close();
   return { mode: 'query', cases };

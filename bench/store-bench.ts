@@ -4,16 +4,15 @@
  * 30-day chart query from rollups vs from raw rows. No HTTP here.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import type { Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrator.ts';
-import { PGliteDatabase, pgliteParsers } from '../src/db/pglite-driver.ts';
+import { connectDatabase, type EmbeddedPostgresDatabase } from '../src/db/connect.ts';
 import { PostgresDatabase } from '../src/db/postgres-driver.ts';
 import { metricsSystem } from '../src/modules/system-metrics/family.ts';
 import { BUCKET_ORIGIN } from '../src/timeseries/family.ts';
@@ -89,21 +88,32 @@ export async function openServerStore(url: string): Promise<OpenStore> {
 }
 
 export interface EmbeddedHandle extends OpenStore {
-  pg: PGlite;
+  /** URL of the embedded server (its Unix socket), for COPY. */
+  url: string;
   dir: string;
 }
 
-/** File-backed PGlite in a fresh folder (the embedded default is file-backed too), migrated. */
-export async function openEmbeddedStore(dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-pglite-'))): Promise<EmbeddedHandle> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const pg = await PGlite.create(join(dir, 'pglite'), { parsers: pgliteParsers });
-  const db = new PGliteDatabase(pg);
+/**
+ * The embedded default as `npm start` runs it: a PostgreSQL server started by Opsdeck's
+ * launcher in a fresh data folder (Unix socket, shared_buffers 32 MB, fsync on), migrated.
+ * Closing the handle stops the server; the folder stays until removeDir.
+ */
+export async function openEmbeddedStore(dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-embedded-'))): Promise<EmbeddedHandle> {
+  const db = (await connectDatabase({ dataDir: dir, embedded: 'postgres', poolMax: 20 })) as EmbeddedPostgresDatabase;
   const r = await migrate(db);
   const store = new TimeseriesStore({ db, tier: r.tier.tier, families: FAMILIES, limits: { maxPoints: 20_000_000, autoMaxPoints: 20_000_000, maxSpanSeconds: 400 * 86400, maxCells: Number.MAX_SAFE_INTEGER } });
-  return { db, store, pg, dir, close: () => db.close() };
+  return { db, store, url: db.server.url, dir, close: () => db.close() };
 }
 
-export const removeDir = (dir: string) => rmSync(dir, { recursive: true, force: true });
+/** Removes a bench data folder and, as root, the embedded cluster it recorded outside it (postgres.location). */
+export const removeDir = (dir: string) => {
+  const note = join(dir, 'postgres.location');
+  if (existsSync(note)) {
+    const home = readFileSync(note, 'utf8').trim();
+    if (home) rmSync(home, { recursive: true, force: true });
+  }
+  rmSync(dir, { recursive: true, force: true });
+};
 
 async function ensurePartitions(db: Database, s: DataShape): Promise<void> {
   await db.query('SELECT opsdeck_ensure_partitions($1, $2, $3)', [TABLE, new Date(firstTime(s)).toISOString(), new Date(s.endMs + STEP_MS).toISOString()]);
@@ -159,15 +169,18 @@ export async function copyServer(serverUrl: string, shape: DataShape, chunks: re
   }
 }
 
-/** Raw COPY into a fresh file-backed PGlite (one `COPY … FROM '/dev/blob'`). */
+/** Raw COPY, one stream, into the embedded default (a fresh embedded server, migrated; partitions made beforehand). */
 export async function copyEmbedded(shape: DataShape, chunks: readonly Buffer[], rows: number): Promise<CopyResult> {
   const h = await openEmbeddedStore();
   try {
     await ensurePartitions(h.db, shape);
-    const blob = new Blob(chunks as unknown as BlobPart[]);
+    const sql = postgres(h.url, { max: 1, onnotice: () => {} });
+    await sql.unsafe('SELECT 1');
     const t0 = performance.now();
-    await h.pg.query(`COPY ${TABLE} (${COPY_SQL.split('(')[1]!.split(')')[0]}) FROM '/dev/blob'`, [], { blob });
+    const w = await sql.unsafe(COPY_SQL).writable();
+    await pipeline(Readable.from(chunks), w);
     const seconds = (performance.now() - t0) / 1000;
+    await sql.end();
     return { rows, streams: 1, seconds: round(seconds, 2), rowsPerSec: Math.round(rows / seconds), pgCpuSeconds: null, storedRows: await countRows(h.db) };
   } finally {
     await h.close();
@@ -431,23 +444,7 @@ export const serverCopyInto = (url: string) => async (chunks: Iterable<Buffer>) 
   }
 };
 
-export const embeddedCopyInto = (h: EmbeddedHandle) => async (chunks: Iterable<Buffer>) => {
-  // PGlite takes one blob per COPY; send it in slices of ~200k rows to bound memory.
-  let part: Buffer[] = [];
-  let n = 0;
-  const flush = async () => {
-    if (!part.length) return;
-    await h.pg.query(`COPY ${TABLE} (${COPY_SQL.split('(')[1]!.split(')')[0]}) FROM '/dev/blob'`, [], { blob: new Blob(part as unknown as BlobPart[]) });
-    part = [];
-    n = 0;
-  };
-  for (const c of chunks) {
-    part.push(c);
-    n += 10_000;
-    if (n >= 200_000) await flush();
-  }
-  await flush();
-};
+export const embeddedCopyInto = (h: EmbeddedHandle) => serverCopyInto(h.url);
 
 // ---------------------------------------------------------------- A.4 chart query: rollup vs raw
 
