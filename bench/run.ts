@@ -366,7 +366,7 @@ async function main(): Promise<void> {
 
   let pgServer: PgServer | null = null;
   // fsync on (later -c flags win over the test server's fsync=off): the server tier's targets are at default durability
-  const serverUrl = process.env.BENCH_DATABASE_URL ?? (pgServer = await startPgServer({ postgresFlags: ENV.fsync ? ['-c', 'fsync=on', '-c', 'synchronous_commit=on'] : [] })).url;
+  const serverUrl = process.env.BENCH_DATABASE_URL ?? (pgServer = await startPgServer({ postgresFlags: ['-c', 'shared_buffers=128MB', ...(ENV.fsync ? ['-c', 'fsync=on', '-c', 'synchronous_commit=on'] : [])] })).url;
   const localServer = !process.env.BENCH_DATABASE_URL || /@(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(serverUrl);
   const pgVersion = await serverVersion(serverUrl);
   const durability = await serverDurability(serverUrl);

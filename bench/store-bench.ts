@@ -13,7 +13,7 @@ import postgres from 'postgres';
 import type { Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrator.ts';
 import { connectDatabase, type EmbeddedPostgresDatabase } from '../src/db/connect.ts';
-import { PostgresDatabase } from '../src/db/postgres-driver.ts';
+import { connectionTarget, PostgresDatabase } from '../src/db/postgres-driver.ts';
 import { metricsSystem } from '../src/modules/system-metrics/family.ts';
 import { BUCKET_ORIGIN } from '../src/timeseries/family.ts';
 import { arrayLiterals, insertSQL, type ColumnBatch } from '../src/timeseries/ingest.ts';
@@ -106,6 +106,12 @@ export async function openEmbeddedStore(dir = mkdtempSync(join(tmpdir(), 'opsdec
 }
 
 /** Removes a bench data folder and, as root, the embedded cluster it recorded outside it (postgres.location). */
+/** A postgres.js client for a URL, the embedded server's socket form (`?host=/folder`) included. */
+function sqlFor(url: string, max = 1): postgres.Sql {
+  const t = connectionTarget(url);
+  return postgres(t.url, { max, onnotice: () => {}, ...(t.host ? { host: t.host, port: t.port } : {}) });
+}
+
 export const removeDir = (dir: string) => {
   const note = join(dir, 'postgres.location');
   if (existsSync(note)) {
@@ -174,7 +180,7 @@ export async function copyEmbedded(shape: DataShape, chunks: readonly Buffer[], 
   const h = await openEmbeddedStore();
   try {
     await ensurePartitions(h.db, shape);
-    const sql = postgres(h.url, { max: 1, onnotice: () => {} });
+    const sql = sqlFor(h.url);
     await sql.unsafe('SELECT 1');
     const t0 = performance.now();
     const w = await sql.unsafe(COPY_SQL).writable();
@@ -435,7 +441,7 @@ export async function loadQueryDataset(db: Database, store: TimeseriesStore, sha
 }
 
 export const serverCopyInto = (url: string) => async (chunks: Iterable<Buffer>) => {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = sqlFor(url);
   try {
     const w = await sql.unsafe(COPY_SQL).writable();
     await pipeline(Readable.from(chunks), w);
