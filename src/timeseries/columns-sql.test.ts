@@ -1,8 +1,8 @@
 /**
- * The columnar answer built by the database (columnsSQL) says exactly what the row-by-row
- * path says, for every family Opsdeck declares (text, boolean, integer and double columns,
- * every identity shape), raw and rolled up; and a truncated answer still goes row by row
- * and carries `next`.
+ * The columnar answer built by the database (columnsSQL, used for rollups) says exactly what
+ * the row-by-row path says, for every family Opsdeck declares (text, boolean, integer and
+ * double columns, every identity shape) at every rollup level; and an answer that is cut
+ * still goes row by row and carries `next`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,10 +35,10 @@ forEachBackend('columnar answers built by the database', (kind) => {
     await m.close();
   });
 
-  test('every family, raw and 1h: the same answer as row by row', async () => {
+  test('every family, every rollup level: the same answer as row by row', async () => {
     let seriesSeen = 0;
     for (const f of FAMILIES) {
-      for (const resolution of ['raw', '1h'] as const) {
+      for (const resolution of ['5m', '1h', '1d'] as const) {
         const fromDb = JSON.parse(await text(m.store, f.key, resolution)) as { series: unknown[]; truncated: boolean };
         const fromRows = JSON.parse(await text(rowByRow, f.key, resolution)) as { series: unknown[]; truncated: boolean };
         assert.deepEqual(fromDb, fromRows, `${f.key} ${resolution}`);
@@ -48,25 +48,26 @@ forEachBackend('columnar answers built by the database', (kind) => {
     assert.ok(seriesSeen > 10, `answers carried series (${seriesSeen})`);
   });
 
-  test('a hand-checked series: the first raw points of one node', async () => {
-    const a = JSON.parse(await text(m.store, 'system', 'raw', ['cpuPercent'])) as { series: { identity: { nodeId: string }; time: number[]; fields: { cpuPercent: unknown[] } }[] };
+  test('a hand-checked series: one day of one node in 1-hour buckets', async () => {
+    const a = JSON.parse(await text(m.store, 'system', '1h', ['cpuPercent'])) as {
+      series: { identity: { nodeId: string }; time: number[]; fields: { cpuPercent: unknown[] }; samples: number[] }[];
+    };
     const s = a.series[0]!;
-    // One day of samples every 300 s ending at NOW (sample-data's contract); the range [NOW - 1 d, NOW)
-    // holds the 287 after the first sample of the day and before NOW.
-    assert.equal(s.time[0], NOW.getTime() - 86_400_000 + 300_000);
-    assert.equal(s.time.length, 287);
-    assert.ok(s.time.every((t, i) => i === 0 || t - s.time[i - 1]! === 300_000));
-    assert.equal(s.time.length, s.fields.cpuPercent.length);
+    // Samples every 300 s from NOW - 1 d + 300 s to NOW (sample-data's contract); [NOW - 1 d, NOW) holds
+    // 24 hourly buckets: the first lacks the sample at its start (11), the others have 12.
+    assert.deepEqual(s.time, Array.from({ length: 24 }, (_, i) => NOW.getTime() - 86_400_000 + i * 3_600_000));
+    assert.deepEqual(s.samples, [11, ...Array<number>(23).fill(12)]);
+    assert.equal(s.fields.cpuPercent.length, 24);
     assert.ok(s.fields.cpuPercent.every((v) => typeof v === 'number' && v >= 0 && v <= 100));
     assert.deepEqual(a.series.map((x) => x.identity.nodeId), [...a.series.map((x) => x.identity.nodeId)].sort(), 'series in identity order');
   });
 
   test('an answer cut by the row limit goes row by row and says where to continue', async () => {
     const small = new TimeseriesStore({ db: m.db, tier: m.tier, families: FAMILIES, limits: { maxSpanSeconds: 400 * 86400, maxPoints: 200_000, autoMaxPoints: 20_000, maxCells: 150 } });
-    const a = JSON.parse(await text(small, 'system', 'raw', ['cpuPercent'])) as { series: { time: number[] }[]; truncated: boolean; next?: string };
+    const a = JSON.parse(await text(small, 'system', '5m', ['cpuPercent'])) as { series: { time: number[] }[]; truncated: boolean; next?: string };
     assert.equal(a.truncated, true);
     assert.equal(typeof a.next, 'string');
-    // 150 cells of 3 (time, nodeId, cpuPercent) = 50 points.
-    assert.equal(a.series.reduce((n, s) => n + s.time.length, 0), 50);
+    // 150 cells of 4 (time, nodeId, cpuPercent, samples) = 37 points.
+    assert.equal(a.series.reduce((n, s) => n + s.time.length, 0), 37);
   });
 });
