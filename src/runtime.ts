@@ -28,6 +28,8 @@ import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
+import { systemClock } from './domain/clock.ts';
+import { createAlertsModule, type AlertsModule, type AlertsModuleOptions } from './modules/alerts/index.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -45,6 +47,7 @@ export interface Runtime {
   jobs: JobRunner;
   metrics: Metrics;
   auth: AuthModule;
+  alerts: AlertsModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -58,6 +61,8 @@ export interface RuntimeOptions {
   extraRoutes?: RouteModule[];
   /** Serve these time-series families instead of FAMILIES (tests: families declared in the test). */
   families?: readonly Family[];
+  /** Alerting's clock, notifier and probe states (tests: a ManualClock and recording fakes). */
+  alerts?: Pick<AlertsModuleOptions, 'clock' | 'notifier' | 'probes'>;
 }
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
@@ -107,10 +112,13 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   });
   for (const j of storageJobs(db, store, { streams })) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
+  const alerts = createAlertsModule({ db, logger, clock: systemClock, ...options.alerts });
+  for (const j of alerts.jobs) jobs.register(j);
+  await alerts.seedDefaults();
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -122,6 +130,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     jobs,
     metrics,
     auth,
+    alerts,
     app,
     state,
     async close() {
