@@ -30,6 +30,8 @@ import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
 import { systemClock } from './domain/clock.ts';
 import { createAlertsModule, type AlertsModule, type AlertsModuleOptions } from './modules/alerts/index.ts';
+import { openSecretBox, type SecretBox } from './crypto/secrets.ts';
+import { createOutbound, type Outbound } from './net/outbound.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -48,6 +50,10 @@ export interface Runtime {
   metrics: Metrics;
   auth: AuthModule;
   alerts: AlertsModule;
+  /** Seals secrets Opsdeck keeps to use again (src/crypto/secrets.ts). */
+  secrets: SecretBox;
+  /** The guarded way out for requests made on a user's behalf (src/net/outbound.ts). */
+  outbound: Outbound;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -115,9 +121,13 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   const alerts = createAlertsModule({ db, logger, clock: systemClock, ...options.alerts });
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
+  const sealed = openSecretBox({ secretKey: config.secretKey, previousKeys: config.secretKeyPrevious, dataDir: config.dataDir });
+  if (sealed.source === 'new-file') logger.warn({ path: sealed.path }, 'made a new secret key file: back it up with the database (sealed channel tokens and SSH keys need it)');
+  const secrets = sealed.box;
+  const outbound = createOutbound({ allow: config.outboundAllow });
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
-  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
+  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
   const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
@@ -131,6 +141,8 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     metrics,
     auth,
     alerts,
+    secrets,
+    outbound,
     app,
     state,
     async close() {
