@@ -118,7 +118,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   });
   for (const j of storageJobs(db, store, { streams })) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
-  const alerts = createAlertsModule({ db, logger, clock: systemClock, ...options.alerts });
+  const alerts = createAlertsModule({ db, logger, clock: systemClock, retentionDays: config.alertRetentionDays, ...options.alerts });
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
   const sealed = openSecretBox({ secretKey: config.secretKey, previousKeys: config.secretKeyPrevious, dataDir: config.dataDir });

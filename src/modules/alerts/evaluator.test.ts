@@ -352,6 +352,20 @@ for (const kind of enabledBackends()) {
       assert.equal((await alerts.events.latestByService(svc))?.alertType, 'service_down');
     });
 
+    test('a service alert muted by a silence is told once the silence ends, then repeated while firing (the evaluation round)', async () => {
+      const svc = `muted-${nodeId}`;
+      clock.set(at(-10));
+      await alerts.createSilence({ matchers: [{ name: 'service', op: '=', value: svc }], endsAt: at(300).toISOString() }, 'user:alice');
+      clock.set(at(0));
+      await alerts.serviceStateChanged({ serviceName: svc, from: null, to: 'down', at: at(0), message: 'refused', details: {}, labels: {} });
+      await evalAt(100);
+      assert.equal(notifier.calls.length, 0);
+      await evalAt(301);
+      await evalAt(400);
+      await evalAt(301 + 1800);
+      assert.deepEqual(notifier.calls.map((c) => `${c.notice.serviceName}:${c.notice.reason}:${c.channels.join(',')}`), [`${svc}:fired:3`, `${svc}:repeat:3`]);
+    });
+
     test('retention deletes resolved events older than N days, never open ones', async () => {
       const svc = `ret-${nodeId}`;
       clock.set(at(0));
@@ -373,6 +387,19 @@ for (const kind of enabledBackends()) {
       clock.set(at(0));
       await alerts.serviceStateChanged({ serviceName: svc, from: null, to: 'down', at: at(0), message: 'x', details: {}, labels: {} });
       assert.equal((await alerts.events.findAll({ service: svc })).length, 1);
+      // Another role granted SELECT sees no row: no policy lets it.
+      const role = `alerts_reader_${Math.random().toString(36).slice(2, 10)}`;
+      await m.db.exec(`CREATE ROLE ${role}; GRANT SELECT ON alert_events TO ${role}`);
+      try {
+        const seen = await m.db.transaction(async (tx) => {
+          await tx.query(`SET LOCAL ROLE ${role}`);
+          return (await tx.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM alert_events'))?.n;
+        });
+        assert.equal(seen, 0);
+        assert.ok(((await m.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM alert_events'))?.n ?? 0) > 0, 'Opsdeck\'s own role sees the rows');
+      } finally {
+        await m.db.exec(`REVOKE ALL ON alert_events FROM ${role}; DROP ROLE ${role}`);
+      }
     });
 
     const secondConnection = async (): Promise<{ db: Database; close: () => Promise<void> }> => {

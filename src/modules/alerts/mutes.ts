@@ -33,10 +33,16 @@ export function zonedToInstant(year: number, month: number, day: number, hour: n
     const p = zonedParts(new Date(instant), timeZone);
     return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - instant;
   };
-  let guess = wall - offsetAt(wall);
-  const second = wall - offsetAt(guess);
-  if (second !== guess) guess = Math.min(guess, second);
-  return new Date(guess);
+  // The offsets a day before and after (a zone changes its offset at most once a day) give the candidates;
+  // those that show the wall time back exist.
+  const candidates = [...new Set([-86_400_000, 0, 86_400_000].map((d) => wall - offsetAt(wall + d)))];
+  const shows = (instant: number) => {
+    const p = zonedParts(new Date(instant), timeZone);
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) === wall;
+  };
+  const valid = candidates.filter(shows);
+  // A fold (the time happens twice): the first; a gap (it never happens): the later candidate, i.e. moved forward by the gap.
+  return new Date(valid.length ? Math.min(...valid) : Math.max(...candidates));
 }
 
 export function isValidTimeZone(tz: string): boolean {

@@ -57,7 +57,7 @@ for (const kind of enabledBackends().filter((k) => k !== 'timescale')) {
     });
 
     before(async () => {
-      rt = await buildTestRuntime(kind, {}, { alerts: { clock } });
+      rt = await buildTestRuntime(kind, { alertRetentionDays: 7 }, { alerts: { clock } });
       operator = await loginAs(rt, 'operator');
       viewer = await loginAs(rt, 'viewer');
     });
@@ -188,6 +188,24 @@ for (const kind of enabledBackends().filter((k) => k !== 'timescale')) {
       assert.equal((await req('PUT', `/api/v1/maintenance-windows/${created.json().id}`, operator, { ...w, name: 'Sunday patch' })).json().name, 'Sunday patch');
       assert.equal((await req('GET', `/api/v1/maintenance-windows/${created.json().id}`, viewer)).json().timeZone, 'Europe/Berlin');
       assert.equal((await req('DELETE', `/api/v1/maintenance-windows/${created.json().id}`, operator)).statusCode, 204);
+    });
+
+    test('the retention job deletes resolved alerts after OPSDECK_ALERT_RETENTION_DAYS (7 here), open ones never', async () => {
+      const t = (days: number) => new Date(START + 600_000 + days * 86_400_000);
+      clock.set(t(0));
+      await rt.alerts.service.serviceStateChanged({ serviceName: 'ret-a', from: null, to: 'down', at: t(0), message: '', details: {}, labels: {} });
+      await rt.alerts.service.serviceStateChanged({ serviceName: 'ret-a', from: 'down', to: 'healthy', at: t(0), message: '', details: {}, labels: {} });
+      await rt.alerts.service.serviceStateChanged({ serviceName: 'ret-b', from: null, to: 'down', at: t(0), message: '', details: {}, labels: {} });
+      const status = async (svc: string) => (await rt.alerts.service.events.findAll({ service: svc })).map((e) => e.status);
+      clock.set(t(6.9));
+      await rt.jobs.runOnce('alert-events-retention');
+      assert.deepEqual(await status('ret-a'), ['resolved']);
+      clock.set(t(7.1));
+      const run = await rt.jobs.runOnce('alert-events-retention');
+      assert.equal(run.outcome, 'ok');
+      assert.equal(run.details?.retentionDays, 7);
+      assert.deepEqual(await status('ret-a'), []);
+      assert.deepEqual(await status('ret-b'), ['firing']);
     });
   });
 }

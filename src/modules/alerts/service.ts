@@ -22,6 +22,9 @@ import { isValidTimeZone, silenceMatches, windowActive, windowCovers } from './m
 import type { AlertEventRow, AlertEventTransitionRow, AlertMaintenanceWindowRow, AlertRuleRow, AlertSilenceRow, EscalationStep, EventStatus, MutedBy, NoDataPolicy, Recurrence, SilenceMatcher } from './schema.ts';
 import { dueNotices, transition, type OpenEvent, type RuleTiming, type Seen } from './state.ts';
 
+/** Repeat interval of service alerts (no rule names one): the seed's 30-minute cooldown. */
+export const SERVICE_REPEAT_SECONDS = 1800;
+
 /** Advisory lock key of alert state writes (one writer at a time across processes). */
 export const ALERT_STATE_LOCK = '7226510118472380161';
 
@@ -430,6 +433,9 @@ export class AlertsService implements ServiceAlertSink {
           await tx.query('UPDATE alert_rules SET last_evaluated_at = $2, last_evaluation = $3::text::jsonb WHERE id = $1', [rule.id, now.toISOString(), JSON.stringify({ state: 'error', error: message })]);
         }
       }
+      // Service alerts (no rule): a fired notice a mute held back goes out once the mute ends; repeats while firing.
+      const serviceOpen = await tx.queryMany<AlertEventRow>(`SELECT * FROM alert_events WHERE rule_id IS NULL AND service_name IS NOT NULL AND status = 'firing' ORDER BY id FOR UPDATE`);
+      for (const ev of serviceOpen) await this.sendDue(tx, ev, null, now, mutes, counters);
       return { at: now.toISOString(), rules: rules.length, series, ...counters, errors };
     });
   }
@@ -562,9 +568,13 @@ export class AlertsService implements ServiceAlertSink {
     await this.notify(tx, row, rule, now, mutes, counters, { reason: 'resolved' }, channels);
   }
 
-  private async sendDue(tx: Queryable, ev: AlertEventRow, rule: AlertRuleRow, now: Date, mutes: MuteState, counters: RoundCounters): Promise<void> {
-    for (const due of dueNotices(openOf(ev), { forSeconds: rule.for_seconds, repeatIntervalSeconds: rule.repeat_interval_seconds, escalation: rule.escalation }, now)) {
-      const channels = due.reason === 'escalation' ? due.step.channelIds : rule.channels;
+  /** Notices due for a firing event; without a rule (a service alert): the service channels, repeated every SERVICE_REPEAT_SECONDS, no escalation. */
+  private async sendDue(tx: Queryable, ev: AlertEventRow, rule: AlertRuleRow | null, now: Date, mutes: MuteState, counters: RoundCounters): Promise<void> {
+    const timing: RuleTiming = rule
+      ? { forSeconds: rule.for_seconds, repeatIntervalSeconds: rule.repeat_interval_seconds, escalation: rule.escalation }
+      : { forSeconds: 0, repeatIntervalSeconds: SERVICE_REPEAT_SECONDS, escalation: [] };
+    for (const due of dueNotices(openOf(ev), timing, now)) {
+      const channels = due.reason === 'escalation' ? due.step.channelIds : (rule?.channels ?? this.opts.serviceChannels ?? []);
       const sent = await this.notify(tx, ev, rule, now, mutes, counters, due.reason === 'escalation' ? { reason: 'escalation', level: due.level } : { reason: due.reason }, channels);
       if (!sent && due.reason === 'escalation') break;
     }
