@@ -190,6 +190,18 @@ for (const kind of enabledBackends().filter((k) => k !== 'timescale')) {
       assert.equal((await req('DELETE', `/api/v1/maintenance-windows/${created.json().id}`, operator)).statusCode, 204);
     });
 
+    test('the alert-evaluation job runs a round through the job runner and records it', async () => {
+      clock.set(START + 120_000);
+      const run = await rt.jobs.runOnce('alert-evaluation');
+      assert.equal(run.outcome, 'ok', run.error ?? '');
+      assert.equal(run.details?.errors, 0);
+      const rules = (await rt.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM alert_rules'))!.n;
+      assert.equal(run.details?.rules, rules);
+      assert.equal((await req('GET', '/api/v1/alerts?ruleId=0x1', viewer)).statusCode, 400, 'ids in canonical decimal form only');
+      const cpu = ((await req('GET', '/api/v1/alert-rules?pageSize=100', viewer)).json().items as { name: string; lastEvaluatedAt: string | null }[]).find((r) => r.name === 'Node Down');
+      assert.equal(cpu?.lastEvaluatedAt, new Date(START + 120_000).toISOString(), 'evaluated at the clock\'s time');
+    });
+
     test('the retention job deletes resolved alerts after OPSDECK_ALERT_RETENTION_DAYS (7 here), open ones never', async () => {
       const t = (days: number) => new Date(START + 600_000 + days * 86_400_000);
       clock.set(t(0));

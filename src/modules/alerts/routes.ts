@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { App } from '../../http/app.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
-import { csvParam, idParams, nodeIdParam } from '../../http/params.ts';
+import { csvParam, idParam, idParams, nodeIdParam } from '../../http/params.ts';
 import { problemSchema } from '../../http/problem.ts';
 import { conditionSchema, escalationStep, ruleInputSchema } from './conditions.ts';
 import { ALERT_SEVERITIES } from './contracts.ts';
@@ -121,7 +121,7 @@ const alertsQuery = pageQuery.extend({
   severity: csvParam((s) => (ALERT_SEVERITIES as readonly string[]).includes(s), 'severity').describe(`Comma-separated: ${ALERT_SEVERITIES.join(', ')}`),
   node: nodeIdParam.optional(),
   service: z.string().min(1).max(100).optional(),
-  ruleId: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+  ruleId: idParam.optional(),
 });
 
 const noContent = z.null().describe('No content');
