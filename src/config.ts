@@ -165,6 +165,7 @@ const entries = {
   selfMonitorIntervalSeconds: { env: 'OPSDECK_SELF_MONITOR_INTERVAL', schema: int(1, 3600).default(15), description: 'Self-monitoring interval (s)' },
   nodeId: { env: 'OPSDECK_NODE_ID', schema: z.string().min(1).max(128).default(hostname()), description: 'Node id of this host for self-monitoring (default: hostname)' },
   mongoLagThresholdSeconds: { env: 'OPSDECK_MONGO_LAG_THRESHOLD', schema: z.coerce.number().min(0).default(10), description: 'Replication lag above which a MongoDB member is `lagging` (s)' },
+  alertRetentionDays: { env: 'OPSDECK_ALERT_RETENTION_DAYS', schema: int(1, 3650).default(30), description: 'Resolved alert events are deleted this many days after they resolved' },
   shutdownTimeoutMs: { env: 'OPSDECK_SHUTDOWN_TIMEOUT_MS', schema: int(100, 60_000).default(8000), description: 'Grace period for in-flight requests on SIGTERM (ms)' },
 } satisfies Record<string, Entry<z.ZodType>>;
 

@@ -28,6 +28,8 @@ import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
+import { systemClock } from './domain/clock.ts';
+import { createAlertsModule, type AlertsModule, type AlertsModuleOptions } from './modules/alerts/index.ts';
 import { openSecretBox, type SecretBox } from './crypto/secrets.ts';
 import { createOutbound, type Outbound } from './net/outbound.ts';
 
@@ -47,6 +49,7 @@ export interface Runtime {
   jobs: JobRunner;
   metrics: Metrics;
   auth: AuthModule;
+  alerts: AlertsModule;
   /** Seals secrets Opsdeck keeps to use again (src/crypto/secrets.ts). */
   secrets: SecretBox;
   /** The guarded way out for requests made on a user's behalf (src/net/outbound.ts). */
@@ -64,6 +67,8 @@ export interface RuntimeOptions {
   extraRoutes?: RouteModule[];
   /** Serve these time-series families instead of FAMILIES (tests: families declared in the test). */
   families?: readonly Family[];
+  /** Alerting's clock, notifier and probe states (tests: a ManualClock and recording fakes). */
+  alerts?: Pick<AlertsModuleOptions, 'clock' | 'notifier' | 'probes'>;
 }
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
@@ -113,6 +118,9 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   });
   for (const j of storageJobs(db, store, { streams })) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
+  const alerts = createAlertsModule({ db, logger, clock: systemClock, retentionDays: config.alertRetentionDays, ...options.alerts });
+  for (const j of alerts.jobs) jobs.register(j);
+  await alerts.seedDefaults();
   const sealed = openSecretBox({ secretKey: config.secretKey, previousKeys: config.secretKeyPrevious, dataDir: config.dataDir });
   if (sealed.source === 'new-file') logger.warn({ path: sealed.path }, 'made a new secret key file: back it up with the database (sealed channel tokens and SSH keys need it)');
   const secrets = sealed.box;
@@ -120,7 +128,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -132,6 +140,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     jobs,
     metrics,
     auth,
+    alerts,
     secrets,
     outbound,
     app,

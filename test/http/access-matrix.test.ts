@@ -27,6 +27,8 @@ type Rule = 'public' | { role: Role; scope: Scope };
 const PUBLIC = 'public' as const;
 const READ = { role: 'viewer', scope: 'read' } as const;
 const ADMIN = { role: 'admin', scope: 'admin' } as const;
+/** Changing alerting (rules, silences, maintenance, acknowledging): operators; API keys need the admin scope. */
+const OPERATOR = { role: 'operator', scope: 'admin' } as const;
 
 /** method + route (Fastify syntax) → the rule Opsdeck promises for it. */
 const EXPECTED: Record<string, Rule> = {
@@ -80,6 +82,32 @@ const EXPECTED: Record<string, Rule> = {
   'GET /api/v1/api-keys': ADMIN,
   'POST /api/v1/api-keys': ADMIN,
   'DELETE /api/v1/api-keys/:id': ADMIN,
+
+  'GET /api/v1/alert-rules': READ,
+  'GET /api/v1/alert-rules/:id': READ,
+  'POST /api/v1/alert-rules': OPERATOR,
+  'PUT /api/v1/alert-rules/:id': OPERATOR,
+  'DELETE /api/v1/alert-rules/:id': OPERATOR,
+  'POST /api/v1/alert-rules/:id/snooze': OPERATOR,
+  'POST /api/v1/alert-rules/:id/unsnooze': OPERATOR,
+  'POST /api/v1/alert-rules/:id/mute': OPERATOR,
+  'POST /api/v1/alert-rules/:id/unmute': OPERATOR,
+  'POST /api/v1/alert-rules/:id/enable': OPERATOR,
+  'POST /api/v1/alert-rules/:id/disable': OPERATOR,
+  'GET /api/v1/alerts': READ,
+  'GET /api/v1/alerts/:id': READ,
+  'POST /api/v1/alerts/:id/acknowledge': OPERATOR,
+  'POST /api/v1/alerts/:id/resolve': OPERATOR,
+  'GET /api/v1/silences': READ,
+  'GET /api/v1/silences/:id': READ,
+  'POST /api/v1/silences': OPERATOR,
+  'PUT /api/v1/silences/:id': OPERATOR,
+  'DELETE /api/v1/silences/:id': OPERATOR,
+  'GET /api/v1/maintenance-windows': READ,
+  'GET /api/v1/maintenance-windows/:id': READ,
+  'POST /api/v1/maintenance-windows': OPERATOR,
+  'PUT /api/v1/maintenance-windows/:id': OPERATOR,
+  'DELETE /api/v1/maintenance-windows/:id': OPERATOR,
 };
 
 /** A concrete URL for a route: ids that do not exist, so nothing is changed by a request that passes. */
