@@ -49,7 +49,7 @@ CREATE TABLE notification_deliveries (
   created_at timestamptz NOT NULL,
   CONSTRAINT notification_deliveries_once_key UNIQUE (event_id, reason, escalation_level, channel_id)
 );
-CREATE INDEX notification_deliveries_due_idx ON notification_deliveries (next_attempt_at) WHERE status IN ('pending', 'sending');
+CREATE INDEX notification_deliveries_due_idx ON notification_deliveries (next_attempt_at) WHERE status IN ('pending', 'sending', 'failed');
 CREATE INDEX notification_deliveries_channel_idx ON notification_deliveries (channel_id, id);
 CREATE INDEX notification_deliveries_group_idx ON notification_deliveries (channel_id, group_key, sent_at);
 CREATE INDEX notification_deliveries_stream_idx ON notification_deliveries (stream_txid, id) WHERE status = 'sent';

@@ -77,7 +77,7 @@ export const notificationDeliveries = pgTable(
     check('notification_deliveries_escalation_level_check', sql`${t.escalation_level} >= 0`),
     check('notification_deliveries_attempts_check', sql`${t.attempts} >= 0`),
     unique('notification_deliveries_once_key').on(t.event_id, t.reason, t.escalation_level, t.channel_id),
-    index('notification_deliveries_due_idx').on(t.next_attempt_at).where(sql`${t.status} IN ('pending', 'sending')`),
+    index('notification_deliveries_due_idx').on(t.next_attempt_at).where(sql`${t.status} IN ('pending', 'sending', 'failed')`),
     index('notification_deliveries_channel_idx').on(t.channel_id, t.id),
     index('notification_deliveries_group_idx').on(t.channel_id, t.group_key, t.sent_at),
     index('notification_deliveries_stream_idx').on(t.stream_txid, t.id).where(sql`${t.status} = 'sent'`),
