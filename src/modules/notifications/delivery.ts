@@ -163,6 +163,29 @@ export class DeliveryService {
     return { ...outcome, detail: scrub(outcome.detail, channel.secrets) };
   }
 
+  /** "Send a test notification": one firing info notice straight to the channel (no outbox, same outbound rules); what the peer said. */
+  async testChannel(id: number): Promise<SendOutcome> {
+    const channel = await this.opts.channels.withSecrets(id);
+    const now = this.opts.clock.now();
+    const notice: StoredNotice = {
+      eventId: 0,
+      fingerprint: 'opsdeck-test-notification',
+      status: 'firing',
+      reason: 'fired',
+      alertName: 'OpsdeckTestNotification',
+      severity: 'info',
+      message: `Test notification from Opsdeck to the channel ${channel.name}`,
+      labels: { alertname: 'OpsdeckTestNotification', severity: 'info', channel: channel.name },
+      details: {},
+      startsAt: now.toISOString(),
+      endsAt: null,
+      ruleId: null,
+      nodeId: null,
+      serviceName: null,
+    };
+    return this.send(channel, [notice], JSON.stringify([['alertname', 'OpsdeckTestNotification']]));
+  }
+
   private async claim(): Promise<DeliveryRow[]> {
     const now = this.opts.clock.now();
     return this.opts.db.transaction((tx) =>
