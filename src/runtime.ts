@@ -28,6 +28,8 @@ import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
+import { openSecretBox, type SecretBox } from './crypto/secrets.ts';
+import { createOutbound, type Outbound } from './net/outbound.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -45,6 +47,10 @@ export interface Runtime {
   jobs: JobRunner;
   metrics: Metrics;
   auth: AuthModule;
+  /** Seals secrets Opsdeck keeps to use again (src/crypto/secrets.ts). */
+  secrets: SecretBox;
+  /** The guarded way out for requests made on a user's behalf (src/net/outbound.ts). */
+  outbound: Outbound;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -107,9 +113,13 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   });
   for (const j of storageJobs(db, store, { streams })) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
+  const sealed = openSecretBox({ secretKey: config.secretKey, previousKeys: config.secretKeyPrevious, dataDir: config.dataDir });
+  if (sealed.source === 'new-file') logger.warn({ path: sealed.path }, 'made a new secret key file: back it up with the database (sealed channel tokens and SSH keys need it)');
+  const secrets = sealed.box;
+  const outbound = createOutbound({ allow: config.outboundAllow });
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
-  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
+  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
   const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
@@ -122,6 +132,8 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     jobs,
     metrics,
     auth,
+    secrets,
+    outbound,
     app,
     state,
     async close() {
