@@ -28,6 +28,7 @@ import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
+import { createNotificationsModule, type NotificationsModule } from './modules/notifications/index.ts';
 import { openSecretBox, type SecretBox } from './crypto/secrets.ts';
 import { createOutbound, type Outbound } from './net/outbound.ts';
 
@@ -51,6 +52,8 @@ export interface Runtime {
   secrets: SecretBox;
   /** The guarded way out for requests made on a user's behalf (src/net/outbound.ts). */
   outbound: Outbound;
+  /** Notification channels, the outbox (an AlertNotifier) and the delivery job. */
+  notifications: NotificationsModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -117,10 +120,19 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   if (sealed.source === 'new-file') logger.warn({ path: sealed.path }, 'made a new secret key file: back it up with the database (sealed channel tokens and SSH keys need it)');
   const secrets = sealed.box;
   const outbound = createOutbound({ allow: config.outboundAllow });
+  const notifications = createNotificationsModule({
+    db,
+    sealer: secrets,
+    outbound,
+    logger,
+    intervalMs: config.notifyIntervalSeconds * 1000,
+    delivery: { maxAttempts: config.notifyMaxAttempts, retryBaseMs: config.notifyRetryBaseSeconds * 1000 },
+  });
+  jobs.register(notifications.job);
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, notifications.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -134,6 +146,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     auth,
     secrets,
     outbound,
+    notifications,
     app,
     state,
     async close() {

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { Database } from '../../db/database.ts';
 import { ConflictError, InvalidError, NotFoundError, type FieldIssue } from '../../domain/errors.ts';
 import { pageResult, type Page } from '../../domain/paging.ts';
+import type { SecretBox } from '../../crypto/secrets.ts';
 import type { Outbound } from '../../net/outbound.ts';
 import type { AlertSeverity } from '../alerts/contracts.ts';
 import { isUniqueViolation } from '../auth/users.ts';
@@ -16,10 +17,10 @@ import { CHANNEL_CONFIG, REQUIRED_SECRETS, URL_FIELDS, type ChannelSecrets } fro
 import type { ChannelKind, ChannelRow } from './schema.ts';
 
 /** What seals the secret settings (the SecretBox of src/crypto/secrets.ts). */
-export interface Sealer {
-  seal(plaintext: string): string;
-  open(sealed: string): string;
-}
+export type Sealer = Pick<SecretBox, 'seal' | 'open'>;
+
+/** The sealed secrets are bound to their channel's name (associated data): copied to another row, they do not open. */
+const sealContext = (name: string) => `notification_channels.secrets:${name}`;
 
 export interface Channel {
   id: number;
@@ -109,7 +110,7 @@ export class ChannelStore {
   }
 
   open(row: ChannelRow): ChannelWithSecrets {
-    return { ...toChannel(row), secrets: row.secrets_sealed ? (JSON.parse(this.sealer.open(row.secrets_sealed)) as ChannelSecrets) : {} };
+    return { ...toChannel(row), secrets: row.secrets_sealed ? (JSON.parse(this.sealer.open(row.secrets_sealed, sealContext(row.name))) as ChannelSecrets) : {} };
   }
 
   async create(input: ChannelInput): Promise<Channel> {
@@ -186,7 +187,7 @@ export class ChannelStore {
     return {
       params: [
         JSON.stringify(cfg),
-        fields.length ? this.sealer.seal(JSON.stringify(secrets)) : null,
+        fields.length ? this.sealer.seal(JSON.stringify(secrets), sealContext(input.name)) : null,
         JSON.stringify(fields),
         input.minSeverity ?? DEFAULTS.minSeverity,
         JSON.stringify(input.groupBy ?? DEFAULTS.groupBy),
