@@ -46,7 +46,11 @@ export function storeNotice(n: AlertNotice): StoredNotice {
 
 /** The labels of a notice with alertname and severity always present (what grouping and receivers see). */
 export function noticeLabels(n: StoredNotice): Record<string, string> {
-  return { ...n.labels, alertname: n.labels.alertname ?? n.alertName, severity: n.labels.severity ?? n.severity };
+  // alertname first, the others by name (jsonb does not keep the order they were given in).
+  const out: Record<string, string> = { alertname: n.labels.alertname ?? n.alertName };
+  const all: Record<string, string> = { ...n.labels, severity: n.labels.severity ?? n.severity };
+  for (const k of Object.keys(all).sort()) if (k !== 'alertname') out[k] = all[k]!;
+  return out;
 }
 
 /** Annotations: the message as `summary`, every detail as a string. */

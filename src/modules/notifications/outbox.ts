@@ -14,6 +14,7 @@
  *   joins a pending message of its group (same channel, same values of the channel's group-by
  *   labels); else, when the group sent a message less than group interval ago, it waits for
  *   that interval to end; else it waits group wait.
+ * Alertmanager channels skip these waits: Alertmanager groups by itself.
  * The same (event, reason, escalation level, channel) is stored once: a retried enqueue adds nothing.
  */
 import type { Queryable } from '../../db/database.ts';
@@ -51,7 +52,8 @@ export class NotificationOutbox implements AlertNotifier {
           why = `the alert was sent to this channel at ${last.at.toISOString()}, less than the repeat interval (${ch.repeat_interval_seconds} s) ago`;
       }
       if (why) status = 'muted';
-      const due = status === 'pending' ? await this.nextFlush(tx, ch, groupKey, now) : now;
+      // Alertmanager groups by itself: its alerts go out at once.
+      const due = status === 'pending' && ch.kind !== 'alertmanager' ? await this.nextFlush(tx, ch, groupKey, now) : now;
       const r = await tx.query(
         `INSERT INTO notification_deliveries (event_id, fingerprint, channel_id, reason, escalation_level, notice, group_key, status,
            next_attempt_at, last_error, sent_at, stream_txid, created_at)
