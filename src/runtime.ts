@@ -28,14 +28,26 @@ import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
-import { createNotificationsModule, type NotificationsModule } from './modules/notifications/index.ts';
+import { createNotificationsModule, type NotificationsModule, type NotificationsOptions } from './modules/notifications/index.ts';
 import { openSecretBox, type SecretBox } from './crypto/secrets.ts';
 import { createOutbound, type Outbound } from './net/outbound.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { service: 'opsdeck' } });
+/**
+ * Fields that hold credentials, censored wherever they appear in a log object (one or two
+ * levels deep): what is logged must never carry a channel secret, a password or a token, and
+ * this is the net under that rule.
+ */
+export const LOG_REDACT_PATHS: readonly string[] = ['password', 'secrets', 'botToken', 'hmacSecret', 'webhookUrl', 'authorization', 'token', 'secretKey'].flatMap((k) => [
+  k,
+  `*.${k}`,
+  `*.*.${k}`,
+]);
+
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+  const options = { level: config.logLevel, base: { service: 'opsdeck' }, redact: { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export interface Runtime {
@@ -65,6 +77,8 @@ export interface RuntimeOptions {
   /** Use this database instead of connecting from config (tests). */
   db?: Database;
   extraRoutes?: RouteModule[];
+  /** Settings of the notifications module (tests: a ManualClock, short stream intervals). */
+  notifications?: Partial<Omit<NotificationsOptions, 'db' | 'sealer' | 'outbound'>>;
   /** Serve these time-series families instead of FAMILIES (tests: families declared in the test). */
   families?: readonly Family[];
 }
@@ -127,6 +141,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     logger,
     intervalMs: config.notifyIntervalSeconds * 1000,
     delivery: { maxAttempts: config.notifyMaxAttempts, retryBaseMs: config.notifyRetryBaseSeconds * 1000 },
+    ...options.notifications,
   });
   jobs.register(notifications.job);
   // Two group commits in flight per family: under load, requests queue into larger groups.

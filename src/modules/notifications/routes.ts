@@ -4,6 +4,7 @@
  * GET /api/v1/notifications/stream (server-sent events of in-app notices).
  */
 import { z } from 'zod';
+import { InvalidError } from '../../domain/errors.ts';
 import type { FastifyReply } from 'fastify';
 import type { App, RouteModule } from '../../http/app.ts';
 import { pageOf, pageQuery } from '../../http/pagination.ts';
@@ -217,11 +218,16 @@ export function notificationRoutes(deps: { channels: ChannelStore; delivery: Del
           tags,
           summary: 'In-app notices as server-sent events',
           description: `\`text/event-stream\`: one \`notice\` event per notice sent to an in-app channel (data: JSON with deliveryId, channelId, sentAt, notice), in commit order across every Opsdeck process sharing the database. The event id resumes the stream: reconnect with \`Last-Event-ID\`. A comment line every ${stream.heartbeatMs / 1000} s keeps the connection open; the stream ends when Opsdeck shuts down.`,
-          querystring: z.object({ channelId: idParam.optional().describe('Only this in-app channel') }),
+          querystring: z.object({ channelId: idParam.optional().describe('Only this in-app channel (404 CHANNEL_NOT_FOUND, 400 CHANNEL_NOT_INAPP)') }),
           headers: z.object({ 'last-event-id': z.string().max(64).optional() }),
+          response: { 400: problemSchema, 404: problemSchema },
         },
       },
       async (req, reply) => {
+        if (req.query.channelId !== undefined) {
+          const ch = await channels.get(req.query.channelId);
+          if (ch.kind !== 'inapp') throw new InvalidError('CHANNEL_NOT_INAPP', `channel ${ch.id} is a ${ch.kind} channel; the stream carries in-app channels`, [{ path: 'channelId', message: 'must be an in-app channel' }]);
+        }
         const from = parsePosition(req.headers['last-event-id']) ?? (await feed.head());
         serveStream(reply, from, req.query.channelId, feed, stream, open, (err) => req.log.warn({ err }, 'notice stream poll failed'));
       },
