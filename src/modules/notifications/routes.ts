@@ -220,7 +220,8 @@ export function notificationRoutes(deps: { channels: ChannelStore; delivery: Del
           description: `\`text/event-stream\`: one \`notice\` event per notice sent to an in-app channel (data: JSON with deliveryId, channelId, sentAt, notice), in commit order across every Opsdeck process sharing the database. The event id resumes the stream: reconnect with \`Last-Event-ID\`. A comment line every ${stream.heartbeatMs / 1000} s keeps the connection open; the stream ends when Opsdeck shuts down.`,
           querystring: z.object({ channelId: idParam.optional().describe('Only this in-app channel (404 CHANNEL_NOT_FOUND, 400 CHANNEL_NOT_INAPP)') }),
           headers: z.object({ 'last-event-id': z.string().max(64).optional() }),
-          response: { 400: problemSchema, 404: problemSchema },
+          produces: ['text/event-stream'],
+          response: { 200: z.string().describe('An endless text/event-stream'), 400: problemSchema, 404: problemSchema },
         },
       },
       async (req, reply) => {
