@@ -15,6 +15,7 @@ import type { AlertNotice } from '../alerts/contracts.ts';
 import { createNotificationsModule, type NotificationsModule } from './index.ts';
 import { notice, startSink, type HttpSink } from './notify-test-kit.ts';
 import type { Database } from '../../db/database.ts';
+import { JobRunner } from '../../jobs/runner.ts';
 
 const T0 = '2026-01-01T00:00:00Z';
 
@@ -252,6 +253,46 @@ for (const kind of enabledBackends()) {
       const [d] = await deliveries(ch.id);
       assert.equal(d!.status, 'sent');
       assert.equal(d!.attempts, 2);
+    });
+
+    test('the notification-delivery job runs under the job runner (lease, no transaction) and sends what is due', async () => {
+      sink = await startSink();
+      const clock = new ManualClock(T0);
+      const mod = make(clock);
+      const ch = await webhook(mod);
+      await enqueue(mod, notice(), [ch.id]);
+      const runner = new JobRunner({ db: m.db });
+      runner.register(mod.job);
+      const run = await runner.runOnce('notification-delivery');
+      assert.equal(run.outcome, 'ok', run.error ?? '');
+      assert.equal(run.details?.sent, 1);
+      assert.equal(sink.requests.length, 1);
+      await runner.stop();
+    });
+
+    test('shutting down mid-run: claimed deliveries not yet sent are handed back as they were', async () => {
+      sink = await startSink();
+      const clock = new ManualClock(T0);
+      const mod = make(clock);
+      const ch = await webhook(mod, { groupBy: ['node'] });
+      for (const node of ['a', 'b', 'c']) await enqueue(mod, notice({ labels: { alertname: 'HighCpu', severity: 'critical', node } }), [ch.id]);
+      const stop = new AbortController();
+      // The first message is on its way (the peer holds its answer) when the shutdown comes.
+      let release!: () => void;
+      sink.gate = new Promise<void>((r) => (release = r));
+      const arrived = sink.nextRequest();
+      const running = mod.delivery.deliverDue(stop.signal);
+      await arrived;
+      stop.abort();
+      release();
+      const r = await running;
+      assert.equal(r.claimed, 3);
+      const rows = await deliveries(ch.id);
+      assert.deepEqual(rows.map((d) => [d.status, d.attempts]), [['sent', 1], ['pending', 0], ['pending', 0]], 'the message in flight finishes; the others are handed back, their attempt not counted');
+      assert.equal(sink.requests.length, 1);
+      // The next run sends them.
+      await mod.delivery.deliverDue();
+      assert.equal(sink.requests.length, 3);
     });
 
     test('two delivery runners on one database: each delivery is sent once', async () => {

@@ -101,7 +101,11 @@ export class DeliveryService {
     return Math.round(d / 2 + (this.random() * d) / 2);
   }
 
-  async deliverDue(): Promise<DeliveryRunResult> {
+  /**
+   * One run. When `signal` aborts (shutdown), the message being sent finishes and the claimed
+   * rows not yet sent are handed back as they were (their attempt not counted).
+   */
+  async deliverDue(signal?: AbortSignal): Promise<DeliveryRunResult> {
     if (this.opts.db.inTransaction()) throw new Error('deliverDue must not run inside a transaction: it waits on the network');
     const result: DeliveryRunResult = { claimed: 0, messages: 0, sent: 0, failed: 0, dead: 0, muted: 0, reposted: 0 };
     const rows = await this.claim();
@@ -119,6 +123,10 @@ export class DeliveryService {
         else groups.set(k, [r]);
       }
       for (const g of groups.values()) {
+        if (signal?.aborted) {
+          await this.handBack(g);
+          continue;
+        }
         const ch = channels.get(g[0]!.channel_id);
         if (!ch || !ch.enabled || ch.kind === 'inapp') {
           await this.finish(g, ch?.kind === 'inapp' ? { ok: true, status: null, retryable: false, detail: '' } : null);
@@ -139,7 +147,7 @@ export class DeliveryService {
         );
       }
     }
-    result.reposted = await this.repostFiring();
+    if (!signal?.aborted) result.reposted = await this.repostFiring();
     return result;
   }
 
@@ -186,9 +194,21 @@ export class DeliveryService {
     return this.send(channel, [notice], JSON.stringify([['alertname', 'OpsdeckTestNotification']]));
   }
 
+  /** Returns claimed, unsent rows to their state before the claim. */
+  private async handBack(rows: DeliveryRow[]): Promise<void> {
+    await this.opts.db.transaction(async (tx) => {
+      for (const r of rows)
+        await tx.query(
+          `UPDATE notification_deliveries SET status = CASE WHEN attempts > 1 THEN 'failed' ELSE 'pending' END, attempts = attempts - 1, lease_until = NULL
+           WHERE id = $1 AND status = 'sending' AND lease_until = $2::timestamptz`,
+          [r.id, r.lease_until!.toISOString()],
+        );
+    });
+  }
+
   private async claim(): Promise<DeliveryRow[]> {
     const now = this.opts.clock.now();
-    return this.opts.db.transaction((tx) =>
+    const rows = await this.opts.db.transaction((tx) =>
       tx.queryMany<DeliveryRow>(
         `UPDATE notification_deliveries SET status = 'sending', lease_until = $2::timestamptz, attempts = attempts + 1
          WHERE id IN (
@@ -199,6 +219,8 @@ export class DeliveryService {
         [now.toISOString(), new Date(now.getTime() + this.settings.leaseMs).toISOString(), this.settings.batchSize],
       ),
     );
+    // RETURNING keeps no order: oldest due first.
+    return rows.sort((a, b) => a.next_attempt_at.getTime() - b.next_attempt_at.getTime() || a.id - b.id);
   }
 
   /** Records the outcome of a group's send (null: the channel is gone or disabled → muted). */

@@ -64,7 +64,8 @@ export function createNotificationsModule(o: NotificationsOptions): Notification
     transaction: false,
     // Longer than one run can take: a claimed batch's sends are bounded by the send timeout each.
     leaseMs: Math.max(60_000, 3 * intervalMs),
-    run: async () => ({ ...(await delivery.deliverDue()) }),
+    // On shutdown the run stops between messages and hands the rest back.
+    run: async (ctx) => ({ ...(await delivery.deliverDue(ctx.signal)) }),
   };
   return { channels, notifier: new NotificationOutbox(clock), delivery, feed, job, routes: notificationRoutes({ channels, delivery, feed, stream: o.stream }) };
 }

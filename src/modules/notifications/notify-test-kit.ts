@@ -22,27 +22,38 @@ export interface HttpSink {
   fallback: { status: number; body?: string };
   /** Wait this long before answering (ms), so concurrent senders overlap. */
   delayMs: number;
+  /** When set, answers wait for it (a test holds a request in flight). */
+  gate: Promise<void> | null;
+  /** Resolves when the next request has arrived (its body read). */
+  nextRequest(): Promise<SinkRequest>;
   close(): Promise<void>;
 }
 
 export async function startSink(fallback: { status: number; body?: string } = { status: 200, body: 'ok' }): Promise<HttpSink> {
-  const sink: Partial<HttpSink> & { requests: SinkRequest[]; answers: HttpSink['answers']; fallback: HttpSink['fallback']; delayMs: number } = { requests: [], answers: [], fallback, delayMs: 0 };
+  const sink: Partial<HttpSink> & { requests: SinkRequest[]; answers: HttpSink['answers']; fallback: HttpSink['fallback']; delayMs: number } = { requests: [], answers: [], fallback, delayMs: 0, gate: null };
+  const arrivals: ((r: SinkRequest) => void)[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      sink.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const got: SinkRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      sink.requests.push(got);
+      for (const w of arrivals.splice(0)) w(got);
       const a = sink.answers.shift() ?? sink.fallback;
-      setTimeout(() => {
-        res.writeHead(a.status, { 'content-type': a.body?.startsWith('{') ? 'application/json' : 'text/plain' });
-        res.end(a.body ?? '');
-      }, sink.delayMs);
+      const answer = () =>
+        setTimeout(() => {
+          res.writeHead(a.status, { 'content-type': a.body?.startsWith('{') ? 'application/json' : 'text/plain' });
+          res.end(a.body ?? '');
+        }, sink.delayMs);
+      if (sink.gate) void sink.gate.then(answer);
+      else answer();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   sink.port = port;
   sink.url = `http://127.0.0.1:${port}`;
+  sink.nextRequest = () => new Promise<SinkRequest>((r) => arrivals.push(r));
   sink.close = () => new Promise<void>((r) => server.close(() => r()));
   return sink as HttpSink;
 }
