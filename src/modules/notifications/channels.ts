@@ -7,9 +7,9 @@
  */
 import type { z } from 'zod';
 import type { Database } from '../../db/database.ts';
-import { ConflictError, InvalidError, NotFoundError, type FieldIssue } from '../../domain/errors.ts';
+import { ConflictError, InvalidError, NotFoundError, UnavailableError, type FieldIssue } from '../../domain/errors.ts';
 import { pageResult, type Page } from '../../domain/paging.ts';
-import type { SecretBox } from '../../crypto/secrets.ts';
+import { SecretKeyError, type SecretBox } from '../../crypto/secrets.ts';
 import type { Outbound } from '../../net/outbound.ts';
 import type { AlertSeverity } from '../alerts/contracts.ts';
 import { isUniqueViolation } from '../auth/users.ts';
@@ -109,8 +109,18 @@ export class ChannelStore {
     return this.open(await this.row(id));
   }
 
+  /** Opens the channel's secrets; UnavailableError CHANNEL_SECRETS_UNREADABLE when they were sealed with a key this process lacks (or altered). */
   open(row: ChannelRow): ChannelWithSecrets {
-    return { ...toChannel(row), secrets: row.secrets_sealed ? (JSON.parse(this.sealer.open(row.secrets_sealed, sealContext(row.name))) as ChannelSecrets) : {} };
+    let secrets: ChannelSecrets = {};
+    if (row.secrets_sealed) {
+      try {
+        secrets = JSON.parse(this.sealer.open(row.secrets_sealed, sealContext(row.name))) as ChannelSecrets;
+      } catch (err) {
+        if (!(err instanceof SecretKeyError)) throw err;
+        throw new UnavailableError('CHANNEL_SECRETS_UNREADABLE', `the secrets of notification channel ${row.id} do not open: ${err.message}; or enter them again (PUT)`);
+      }
+    }
+    return { ...toChannel(row), secrets };
   }
 
   async create(input: ChannelInput): Promise<Channel> {
@@ -134,7 +144,14 @@ export class ChannelStore {
     const existing = await this.row(id);
     if (existing.kind !== input.kind)
       throw new InvalidError('CHANNEL_KIND_CHANGED', `channel ${id} is a ${existing.kind} channel; create a new channel for another kind`, [{ path: 'kind', message: `must stay ${existing.kind}` }]);
-    const stored = this.open(existing).secrets;
+    let stored: ChannelSecrets;
+    try {
+      stored = this.open(existing).secrets;
+    } catch (err) {
+      // Unreadable secrets (another key): the admin repairs the channel by entering them again.
+      if (!(err instanceof UnavailableError)) throw err;
+      stored = {};
+    }
     const v = await this.validate(input, stored);
     try {
       const row = await this.db.queryOne<ChannelRow>(

@@ -295,6 +295,28 @@ for (const kind of enabledBackends()) {
       assert.equal(sink.requests.length, 3);
     });
 
+    test('a channel whose secrets no longer open (another key) fails its own deliveries and stops no other; re-entering them on PUT repairs it', async () => {
+      sink = await startSink();
+      const clock = new ManualClock(T0);
+      const mod = make(clock);
+      const broken = await webhook(mod, { secrets: { hmacSecret: 'whsec-sealed-with-the-old-key' } });
+      const fine = await webhook(mod);
+      // Sealed under a key this process does not have.
+      const other = new SecretBox(randomBytes(32)).seal('{"hmacSecret":"whsec-sealed-with-the-old-key"}', `notification_channels.secrets:${broken.name}`);
+      await m.db.query('UPDATE notification_channels SET secrets_sealed = $2 WHERE id = $1', [broken.id, other]);
+      await enqueue(mod, notice(), [broken.id, fine.id]);
+      const r = await mod.delivery.deliverDue();
+      assert.equal(r.sent, 1);
+      const [d] = await deliveries(broken.id);
+      assert.equal(d!.status, 'failed');
+      assert.match(d!.last_error!, /secret/i);
+      assert.equal((await deliveries(fine.id))[0]!.status, 'sent');
+      // The admin enters the secret again.
+      const repaired = await mod.channels.replace(broken.id, { name: broken.name, kind: 'webhook', config: broken.config, secrets: { hmacSecret: 'whsec-entered-again-0001' }, groupWaitSeconds: 0 });
+      assert.deepEqual(repaired.secretsSet, ['hmacSecret']);
+      assert.equal((await mod.channels.withSecrets(broken.id)).secrets.hmacSecret, 'whsec-entered-again-0001');
+    });
+
     test('two delivery runners on one database: each delivery is sent once', async () => {
       sink = await startSink();
       sink.delayMs = 20;

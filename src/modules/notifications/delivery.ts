@@ -135,8 +135,14 @@ export class DeliveryService {
           continue;
         }
         result.messages++;
-        const channel = this.opts.channels.open(ch);
-        const outcome = await this.send(channel, g.map((r) => r.notice as unknown as StoredNotice), g[0]!.group_key);
+        let outcome: SendOutcome;
+        try {
+          const channel = this.opts.channels.open(ch);
+          outcome = await this.send(channel, g.map((r) => r.notice as unknown as StoredNotice), g[0]!.group_key);
+        } catch (err) {
+          // Unreadable secrets, or anything unexpected: this group fails (and is retried); the others go on.
+          outcome = errorOutcome(err);
+        }
         const counts = await this.finish(g, outcome);
         result.sent += counts.sent;
         result.failed += counts.failed;
@@ -287,10 +293,14 @@ export class DeliveryService {
     }
     let n = 0;
     for (const [channelId, rows] of byChannel) {
-      const channel = await this.opts.channels.withSecrets(channelId);
-      const outcome = await this.send(channel, rows.map((r) => r.notice as unknown as StoredNotice), '[]');
+      let outcome: SendOutcome;
+      try {
+        outcome = await this.send(await this.opts.channels.withSecrets(channelId), rows.map((r) => r.notice as unknown as StoredNotice), '[]');
+      } catch (err) {
+        outcome = errorOutcome(err);
+      }
       if (outcome.ok) n += rows.length;
-      else this.opts.logger?.warn({ channelId, channel: channel.name, detail: outcome.detail }, 're-posting firing alerts to Alertmanager failed; tried again at the next interval');
+      else this.opts.logger?.warn({ channelId, detail: outcome.detail }, 're-posting firing alerts to Alertmanager failed; tried again at the next interval');
     }
     return n;
   }
