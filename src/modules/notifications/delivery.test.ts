@@ -128,6 +128,20 @@ for (const kind of enabledBackends()) {
       assert.equal(sink.requests.length, 3);
     });
 
+    test('429 with Retry-After: the next attempt waits at least that long', async () => {
+      sink = await startSink();
+      sink.answers.push({ status: 429, body: 'slow down', headers: { 'retry-after': '120' } });
+      const clock = new ManualClock(T0);
+      const mod = make(clock);
+      const ch = await webhook(mod);
+      await enqueue(mod, notice(), [ch.id]);
+      await mod.delivery.deliverDue();
+      const [d] = await deliveries(ch.id);
+      assert.equal(d!.status, 'failed');
+      assert.equal(d!.response_status, 429);
+      assert.equal(d!.next_attempt_at.toISOString(), '2026-01-01T00:02:00.000Z', 'Retry-After (120 s) beats the 5 s backoff');
+    });
+
     test('the jitter keeps each delay within [d/2, d] and the cap', () => {
       const lo = createNotificationsModule({ db: m.db, sealer: box, outbound, random: () => 0, delivery: { retryBaseMs: 1000, retryMaxMs: 60_000 } }).delivery;
       const hi = createNotificationsModule({ db: m.db, sealer: box, outbound, random: () => 0.999999, delivery: { retryBaseMs: 1000, retryMaxMs: 60_000 } }).delivery;

@@ -9,7 +9,7 @@
  * 2. sends each group (same channel and group key) as one message through the channel's
  *    sender, which goes out through the outbound rules (src/net/outbound.ts);
  * 3. records the outcome in a short transaction: `sent`; or `failed` with the next attempt after
- *    an exponential backoff with jitter; or `dead` after `maxAttempts` attempts or at once when
+ *    an exponential backoff with jitter (or the peer's Retry-After when longer); or `dead` after `maxAttempts` attempts or at once when
  *    retrying cannot help (a refused address, a 4xx answer other than 408/425/429, SMTP 5xx);
  * 4. posts again the firing alerts of Alertmanager channels not posted for the channel's
  *    repost interval, until they resolve.
@@ -252,7 +252,7 @@ export class DeliveryService {
         } else {
           await tx.query(
             `UPDATE notification_deliveries SET status = 'failed', lease_until = NULL, response_status = $3, last_error = $4, next_attempt_at = $5::timestamptz ${mine}`,
-            [r.id, lease, outcome.status, outcome.detail, new Date(now.getTime() + this.backoffMs(r.attempts)).toISOString()],
+            [r.id, lease, outcome.status, outcome.detail, new Date(now.getTime() + Math.max(this.backoffMs(r.attempts), outcome.retryAfterMs ?? 0)).toISOString()],
           );
           counts.failed++;
         }

@@ -18,8 +18,8 @@ export interface HttpSink {
   port: number;
   requests: SinkRequest[];
   /** Answers of the next requests, in order; after them `fallback`. */
-  answers: { status: number; body?: string }[];
-  fallback: { status: number; body?: string };
+  answers: { status: number; body?: string; headers?: Record<string, string> }[];
+  fallback: { status: number; body?: string; headers?: Record<string, string> };
   /** Wait this long before answering (ms), so concurrent senders overlap. */
   delayMs: number;
   /** When set, answers wait for it (a test holds a request in flight). */
@@ -42,7 +42,7 @@ export async function startSink(fallback: { status: number; body?: string } = { 
       const a = sink.answers.shift() ?? sink.fallback;
       const answer = () =>
         setTimeout(() => {
-          res.writeHead(a.status, { 'content-type': a.body?.startsWith('{') ? 'application/json' : 'text/plain' });
+          res.writeHead(a.status, { 'content-type': a.body?.startsWith('{') ? 'application/json' : 'text/plain', ...(a as { headers?: Record<string, string> }).headers });
           res.end(a.body ?? '');
         }, sink.delayMs);
       if (sink.gate) void sink.gate.then(answer);

@@ -188,6 +188,21 @@ if (kind) {
       assert.ok(body.text.includes('load &lt;high&gt; &amp; "rising"'), body.text);
       assert.ok(body.text.length <= 4096);
 
+      // Flood control: 429 with parameters.retry_after → tried again after it.
+      sink.answers.push({ status: 429, body: '{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 37","parameters":{"retry_after":37}}' });
+      await enqueue(notice(), [ch.id]);
+      const before = clock.now().getTime();
+      await mod.delivery.deliverDue();
+      const limited = await m.db.queryOne<{ status: string; next_attempt_at: Date; last_error: string }>(
+        'SELECT status, next_attempt_at, last_error FROM notification_deliveries WHERE channel_id = $1 ORDER BY id DESC LIMIT 1',
+        [ch.id],
+      );
+      assert.equal(limited!.status, 'failed');
+      assert.equal(limited!.last_error, 'Too Many Requests: retry after 37');
+      assert.equal(limited!.next_attempt_at.getTime(), before + 37_000);
+      clock.advance(37_000);
+      await mod.delivery.deliverDue();
+
       // Telegram's refusal: {"ok":false,…} with a 400 → dead, its description kept.
       sink.fallback = { status: 400, body: '{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}' };
       await enqueue(notice(), [ch.id]);

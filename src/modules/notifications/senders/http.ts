@@ -18,6 +18,8 @@ export interface SendOutcome {
   retryable: boolean;
   /** What the peer said, or what went wrong (at most 500 characters, secrets removed). */
   detail: string;
+  /** The peer asked to wait this long before trying again (HTTP Retry-After, Telegram's retry_after), ms. */
+  retryAfterMs?: number;
 }
 
 export type Sender = (channel: ChannelWithSecrets, group: NoticeGroup, ctx: SendContext) => Promise<SendOutcome>;
@@ -31,10 +33,18 @@ export interface HttpRequest {
 
 const clip = (s: string) => (s.length > 500 ? `${s.slice(0, 497)}...` : s);
 
-export function httpOutcome(r: Pick<FetchResult, 'status' | 'body'>): SendOutcome {
+/** Retry-After in seconds (an HTTP date is not honoured), at most a day; undefined when absent or not a number. */
+export function retryAfterMs(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v || !/^\s*[0-9]{1,9}\s*$/.test(v)) return undefined;
+  return Math.min(Number(v), 86_400) * 1000;
+}
+
+export function httpOutcome(r: Pick<FetchResult, 'status' | 'body' | 'headers'>): SendOutcome {
   const ok = r.status >= 200 && r.status < 300;
   const retryable = !ok && (r.status === 408 || r.status === 425 || r.status === 429 || r.status >= 500);
-  return { ok, status: r.status, retryable, detail: clip(r.body.toString('utf8').trim() || `HTTP ${r.status}`) };
+  const after = retryable ? retryAfterMs(r.headers['retry-after']) : undefined;
+  return { ok, status: r.status, retryable, detail: clip(r.body.toString('utf8').trim() || `HTTP ${r.status}`), ...(after !== undefined ? { retryAfterMs: after } : {}) };
 }
 
 export function errorOutcome(err: unknown): SendOutcome {

@@ -45,8 +45,10 @@ export const sendTelegram: Sender = (channel, group, ctx) =>
   sendHttp(buildTelegramRequest(channel, group), ctx, (r) => {
     const o = httpOutcome(r);
     try {
-      const j = JSON.parse(r.body.toString('utf8')) as { ok?: boolean; description?: string };
+      const j = JSON.parse(r.body.toString('utf8')) as { ok?: boolean; description?: string; parameters?: { retry_after?: number } };
       if (o.ok && j.ok !== true) return { ...o, ok: false, retryable: false, detail: j.description ?? o.detail };
+      const wait = j.parameters?.retry_after;
+      if (!o.ok && typeof wait === 'number' && wait >= 0) return { ...o, detail: j.description ?? o.detail, retryAfterMs: Math.min(wait, 86_400) * 1000 };
       if (!o.ok && j.description) return { ...o, detail: j.description };
     } catch {
       // Not JSON: keep what HTTP said.
