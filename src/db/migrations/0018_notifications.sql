@@ -25,7 +25,8 @@ CREATE TABLE notification_channels (
 );
 
 -- The outbox and the delivery log: one row per (alert event, reason, escalation level,
--- channel). event_id is the alert event's id (no foreign key here). `stream_txid` is the
+-- repeat number, channel); the alerts module repeats an event under its id, so each repeat
+-- has its number (0 for other reasons). event_id is the alert event's id (no foreign key here). `stream_txid` is the
 -- id of the transaction that wrote the row, so the in-app stream can read rows in commit
 -- order across processes (it reads only transactions older than every one in flight).
 CREATE TABLE notification_deliveries (
@@ -35,6 +36,7 @@ CREATE TABLE notification_deliveries (
   channel_id integer NOT NULL REFERENCES notification_channels (id) ON DELETE CASCADE,
   reason text NOT NULL CHECK (reason IN ('fired', 'repeat', 'resolved', 'escalation')),
   escalation_level integer NOT NULL DEFAULT 0 CHECK (escalation_level >= 0),
+  repeat_number integer NOT NULL DEFAULT 0 CHECK (repeat_number >= 0),
   notice jsonb NOT NULL,
   group_key text NOT NULL,
   status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'dead', 'muted')),
@@ -47,7 +49,7 @@ CREATE TABLE notification_deliveries (
   last_posted_at timestamptz,
   stream_txid bigint NOT NULL,
   created_at timestamptz NOT NULL,
-  CONSTRAINT notification_deliveries_once_key UNIQUE (event_id, reason, escalation_level, channel_id)
+  CONSTRAINT notification_deliveries_once_key UNIQUE (event_id, reason, escalation_level, repeat_number, channel_id)
 );
 CREATE INDEX notification_deliveries_due_idx ON notification_deliveries (next_attempt_at) WHERE status IN ('pending', 'sending', 'failed');
 CREATE INDEX notification_deliveries_channel_idx ON notification_deliveries (channel_id, id);

@@ -253,6 +253,27 @@ for (const kind of enabledBackends()) {
       assert.deepEqual(await enqueue(mod, notice(), [off.id]), { queued: 0, skipped: [off.id] });
     });
 
+    test('repeats of one alert event: each repeat after the last was sent is stored; one still waiting absorbs a duplicate', async () => {
+      sink = await startSink();
+      const clock = new ManualClock(T0);
+      const mod = make(clock);
+      // The alerts module repeats an event with the same event id every repeat interval.
+      const ch = await webhook(mod, { repeatIntervalSeconds: 600, groupIntervalSeconds: 0 });
+      const fired = notice();
+      await enqueue(mod, fired, [ch.id]);
+      await mod.delivery.deliverDue();
+      for (let i = 1; i <= 2; i++) {
+        clock.advance(600_000);
+        assert.deepEqual(await enqueue(mod, { ...fired, reason: 'repeat' }, [ch.id]), { queued: 1, skipped: [] }, `repeat ${i} is stored`);
+        assert.deepEqual(await enqueue(mod, { ...fired, reason: 'repeat' }, [ch.id]), { queued: 0, skipped: [] }, `repeat ${i} enqueued twice is stored once`);
+        await mod.delivery.deliverDue();
+      }
+      const rows = await deliveries(ch.id);
+      assert.deepEqual(rows.map((r) => r.status), ['sent', 'sent', 'sent']);
+      assert.equal(sink.requests.length, 3);
+      assert.deepEqual(sink.requests.map((r) => JSON.parse(r.body).alerts[0].reason), ['fired', 'repeat', 'repeat']);
+    });
+
     test("a sender that crashed mid-send: its rows come back when the lease runs out", async () => {
       sink = await startSink();
       const clock = new ManualClock(T0);

@@ -10,6 +10,7 @@ export interface Delivery {
   channelId: number;
   reason: DeliveryRow['reason'];
   escalationLevel: number;
+  repeatNumber: number;
   status: DeliveryStatus;
   attempts: number;
   nextAttemptAt: string;
@@ -27,6 +28,7 @@ const toDelivery = (r: DeliveryRow): Delivery => ({
   channelId: r.channel_id,
   reason: r.reason,
   escalationLevel: r.escalation_level,
+  repeatNumber: r.repeat_number,
   status: r.status,
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at.toISOString(),

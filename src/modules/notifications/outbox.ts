@@ -16,6 +16,9 @@
  *   that interval to end; else it waits group wait.
  * Alertmanager channels skip these waits: Alertmanager groups by itself.
  * The same (event, reason, escalation level, channel) is stored once: a retried enqueue adds nothing.
+ * Repeats are the exception the alerts module needs (it repeats an event under its id): each
+ * repeat gets the next `repeat_number` once the previous one has gone out (sent, dead or muted);
+ * a repeat enqueued while the previous one still waits is that one again.
  */
 import type { Queryable } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -52,12 +55,13 @@ export class NotificationOutbox implements AlertNotifier {
           why = `the alert was sent to this channel at ${last.at.toISOString()}, less than the repeat interval (${ch.repeat_interval_seconds} s) ago`;
       }
       if (why) status = 'muted';
+      const repeatNumber = notice.reason === 'repeat' ? await this.repeatNumber(tx, notice.eventId, ch.id) : 0;
       // Alertmanager groups by itself: its alerts go out at once.
       const due = status === 'pending' && ch.kind !== 'alertmanager' ? await this.nextFlush(tx, ch, groupKey, now) : now;
       const r = await tx.query(
         `INSERT INTO notification_deliveries (event_id, fingerprint, channel_id, reason, escalation_level, notice, group_key, status,
-           next_attempt_at, last_error, sent_at, stream_txid, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9::timestamptz, $10, $11::timestamptz, pg_current_xact_id()::text::bigint, $12::timestamptz)
+           next_attempt_at, last_error, sent_at, stream_txid, created_at, repeat_number)
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9::timestamptz, $10, $11::timestamptz, pg_current_xact_id()::text::bigint, $12::timestamptz, $13)
          ON CONFLICT ON CONSTRAINT notification_deliveries_once_key DO NOTHING`,
         [
           notice.eventId,
@@ -72,11 +76,26 @@ export class NotificationOutbox implements AlertNotifier {
           why,
           status === 'sent' ? now.toISOString() : null,
           now.toISOString(),
+          repeatNumber,
         ],
       );
       if (r.rowCount > 0 && status !== 'muted') queued++;
     }
     return { queued, skipped };
+  }
+
+  /**
+   * The number of a repeat of `eventId` on a channel: the next one, unless the latest repeat
+   * has not gone out yet — then this is the same repeat enqueued again, and it gets that number
+   * (the insert is then a no-op).
+   */
+  private async repeatNumber(tx: Queryable, eventId: number, channelId: number): Promise<number> {
+    const last = await tx.queryOne<{ repeat_number: number; status: string }>(
+      `SELECT repeat_number, status FROM notification_deliveries WHERE event_id = $1 AND channel_id = $2 AND reason = 'repeat' ORDER BY repeat_number DESC LIMIT 1`,
+      [eventId, channelId],
+    );
+    if (!last) return 1;
+    return ['pending', 'sending', 'failed'].includes(last.status) ? last.repeat_number : last.repeat_number + 1;
   }
 
   /** When a new notice of this group goes out (see the module comment). */

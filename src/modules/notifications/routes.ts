@@ -95,6 +95,7 @@ const deliverySchema = z.object({
   channelId: z.number().int(),
   reason: z.enum(NOTICE_REASONS),
   escalationLevel: z.number().int(),
+  repeatNumber: z.number().int().describe('1, 2 … for the repeats of one alert event on the channel; 0 for other reasons'),
   status: z.enum(DELIVERY_STATUSES),
   attempts: z.number().int(),
   nextAttemptAt: z.string(),
