@@ -127,6 +127,21 @@ const entries = {
     description:
       'Addresses/CIDR ranges that probes, notification channels and "test" actions may reach although they are loopback, private, link-local or otherwise internal (comma-separated, e.g. `10.0.0.0/8,fd00::/8`). Unset: only public addresses',
   },
+  notifyIntervalSeconds: {
+    env: 'OPSDECK_NOTIFY_INTERVAL',
+    schema: int(1, 3600).default(5),
+    description: 'How often the notification-delivery job sends due notifications (s)',
+  },
+  notifyMaxAttempts: {
+    env: 'OPSDECK_NOTIFY_MAX_ATTEMPTS',
+    schema: int(1, 100).default(10),
+    description: 'Attempts at one notification delivery before it is `dead` (a refused address or a 4xx answer is dead at once)',
+  },
+  notifyRetryBaseSeconds: {
+    env: 'OPSDECK_NOTIFY_RETRY_BASE',
+    schema: int(1, 86400).default(30),
+    description: 'First retry delay of a failed notification (s); doubled per attempt up to 1 h, with jitter',
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -30,13 +30,26 @@ import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
 import { systemClock } from './domain/clock.ts';
 import { createAlertsModule, type AlertsModule, type AlertsModuleOptions } from './modules/alerts/index.ts';
+import { createNotificationsModule, type NotificationsModule, type NotificationsOptions } from './modules/notifications/index.ts';
 import { openSecretBox, type SecretBox } from './crypto/secrets.ts';
 import { createOutbound, type Outbound } from './net/outbound.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { service: 'opsdeck' } });
+/**
+ * Fields that hold credentials, censored wherever they appear in a log object (one or two
+ * levels deep): what is logged must never carry a channel secret, a password or a token, and
+ * this is the net under that rule.
+ */
+export const LOG_REDACT_PATHS: readonly string[] = ['password', 'secrets', 'botToken', 'hmacSecret', 'webhookUrl', 'authorization', 'token', 'secretKey'].flatMap((k) => [
+  k,
+  `*.${k}`,
+  `*.*.${k}`,
+]);
+
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+  const options = { level: config.logLevel, base: { service: 'opsdeck' }, redact: { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export interface Runtime {
@@ -54,6 +67,8 @@ export interface Runtime {
   secrets: SecretBox;
   /** The guarded way out for requests made on a user's behalf (src/net/outbound.ts). */
   outbound: Outbound;
+  /** Notification channels, the outbox (an AlertNotifier) and the delivery job. */
+  notifications: NotificationsModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -65,6 +80,8 @@ export interface RuntimeOptions {
   /** Use this database instead of connecting from config (tests). */
   db?: Database;
   extraRoutes?: RouteModule[];
+  /** Settings of the notifications module (tests: a ManualClock, short stream intervals). */
+  notifications?: Partial<Omit<NotificationsOptions, 'db' | 'sealer' | 'outbound'>>;
   /** Serve these time-series families instead of FAMILIES (tests: families declared in the test). */
   families?: readonly Family[];
   /** Alerting's clock, notifier and probe states (tests: a ManualClock and recording fakes). */
@@ -118,17 +135,28 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   });
   for (const j of storageJobs(db, store, { streams })) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
-  const alerts = createAlertsModule({ db, logger, clock: systemClock, retentionDays: config.alertRetentionDays, ...options.alerts });
-  for (const j of alerts.jobs) jobs.register(j);
-  await alerts.seedDefaults();
   const sealed = openSecretBox({ secretKey: config.secretKey, previousKeys: config.secretKeyPrevious, dataDir: config.dataDir });
   if (sealed.source === 'new-file') logger.warn({ path: sealed.path }, 'made a new secret key file: back it up with the database (sealed channel tokens and SSH keys need it)');
   const secrets = sealed.box;
   const outbound = createOutbound({ allow: config.outboundAllow });
+  const notifications = createNotificationsModule({
+    db,
+    sealer: secrets,
+    outbound,
+    logger,
+    intervalMs: config.notifyIntervalSeconds * 1000,
+    delivery: { maxAttempts: config.notifyMaxAttempts, retryBaseMs: config.notifyRetryBaseSeconds * 1000 },
+    ...options.notifications,
+  });
+  jobs.register(notifications.job);
+  // Alert transitions queue their notices in the notifications outbox, in the same transaction.
+  const alerts = createAlertsModule({ db, logger, clock: systemClock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, ...options.alerts });
+  for (const j of alerts.jobs) jobs.register(j);
+  await alerts.seedDefaults();
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -143,6 +171,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     alerts,
     secrets,
     outbound,
+    notifications,
     app,
     state,
     async close() {

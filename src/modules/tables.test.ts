@@ -224,6 +224,8 @@ forEachBackend('regular tables', (kind) => {
       'dashboard_users',
       'node_processes',
       'nodes',
+      'notification_channels',
+      'notification_deliveries',
       'refresh_tokens',
       'saved_views',
     ]);

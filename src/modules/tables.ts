@@ -13,6 +13,7 @@ import { apiKeys, dashboardUsers, refreshTokens } from './auth/schema.ts';
 import { alertEvents, alertEventTransitions, alertMaintenanceWindows, alertRuleDefaults, alertRules, alertSilences } from './alerts/schema.ts';
 import { agentCounterTotals } from './mail-agent/schema.ts';
 import { nodeProcesses, nodes } from './nodes/schema.ts';
+import { notificationChannels, notificationDeliveries } from './notifications/schema.ts';
 import { savedViews } from './saved-views/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries];

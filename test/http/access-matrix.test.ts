@@ -108,10 +108,25 @@ const EXPECTED: Record<string, Rule> = {
   'POST /api/v1/maintenance-windows': OPERATOR,
   'PUT /api/v1/maintenance-windows/:id': OPERATOR,
   'DELETE /api/v1/maintenance-windows/:id': OPERATOR,
+  // Channels hold secrets: admin to change them and to send through them, viewer to read.
+  'GET /api/v1/notification-channels': READ,
+  'POST /api/v1/notification-channels': ADMIN,
+  'GET /api/v1/notification-channels/:id': READ,
+  'PUT /api/v1/notification-channels/:id': ADMIN,
+  'DELETE /api/v1/notification-channels/:id': ADMIN,
+  'POST /api/v1/notification-channels/:id/test': ADMIN,
+  'GET /api/v1/notifications/deliveries': READ,
+  'GET /api/v1/notifications/stream': READ,
 };
 
 /** A concrete URL for a route: ids that do not exist, so nothing is changed by a request that passes. */
-const concrete = (route: string) => route.replace(':family', 'system').replace(/:id\b/, '999999').replace('*', 'no-such-file');
+const concrete = (route: string) =>
+  route
+    .replace(':family', 'system')
+    .replace(/:id\b/, '999999')
+    .replace('*', 'no-such-file')
+    // A stream that passes the check would never end: name a channel that does not exist (404 after the check).
+    .replace(/\/notifications\/stream$/, '/notifications/stream?channelId=999999');
 
 /**
  * Every route of the app from Fastify's route tree (printRoutes), as
