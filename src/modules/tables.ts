@@ -12,6 +12,7 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import { apiKeys, dashboardUsers, refreshTokens } from './auth/schema.ts';
 import { agentCounterTotals } from './mail-agent/schema.ts';
 import { nodeProcesses, nodes } from './nodes/schema.ts';
+import { monitors, serviceHealthChecks, serviceHealthHourly } from './probes/schema.ts';
 import { savedViews } from './saved-views/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, monitors, serviceHealthChecks, serviceHealthHourly];
