@@ -96,6 +96,23 @@ const entries = {
     description:
       'Which peers may set X-Forwarded-For (client address for login limits and logs): `false` (ignore the header), `true` (any peer), a hop count, or a comma-separated list of proxy addresses/CIDR ranges such as `127.0.0.1,10.0.0.0/8`',
   },
+  outboundAllow: {
+    env: 'OPSDECK_OUTBOUND_ALLOW',
+    schema: z
+      .string()
+      .optional()
+      .transform((v, ctx): string[] => {
+        const list = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+        const bad = list.filter((x) => !isAddressOrCidr(x));
+        if (bad.length) {
+          ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of IP addresses/CIDR ranges; not valid: ${bad.join(', ')}` });
+          return z.NEVER;
+        }
+        return list;
+      }),
+    description:
+      'Addresses/CIDR ranges that probes, notification channels and "test" actions may reach although they are loopback, private, link-local or otherwise internal (comma-separated, e.g. `10.0.0.0/8,fd00::/8`). Unset: only public addresses',
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

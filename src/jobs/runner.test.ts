@@ -38,6 +38,60 @@ forEachBackend('storage jobs', (kind) => {
     assert.ok(mine.every((h) => h.duration_ms !== null && h.finished_at !== null));
   });
 
+  test('a job with transaction: false runs under a lease, outside any transaction, one holder at a time', async () => {
+    const a = new JobRunner({ db: m.db, instance: 'lease-a' });
+    const b = new JobRunner({ db: m.db, instance: 'lease-b' });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const seen: { inTransaction: boolean; busy: number }[] = [];
+    const job = (blocking: boolean) => ({
+      name: 'leased-test',
+      description: 'test',
+      intervalMs: 60_000,
+      transaction: false,
+      run: async () => {
+        const s = m.db.poolStats();
+        seen.push({ inTransaction: m.db.inTransaction(), busy: s.total - s.idle });
+        if (blocking) {
+          entered();
+          await gate;
+        }
+        return { ran: true };
+      },
+    });
+    a.register(job(true));
+    b.register(job(false));
+    const first = a.runOnce('leased-test');
+    await inside;
+    const lease = await m.db.queryOne<{ holder: string; live: boolean }>(
+      `SELECT holder, expires_at > clock_timestamp() AS live FROM opsdeck_job_leases WHERE job = 'leased-test'`,
+    );
+    assert.match(lease?.holder ?? '', /^lease-a#/);
+    assert.equal(lease?.live, true);
+    assert.equal((await b.runOnce('leased-test')).outcome, 'skipped', 'the other process skips while the lease is held');
+    release();
+    assert.equal((await first).outcome, 'ok');
+    assert.deepEqual(seen, [{ inTransaction: false, busy: 0 }], 'no transaction and no pooled connection held while the job waits');
+    assert.equal((await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM opsdeck_job_leases WHERE job = 'leased-test'`))?.n, 0, 'the lease is given back');
+    assert.equal((await b.runOnce('leased-test')).outcome, 'ok', 'then the other process may run it');
+  });
+
+  test('a lease whose holder died expires; a live lease of another holder is respected', async () => {
+    const r = new JobRunner({ db: m.db, instance: 'lease-c' });
+    let runs = 0;
+    r.register({ name: 'leased-expiry', description: 'test', intervalMs: 60_000, transaction: false, run: async () => void runs++ });
+    await m.db.query(
+      `INSERT INTO opsdeck_job_leases (job, holder, acquired_at, expires_at) VALUES ('leased-expiry', 'dead#1', now() - interval '10 minutes', now() + interval '1 hour')`,
+    );
+    assert.equal((await r.runOnce('leased-expiry')).outcome, 'skipped');
+    assert.equal(runs, 0);
+    await m.db.query(`UPDATE opsdeck_job_leases SET expires_at = now() - interval '1 second' WHERE job = 'leased-expiry'`);
+    assert.equal((await r.runOnce('leased-expiry')).outcome, 'ok');
+    assert.equal(runs, 1);
+  });
+
   if (kind !== 'timescale') {
     test('postgres tier: partitions exist ahead of time and whole partitions past retention are dropped', async () => {
       const aheadName = `'metrics_system_p' || to_char((now() + interval '2 days') AT TIME ZONE 'UTC', 'YYYYMMDD') || 't0000'`;

@@ -1,12 +1,21 @@
 /**
  * Periodic jobs with run history in `opsdeck_job_runs`.
  *
- * Every run happens inside a transaction that first takes
- * pg_try_advisory_xact_lock(job): when several Opsdeck processes share a
- * database, one runs a given job and the others record `skipped`. stop() waits
- * for the runs in flight, so SIGTERM ends cleanly.
+ * A job runs one process at a time when several Opsdeck processes share a
+ * database; the others record `skipped`. Two ways:
+ *
+ * - transactional (default): the run happens inside a transaction that first
+ *   takes pg_try_advisory_xact_lock(job); everything the job writes commits
+ *   with it. Right for jobs that only talk to the database.
+ * - `transaction: false`: the run holds a lease row in `opsdeck_job_leases`
+ *   (taken in one short statement, renewed while the job runs, given back at
+ *   the end; a lease whose holder died expires) and no transaction or pooled
+ *   connection while it waits on something else — probes and notification
+ *   deliveries wait on the network. The job takes its own short transactions.
+ *
+ * stop() waits for the runs in flight, so SIGTERM ends cleanly.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
@@ -21,7 +30,14 @@ export interface JobDefinition {
   intervalMs: number;
   /** Delay before the first run after start() (default: a few seconds, spread per job). */
   initialDelayMs?: number;
-  /** Runs inside the job's transaction (calls on the database join it). Returns details for the history. */
+  /**
+   * false: run under a lease, outside any transaction (see the header). Default true: the run
+   * happens inside the job's transaction (calls on the database join it).
+   */
+  transaction?: boolean;
+  /** Lease length for `transaction: false` jobs (default: 3 × intervalMs, at least 60 s); renewed every third of it while running. */
+  leaseMs?: number;
+  /** Returns details for the history. */
   run(ctx: JobContext): Promise<Record<string, unknown> | void>;
 }
 
@@ -69,9 +85,12 @@ export class JobRunner {
   private readonly abort = new AbortController();
   private running = false;
   readonly instance: string;
+  /** Lease holder: the instance plus a nonce, so two runners in one process are two holders. */
+  private readonly holder: string;
 
   constructor(private readonly opts: JobRunnerOptions) {
     this.instance = opts.instance ?? `${hostname()}:${process.pid}`;
+    this.holder = `${this.instance}#${randomBytes(6).toString('hex')}`;
   }
 
   register(job: JobDefinition): this {
@@ -116,7 +135,7 @@ export class JobRunner {
     let error: string | null = null;
     let details: Record<string, unknown> | null = null;
     try {
-      const r = await this.opts.db.transaction(async (tx) => {
+      const r = job.transaction === false ? await this.runLeased(job) : await this.opts.db.transaction(async (tx) => {
         const lock = await tx.queryOne<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [jobLockKey(name)]);
         if (!lock?.ok) return { skipped: true as const };
         try {
@@ -151,6 +170,39 @@ export class JobRunner {
     if (outcome !== 'skipped') this.opts.logger?.debug({ job: name, outcome, durationMs: run.durationMs, details }, 'job run');
     this.opts.onRun?.(run);
     return run;
+  }
+
+  private async runLeased(job: JobDefinition): Promise<{ skipped: true } | { skipped: false; details: Record<string, unknown> | null; failure?: JobFailedError }> {
+    const leaseMs = job.leaseMs ?? Math.max(60_000, 3 * job.intervalMs);
+    const got = await this.opts.db.queryOne<{ holder: string }>(
+      `INSERT INTO opsdeck_job_leases AS l (job, holder, acquired_at, expires_at)
+       VALUES ($1, $2, clock_timestamp(), clock_timestamp() + make_interval(secs => $3::double precision / 1000))
+       ON CONFLICT (job) DO UPDATE SET holder = EXCLUDED.holder, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at
+       WHERE l.expires_at < clock_timestamp() OR l.holder = EXCLUDED.holder
+       RETURNING holder`,
+      [job.name, this.holder, leaseMs],
+    );
+    if (!got) return { skipped: true };
+    const renew = setInterval(() => {
+      this.opts.db
+        .query(
+          `UPDATE opsdeck_job_leases SET expires_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000) WHERE job = $1 AND holder = $2`,
+          [job.name, this.holder, leaseMs],
+        )
+        .catch((err: unknown) => this.opts.logger?.warn({ job: job.name, err }, 'could not renew job lease'));
+    }, Math.max(1000, Math.floor(leaseMs / 3)));
+    renew.unref();
+    try {
+      return { skipped: false, details: (await job.run({ signal: this.abort.signal })) ?? null };
+    } catch (err) {
+      if (err instanceof JobFailedError) return { skipped: false, details: err.details, failure: err };
+      throw err;
+    } finally {
+      clearInterval(renew);
+      await this.opts.db
+        .query(`DELETE FROM opsdeck_job_leases WHERE job = $1 AND holder = $2`, [job.name, this.holder])
+        .catch((err: unknown) => this.opts.logger?.warn({ job: job.name, err }, 'could not give back job lease'));
+    }
   }
 
   /** Stops scheduling and waits for runs in flight. */
