@@ -28,6 +28,10 @@ import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import { createOutbound } from './net/outbound.ts';
+import type { ServiceAlertSink } from './modules/alerts/contracts.ts';
+import { createProbesModule, type ProbesModule } from './modules/probes/index.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -45,6 +49,7 @@ export interface Runtime {
   jobs: JobRunner;
   metrics: Metrics;
   auth: AuthModule;
+  probes: ProbesModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -58,6 +63,10 @@ export interface RuntimeOptions {
   extraRoutes?: RouteModule[];
   /** Serve these time-series families instead of FAMILIES (tests: families declared in the test). */
   families?: readonly Family[];
+  /** Time for services that decide by elapsed time (default: the system clock; tests: a ManualClock). */
+  clock?: Clock;
+  /** Receives confirmed service state changes of the probes (the alerts module). */
+  serviceAlertSink?: ServiceAlertSink;
 }
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
@@ -107,10 +116,12 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   });
   for (const j of storageJobs(db, store, { streams })) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
+  const probes = createProbesModule({ db, clock: options.clock ?? systemClock, outbound: createOutbound({ allow: config.outboundAllow }), sink: options.serviceAlertSink, logger });
+  for (const j of probes.jobs) jobs.register(j);
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, probes.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -122,6 +133,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     jobs,
     metrics,
     auth,
+    probes,
     app,
     state,
     async close() {

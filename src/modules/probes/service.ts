@@ -588,9 +588,11 @@ export class ProbeStore implements ProbeStateSource {
    * documented query of docs/probes.md. Uptime is the share of checks that
    * were not down (degraded is up, slower); latency percentiles are nearest
    * rank (`percentile_disc`, an observed value) over the checks that were not
-   * down and carry a latency.
+   * down and carry a latency. Default range: the 24 hours before now.
    */
-  async uptime(id: number, from: Date, to: Date): Promise<UptimeStats> {
+  async uptime(id: number, fromIn?: Date, toIn?: Date): Promise<UptimeStats> {
+    const to = toIn ?? this.clock.now();
+    const from = fromIn ?? new Date(to.getTime() - 86_400_000);
     if (to.getTime() <= from.getTime()) throw new InvalidError('INVALID_RANGE', '`to` must be after `from`', [{ path: 'to', message: 'must be after from' }]);
     const m = await this.row(id);
     const r = await this.db.queryOne<{ total: number; healthy: number; degraded: number; down: number; avg_ms: number | null; pcts: number[] | null }>(
