@@ -536,7 +536,7 @@ export class ProbeStore implements ProbeStateSource {
     let after: { us: string; id: string } | null = null;
     if (f.cursor) {
       const m = /^(\d{1,19}):([0-9a-f-]{36})$/.exec(Buffer.from(f.cursor, 'base64url').toString());
-      if (!m) throw new InvalidError('INVALID_CURSOR', 'the cursor is not one this list returned', [{ path: 'cursor', message: 'not a cursor of this list' }]);
+      if (!m) throw new InvalidError('INVALID_CURSOR', 'the cursor (query parameter `cursor`) is not one this list returned');
       after = { us: m[1]!, id: m[2]! };
     }
     const rows = await this.db.queryMany<CheckRowOut>(
@@ -593,7 +593,7 @@ export class ProbeStore implements ProbeStateSource {
   async uptime(id: number, fromIn?: Date, toIn?: Date): Promise<UptimeStats> {
     const to = toIn ?? this.clock.now();
     const from = fromIn ?? new Date(to.getTime() - 86_400_000);
-    if (to.getTime() <= from.getTime()) throw new InvalidError('INVALID_RANGE', '`to` must be after `from`', [{ path: 'to', message: 'must be after from' }]);
+    if (to.getTime() <= from.getTime()) throw new InvalidError('INVALID_RANGE', 'the query parameter `to` must be after `from`');
     const m = await this.row(id);
     const r = await this.db.queryOne<{ total: number; healthy: number; degraded: number; down: number; avg_ms: number | null; pcts: number[] | null }>(
       `SELECT count(*)::int AS total,
