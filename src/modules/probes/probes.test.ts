@@ -219,6 +219,24 @@ for (const kind of enabledBackends()) {
       await rt.probes.store.remove(m.id);
     });
 
+    test('a run stopped while its probes wait (shutdown) records no check for them', async () => {
+      const m = await create({ name: name('stopped'), kind: 'http', target: peers.http.url('/hold'), timeoutMs: 60_000, intervalSeconds: 60 });
+      await rt.db.query('UPDATE monitors SET enabled = false WHERE id <> $1', [m.id]);
+      const stop = new AbortController();
+      const arrived = peers.http.held.next();
+      const run = rt.probes.scheduler.runDueProbes(clock.now(), stop.signal);
+      const release = await arrived;
+      stop.abort();
+      const s = await run;
+      release();
+      assert.deepEqual({ due: s.due, recorded: s.recorded }, { due: 1, recorded: 0 });
+      const rows = await rt.db.queryMany('SELECT status FROM service_health_checks WHERE service_name = $1', [m.name]);
+      assert.deepEqual(rows, [], 'an aborted probe says nothing about the service');
+      assert.equal((await rt.probes.store.get(m.id)).state.status, 'unknown');
+      await rt.db.query('UPDATE monitors SET enabled = true');
+      await rt.probes.store.remove(m.id);
+    });
+
     describe('SSRF: with loopback NOT allow-listed (only 127.0.0.2)', () => {
       const probesWith = () => createProbesModule({ db: rt.db, clock, outbound: createOutbound({ allow: ['127.0.0.2/32'] }) });
 

@@ -84,6 +84,8 @@ export class ProbeScheduler {
     const checkedAt = this.opts.clock.now();
     // Heartbeat monitors are decided from the pings stored on their row, inside recordResult.
     const result = m.kind === 'heartbeat' ? null : await this.opts.probe(m, signal);
+    // Stopped (shutdown) while waiting: the probe's failure says nothing about the service.
+    if (signal?.aborted) return null;
     return this.opts.store.recordResult(m.id, result, checkedAt);
   }
 
