@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { RouteModule } from '../../http/app.ts';
-import type { JobDefinition } from '../../jobs/runner.ts';
+import { JobFailedError, type JobDefinition } from '../../jobs/runner.ts';
 import type { Outbound } from '../../net/outbound.ts';
 import type { ProbeStateSource, ServiceAlertSink } from '../alerts/contracts.ts';
 import { createProbeExecutor } from './probes.ts';
@@ -58,7 +58,11 @@ export function createProbesModule(o: ProbesModuleOptions): ProbesModule {
       description: 'Probes the monitored services that are due and records their checks and state changes',
       intervalMs: PROBE_TICK_MS,
       transaction: false,
-      run: async ({ signal }) => ({ ...(await scheduler.runDueProbes(o.clock.now(), signal)) }),
+      run: async ({ signal }) => {
+        const summary = await scheduler.runDueProbes(o.clock.now(), signal);
+        if (summary.errors > 0) throw new JobFailedError(`${summary.errors} probe results could not be recorded`, { ...summary });
+        return { ...summary };
+      },
     },
     {
       name: 'probe-check-retention',

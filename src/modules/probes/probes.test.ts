@@ -237,6 +237,32 @@ for (const kind of enabledBackends()) {
       await rt.probes.store.remove(m.id);
     });
 
+    test('a slow probe does not hold back monitors that become due while it waits', async () => {
+      const slow = await create({ name: name('slow-held'), kind: 'http', target: peers.http.url('/hold'), timeoutMs: 60_000, intervalSeconds: 60 });
+      const quick = await create({ name: name('quick'), kind: 'tcp', target: `127.0.0.1:${peers.tcp.port}`, intervalSeconds: 10 });
+      await rt.db.query('UPDATE monitors SET enabled = (id IN ($1, $2))', [slow.id, quick.id]);
+      await rt.db.query('UPDATE monitors SET next_due_at = $2 WHERE id = $1', [quick.id, new Date(clock.now().getTime() + 30_000).toISOString()]);
+      const arrived = peers.http.held.next();
+      const run = rt.probes.scheduler.runDueProbes(clock.now());
+      const release = await arrived;
+      clock.advance(30_000);
+      // Waits (guarded against a hang) until the quick monitor has been probed, while the slow one still waits.
+      const guard = Date.now() + 30_000;
+      let quickChecked = false;
+      while (!quickChecked && Date.now() < guard) {
+        await new Promise((r) => setTimeout(r, 50));
+        quickChecked = (await rt.probes.store.get(quick.id)).state.status === 'healthy';
+      }
+      assert.ok(quickChecked, 'the quick monitor was probed while the slow probe waited');
+      assert.equal((await rt.probes.store.get(slow.id)).state.status, 'unknown', 'the slow probe is still waiting');
+      release();
+      const s = await run;
+      assert.deepEqual({ due: s.due, recorded: s.recorded }, { due: 2, recorded: 2 });
+      await rt.db.query('UPDATE monitors SET enabled = true');
+      await rt.probes.store.remove(slow.id);
+      await rt.probes.store.remove(quick.id);
+    });
+
     describe('SSRF: with loopback NOT allow-listed (only 127.0.0.2)', () => {
       const probesWith = () => createProbesModule({ db: rt.db, clock, outbound: createOutbound({ allow: ['127.0.0.2/32'] }) });
 

@@ -35,39 +35,67 @@ export interface ProbeRunSummary {
   recorded: number;
   changes: number;
   sinkFailures: number;
+  /** Results that could not be recorded (database errors). */
+  errors: number;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+/** While probes are in flight, how often a run looks for monitors that became due meanwhile. */
+export const RECLAIM_MS = 1_000;
 
 export class ProbeScheduler {
   constructor(private readonly opts: ProbeSchedulerOptions) {}
 
-  /** The job body: probes every monitor due at `now` and records the results. */
+  /**
+   * The job body: probes every monitor due at `now` and records the results.
+   * While probes are in flight it looks again every RECLAIM_MS for monitors
+   * that became due meanwhile and starts them too (within the concurrency
+   * bound), so a probe waiting out a long timeout does not hold back the
+   * others; it returns when nothing is in flight. A result that could not be
+   * recorded is counted in `errors` (and logged); the others are kept.
+   */
   async runDueProbes(now: Date = this.opts.clock.now(), signal?: AbortSignal): Promise<ProbeRunSummary> {
     if (this.opts.db.inTransaction()) throw new Error('runDueProbes must not run inside a transaction: it waits on the network');
-    const due = await this.opts.store.claimDue(now, this.opts.batch ?? 500);
-    const summary: ProbeRunSummary = { due: due.length, recorded: 0, changes: 0, sinkFailures: 0 };
-    await mapBounded(due, this.opts.concurrency ?? 16, async (m) => {
-      const r = await this.probeAndRecord(m, signal);
-      if (!r) return;
-      summary.recorded++;
-      if (r.change) {
-        summary.changes++;
-        if (!(await this.tell(r.change))) summary.sinkFailures++;
+    const summary: ProbeRunSummary = { due: 0, recorded: 0, changes: 0, sinkFailures: 0, errors: 0 };
+    const limit = this.opts.concurrency ?? 16;
+    const queue: MonitorRow[] = [];
+    const inFlight = new Set<Promise<void>>();
+    const launch = () => {
+      while (inFlight.size < limit && queue.length > 0) {
+        const m = queue.shift()!;
+        const p: Promise<void> = this.probeAndRecord(m, signal)
+          .then(async (r) => {
+            if (!r) return;
+            summary.recorded++;
+            if (r.change) {
+              summary.changes++;
+              if (!(await this.tell(r.change))) summary.sinkFailures++;
+            }
+          })
+          .catch((err: unknown) => {
+            summary.errors++;
+            this.opts.logger?.error({ err, service: m.name }, 'could not record a probe result');
+          })
+          .finally(() => {
+            inFlight.delete(p);
+            if (!signal?.aborted) launch();
+          });
+        inFlight.add(p);
       }
-    });
+    };
+    const claim = async (at: Date) => {
+      const due = await this.opts.store.claimDue(at, this.opts.batch ?? 500);
+      summary.due += due.length;
+      queue.push(...due);
+      launch();
+    };
+    await claim(now);
+    while (inFlight.size > 0 && !signal?.aborted) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([...inFlight, new Promise<void>((r) => (timer = setTimeout(r, RECLAIM_MS)))]);
+      clearTimeout(timer);
+      if (inFlight.size > 0 && !signal?.aborted) await claim(this.opts.clock.now());
+    }
+    await Promise.allSettled([...inFlight]);
     return summary;
   }
 
