@@ -90,16 +90,21 @@ for (const kind of enabledBackends()) {
       assert.ok(list.items.some((x: { id: number }) => x.id === m.id));
 
       assert.equal((await req('POST', '/api/v1/monitors', operator, body)).json().code, 'MONITOR_NAME_TAKEN');
+      await rt.probes.store.createCheck({ serviceName: name, status: 'healthy', latencyMs: 42 });
       const put = await req('PUT', `/api/v1/monitors/${m.id}`, operator, { ...body, name: `${name}-2`, failureThreshold: 5 });
       assert.equal(put.statusCode, 200, put.body);
       assert.equal(put.json().name, `${name}-2`);
       assert.equal(put.json().failureThreshold, 5);
+      const renamedChecks = (await req('GET', `/api/v1/monitors/${m.id}/checks`, viewer)).json();
+      assert.deepEqual(renamedChecks.items.map((x: { serviceName: string; latencyMs: number }) => [x.serviceName, x.latencyMs]), [[`${name}-2`, 42]], 'a rename keeps the checks');
       assert.equal((await req('PUT', `/api/v1/monitors/${m.id}`, viewer, body)).statusCode, 403);
       assert.equal((await req('DELETE', `/api/v1/monitors/${m.id}`, viewer)).statusCode, 403);
       assert.equal((await req('DELETE', `/api/v1/monitors/${m.id}`, operator)).statusCode, 204);
       const gone = await req('GET', `/api/v1/monitors/${m.id}`, viewer);
       assert.equal(gone.statusCode, 404);
       assert.equal(gone.json().code, 'MONITOR_NOT_FOUND');
+      const left = await rt.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM service_health_checks WHERE service_name IN ($1, $2)', [name, `${name}-2`]);
+      assert.equal(left?.n, 0, 'deleting a monitor deletes its checks');
     });
 
     test('a target that is not one for its kind, or an interval under 10 s, is 400 naming the field', async () => {
@@ -198,6 +203,14 @@ for (const kind of enabledBackends()) {
       const latest = await store.latestByService(name);
       assert.equal(latest?.latencyMs, 104);
       assert.equal(latest?.checkedAt, '2026-05-01T01:44:00.000Z');
+      // Latest by when the probe ran (checked_at), not by when it was stored.
+      const ranLater = new Date(c.now().getTime() - 10_000);
+      await store.createCheck({ serviceName: name, status: 'degraded', latencyMs: 500, checkedAt: ranLater });
+      c.advance(1000);
+      await store.createCheck({ serviceName: name, status: 'down', latencyMs: 501, checkedAt: new Date(c.now().getTime() - 100_000) });
+      assert.equal((await store.latestByService(name))?.latencyMs, 500);
+      await assert.rejects(store.createCheck({ serviceName: name, status: 'healthy', checkedAt: new Date(c.now().getTime() + 1) }), /checkedAt/);
+      await assert.rejects(store.createCheck({ serviceName: name, status: 'healthy', checkedAt: new Date(c.now().getTime() - 6 * 60_000) }), /checkedAt/);
       await assert.rejects(store.createCheck({ serviceName: '', status: 'healthy' }), /serviceName/);
       await assert.rejects(store.createCheck({ serviceName: name, status: 'sideways' as never }), /status/);
     });

@@ -517,9 +517,20 @@ export class ProbeStore implements ProbeStateSource {
     return toCheck(row!);
   }
 
-  /** The latest check of a service (by checked_at), or null. */
+  /**
+   * The latest check of a service by checked_at (when the probe ran), or null.
+   * A check is stored at most CHECK_STORE_LAG_MS after it ran, so only the
+   * checks stored that long before the newest one can be it: the
+   * (service_name, created_at) index finds them.
+   */
   async latestByService(serviceName: string): Promise<HealthCheck | null> {
-    const r = await this.db.queryOne<ServiceHealthCheckRow>('SELECT * FROM service_health_checks WHERE service_name = $1 ORDER BY created_at DESC, checked_at DESC LIMIT 1', [serviceName]);
+    const r = await this.db.queryOne<ServiceHealthCheckRow>(
+      `SELECT * FROM service_health_checks
+       WHERE service_name = $1
+         AND created_at >= (SELECT max(created_at) FROM service_health_checks WHERE service_name = $1) - $2 * interval '1 millisecond'
+       ORDER BY checked_at DESC, created_at DESC LIMIT 1`,
+      [serviceName, CHECK_STORE_LAG_MS],
+    );
     return r ? toCheck(r) : null;
   }
 
@@ -637,7 +648,9 @@ export class ProbeStore implements ProbeStateSource {
          json_build_object('healthy', coalesce(h.d7_up, 0), 'degraded', 0, 'down', coalesce(h.d7_down, 0)) AS d7,
          json_build_object('healthy', coalesce(h.d30_up, 0), 'degraded', 0, 'down', coalesce(h.d30_down, 0)) AS d30,
          (SELECT row_to_json(c) FROM (SELECT * FROM service_health_checks c
-            WHERE c.service_name = m.name ORDER BY c.created_at DESC, c.checked_at DESC LIMIT 1) c) AS last
+            WHERE c.service_name = m.name
+              AND c.created_at >= (SELECT max(created_at) FROM service_health_checks WHERE service_name = m.name) - $2 * interval '1 millisecond'
+            ORDER BY c.checked_at DESC, c.created_at DESC LIMIT 1) c) AS last
        FROM monitors m
        LEFT JOIN LATERAL (
          SELECT sum(healthy + degraded) FILTER (WHERE hour > t.now - interval '24 hours')::int AS h24_up,
@@ -650,7 +663,7 @@ export class ProbeStore implements ProbeStateSource {
          WHERE s.service_name = m.name AND s.hour > t.now - interval '30 days' AND s.hour <= t.now
        ) h ON true
        ORDER BY m.name`,
-      [now],
+      [now, CHECK_STORE_LAG_MS],
     );
     return rows.map((r) => ({
       id: r.id,
