@@ -26,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/db/**/*.ts', 'src/timeseries/**/*.ts', 'src/jobs/**/*.ts', 'src/http/**/*.ts'],
+    files: ['src/db/**/*.ts', 'src/timeseries/**/*.ts', 'src/jobs/**/*.ts', 'src/http/**/*.ts', 'src/net/**/*.ts', 'src/crypto/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noModules] }] },
   },

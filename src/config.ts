@@ -96,6 +96,20 @@ const entries = {
     description:
       'Which peers may set X-Forwarded-For (client address for login limits and logs): `false` (ignore the header), `true` (any peer), a hop count, or a comma-separated list of proxy addresses/CIDR ranges such as `127.0.0.1,10.0.0.0/8`',
   },
+  secretKey: {
+    env: 'OPSDECK_SECRET_KEY',
+    schema: z.string().min(32).optional(),
+    description:
+      'Key that seals the secrets Opsdeck keeps to use again (channel tokens, SMTP passwords, SSH keys) with AES-256-GCM: 64 hex characters, or any text of at least 32 characters. Unset: a random key is made once in OPSDECK_DATA_DIR/secret.key (mode 0600) — back it up; processes sharing one database need the same key',
+  },
+  secretKeyPrevious: {
+    env: 'OPSDECK_SECRET_KEY_PREVIOUS',
+    schema: z
+      .string()
+      .optional()
+      .transform((v) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean)),
+    description: 'Earlier keys (comma-separated) that still open secrets sealed before a key rotation',
+  },
   outboundAllow: {
     env: 'OPSDECK_OUTBOUND_ALLOW',
     schema: z
@@ -186,7 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 export function configReference(): { env: string; default: string; description: string }[] {
   return Object.values(entries).map((e: Entry<z.ZodType>) => {
     const d = e.schema.safeParse(undefined);
-    const def = d.success && d.data !== undefined ? String(d.data) : '—';
+    const def = d.success && d.data !== undefined && !(Array.isArray(d.data) && d.data.length === 0) ? String(d.data) : '—';
     return { env: e.env, default: e.env === 'OPSDECK_NODE_ID' ? '(hostname)' : def, description: e.description };
   });
 }

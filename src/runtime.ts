@@ -28,8 +28,9 @@ import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
+import { openSecretBox, type SecretBox } from './crypto/secrets.ts';
+import { createOutbound, type Outbound } from './net/outbound.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
-import { createOutbound } from './net/outbound.ts';
 import type { ServiceAlertSink } from './modules/alerts/contracts.ts';
 import { createProbesModule, type ProbesModule } from './modules/probes/index.ts';
 
@@ -49,6 +50,11 @@ export interface Runtime {
   jobs: JobRunner;
   metrics: Metrics;
   auth: AuthModule;
+  /** Seals secrets Opsdeck keeps to use again (src/crypto/secrets.ts). */
+  secrets: SecretBox;
+  /** The guarded way out for requests made on a user's behalf (src/net/outbound.ts). */
+  outbound: Outbound;
+  /** Monitored services, their probes and checks (src/modules/probes). */
   probes: ProbesModule;
   app: App;
   state: AppState;
@@ -116,11 +122,15 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   });
   for (const j of storageJobs(db, store, { streams })) jobs.register(j);
   const auth = await createAuthModule({ db, config, logger });
-  const probes = createProbesModule({ db, clock: options.clock ?? systemClock, outbound: createOutbound({ allow: config.outboundAllow }), sink: options.serviceAlertSink, logger });
+  const sealed = openSecretBox({ secretKey: config.secretKey, previousKeys: config.secretKeyPrevious, dataDir: config.dataDir });
+  if (sealed.source === 'new-file') logger.warn({ path: sealed.path }, 'made a new secret key file: back it up with the database (sealed channel tokens and SSH keys need it)');
+  const secrets = sealed.box;
+  const outbound = createOutbound({ allow: config.outboundAllow });
+  const probes = createProbesModule({ db, clock: options.clock ?? systemClock, outbound, sink: options.serviceAlertSink, logger });
   for (const j of probes.jobs) jobs.register(j);
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
-  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION };
+  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
   const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, probes.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
@@ -133,6 +143,8 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     jobs,
     metrics,
     auth,
+    secrets,
+    outbound,
     probes,
     app,
     state,

@@ -26,6 +26,8 @@ import type { Authenticator } from '../domain/access.ts';
 import { authorize, describeAccess, type Access } from './access.ts';
 import { Metrics } from './metrics.ts';
 import { HttpError, mapError, problemSchema, toProblem, type MappedError } from './problem.ts';
+import type { SecretBox } from '../crypto/secrets.ts';
+import type { Outbound } from '../net/outbound.ts';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -43,6 +45,10 @@ export interface AppDeps {
   jobs: JobRunner | null;
   metrics: Metrics;
   version: string;
+  /** Seals secrets kept to use again (src/crypto/secrets.ts). */
+  secrets: SecretBox;
+  /** The guarded way out for requests made on a user's behalf (src/net/outbound.ts). */
+  outbound: Outbound;
 }
 
 /**

@@ -89,7 +89,8 @@ function json(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-const headText = (h: AnswerHead) =>
+/** The answer's text before its points or series: `{family, resolution, requestedResolution, from, to` (no closing brace). */
+export const headText = (h: AnswerHead): string =>
   `{"family":${json(h.family)},"resolution":${json(h.resolution)},"requestedResolution":${json(h.requestedResolution)},"from":${json(h.from)},"to":${json(h.to)}`;
 
 const tailText = (cont: Continuation) => `,"truncated":${cont.next === undefined ? 'false' : `true,"next":${json(cont.next)}`}}`;

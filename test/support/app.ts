@@ -22,6 +22,7 @@ export async function buildTestRuntime(kind: BackendKind, overrides: Partial<Con
       jobs: false,
       adminPassword: TEST_ADMIN_PASSWORD,
       jwtSecret: 'test-jwt-secret-0123456789abcdef0123456789',
+      secretKey: 'test-secret-key-0123456789abcdef0123456789',
       ...overrides,
     },
   );
