@@ -323,7 +323,7 @@ for (const kind of enabledBackends()) {
     const port = (listener.address() as net.AddressInfo).port;
     const t = await openDatabase(kind);
     const clock = new ManualClock('2026-07-01T00:00:00Z');
-    const config = loadConfig({}, { logLevel: 'silent', selfMonitor: false, jobs: false, adminPassword: 'test-root-password-123', jwtSecret: 'test-jwt-secret-0123456789abcdef0123456789', outboundAllow: ['127.0.0.0/8'] });
+    const config = loadConfig({}, { logLevel: 'silent', selfMonitor: false, jobs: false, adminPassword: 'test-root-password-123', jwtSecret: 'test-jwt-secret-0123456789abcdef0123456789', secretKey: 'test-secret-key-0123456789abcdef0123456789', outboundAllow: ['127.0.0.0/8'] });
     const logger = pino({ level: 'silent' });
     try {
       const sinkA = new RecordingSink();
