@@ -200,6 +200,13 @@ for (const kind of enabledBackends()) {
       const ranged = (await req('GET', `/api/v1/monitors/${m.id}/checks?from=2026-05-01T00:10:00Z&to=2026-05-01T00:13:00Z`, viewer)).json();
       assert.deepEqual(ranged.items.map((x: { latencyMs: number }) => x.latencyMs), [12, 11, 10]);
       assert.equal((await req('GET', `/api/v1/monitors/${m.id}/checks?cursor=bogus`, viewer)).json().code, 'INVALID_CURSOR');
+      // A forged cursor whose time is beyond any timestamp is refused too, not a database error.
+      const forged = Buffer.from('9999999999999999999:00000000-0000-0000-0000-000000000000').toString('base64url');
+      const f = await req('GET', `/api/v1/monitors/${m.id}/checks?cursor=${forged}`, viewer);
+      assert.equal(f.statusCode, 400, f.body);
+      assert.equal(f.json().code, 'INVALID_CURSOR');
+      const notUuid = Buffer.from(`1:${'-'.repeat(36)}`).toString('base64url');
+      assert.equal((await req('GET', `/api/v1/monitors/${m.id}/checks?cursor=${notUuid}`, viewer)).statusCode, 400);
       const latest = await store.latestByService(name);
       assert.equal(latest?.latencyMs, 104);
       assert.equal(latest?.checkedAt, '2026-05-01T01:44:00.000Z');

@@ -546,7 +546,7 @@ export class ProbeStore implements ProbeStateSource {
     const limit = Math.min(f.limit ?? CHECKS_DEFAULT_LIMIT, CHECKS_MAX_LIMIT);
     let after: { us: string; id: string } | null = null;
     if (f.cursor) {
-      const m = /^(\d{1,19}):([0-9a-f-]{36})$/.exec(Buffer.from(f.cursor, 'base64url').toString());
+      const m = /^(\d{1,16}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(Buffer.from(f.cursor, 'base64url').toString());
       if (!m) throw new InvalidError('INVALID_CURSOR', 'the cursor (query parameter `cursor`) is not one this list returned');
       after = { us: m[1]!, id: m[2]! };
     }
