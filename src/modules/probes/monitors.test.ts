@@ -176,6 +176,13 @@ for (const kind of enabledBackends()) {
       assert.equal((await ping(m.heartbeatToken)).json().code, 'HEARTBEAT_NOT_FOUND');
       assert.equal((await ping(fresh)).statusCode, 200);
       assert.equal((await ping('hb_not-a-token')).statusCode, 404);
+      // Turned into an http monitor and back: the old token does not work again; the answer carries a new one.
+      const asHttp = await req('PUT', `/api/v1/monitors/${m.id}`, operator, { name, kind: 'http', target: 'https://example.com/' });
+      assert.equal(asHttp.json().heartbeatToken, undefined);
+      const back = (await req('PUT', `/api/v1/monitors/${m.id}`, operator, { name, kind: 'heartbeat', intervalSeconds: 60 })).json();
+      assert.match(back.heartbeatToken, /^hb_/);
+      assert.equal((await ping(fresh)).statusCode, 404);
+      assert.equal((await ping(back.heartbeatToken)).statusCode, 200);
       const web = (await req('POST', '/api/v1/monitors', operator, { name: uniq('web'), kind: 'http', target: 'https://example.com/' })).json();
       assert.equal((await req('POST', `/api/v1/monitors/${web.id}/heartbeat-token`, operator)).json().code, 'MONITOR_NOT_HEARTBEAT');
     });

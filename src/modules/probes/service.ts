@@ -357,7 +357,8 @@ export class ProbeStore implements ProbeStateSource {
    * Replaces the configuration. The confirmed state and its counters stay
    * (a changed target is probed at the next scheduler run); a rename renames
    * the service's stored checks too. A monitor that becomes a heartbeat
-   * monitor without a token gets one (returned this once).
+   * monitor gets a new token (returned this once); one that stops being one
+   * loses its token.
    */
   async replace(id: number, input: MonitorInput): Promise<MonitorWithToken> {
     validate(input);
@@ -371,10 +372,10 @@ export class ProbeStore implements ProbeStateSource {
         const sets = names.map((n, i) => `${n} = ${n === 'labels' ? `$${i + 2}::text::jsonb` : `$${i + 2}`}`);
         const p = names.length + 2;
         const r = await tx.queryOne<MonitorRow>(
-          `UPDATE monitors SET ${sets.join(', ')}, updated_at = $${p}, next_due_at = NULL,
-             heartbeat_token_hash = COALESCE($${p + 1}, heartbeat_token_hash)
+          `UPDATE monitors SET ${sets.join(', ')}, updated_at = $${p}, next_due_at = NULL, heartbeat_token_hash = $${p + 1}
            WHERE id = $1 RETURNING *`,
-          [id, ...Object.values(cols), now.toISOString(), token ? tokenHash(token) : null],
+          // A monitor that stops being a heartbeat monitor loses its token (it does not come back with the kind).
+          [id, ...Object.values(cols), now.toISOString(), input.kind !== 'heartbeat' ? null : token ? tokenHash(token) : old.heartbeat_token_hash],
         );
         if (old.name !== r!.name) {
           await tx.query('UPDATE service_health_checks SET service_name = $2 WHERE service_name = $1', [old.name, r!.name]);
