@@ -28,11 +28,13 @@ import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
 import { WriteCoalescer } from './timeseries/coalescer.ts';
-import { systemClock } from './domain/clock.ts';
 import { createAlertsModule, type AlertsModule, type AlertsModuleOptions } from './modules/alerts/index.ts';
 import { createNotificationsModule, type NotificationsModule, type NotificationsOptions } from './modules/notifications/index.ts';
 import { openSecretBox, type SecretBox } from './crypto/secrets.ts';
 import { createOutbound, type Outbound } from './net/outbound.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import type { ServiceAlertSink } from './modules/alerts/contracts.ts';
+import { createProbesModule, type ProbesModule } from './modules/probes/index.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -69,6 +71,8 @@ export interface Runtime {
   outbound: Outbound;
   /** Notification channels, the outbox (an AlertNotifier) and the delivery job. */
   notifications: NotificationsModule;
+  /** Monitored services, their probes and checks (src/modules/probes). */
+  probes: ProbesModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -86,6 +90,10 @@ export interface RuntimeOptions {
   families?: readonly Family[];
   /** Alerting's clock, notifier and probe states (tests: a ManualClock and recording fakes). */
   alerts?: Pick<AlertsModuleOptions, 'clock' | 'notifier' | 'probes'>;
+  /** Time for services that decide by elapsed time (default: the system clock; tests: a ManualClock). */
+  clock?: Clock;
+  /** Receives confirmed service state changes of the probes (the alerts module). */
+  serviceAlertSink?: ServiceAlertSink;
 }
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
@@ -149,14 +157,21 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     ...options.notifications,
   });
   jobs.register(notifications.job);
+  const clock = options.clock ?? systemClock;
+  // Probes tell alerting about confirmed state changes; alerting reads the probes' current states.
+  let alertsModule: AlertsModule | null = null;
+  const sink: ServiceAlertSink = options.serviceAlertSink ?? { serviceStateChanged: async (change) => alertsModule?.service.serviceStateChanged(change) };
+  const probes = createProbesModule({ db, clock, outbound, sink, logger });
+  for (const j of probes.jobs) jobs.register(j);
   // Alert transitions queue their notices in the notifications outbox, in the same transaction.
-  const alerts = createAlertsModule({ db, logger, clock: systemClock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, ...options.alerts });
+  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, ...options.alerts });
+  alertsModule = alerts;
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -172,6 +187,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     secrets,
     outbound,
     notifications,
+    probes,
     app,
     state,
     async close() {

@@ -97,15 +97,20 @@ function declaredShape(table: PgTable): TableShape {
 }
 
 async function databaseShape(db: Queryable, table: string, enumColumns: readonly string[]): Promise<TableShape> {
-  const rows = await db.queryMany<{ column_name: string; data_type: string; udt_name: string; is_nullable: string; identity_generation: string | null; column_default: string | null }>(
-    `SELECT column_name, data_type, udt_name, is_nullable, identity_generation, column_default
+  const rows = await db.queryMany<{ column_name: string; data_type: string; udt_name: string; is_nullable: string; identity_generation: string | null; column_default: string | null; max_length: number | null }>(
+    `SELECT column_name, data_type, udt_name, is_nullable, identity_generation, column_default, character_maximum_length::int AS max_length
      FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
     [table],
   );
   const columns: Record<string, ColumnShape> = {};
   for (const r of rows) {
     columns[r.column_name] = {
-      type: r.data_type === 'ARRAY' ? `${ARRAY_ELEMENT[r.udt_name.replace(/^_/, '')] ?? r.udt_name.replace(/^_/, '')}[]` : r.data_type,
+      type:
+        r.data_type === 'ARRAY'
+          ? `${ARRAY_ELEMENT[r.udt_name.replace(/^_/, '')] ?? r.udt_name.replace(/^_/, '')}[]`
+          : r.data_type === 'character varying' && r.max_length !== null
+            ? `varchar(${r.max_length})`
+            : r.data_type,
       notNull: r.is_nullable === 'NO',
       identity: r.identity_generation,
       default: r.column_default,
@@ -222,12 +227,15 @@ forEachBackend('regular tables', (kind) => {
       'alert_silences',
       'api_keys',
       'dashboard_users',
+      'monitors',
       'node_processes',
       'nodes',
       'notification_channels',
       'notification_deliveries',
       'refresh_tokens',
       'saved_views',
+      'service_health_checks',
+      'service_health_hourly',
     ]);
   });
 

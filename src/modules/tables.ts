@@ -14,6 +14,7 @@ import { alertEvents, alertEventTransitions, alertMaintenanceWindows, alertRuleD
 import { agentCounterTotals } from './mail-agent/schema.ts';
 import { nodeProcesses, nodes } from './nodes/schema.ts';
 import { notificationChannels, notificationDeliveries } from './notifications/schema.ts';
+import { monitors, serviceHealthChecks, serviceHealthHourly } from './probes/schema.ts';
 import { savedViews } from './saved-views/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly];

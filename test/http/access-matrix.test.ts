@@ -43,6 +43,8 @@ const EXPECTED: Record<string, Rule> = {
   'GET /docs/static/swagger-initializer.js': PUBLIC,
   'POST /api/v1/auth/login': PUBLIC,
   'POST /api/v1/auth/refresh': PUBLIC,
+  // The heartbeat token in the path is the credential.
+  'POST /api/v1/heartbeat/:token': PUBLIC,
 
   'GET /metrics': READ,
   'GET /api/v1/system/jobs': READ,
@@ -65,6 +67,17 @@ const EXPECTED: Record<string, Rule> = {
   'PUT /api/v1/nodes/:id': { role: 'operator', scope: 'admin' },
   'GET /api/v1/cluster/status': READ,
   'GET /api/v1/mongodb/cluster-status': READ,
+  'GET /api/v1/monitors': READ,
+  'GET /api/v1/monitors/:id': READ,
+  'GET /api/v1/monitors/:id/checks': READ,
+  'GET /api/v1/monitors/:id/uptime': READ,
+  'GET /api/v1/health/overview': READ,
+  // Changing what Opsdeck probes, and probing now, is configuration: operator, or an API key with the admin scope.
+  'POST /api/v1/monitors': { role: 'operator', scope: 'admin' },
+  'PUT /api/v1/monitors/:id': { role: 'operator', scope: 'admin' },
+  'DELETE /api/v1/monitors/:id': { role: 'operator', scope: 'admin' },
+  'POST /api/v1/monitors/:id/heartbeat-token': { role: 'operator', scope: 'admin' },
+  'POST /api/v1/monitors/:id/check-now': { role: 'operator', scope: 'admin' },
 
   'POST /api/v1/auth/logout': READ,
   'POST /api/v1/auth/password': READ,
