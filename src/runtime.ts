@@ -147,8 +147,10 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   if (sealed.source === 'new-file') logger.warn({ path: sealed.path }, 'made a new secret key file: back it up with the database (sealed channel tokens and SSH keys need it)');
   const secrets = sealed.box;
   const outbound = createOutbound({ allow: config.outboundAllow });
+  const clock = options.clock ?? systemClock;
   const notifications = createNotificationsModule({
     db,
+    clock,
     sealer: secrets,
     outbound,
     logger,
@@ -157,7 +159,6 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     ...options.notifications,
   });
   jobs.register(notifications.job);
-  const clock = options.clock ?? systemClock;
   // Probes tell alerting about confirmed state changes; alerting reads the probes' current states.
   let alertsModule: AlertsModule | null = null;
   const sink: ServiceAlertSink = options.serviceAlertSink ?? { serviceStateChanged: async (change) => alertsModule?.service.serviceStateChanged(change) };

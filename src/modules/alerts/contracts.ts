@@ -32,6 +32,8 @@ export interface ServiceStateChange {
   details: Record<string, unknown>;
   /** Labels of the monitored service (for silences, routing). */
   labels: Record<string, string>;
+  /** Notification channels the monitored service names for its alerts (besides any configured for every service). */
+  channelIds?: readonly number[];
 }
 
 /** Receives confirmed service state changes (implemented by the alerts module). */
@@ -41,7 +43,7 @@ export interface ServiceAlertSink {
 
 /** Current confirmed state of every monitored service (implemented by the probes module). */
 export interface ProbeStateSource {
-  states(): Promise<{ serviceName: string; status: ServiceStatus | 'unknown'; since: Date | null; labels: Record<string, string> }[]>;
+  states(): Promise<{ serviceName: string; status: ServiceStatus | 'unknown'; since: Date | null; labels: Record<string, string>; channelIds?: readonly number[] }[]>;
 }
 
 /** One thing to tell people about an alert event. */

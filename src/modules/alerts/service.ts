@@ -564,8 +564,14 @@ export class AlertsService implements ServiceAlertSink {
     // Alertmanager sends "resolved" only for alerts it told people about.
     if (ev.last_notified_at === null) return;
     const reached = (rule?.escalation ?? []).slice(0, ev.escalation_level).flatMap((s) => s.channelIds);
-    const channels = [...new Set([...(rule?.channels ?? this.opts.serviceChannels ?? []), ...reached])];
+    const channels = [...new Set([...(rule ? rule.channels : await this.channelsOfService(ev.service_name)), ...reached])];
     await this.notify(tx, row, rule, now, mutes, counters, { reason: 'resolved' }, channels);
+  }
+
+  /** Channels told about a service alert: those configured for every service, and those its monitor names now. */
+  private async channelsOfService(serviceName: string | null): Promise<number[]> {
+    const own = serviceName && this.opts.probes ? ((await this.opts.probes.states()).find((s) => s.serviceName === serviceName)?.channelIds ?? []) : [];
+    return [...new Set([...(this.opts.serviceChannels ?? []), ...own])];
   }
 
   /** Notices due for a firing event; without a rule (a service alert): the service channels, repeated every SERVICE_REPEAT_SECONDS, no escalation. */
@@ -574,7 +580,7 @@ export class AlertsService implements ServiceAlertSink {
       ? { forSeconds: rule.for_seconds, repeatIntervalSeconds: rule.repeat_interval_seconds, escalation: rule.escalation }
       : { forSeconds: 0, repeatIntervalSeconds: SERVICE_REPEAT_SECONDS, escalation: [] };
     for (const due of dueNotices(openOf(ev), timing, now)) {
-      const channels = due.reason === 'escalation' ? due.step.channelIds : (rule?.channels ?? this.opts.serviceChannels ?? []);
+      const channels = due.reason === 'escalation' ? due.step.channelIds : rule ? rule.channels : await this.channelsOfService(ev.service_name);
       const sent = await this.notify(tx, ev, rule, now, mutes, counters, due.reason === 'escalation' ? { reason: 'escalation', level: due.level } : { reason: due.reason }, channels);
       if (!sent && due.reason === 'escalation') break;
     }
@@ -679,7 +685,8 @@ export class AlertsService implements ServiceAlertSink {
       ))!;
       await recordTransition(tx, row.id, null, 'firing', change.at, 'probe', `${change.from ?? 'unknown'} → ${change.to}`);
       const dedup: MutedBy[] = recent ? [{ kind: 'dedup', id: recent.id, at: now.toISOString() }] : [];
-      const sent = await this.notify(tx, row, null, now, mutes, counters, { reason: 'fired' }, this.opts.serviceChannels ?? [], dedup);
+      const channels = [...new Set([...(this.opts.serviceChannels ?? []), ...(change.channelIds ?? [])])];
+      const sent = await this.notify(tx, row, null, now, mutes, counters, { reason: 'fired' }, channels, dedup);
       // A deduplicated event counts as told: the earlier event's notice covered it, so its recovery is announced.
       if (!sent && recent) await tx.query('UPDATE alert_events SET last_notified_at = $2 WHERE id = $1', [row.id, now.toISOString()]);
     });

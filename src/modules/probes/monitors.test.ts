@@ -292,7 +292,7 @@ for (const kind of enabledBackends()) {
       // ProbeStateSource lists enabled monitors with their confirmed state.
       await rt.db.query("UPDATE monitors SET enabled = true, status = 'down', status_since = $2 WHERE id = $1", [m.id, new Date(now).toISOString()]);
       const st = (await rt.probes.states.states()).find((s) => s.serviceName === name);
-      assert.deepEqual(st, { serviceName: name, status: 'down', since: new Date(now), labels: { tier: 'web' } });
+      assert.deepEqual(st, { serviceName: name, status: 'down', since: new Date(now), labels: { tier: 'web' }, channelIds: [] });
       await rt.db.query('UPDATE monitors SET enabled = false WHERE id = $1', [m.id]);
     });
 

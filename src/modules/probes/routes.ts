@@ -50,6 +50,7 @@ const monitorBody = z.strictObject({
   certMinDays: z.number().int().min(0).max(3650).nullable().default(null).describe('tls, https: fewer days of certificate validity left is `degraded` (expired is `down`)'),
   tlsAllowSelfSigned: z.boolean().default(false).describe('tls, https: accept a certificate that does not verify (self-signed) and still check its dates'),
   heartbeatGraceSeconds: z.number().int().min(0).max(MAX_INTERVAL_SECONDS).default(0).describe('heartbeat: extra seconds after the interval before a missing ping is `down`'),
+  channelIds: z.array(z.number().int().positive().max(2_147_483_647)).max(20).default([]).describe('Notification channels told when this service goes down or degraded and when it recovers (ids of /api/v1/notification-channels)'),
   failureThreshold: z.number().int().min(1).max(100).optional().describe('Consecutive failed results before `down` (default 3; heartbeat 1)'),
   successThreshold: z.number().int().min(1).max(100).optional().describe('Consecutive successful results before up again (default 2; heartbeat 1)'),
 });
@@ -77,6 +78,7 @@ const monitor = z.object({
   certMinDays: z.number().int().nullable(),
   tlsAllowSelfSigned: z.boolean(),
   heartbeatGraceSeconds: z.number().int(),
+  channelIds: z.array(z.number().int()),
   failureThreshold: z.number().int(),
   successThreshold: z.number().int(),
   state: z.object({

@@ -52,6 +52,7 @@ export const monitors = pgTable(
     cert_min_days: integer(),
     tls_allow_self_signed: boolean().notNull().default(false),
     heartbeat_grace_seconds: integer().notNull().default(0),
+    channel_ids: integer().array().notNull().default(sql`'{}'::integer[]`),
     heartbeat_token_hash: text().unique('monitors_heartbeat_token_hash_key'),
     last_ping_at: tstz(),
     failure_threshold: integer().notNull().default(3),

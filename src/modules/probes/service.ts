@@ -52,6 +52,8 @@ export interface MonitorInput {
   certMinDays?: number | null | undefined;
   tlsAllowSelfSigned?: boolean | undefined;
   heartbeatGraceSeconds?: number | undefined;
+  /** Notification channels told about this service's alerts. */
+  channelIds?: readonly number[] | undefined;
   failureThreshold?: number | undefined;
   successThreshold?: number | undefined;
 }
@@ -77,6 +79,7 @@ export interface Monitor {
   certMinDays: number | null;
   tlsAllowSelfSigned: boolean;
   heartbeatGraceSeconds: number;
+  channelIds: number[];
   failureThreshold: number;
   successThreshold: number;
   state: {
@@ -177,6 +180,7 @@ export function toMonitor(r: MonitorRow): Monitor {
     certMinDays: r.cert_min_days,
     tlsAllowSelfSigned: r.tls_allow_self_signed,
     heartbeatGraceSeconds: r.heartbeat_grace_seconds,
+    channelIds: r.channel_ids,
     failureThreshold: r.failure_threshold,
     successThreshold: r.success_threshold,
     state: {
@@ -237,6 +241,7 @@ function columnsOf(input: MonitorInput): Record<string, unknown> {
     cert_min_days: input.certMinDays ?? null,
     tls_allow_self_signed: input.tlsAllowSelfSigned ?? false,
     heartbeat_grace_seconds: input.heartbeatGraceSeconds ?? 0,
+    channel_ids: `{${[...new Set(input.channelIds ?? [])].join(',')}}`,
     // A heartbeat's window is its tolerance already: one missed window is down, one ping is up again.
     failure_threshold: input.failureThreshold ?? (heartbeat ? 1 : 3),
     success_threshold: input.successThreshold ?? (heartbeat ? 1 : 2),
@@ -338,7 +343,7 @@ export class ProbeStore implements ProbeStateSource {
       const row = await this.db.transaction(async (tx) => {
         const r = await tx.queryOne<MonitorRow>(
           `INSERT INTO monitors (${names.join(', ')}, heartbeat_token_hash, created_at, updated_at)
-           VALUES (${names.map((n, i) => (n === 'labels' ? `$${i + 1}::text::jsonb` : `$${i + 1}`)).join(', ')}, $${names.length + 1}, $${names.length + 2}, $${names.length + 2})
+           VALUES (${names.map((n, i) => (n === 'labels' ? `$${i + 1}::text::jsonb` : n === 'channel_ids' ? `$${i + 1}::text::integer[]` : `$${i + 1}`)).join(', ')}, $${names.length + 1}, $${names.length + 2}, $${names.length + 2})
            RETURNING *`,
           [...values, token ? tokenHash(token) : null, now.toISOString()],
         );
@@ -369,7 +374,7 @@ export class ProbeStore implements ProbeStateSource {
         const old = await this.row(id, tx, true);
         const token = input.kind === 'heartbeat' && !old.heartbeat_token_hash ? newHeartbeatToken() : null;
         const names = Object.keys(cols);
-        const sets = names.map((n, i) => `${n} = ${n === 'labels' ? `$${i + 2}::text::jsonb` : `$${i + 2}`}`);
+        const sets = names.map((n, i) => `${n} = ${n === 'labels' ? `$${i + 2}::text::jsonb` : n === 'channel_ids' ? `$${i + 2}::text::integer[]` : `$${i + 2}`}`);
         const p = names.length + 2;
         const r = await tx.queryOne<MonitorRow>(
           `UPDATE monitors SET ${sets.join(', ')}, updated_at = $${p}, next_due_at = NULL, heartbeat_token_hash = $${p + 1}
@@ -431,9 +436,11 @@ export class ProbeStore implements ProbeStateSource {
   }
 
   /** ProbeStateSource: the confirmed state of every enabled monitor. */
-  async states(): Promise<{ serviceName: string; status: ServiceStatus | 'unknown'; since: Date | null; labels: Record<string, string> }[]> {
-    const rows = await this.db.queryMany<Pick<MonitorRow, 'name' | 'status' | 'status_since' | 'labels'>>('SELECT name, status, status_since, labels FROM monitors WHERE enabled ORDER BY name');
-    return rows.map((r) => ({ serviceName: r.name, status: r.status ?? 'unknown', since: r.status_since, labels: r.labels }));
+  async states(): Promise<{ serviceName: string; status: ServiceStatus | 'unknown'; since: Date | null; labels: Record<string, string>; channelIds: number[] }[]> {
+    const rows = await this.db.queryMany<Pick<MonitorRow, 'name' | 'status' | 'status_since' | 'labels' | 'channel_ids'>>(
+      'SELECT name, status, status_since, labels, channel_ids FROM monitors WHERE enabled ORDER BY name',
+    );
+    return rows.map((r) => ({ serviceName: r.name, status: r.status ?? 'unknown', since: r.status_since, labels: r.labels, channelIds: r.channel_ids }));
   }
 
   // ---- scheduling ----
@@ -483,7 +490,7 @@ export class ProbeStore implements ProbeStateSource {
         [m.id, s.status, iso(s.since), s.consecutiveFailures, s.consecutiveSuccesses, s.lastResult, s.resultStreak, checkedAt.toISOString(), iso(nextDue)],
       );
       const change: ServiceStateChange | null = t.changed
-        ? { serviceName: m.name, from: t.changed.from, to: t.changed.to, at: checkedAt, message: r.error ?? `${m.name} is ${t.changed.to}`, details: { ...r.details, latencyMs: r.latencyMs, kind: m.kind, target: m.target }, labels: m.labels }
+        ? { serviceName: m.name, from: t.changed.from, to: t.changed.to, at: checkedAt, message: r.error ?? `${m.name} is ${t.changed.to}`, details: { ...r.details, latencyMs: r.latencyMs, kind: m.kind, target: m.target }, labels: m.labels, channelIds: m.channel_ids }
         : null;
       return { check, change };
     });
