@@ -13,5 +13,6 @@ import { apiKeys, dashboardUsers, refreshTokens } from './auth/schema.ts';
 import { agentCounterTotals } from './mail-agent/schema.ts';
 import { nodeProcesses, nodes } from './nodes/schema.ts';
 import { savedViews } from './saved-views/schema.ts';
+import { LEDGER_TABLES } from './ledger/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, ...LEDGER_TABLES];
