@@ -388,6 +388,13 @@ for (const kind of enabledBackends()) {
       const stored = await rt.db.queryOne<{ args_valid: boolean; outcome: string }>('SELECT args_valid, outcome FROM tool_call_records WHERE id = $1', [inv.id]);
       assert.deepEqual(stored, { args_valid: false, outcome: 'invalid' });
 
+      // Standard formats are checked too.
+      const check = `http-check-${uid()}`;
+      await ok('PUT', `/api/v1/tools/${check}`, admin, { argsSchema: { type: 'object', properties: { url: { type: 'string', format: 'uri' } }, required: ['url'] }, riskLevel: 'low' });
+      const notUri = (await ok('POST', `/api/v1/runs/${r.id}/tool-calls`, agent, { tool: check, arguments: { url: 'not a uri' } })).validationErrors;
+      assert.deepEqual(notUri.map((e: { path: string }) => e.path), ['/url']);
+      assert.equal((await ok('POST', `/api/v1/runs/${r.id}/tool-calls`, agent, { tool: check, arguments: { url: 'http://192.168.50.20:32400/identity' } })).argsValid, true);
+
       const seq = (await ok('GET', `/api/v1/runs/${r.id}`, viewer)).lastEventSeq;
       const unknown = await call('POST', `/api/v1/runs/${r.id}/tool-calls`, agent, { tool: 'rm-rf', arguments: {} });
       assert.equal(unknown.statusCode, 404);

@@ -12,6 +12,7 @@
  * decide — never an API key, so an agent cannot approve itself.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { Database, Queryable } from '../../db/database.ts';
 import { roleAtLeast, type Role } from '../../domain/access.ts';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../domain/errors.ts';
@@ -43,7 +44,9 @@ const toTool = (r: ToolDefinitionRow): ToolDefinition => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true });
+// JSON Schema draft-07 / 2019 keywords with the standard formats (uri, date-time, ipv4, …); unknown keywords are allowed and ignored.
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: true, logger: false });
+addFormats.default(ajv);
 /** Compiled validators by tool id and update time (a changed schema compiles again). */
 const validators = new Map<string, ValidateFunction>();
 
