@@ -312,6 +312,9 @@ for (const kind of enabledBackends()) {
       assert.deepEqual(backwards.json().errors.map((e: { path: string }) => e.path), ['body.validTo']);
       const overlap = await call('POST', '/api/v1/pricing', admin, { provider, modelPattern: 'tm', inputPerMTok: 1, outputPerMTok: 1, validFrom: '2026-01-10T00:00:00Z', validTo: '2026-01-20T00:00:00Z' });
       assert.deepEqual([overlap.statusCode, overlap.json().code], [409, 'PRICE_PERIOD_OVERLAP']);
+      // A bounded period inside the open version would leave a gap after it: refused too, the open version untouched.
+      const inside = await call('POST', '/api/v1/pricing', admin, { provider, modelPattern: 'tm', inputPerMTok: 1, outputPerMTok: 1, validFrom: '2026-03-01T00:00:00Z', validTo: '2026-03-10T00:00:00Z' });
+      assert.deepEqual([inside.statusCode, inside.json().code], [409, 'PRICE_PERIOD_OVERLAP']);
       assert.equal(await count('SELECT count(*)::int AS n FROM provider_pricing WHERE provider = $1', [provider]), n);
       // Price changes are for admins only.
       assert.equal((await call('POST', '/api/v1/pricing', operator, { provider, modelPattern: 'x', inputPerMTok: 1, outputPerMTok: 1, validFrom: '2026-01-01T00:00:00Z' })).statusCode, 403);

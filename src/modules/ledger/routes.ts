@@ -719,7 +719,7 @@ export function ledgerRoutes(options: LedgerOptions = {}): RouteModule {
           tags: ['ledger'],
           summary: 'Add a price version',
           description:
-            'Prices per 1M tokens. The open-ended version of the same provider and pattern that started earlier ends where this one starts; any other overlap is 409 PRICE_PERIOD_OVERLAP; validTo not after validFrom is 400 naming validTo. Usage already written keeps its cost.',
+            'Prices per 1M tokens. A new open-ended version (no validTo) ends the open-ended version of the same provider and pattern that started earlier, where it starts; any other overlap is 409 PRICE_PERIOD_OVERLAP; validTo not after validFrom is 400 naming validTo. Usage already written keeps its cost.',
           body: z.strictObject({
             provider: z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
             modelPattern: z.string().min(1).max(128).describe('A model name or its prefix: `gpt-4o` matches gpt-4o and gpt-4o-2024-08-06 (the longest matching pattern wins)'),

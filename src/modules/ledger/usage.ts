@@ -87,9 +87,10 @@ export interface PriceInput {
 }
 
 /**
- * Adds a price version. An open-ended entry of the same provider and pattern
- * that started earlier is closed where the new one starts; any other overlap
- * is 409 PRICE_PERIOD_OVERLAP. An end not after its start is 400 naming validTo.
+ * Adds a price version. A new open-ended version closes the open-ended one of
+ * the same provider and pattern that started earlier, where the new one starts;
+ * any other overlap is 409 PRICE_PERIOD_OVERLAP. An end not after its start is
+ * 400 naming validTo. Usage already written keeps its cost.
  */
 export async function addPrice(db: Database, actor: Actor, p: PriceInput): Promise<Price> {
   if (p.validTo && p.validTo.getTime() <= p.validFrom.getTime()) {
@@ -102,13 +103,15 @@ export async function addPrice(db: Database, actor: Actor, p: PriceInput): Promi
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('opsdeck:pricing:' || $1 || ':' || $2))`, [p.provider, p.modelPattern]);
     const from = p.validFrom.toISOString();
     const to = p.validTo?.toISOString() ?? null;
-    const closed = await tx.queryMany<{ id: number }>(
-      `UPDATE provider_pricing SET valid_to = $3::timestamptz
-       WHERE provider = $1 AND model_pattern = $2 AND valid_to IS NULL AND valid_from < $3::timestamptz
-         AND ($4::timestamptz IS NULL OR NOT EXISTS (SELECT 1 FROM provider_pricing q WHERE q.provider = $1 AND q.model_pattern = $2 AND q.valid_from >= $3::timestamptz))
-       RETURNING id`,
-      [p.provider, p.modelPattern, from, to ?? from],
-    );
+    // Only an open-ended new version takes over from the open one before it; a bounded
+    // period inside it would leave a gap after its end, so it counts as an overlap.
+    const closed = to
+      ? []
+      : await tx.queryMany<{ id: number }>(
+          `UPDATE provider_pricing SET valid_to = $3::timestamptz
+           WHERE provider = $1 AND model_pattern = $2 AND valid_to IS NULL AND valid_from < $3::timestamptz RETURNING id`,
+          [p.provider, p.modelPattern, from],
+        );
     const overlap = await tx.queryOne<{ id: number; valid_from: Date; valid_to: Date | null }>(
       `SELECT id, valid_from, valid_to FROM provider_pricing WHERE provider = $1 AND model_pattern = $2
          AND tstzrange(valid_from, valid_to) && tstzrange($3::timestamptz, $4::timestamptz) LIMIT 1`,
