@@ -536,6 +536,13 @@ export function ledgerRoutes(options: LedgerOptions = {}): RouteModule {
             }
           }
         }
+        // A stream ended by the shutdown: its keep-alive connection would hold the server's
+        // close until the keep-alive timeout (the server closed idle connections before this
+        // one became idle), so it is closed once the answer is complete.
+        const socket = req.raw.socket;
+        reply.raw.once('finish', () => {
+          if (closing) socket.end();
+        });
         reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-store').header('x-accel-buffering', 'no');
         return reply.send(Readable.from(frames(), { objectMode: false }) as never);
       },
