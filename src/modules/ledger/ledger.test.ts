@@ -225,7 +225,9 @@ for (const kind of enabledBackends()) {
     });
 
     test('LLM cost: the table price of the most specific pattern, computed by hand here; a client price overrides it and says so', async () => {
-      const r = await newRun({ agentName: `cost-agent-${uid()}` });
+      const host = `cost-host-${uid()}`;
+      await ok('POST', '/api/v1/hosts', agent, { name: host });
+      const r = await newRun({ agentName: `cost-agent-${uid()}`, node: host });
       await move(r.id, 'running');
       const res = await ok('POST', `/api/v1/runs/${r.id}/llm-calls`, agent, {
         items: [
@@ -274,6 +276,8 @@ for (const kind of enabledBackends()) {
       assert.equal(byDay.length, 1);
       assert.match(byDay[0].key, /^\d{4}-\d{2}-\d{2}$/);
       assert.equal((await ok('GET', `/api/v1/usage/costs?groupBy=task&runId=${r.id}`, viewer)).items[0].key, String(r.taskId));
+      const byHost = (await ok('GET', `/api/v1/usage/costs?groupBy=host&runId=${r.id}`, viewer)).items;
+      assert.deepEqual(byHost.map((x: { key: string; requests: number }) => [x.key, x.requests]), [[host, 4]]);
     });
 
     test('a later price version applies to later calls only: rows written before keep their cost', async () => {
@@ -491,9 +495,44 @@ for (const kind of enabledBackends()) {
       const c3 = (await ok('POST', `/api/v1/runs/${r3.id}/tool-calls`, agent, { tool, arguments: { service: 'sonarr' } }, [202])).id;
       const pending = (await ok('GET', `/api/v1/tool-calls?approval=pending&tool=${tool}`, viewer)).items;
       assert.deepEqual(pending.map((x: { id: number }) => x.id), [c3]);
+      // Who did what to the held call, newest first.
+      const trail = (await ok('GET', `/api/v1/audit?targetType=tool_call&targetId=${c.id}`, admin)).items;
+      assert.deepEqual(trail.map((x: { action: string; actorName: string }) => [x.action, x.actorName]), [
+        ['tool_call.result', 'agent-key'],
+        ['tool_call.approve', 'test-operator'],
+        ['tool_call.record', 'agent-key'],
+      ]);
+      assert.equal(trail[1].summary.reason, 'maintenance window');
       // A cancelled run leaves its pending call undecidable.
       assert.equal((await move(r3.id, 'cancelled')).json().status, 'cancelled');
       assert.equal((await call('POST', `/api/v1/tool-calls/${c3}/approve`, operator, { reason: 'late' })).json().code, 'RUN_FINISHED');
+    });
+
+    test('policies: workload labels select calls, and of several matching policies the strictest approver role applies', async () => {
+      const tool = `scale-${uid()}`;
+      await ok('PUT', `/api/v1/tools/${tool}`, admin, { argsSchema: { type: 'object' }, riskLevel: 'medium' });
+      const tier = `t-${uid()}`;
+      const loose = await ok('POST', '/api/v1/policies', admin, { name: `any ${tool}`, toolName: tool, workloadLabels: { tier }, approverRole: 'operator' });
+      const strict = await ok('POST', '/api/v1/policies', admin, { name: `medium+ ${tier}`, minRiskLevel: 'medium', workloadLabels: { tier }, approverRole: 'admin' });
+      await ok('POST', '/api/v1/policies', admin, { name: `high+ ${tier}`, minRiskLevel: 'high', workloadLabels: { tier }, approverRole: 'viewer' });
+      const wl = (await ok('POST', '/api/v1/workloads', agent, { kind: 'container', name: `db-${uid()}`, labels: { tier } })).id;
+      const other = (await ok('POST', '/api/v1/workloads', agent, { kind: 'container', name: `web-${uid()}`, labels: { tier: 'other' } })).id;
+      const runOn = async (workloadId: number) => {
+        const t = await ok('POST', '/api/v1/tasks', agent, { title: 'scale', prompt: 'scale it', workloadId });
+        const r = await ok('POST', `/api/v1/tasks/${t.id}/runs`, agent, { agent: 'a' });
+        await move(r.id, 'running');
+        return r.id as number;
+      };
+      const held = await call('POST', `/api/v1/runs/${await runOn(wl)}/tool-calls`, agent, { tool, arguments: {} });
+      assert.equal(held.statusCode, 202);
+      assert.deepEqual([held.json().policyId, held.json().approverRole], [strict.id, 'admin']);
+      assert.equal((await call('POST', `/api/v1/tool-calls/${held.json().id}/approve`, operator, { reason: 'ok' })).json().code, 'APPROVAL_ROLE_REQUIRED');
+      const free = await call('POST', `/api/v1/runs/${await runOn(other)}/tool-calls`, agent, { tool, arguments: {} });
+      assert.deepEqual([free.statusCode, free.json().approval], [201, 'not_required']);
+      // Disabled policies do not hold calls.
+      await ok('PUT', `/api/v1/policies/${strict.id}`, admin, { name: `medium+ ${tier}`, minRiskLevel: 'medium', workloadLabels: { tier }, approverRole: 'admin', enabled: false });
+      const now = (await call('POST', `/api/v1/runs/${await runOn(wl)}/tool-calls`, agent, { tool, arguments: {} })).json();
+      assert.deepEqual([now.policyId, now.approverRole], [loose.id, 'operator']);
     });
 
     test('audit: every mutation leaves an entry with who, what, where; admins page through it by keyset', async () => {
