@@ -24,6 +24,7 @@ import { STREAMS } from './modules/streams.ts';
 import { eventRoutes } from './modules/events/routes.ts';
 import { emailPluginRoutes } from './modules/email-events/routes.ts';
 import { mailAgentRoutes } from './modules/mail-agent/routes.ts';
+import { ledgerRoutes } from './modules/ledger/routes.ts';
 import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
@@ -172,7 +173,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,

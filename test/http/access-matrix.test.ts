@@ -29,6 +29,7 @@ const READ = { role: 'viewer', scope: 'read' } as const;
 const ADMIN = { role: 'admin', scope: 'admin' } as const;
 /** Changing alerting (rules, silences, maintenance, acknowledging): operators; API keys need the admin scope. */
 const OPERATOR = { role: 'operator', scope: 'admin' } as const;
+const INGEST = { role: 'operator', scope: 'ingest' } as const;
 
 /** method + route (Fastify syntax) → the rule Opsdeck promises for it. */
 const EXPECTED: Record<string, Rule> = {
@@ -130,6 +131,52 @@ const EXPECTED: Record<string, Rule> = {
   'POST /api/v1/notification-channels/:id/test': ADMIN,
   'GET /api/v1/notifications/deliveries': READ,
   'GET /api/v1/notifications/stream': READ,
+  // The agent operations ledger: agents write with an ingest key, prices, tools, policies and the audit trail are admin's.
+  'POST /api/v1/hosts': INGEST,
+  'GET /api/v1/hosts': READ,
+  'POST /api/v1/services': INGEST,
+  'GET /api/v1/services': READ,
+  'PATCH /api/v1/services/:id': INGEST,
+  'POST /api/v1/workloads': INGEST,
+  'GET /api/v1/workloads': READ,
+  'GET /api/v1/workloads/:id': READ,
+  'PATCH /api/v1/workloads/:id': INGEST,
+  'POST /api/v1/tasks': INGEST,
+  'GET /api/v1/tasks': READ,
+  'GET /api/v1/tasks/:id': READ,
+  'POST /api/v1/tasks/:id/runs': INGEST,
+  'GET /api/v1/runs': READ,
+  'GET /api/v1/runs/active': READ,
+  'GET /api/v1/runs/:id': READ,
+  'POST /api/v1/runs/:id/transitions': INGEST,
+  'POST /api/v1/runs/:id/events': INGEST,
+  'GET /api/v1/runs/:id/events': READ,
+  'GET /api/v1/runs/:id/events/stream': READ,
+  'POST /api/v1/runs/:id/artifacts': INGEST,
+  'GET /api/v1/runs/:id/artifacts': READ,
+  'GET /api/v1/artifacts/:id/content': READ,
+  'POST /api/v1/runs/:id/llm-calls': INGEST,
+  'POST /api/v1/runs/:id/tool-calls': INGEST,
+  'GET /api/v1/usage/costs': READ,
+  'GET /api/v1/usage/recent': READ,
+  'GET /api/v1/pricing': READ,
+  'GET /api/v1/pricing/resolve': READ,
+  'POST /api/v1/pricing': ADMIN,
+  'PUT /api/v1/tools/:name': ADMIN,
+  'GET /api/v1/tools': READ,
+  'GET /api/v1/tools/success-rate': READ,
+  'GET /api/v1/tools/:name': READ,
+  'GET /api/v1/tool-calls': READ,
+  'GET /api/v1/tool-calls/:id': READ,
+  'POST /api/v1/tool-calls/:id/result': INGEST,
+  // Any user may reach it; the service requires the role the policy names, and refuses API keys (an agent never approves itself).
+  'POST /api/v1/tool-calls/:id/approve': { role: 'viewer', scope: 'admin' },
+  'POST /api/v1/tool-calls/:id/reject': { role: 'viewer', scope: 'admin' },
+  'GET /api/v1/policies': READ,
+  'POST /api/v1/policies': ADMIN,
+  'PUT /api/v1/policies/:id': ADMIN,
+  'DELETE /api/v1/policies/:id': ADMIN,
+  'GET /api/v1/audit': ADMIN,
 };
 
 /** A concrete URL for a route: ids that do not exist, so nothing is changed by a request that passes. */

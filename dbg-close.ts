@@ -1,0 +1,18 @@
+import type { AddressInfo } from 'node:net';
+import { buildTestRuntime } from './test/support/app.ts';
+import { createApiKey, loginAs } from './test/support/auth.ts';
+const rt = await buildTestRuntime('pglite');
+const agent = `Bearer ${await createApiKey(rt, ['ingest'])}`;
+const viewer = await loginAs(rt, 'viewer');
+const t = (await rt.app.inject({ method: 'POST', url: '/api/v1/tasks', headers: { authorization: agent }, payload: { title: 'x', prompt: 'p' } })).json();
+const r = (await rt.app.inject({ method: 'POST', url: `/api/v1/tasks/${t.id}/runs`, headers: { authorization: agent }, payload: { agent: 'a' } })).json();
+await rt.app.listen({ port: 0, host: '127.0.0.1' });
+const port = (rt.app.server.address() as AddressInfo).port;
+const t0 = Date.now();
+const res = await fetch(`http://127.0.0.1:${port}/api/v1/runs/${r.id}${process.env.SUFFIX ?? ''}`, { headers: { authorization: viewer } });
+const body = res.text().then((b) => console.log('body ended at', Date.now() - t0, b.length));
+await new Promise((ok) => setTimeout(ok, 1000));
+console.log('closing at', Date.now() - t0);
+const c = rt.app.close().then(() => console.log('app closed at', Date.now() - t0));
+await Promise.all([body, c]);
+await rt.destroy();
