@@ -53,6 +53,8 @@ export interface Database extends Queryable {
   cursor<T = Record<string, unknown>>(sql: string, params: readonly unknown[], batchRows: number): AsyncIterable<T[]>;
   healthCheck(): Promise<boolean>;
   poolStats(): PoolStats;
+  /** The name the Mission Control database layer documents for poolStats(): `{ total, idle, waiting }`. */
+  getPoolStats(): PoolStats;
   close(): Promise<void>;
 }
 
@@ -159,6 +161,10 @@ export abstract class BaseDatabase implements Database {
   protected abstract rawTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   abstract poolStats(): PoolStats;
   abstract close(): Promise<void>;
+
+  getPoolStats(): PoolStats {
+    return this.poolStats();
+  }
 
   inTransaction(): boolean {
     return this.txStorage.getStore() !== undefined;

@@ -139,7 +139,9 @@ if (enabledBackends().includes('postgres')) {
         for (const o of outs) assert.match(o.stdout, new RegExp(`version ${latest()} \\(postgres tier\\)`));
         const status = await cli(['db', 'migrate', 'status'], url);
         assert.match(status.stdout, /Storage tier: postgres/);
-        assert.equal((status.stdout.match(/✓ Applied \| Version \d+ \|/g) ?? []).length, loadMigrations().length);
+        // Each applied migration as exactly `✓ Applied | Version N | name`, one per line.
+        assert.equal((status.stdout.match(/^✓ Applied \| Version \d+ \| [a-z0-9_]+$/gm) ?? []).length, loadMigrations().length);
+        assert.match(status.stdout, /^✓ Applied \| Version 1 \| core$/m);
         assert.match(status.stdout, /0 pending/);
       } finally {
         await drop();

@@ -220,7 +220,8 @@ export function formatStatus(s: MigrationStatus): string {
   const ts = s.timescaleVersion ? `, TimescaleDB ${s.timescaleVersion} (${s.timescaleLicense ?? 'unknown'} licence)` : '';
   out.push(`Storage tier: ${s.tier ?? 'not yet chosen (fresh database)'} — PostgreSQL ${s.postgresVersion}${ts}`);
   for (const l of s.lines) {
-    if (l.state === 'applied') out.push(`✓ Applied | Version ${l.version} | ${l.name} | ${l.appliedAt?.toISOString()} | ${l.durationMs} ms`);
+    // Exactly the line the Mission Control database layer documents; when and how long are in `schema_migrations`.
+    if (l.state === 'applied') out.push(`✓ Applied | Version ${l.version} | ${l.name}`);
     else if (l.state === 'changed') out.push(`✗ Changed | Version ${l.version} | ${l.name} | file differs from the applied migration`);
     else out.push(`○ Pending | Version ${l.version} | ${l.name}`);
   }
