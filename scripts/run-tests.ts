@@ -44,7 +44,16 @@ console.log(`running ${files.length} test files on backends: ${backends.join(', 
 const code = await new Promise<number>((resolve) => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${env.TEST_CONCURRENCY ?? '2'}`, ...files],
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      `--test-concurrency=${env.TEST_CONCURRENCY ?? '2'}`,
+      // A test that hangs fails after this instead of holding the run (and CI) until its limit.
+      `--test-timeout=${env.TEST_TIMEOUT_MS ?? '600000'}`,
+      ...files,
+    ],
     { stdio: 'inherit', env },
   );
   child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));

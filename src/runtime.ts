@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { connectDatabase } from './db/connect.ts';
-import type { Database } from './db/database.ts';
+import type { Database, Queryable } from './db/database.ts';
 import { migrate } from './db/migrator.ts';
 import type { TierInfo } from './db/tier.ts';
 import { buildApp, type App, type AppState, type RouteModule } from './http/app.ts';
@@ -25,6 +25,8 @@ import { eventRoutes } from './modules/events/routes.ts';
 import { emailPluginRoutes } from './modules/email-events/routes.ts';
 import { mailAgentRoutes } from './modules/mail-agent/routes.ts';
 import { ledgerRoutes } from './modules/ledger/routes.ts';
+import { recordAudit } from './modules/ledger/audit.ts';
+import type { AuditSink } from './domain/audit.ts';
 import { StreamStore } from './timeseries/stream-store.ts';
 import { TimeseriesStore } from './timeseries/store.ts';
 import type { Family } from './timeseries/family.ts';
@@ -89,6 +91,8 @@ export interface RuntimeOptions {
   notifications?: Partial<Omit<NotificationsOptions, 'db' | 'sealer' | 'outbound'>>;
   /** Serve these time-series families instead of FAMILIES (tests: families declared in the test). */
   families?: readonly Family[];
+  /** Where mutating requests write their audit entries (default: the ledger's audit trail; tests: a failing sink). */
+  audit?: AuditSink;
   /** Alerting's clock, notifier and probe states (tests: a ManualClock and recording fakes). */
   alerts?: Pick<AlertsModuleOptions, 'clock' | 'notifier' | 'probes'>;
   /** Time for services that decide by elapsed time (default: the system clock; tests: a ManualClock). */
@@ -172,7 +176,9 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   await alerts.seedDefaults();
   // Two group commits in flight per family: under load, requests queue into larger groups.
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
-  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound };
+    // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
+  const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
+  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
   const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {

@@ -33,6 +33,13 @@ declare module 'fastify' {
     access?: Access;
     /** Allowed while the user must change the password (otherwise 403 PASSWORD_CHANGE_REQUIRED). */
     passwordChangeExempt?: boolean;
+    /**
+     * Audit of a mutating route (POST, PUT, PATCH, DELETE): by default the handler runs in a
+     * transaction that also writes its audit entry (src/http/app.ts). `false`: not audited
+     * (telemetry ingest, sign-in sessions, pings, "test" actions — listed in
+     * test/http/audit-coverage.test.ts); `self`: the module writes its own entries.
+     */
+    audit?: false | 'self';
   }
   interface FastifyRequest {
     principal: Principal | null;

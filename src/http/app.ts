@@ -9,7 +9,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { Transform, type Duplex } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault, type RouteOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -27,6 +27,7 @@ import { authorize, describeAccess, type Access } from './access.ts';
 import { Metrics } from './metrics.ts';
 import { HttpError, mapError, problemSchema, toProblem, type MappedError } from './problem.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
+import { auditActionOf, type AuditSink } from '../domain/audit.ts';
 import type { Outbound } from '../net/outbound.ts';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
@@ -49,6 +50,8 @@ export interface AppDeps {
   secrets: SecretBox;
   /** The guarded way out for requests made on a user's behalf (src/net/outbound.ts). */
   outbound: Outbound;
+  /** Writes the audit entry of a mutating request in its transaction (the agent ledger's audit trail); none: not audited. */
+  audit?: AuditSink | undefined;
 }
 
 /**
@@ -72,6 +75,8 @@ export type RouteModule = (app: App, deps: AppDeps) => Promise<void> | void;
 
 export interface AppState {
   draining: boolean;
+  /** How each mutating route is audited: `request` (its transaction writes the entry), `self` (the module does), `off`. */
+  auditModes(): { route: string; mode: 'request' | 'self' | 'off' }[];
 }
 
 const PROBLEM_CT = 'application/problem+json; charset=utf-8';
@@ -231,7 +236,15 @@ export function operationIdFor(method: string | string[], url: string): string {
 }
 
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<{ app: App; state: AppState }> {
-  const state: AppState = { draining: false };
+  const mutatingRoutes: RouteOptions[] = [];
+  const state: AppState = {
+    draining: false,
+    auditModes: () =>
+      mutatingRoutes.map((r) => {
+        const mode = r.config?.audit;
+        return { route: `${r.method as string} ${r.url}`, mode: !deps.audit || mode === false ? ('off' as const) : mode === 'self' ? ('self' as const) : ('request' as const) };
+      }),
+  };
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimitBytes,
@@ -355,6 +368,28 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       const s = schema as { description?: string };
       s.description = `${s.description ? `${s.description}\n\n` : ''}${describeAccess(access)}`;
     }
+    if (typeof route.method === 'string' && MUTATING.has(route.method)) {
+      mutatingRoutes.push(route);
+      if (deps.audit) auditRoute(route, deps.db, deps.audit);
+    }
+  });
+
+  // An audited handler's answer leaves only once its transaction (change + audit entry) committed:
+  // a handler that sends inside it (reply.send) has its answer held here until then.
+  // When that transaction fails, the answer becomes the problem the failure maps to.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const committed = (req as { auditCommitted?: Promise<void> }).auditCommitted;
+    if (!committed) return payload;
+    try {
+      await committed;
+      return payload;
+    } catch (err) {
+      const m = mapError(err);
+      req.log.error({ err }, 'the change or its audit entry did not commit after the answer was prepared');
+      for (const [k, v] of Object.entries(m.headers ?? {})) reply.header(k, v);
+      reply.code(m.status).type(PROBLEM_CT);
+      return JSON.stringify(toProblem(m, req.id, req.url.split('?')[0]));
+    }
   });
 
   app.addHook('preParsing', async (req, reply, payload) => {
@@ -449,4 +484,74 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   return { app, state };
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Runs a mutating route's handler in a transaction that also writes the request's audit
+ * entry when it succeeds (status below 400): the change and its entry commit together, or
+ * neither does (a refused request changes nothing and leaves no entry). Decided per
+ * request, so a module may mark its routes `audit: false | 'self'` in its own onRoute hook.
+ */
+function auditRoute(route: RouteOptions, db: Database, sink: AuditSink): void {
+  const original = route.handler;
+  const method = route.method as string;
+  const { action, targetType } = auditActionOf(method, route.url);
+  route.handler = async function audited(this: unknown, req: FastifyRequest, reply: FastifyReply) {
+    const mode = req.routeOptions.config?.audit;
+    if (mode === false || mode === 'self' || !req.principal) return original.call(this as never, req, reply);
+    let done!: (err?: unknown) => void;
+    const committed = new Promise<void>((resolve, reject) => (done = (err) => (err === undefined ? resolve() : reject(err))));
+    committed.catch(() => undefined);
+    (req as { auditCommitted?: Promise<void> }).auditCommitted = committed;
+    // A handler that answers with reply.send(…) returns a promise that settles only once the answer
+    // is out — which waits for this transaction (see the onSend hook): go on as soon as it sends.
+    let sent!: () => void;
+    let sentEarly = false;
+    let sentPayload: unknown;
+    const sending = new Promise<'sent'>((resolve) => (sent = () => resolve('sent')));
+    const send = reply.send.bind(reply);
+    reply.send = ((payload?: unknown) => {
+      sentEarly = true;
+      sentPayload = payload;
+      sent();
+      return send(payload);
+    }) as typeof reply.send;
+    try {
+      const result = await db.transaction(async (tx) => {
+        const handled = Promise.resolve(original.call(this as never, req, reply) as unknown);
+        handled.catch(() => undefined);
+        const first = await Promise.race([handled.then((value) => ({ value })), sending]);
+        const r: unknown = first === 'sent' ? reply : first.value;
+        if (reply.statusCode < 400) {
+          const params = (req.params ?? {}) as Record<string, unknown>;
+          const answer = r === reply ? sentPayload : r;
+          const created = answer && typeof answer === 'object' && 'id' in answer ? (answer as { id: unknown }).id : undefined;
+          const targetId = params.id ?? params.token ?? created;
+          await sink.record(tx, {
+            principal: req.principal,
+            action,
+            targetType,
+            targetId: targetId === undefined || targetId === null ? null : String(targetId),
+            ip: req.ip,
+            requestId: req.id,
+            summary: { ...(Object.keys(params).length ? { params } : {}), ...(req.body !== undefined ? { body: req.body } : {}) },
+          });
+        }
+        // Returned as a value, not a promise: the reply (a thenable) must not be awaited in here.
+        return { r };
+      });
+      done();
+      return result.r;
+    } catch (err) {
+      // An answer the handler already sent must not leave as a success: its onSend fails with this
+      // error. Otherwise the error is answered the usual way (its own send passes the hook).
+      if (sentEarly) done(err);
+      else done();
+      throw err;
+    } finally {
+      reply.send = send;
+    }
+  } as typeof original;
 }

@@ -12,7 +12,7 @@ export interface TestRuntime extends Runtime {
 
 export const TEST_ADMIN_PASSWORD = 'test-root-password-123';
 
-export async function buildTestRuntime(kind: BackendKind, overrides: Partial<Config> = {}, options: Pick<RuntimeOptions, 'families' | 'alerts' | 'clock' | 'serviceAlertSink'> = {}): Promise<TestRuntime> {
+export async function buildTestRuntime(kind: BackendKind, overrides: Partial<Config> = {}, options: Pick<RuntimeOptions, 'families' | 'alerts' | 'clock' | 'serviceAlertSink' | 'audit'> = {}): Promise<TestRuntime> {
   const t = await openDatabase(kind);
   const config = loadConfig(
     {},

@@ -75,7 +75,7 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.post(
     '/api/v1/auth/login',
     {
-      config: { access: 'public' },
+      config: { access: 'public', audit: false },
       schema: {
         tags: ['auth'],
         summary: 'Log in with username and password',
@@ -94,7 +94,7 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.post(
     '/api/v1/auth/refresh',
     {
-      config: { access: 'public' },
+      config: { access: 'public', audit: false },
       schema: {
         tags: ['auth'],
         summary: 'Exchange a refresh token for a new access token and a new refresh token',
@@ -109,7 +109,7 @@ export function authRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
   app.post(
     '/api/v1/auth/logout',
     {
-      config: { access: USER, passwordChangeExempt: true },
+      config: { access: USER, passwordChangeExempt: true, audit: false },
       // An empty body (with or without a JSON content type) is the same as {}: the body is optional.
       preParsing: async (req, _reply, payload) => {
         const { 'content-length': length, 'transfer-encoding': chunked } = req.headers;

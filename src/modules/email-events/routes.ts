@@ -13,7 +13,7 @@ export const emailPluginRoutes: RouteModule = (app, deps) => {
   app.post(
     '/api/v1/events/ingest',
     {
-      config: { access: { role: 'operator', scope: 'ingest' } },
+      config: { access: { role: 'operator', scope: 'ingest' }, audit: false },
       schema: {
         tags: ['events'],
         summary: 'Ingest email events in the ZoneMTA plugin format',

@@ -49,7 +49,7 @@ export const eventRoutes: RouteModule = (app, deps) => {
     app.post(
       base,
       {
-        config: { access: { role: 'operator', scope: 'ingest' } },
+        config: { access: { role: 'operator', scope: 'ingest' }, audit: false },
         schema: {
           tags: [tag],
           summary: `Ingest ${s.decl.title.toLowerCase()}`,

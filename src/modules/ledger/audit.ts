@@ -49,7 +49,10 @@ export function actorLabel(a: Actor): string {
   return p.kind === 'user' ? `user:${p.username}` : `key:${p.keyId}:${p.name}`;
 }
 
-const SECRET_KEY = /^(password|passphrase|secret|token|access_?token|refresh_?token|api_?key|key|authorization|credentials?|private_?key|content(_?base64)?)$/i;
+// Keys whose values are never stored: any *password / *passphrase (currentPassword, newPassword),
+// anything with "secret" (secrets, hmacSecret), tokens of sessions, bots and APIs (but not token
+// counts such as inputTokens), keys, authorization, credentials, cookies, file contents.
+const SECRET_KEY = /^(.*pass(word|phrase)|.*secret.*|((access|refresh|bot|api|auth|bearer|session|heartbeat)_?)?token|api_?key|key|private_?key|authorization|credentials?|cookie|content(_?base64)?)$/i;
 const MAX_STRING = 256;
 const MAX_DEPTH = 4;
 

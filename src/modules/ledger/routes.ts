@@ -240,6 +240,10 @@ export function ledgerRoutes(options: LedgerOptions = {}): RouteModule {
   const pollMs = options.streamPollMs ?? 500;
   const heartbeatMs = options.streamHeartbeatMs ?? 15_000;
   return (app: App, deps: AppDeps) => {
+    // Every mutating route here writes its own audit entry (recordAudit, with a precise action and target).
+    app.addHook('onRoute', (route) => {
+      route.config = { ...(route.config ?? {}), audit: route.config?.audit ?? 'self' };
+    });
     const db = deps.db;
     let closing = false;
     app.addHook('preClose', async () => {

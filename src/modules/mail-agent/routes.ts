@@ -75,7 +75,7 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
   app.post(
     '/api/v1/metrics/:family',
     {
-      config: { access: { role: 'operator', scope: 'ingest' } },
+      config: { access: { role: 'operator', scope: 'ingest' }, audit: false },
       schema: {
         tags: ['metrics'],
         summary: 'Ingest the mail-cluster agent\'s metrics of one type',

@@ -98,7 +98,7 @@ export const metricsRoutes: RouteModule = (app, deps) => {
   app.post(
     '/api/v1/metrics',
     {
-      config: { access: { role: 'operator', scope: 'ingest' } },
+      config: { access: { role: 'operator', scope: 'ingest' }, audit: false },
       schema: {
         tags: ['metrics'],
         summary: 'Ingest metric rows of one family',

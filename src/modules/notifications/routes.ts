@@ -175,7 +175,7 @@ export function notificationRoutes(deps: { channels: ChannelStore; delivery: Del
     app.post(
       '/api/v1/notification-channels/:id/test',
       {
-        config: { access: ADMIN },
+        config: { access: ADMIN, audit: false },
         schema: {
           tags,
           summary: 'Send a test notification',

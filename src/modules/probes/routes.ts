@@ -243,7 +243,7 @@ export function probeRoutes(app: App, _deps: AppDeps, store: ProbeStore, schedul
   app.post(
     '/api/v1/monitors/:id/check-now',
     {
-      config: { access: WRITE },
+      config: { access: WRITE, audit: false },
       schema: {
         tags: ['monitors'],
         summary: 'Probe a monitored service now',
@@ -288,7 +288,7 @@ export function probeRoutes(app: App, _deps: AppDeps, store: ProbeStore, schedul
   app.post(
     '/api/v1/heartbeat/:token',
     {
-      config: { access: 'public' },
+      config: { access: 'public', audit: false },
       schema: {
         tags: ['monitors'],
         summary: 'A heartbeat ping',
