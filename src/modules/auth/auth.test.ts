@@ -64,7 +64,7 @@ for (const kind of backends) {
       assert.equal(body.tokenType, 'Bearer');
       assert.equal(body.expiresIn, rt.config.accessTokenTtlSeconds);
       assert.match(body.refreshToken, /^odr_[A-Za-z0-9_-]{43}$/);
-      assert.deepEqual(Object.keys(body.user).sort(), ['createdAt', 'disabled', 'email', 'id', 'lastLoginAt', 'mustChangePassword', 'passwordChangedAt', 'role', 'updatedAt', 'username']);
+      assert.deepEqual(Object.keys(body.user).sort(), ['createdAt', 'disabled', 'email', 'id', 'lastLoginAt', 'mustChangePassword', 'passwordChangedAt', 'role', 'telegramId', 'updatedAt', 'username']);
       assert.equal(body.user.username, 'login.user', 'stored in canonical form');
       assert.ok(body.user.lastLoginAt);
       assert.deepEqual(decodeProtectedHeader(body.accessToken), { alg: 'HS256', typ: 'JWT' });

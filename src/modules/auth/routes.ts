@@ -33,6 +33,7 @@ export const userView = z
     updatedAt: z.string(),
     passwordChangedAt: z.string(),
     lastLoginAt: z.string().nullable(),
+    telegramId: z.number().int().nullable().describe('Telegram user id: Telegram notification channels that name this user send to it'),
   })
   .describe('A dashboard user');
 
@@ -215,7 +216,12 @@ export function userRoutes(app: App, _deps: AppDeps, s: AuthServices): void {
           'Admins may change any user; other users only their own email. Nobody can raise their own role (403 CANNOT_RAISE_OWN_ROLE); ' +
           'the last active admin cannot be demoted or disabled (409 LAST_ADMIN). Disabling a user ends their sessions immediately.',
         params: idParams,
-        body: z.strictObject({ role: z.enum(ROLES).optional(), disabled: z.boolean().optional(), email: z.email().max(254).nullable().optional() }),
+        body: z.strictObject({
+          role: z.enum(ROLES).optional(),
+          disabled: z.boolean().optional(),
+          email: z.email().max(254).nullable().optional(),
+          telegramId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional().describe('Your Telegram user id (message @userinfobot), for Telegram channels that name you'),
+        }),
         response: { 200: userView, 404: problemSchema, 409: problemSchema },
       },
     },

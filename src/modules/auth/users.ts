@@ -25,6 +25,7 @@ export interface UserView {
   updatedAt: string;
   passwordChangedAt: string;
   lastLoginAt: string | null;
+  telegramId: number | null;
 }
 
 
@@ -39,6 +40,7 @@ export const toUserView = (r: DashboardUserRow): UserView => ({
   updatedAt: r.updated_at.toISOString(),
   passwordChangedAt: r.password_changed_at.toISOString(),
   lastLoginAt: r.last_login_at?.toISOString() ?? null,
+  telegramId: r.telegram_id ?? null,
 });
 
 export function isUniqueViolation(err: unknown): boolean {
@@ -60,6 +62,8 @@ export interface UserPatch {
   role?: Role | undefined;
   disabled?: boolean | undefined;
   email?: string | null | undefined;
+  /** The user's Telegram user id (a Telegram notification channel may name the user instead of a chat). */
+  telegramId?: number | null | undefined;
 }
 
 export class UserStore {
@@ -154,10 +158,11 @@ export class UserStore {
            role = coalesce($2, role),
            disabled = coalesce($3, disabled),
            email = CASE WHEN $4 THEN $5 ELSE email END,
+           telegram_id = CASE WHEN $6 THEN $7::bigint ELSE telegram_id END,
            token_version = token_version + CASE WHEN coalesce($2, role) <> role OR coalesce($3, disabled) <> disabled THEN 1 ELSE 0 END,
            updated_at = now()
          WHERE id = $1 RETURNING *`,
-        [id, patch.role ?? null, patch.disabled ?? null, patch.email !== undefined, patch.email ?? null],
+        [id, patch.role ?? null, patch.disabled ?? null, patch.email !== undefined, patch.email ?? null, patch.telegramId !== undefined, patch.telegramId ?? null],
       );
       // Access tokens issued before a disable, re-enable or role change are dead (token_version).
       const accessChanged = row!.role !== target.role || row!.disabled !== target.disabled;

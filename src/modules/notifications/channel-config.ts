@@ -64,10 +64,16 @@ export const CHANNEL_CONFIG = {
     }),
   },
   telegram: {
-    config: z.strictObject({
-      chatId: z.union([z.string().regex(/^(-?[0-9]{1,20}|@[A-Za-z0-9_]{5,64})$/, 'must be a numeric chat id or @channelusername'), z.number().int()]).describe('Chat, group or channel id'),
-      apiBaseUrl: httpUrl.default('https://api.telegram.org').describe('Bot API base URL (a local Bot API server, tests)'),
-    }),
+    config: z
+      .strictObject({
+        chatId: z
+          .union([z.string().regex(/^(-?[0-9]{1,20}|@[A-Za-z0-9_]{5,64})$/, 'must be a numeric chat id or @channelusername'), z.number().int()])
+          .optional()
+          .describe('Chat, group or channel id (or give `username`)'),
+        username: z.string().min(1).max(64).optional().describe('A dashboard user instead of a chat: messages go to the Telegram id the user set (`telegramId`, PATCH /api/v1/users/{id})'),
+        apiBaseUrl: httpUrl.default('https://api.telegram.org').describe('Bot API base URL (a local Bot API server, tests)'),
+      })
+      .refine((c) => (c.chatId === undefined) !== (c.username === undefined), { message: 'give chatId or username, one of the two', path: ['chatId'] }),
     secrets: z.strictObject({
       botToken: z.string().regex(/^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$/, 'must be a Telegram bot token (123456:ABC…)').describe('Bot token from @BotFather'),
     }),

@@ -106,7 +106,17 @@ export class ChannelStore {
 
   /** The channel with its secrets opened, for a sender. */
   async withSecrets(id: number): Promise<ChannelWithSecrets> {
-    return this.open(await this.row(id));
+    const channel = this.open(await this.row(id));
+    const cfg = channel.config as { username?: string; chatId?: string | number };
+    if (channel.kind === 'telegram' && cfg.username !== undefined) {
+      // A Telegram channel that names a dashboard user sends to the Telegram id that user set.
+      const user = await this.db.queryOne<{ telegram_id: number | null }>('SELECT telegram_id FROM dashboard_users WHERE username = $1 AND NOT disabled', [cfg.username]);
+      if (!user?.telegram_id) {
+        throw new UnavailableError('TELEGRAM_USER_UNLINKED', `notification channel ${id} names the user ${JSON.stringify(cfg.username)}, who has no Telegram id (PATCH /api/v1/users/{id} with telegramId) or is disabled`);
+      }
+      return { ...channel, config: { ...channel.config, chatId: user.telegram_id } };
+    }
+    return channel;
   }
 
   /** Opens the channel's secrets; UnavailableError CHANNEL_SECRETS_UNREADABLE when they were sealed with a key this process lacks (or altered). */
