@@ -197,6 +197,9 @@ describe('fault: property-based fuzzing of every route from its OpenAPI schema',
     const doc = rt.app.swagger() as { paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>> };
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
+        // Server-sent-event streams stay open by design (an in-app feed, a live run's events): a fuzzed
+        // request would never end. Their refusals and streams are tested in their modules.
+        if (path.endsWith('/stream')) continue;
         if (['get', 'post', 'put', 'patch', 'delete'].includes(method)) operations.push({ method: method.toUpperCase(), path, ...op });
       }
     }
@@ -404,7 +407,7 @@ describe('fault: property-based fuzzing of every route from its OpenAPI schema',
   });
 
   // One subtest per operation (the operations are known only once the app is built).
-  test('every route: no 5xx; every rejection is problem+json with a code', { timeout: 600_000 }, async (t) => {
+  test('every route: no 5xx; every rejection is problem+json with a code', { timeout: 1_500_000 }, async (t) => {
     for (const op of operations) {
       await t.test(`${op.method} ${op.path}`, async () => {
         const counts = new Map<number, number>();
