@@ -46,6 +46,33 @@ export interface ProbeStateSource {
   states(): Promise<{ serviceName: string; status: ServiceStatus | 'unknown'; since: Date | null; labels: Record<string, string>; channelIds?: readonly number[] }[]>;
 }
 
+/** What a rule's condition says about one series (a node, an IP × zone, a device …) in one evaluation round. */
+export interface AlertObservation {
+  /** Labels that tell this series apart within its rule (node, zone, service, role …). */
+  series: Record<string, string>;
+  nodeId: string | null;
+  serviceName: string | null;
+  /** null: no data in the window. */
+  holds: boolean | null;
+  /** The value passed the recovery threshold (equal to !holds without one). */
+  recovered: boolean;
+  value: number | string | null;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * Evaluates the condition kinds whose data another module owns (DNSBL listings, warm-up gates,
+ * sending-domain DNS state, home-lab collection …). The owning module implements it next to its
+ * tables; src/runtime.ts hands it to the alerts module by kind, and the evaluator calls it inside
+ * its round's transaction (`db`) for every enabled rule of that kind. The condition was validated
+ * by the kind's schema in conditions.ts. Until a kind has an observer, its rules evaluate to
+ * "no data yet" (no event, whatever their no-data policy).
+ */
+export interface ConditionObserver {
+  observe(db: Queryable, condition: { kind: string } & Record<string, unknown>, scope: { kind: string; values: readonly string[] }, now: Date): Promise<AlertObservation[]>;
+}
+
 /** One thing to tell people about an alert event. */
 export interface AlertNotice {
   eventId: number;

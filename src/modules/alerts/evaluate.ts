@@ -16,7 +16,7 @@ import { FAMILIES } from '../families.ts';
 import { getMongoClusterStatus } from '../mongodb/cluster-status.ts';
 import { STREAMS } from '../streams.ts';
 import { compare, PENDING_SOURCES, streamNodeColumn, type Condition, type MetricCondition, type StreamCondition } from './conditions.ts';
-import type { ProbeStateSource } from './contracts.ts';
+import type { AlertObservation, ConditionObserver, ProbeStateSource } from './contracts.ts';
 import type { ScopeKind } from './schema.ts';
 
 export interface Scope {
@@ -24,19 +24,7 @@ export interface Scope {
   values: readonly string[];
 }
 
-export interface Observation {
-  /** Labels that tell this series apart within its rule (node, zone, service, role …). */
-  series: Record<string, string>;
-  nodeId: string | null;
-  serviceName: string | null;
-  /** null: no data in the window. */
-  holds: boolean | null;
-  /** The value passed the recovery threshold (equal to !holds without one). */
-  recovered: boolean;
-  value: number | string | null;
-  message: string;
-  details: Record<string, unknown>;
-}
+export type Observation = AlertObservation;
 
 export type Outcome =
   | { state: 'evaluated'; observations: Observation[] }
@@ -45,6 +33,8 @@ export type Outcome =
 
 export interface ObserveContext {
   probes: ProbeStateSource | null;
+  /** Observers of the kinds other modules own, by condition kind. */
+  observers?: Readonly<Record<string, ConditionObserver>>;
   /** Probe states, read once per round. */
   probeStates?: Awaited<ReturnType<ProbeStateSource['states']>>;
 }
@@ -226,6 +216,8 @@ export function roleDownObservations(role: string, silentSeconds: number, nodes:
 
 export async function observe(db: Queryable, condition: Condition, scope: Scope, now: Date, ctx: ObserveContext): Promise<Outcome> {
   const c = condition;
+  const external = ctx.observers?.[c.kind];
+  if (external) return { state: 'evaluated', observations: await external.observe(db, c, scope, now) };
   const pending = PENDING_SOURCES[c.kind];
   if (pending !== undefined) {
     const r = await db.queryOne<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [pending]);

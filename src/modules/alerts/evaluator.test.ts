@@ -443,5 +443,42 @@ for (const kind of enabledBackends()) {
         await other.close();
       }
     });
+
+    test('a kind another module owns is evaluated by the observer that module gives, inside the round\'s transaction; without one it stays "no data yet"', async () => {
+      const rule = await alerts.createRule(
+        ruleInputSchema.parse({ name: `dnsbl-${nodeId}`, severity: 'critical', condition: { kind: 'dnsbl_listed', lists: 'critical' }, noDataPolicy: 'alerting', channels: [7] }),
+      );
+      await evalAt(0);
+      assert.deepEqual(await events(rule.id), [], 'no observer: no event, even with noDataPolicy alerting');
+
+      let listed = true;
+      const seen: { kind: string; scope: string; inTx: boolean }[] = [];
+      const observed = new AlertsService({
+        db: m.db,
+        clock,
+        notifier,
+        observers: {
+          dnsbl_listed: {
+            async observe(db, condition, scope) {
+              // A query through the given handle works: it is the round's transaction.
+              const r = await db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM alert_rules WHERE id = $1', [rule.id]);
+              seen.push({ kind: condition.kind, scope: scope.kind, inTx: r?.n === 1 });
+              return [{ series: { ip: '192.0.2.7', zone: 'zen.spamhaus.org' }, nodeId, serviceName: null, holds: listed, recovered: !listed, value: listed ? '127.0.0.2' : null, message: listed ? '192.0.2.7 listed on zen.spamhaus.org' : 'clean', details: {} }];
+            },
+          },
+        },
+      });
+      clock.set(at(30));
+      await observed.evaluate();
+      const fired = await events(rule.id);
+      assert.deepEqual(fired.map((e) => [e.status, e.labels.ip, e.labels.zone]), [['firing', '192.0.2.7', 'zen.spamhaus.org']]);
+      assert.deepEqual(seen, [{ kind: 'dnsbl_listed', scope: 'all', inTx: true }]);
+      assert.deepEqual(notifier.reasons(), [`dnsbl-${nodeId}:fired`]);
+
+      listed = false;
+      clock.set(at(60));
+      await observed.evaluate();
+      assert.deepEqual((await events(rule.id)).map((e) => e.status), ['resolved']);
+    });
   });
 }

@@ -4,23 +4,13 @@
  * the default rules. src/runtime.ts wires it; the notifications module gives the
  * AlertNotifier and the probes module the ProbeStateSource.
  */
-import type { Logger } from 'pino';
-import type { Database } from '../../db/database.ts';
-import type { Clock } from '../../domain/clock.ts';
 import type { RouteModule } from '../../http/app.ts';
 import type { JobDefinition } from '../../jobs/runner.ts';
-import type { AlertNotifier, ProbeStateSource } from './contracts.ts';
 import { seedDefaultRules } from './defaults.ts';
 import { alertRoutes } from './routes.ts';
-import { AlertsService } from './service.ts';
+import { AlertsService, type AlertsOptions } from './service.ts';
 
-export interface AlertsModuleOptions {
-  db: Database;
-  clock: Clock;
-  logger?: Logger | undefined;
-  notifier?: AlertNotifier | null | undefined;
-  probes?: ProbeStateSource | null | undefined;
-  serviceChannels?: readonly number[] | undefined;
+export interface AlertsModuleOptions extends AlertsOptions {
   /** Resolved events older than this are deleted by the alert-events-retention job (default 30). */
   retentionDays?: number | undefined;
   /** Evaluation interval (default 30 s). */
@@ -37,7 +27,7 @@ export interface AlertsModule {
 export const DEFAULT_ALERT_RETENTION_DAYS = 30;
 
 export function createAlertsModule(o: AlertsModuleOptions): AlertsModule {
-  const service = new AlertsService({ db: o.db, clock: o.clock, logger: o.logger, notifier: o.notifier, probes: o.probes, serviceChannels: o.serviceChannels });
+  const service = new AlertsService(o);
   const retentionDays = o.retentionDays ?? DEFAULT_ALERT_RETENTION_DAYS;
   return {
     service,

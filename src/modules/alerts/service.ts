@@ -16,7 +16,7 @@ import { ConflictError, InvalidError, NotFoundError, type FieldIssue } from '../
 import { pageResult, type Page } from '../../domain/paging.ts';
 import { isUniqueViolation } from '../auth/users.ts';
 import { checkRule, conditionSchema, type Condition, type RuleInput } from './conditions.ts';
-import type { AlertNotice, AlertNotifier, AlertSeverity, ProbeStateSource, ServiceAlertSink, ServiceStateChange } from './contracts.ts';
+import type { AlertNotice, AlertNotifier, AlertSeverity, ConditionObserver, ProbeStateSource, ServiceAlertSink, ServiceStateChange } from './contracts.ts';
 import { observe, type ObserveContext, type Observation } from './evaluate.ts';
 import { isValidTimeZone, silenceMatches, windowActive, windowCovers } from './mutes.ts';
 import type { AlertEventRow, AlertEventTransitionRow, AlertMaintenanceWindowRow, AlertRuleRow, AlertSilenceRow, EscalationStep, EventStatus, MutedBy, NoDataPolicy, Recurrence, SilenceMatcher } from './schema.ts';
@@ -34,6 +34,8 @@ export interface AlertsOptions {
   logger?: Logger | undefined;
   notifier?: AlertNotifier | null | undefined;
   probes?: ProbeStateSource | null | undefined;
+  /** Observers of condition kinds other modules own (DNSBL, warm-up, home-lab …), by kind. */
+  observers?: Readonly<Record<string, ConditionObserver>> | undefined;
   /** Channels told about service events of the sink (no rule names them). */
   serviceChannels?: readonly number[] | undefined;
   /** A service that goes down again within this many minutes of its previous event of the same type: a new event, no new notice (the seed's dedup window). */
@@ -413,7 +415,7 @@ export class AlertsService implements ServiceAlertSink {
     return this.stateTx(async (tx, now) => {
       const rules = await tx.queryMany<AlertRuleRow>('SELECT * FROM alert_rules ORDER BY id');
       const mutes = await loadMutes(tx, now);
-      const ctx: ObserveContext = { probes: this.opts.probes ?? null };
+      const ctx: ObserveContext = { probes: this.opts.probes ?? null, ...(this.opts.observers ? { observers: this.opts.observers } : {}) };
       const counters: RoundCounters = { transitions: 0, notices: 0, muted: 0 };
       const errors: RoundSummary['errors'] = [];
       let series = 0;
