@@ -5,17 +5,22 @@
  */
 import type { Principal } from './access.ts';
 
-export interface AuditRecord {
+/** Who acts and from where. */
+export interface AuditActor {
   principal: Principal | null;
+  ip?: string | null | undefined;
+  requestId?: string | null | undefined;
+}
+
+/** One audit entry as written: the HTTP layer builds it for every mutating request, modules for their own actions. */
+export interface AuditRecord extends AuditActor {
   /** `<resource>.<verb>`, e.g. `alert-rules.create`, `alerts.acknowledge`, `users.update`. */
   action: string;
   /** The resource, e.g. `alert-rules`. */
   targetType: string;
-  targetId: string | null;
-  ip: string | null;
-  requestId: string | null;
+  targetId?: string | number | null | undefined;
   /** Path parameters and the request body; the sink removes secrets before storing it. */
-  summary: Record<string, unknown>;
+  summary?: Record<string, unknown> | undefined;
 }
 
 /** Writes one entry inside `tx` (the transaction of the change it describes). */

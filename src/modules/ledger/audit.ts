@@ -8,22 +8,13 @@
  */
 import { isIP } from 'node:net';
 import type { Queryable } from '../../db/database.ts';
-import type { Principal } from '../../domain/access.ts';
+import type { AuditActor, AuditRecord } from '../../domain/audit.ts';
 
 /** Who acts and from where: built by the routes from the request. */
-export interface Actor {
-  principal: Principal | null;
-  ip?: string | null | undefined;
-  requestId?: string | null | undefined;
-}
+export type Actor = AuditActor;
 
-export interface AuditEntryInput extends Actor {
-  /** e.g. `run.transition`, `tool_call.approve`, `pricing.create`. */
-  action: string;
-  targetType: string;
-  targetId?: string | number | null | undefined;
-  summary?: Record<string, unknown> | undefined;
-}
+/** One entry to write (the same shape the HTTP layer's audit sink receives). */
+export type AuditEntryInput = AuditRecord;
 
 export interface AuditEntry {
   id: number;

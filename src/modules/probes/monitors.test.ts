@@ -187,6 +187,23 @@ for (const kind of enabledBackends()) {
       assert.equal((await req('POST', `/api/v1/monitors/${web.id}/heartbeat-token`, operator)).json().code, 'MONITOR_NOT_HEARTBEAT');
     });
 
+    test('heartbeat tokens cannot be guessed at speed: 30 unknown tokens from one address, then 429 with Retry-After before any lookup; other addresses unaffected', async () => {
+      const created = await req('POST', '/api/v1/monitors', operator, { name: uniq('hb-limit'), kind: 'heartbeat', intervalSeconds: 60 });
+      const token = created.json().heartbeatToken as string;
+      const from = (addr: string, t: string) => rt.app.inject({ method: 'POST', url: `/api/v1/heartbeat/${t}`, remoteAddress: addr });
+      const guesser = `10.77.${kind.length}.${Math.floor(Math.random() * 250) + 1}`;
+      for (let i = 0; i < 30; i++) assert.equal((await from(guesser, `hb_guess${i}`)).statusCode, 404, `guess ${i + 1}`);
+      const limited = await from(guesser, 'hb_guess30');
+      assert.equal(limited.statusCode, 429, limited.body);
+      assert.equal(limited.json().code, 'HEARTBEAT_RATE_LIMITED');
+      assert.ok(Number(limited.headers['retry-after']) >= 1, 'Retry-After in seconds');
+      assert.equal((await from(guesser, token)).statusCode, 429, 'refused before the token is looked at, even a real one');
+      assert.equal((await from('10.78.0.1', token)).statusCode, 200, 'another address is not limited');
+      // The window slides: 10 minutes later the address may try again.
+      clock.set(clock.now().getTime() + 10 * 60_000 + 1000);
+      assert.equal((await from(guesser, token)).statusCode, 200);
+    });
+
     test('the check list: filters by status and checked_at range, 100 by default, pages with next', async () => {
       const name = uniq('listed');
       const m = (await req('POST', '/api/v1/monitors', operator, { name, kind: 'http', target: 'https://example.com/', enabled: false })).json();

@@ -292,11 +292,11 @@ export function probeRoutes(app: App, _deps: AppDeps, store: ProbeStore, schedul
       schema: {
         tags: ['monitors'],
         summary: 'A heartbeat ping',
-        description: 'For heartbeat monitors: the token (shown when the monitor was created or its token rotated) is the credential. Unknown token: 404 HEARTBEAT_NOT_FOUND. A body, if any, is ignored.',
+        description: 'For heartbeat monitors: the token (shown when the monitor was created or its token rotated) is the credential. Unknown token: 404 HEARTBEAT_NOT_FOUND; after 30 unknown tokens from one client address in 10 minutes that address gets 429 HEARTBEAT_RATE_LIMITED with Retry-After. A body, if any, is ignored.',
         params: z.object({ token: z.string().max(128) }),
-        response: { 200: z.object({ serviceName: z.string(), receivedAt: z.string() }), 404: problemSchema },
+        response: { 200: z.object({ serviceName: z.string(), receivedAt: z.string() }), 404: problemSchema, 429: problemSchema },
       },
     },
-    async (req) => store.ping(req.params.token),
+    async (req) => store.ping(req.params.token, req.ip),
   );
 }

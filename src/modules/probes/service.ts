@@ -11,7 +11,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database, Queryable } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { ConflictError, InvalidError, NotFoundError, type FieldIssue } from '../../domain/errors.ts';
+import { ConflictError, InvalidError, NotFoundError, RateLimitedError, type FieldIssue } from '../../domain/errors.ts';
+import { FailureWindow, type LimitRule } from '../../domain/failure-window.ts';
 import { pageResult, type Page } from '../../domain/paging.ts';
 import { isUniqueViolation } from '../auth/users.ts';
 import type { ProbeStateSource, ServiceStateChange } from '../alerts/contracts.ts';
@@ -299,15 +300,22 @@ export function heartbeatResult(r: Pick<MonitorRow, 'last_ping_at' | 'created_at
 export interface ProbeStoreOptions {
   db: Database;
   clock: Clock;
+  /** Unknown heartbeat tokens one client address may send before it is refused for a while (default 30 in 10 minutes). */
+  heartbeatFailures?: LimitRule | undefined;
 }
+
+/** Heartbeat tokens are credentials on a public route: a client that keeps guessing is refused before any database work. */
+export const DEFAULT_HEARTBEAT_FAILURES: LimitRule = { max: 30, windowMs: 10 * 60_000 };
 
 export class ProbeStore implements ProbeStateSource {
   private readonly db: Database;
   private readonly clock: Clock;
+  private readonly heartbeatFailures: FailureWindow;
 
   constructor(opts: ProbeStoreOptions) {
     this.db = opts.db;
     this.clock = opts.clock;
+    this.heartbeatFailures = new FailureWindow(opts.heartbeatFailures ?? DEFAULT_HEARTBEAT_FAILURES, 100_000, () => this.clock.now().getTime());
   }
 
   // ---- monitors ----
@@ -421,7 +429,10 @@ export class ProbeStore implements ProbeStateSource {
    * A heartbeat ping. A monitor that is down (or has no state yet) is looked
    * at by the next scheduler run, so it comes back without waiting a window.
    */
-  async ping(token: string): Promise<{ serviceName: string; receivedAt: string }> {
+  /** Records a heartbeat. `client` (the client address) counts unknown tokens: too many → RateLimitedError, before any lookup. */
+  async ping(token: string, client: string | null = null): Promise<{ serviceName: string; receivedAt: string }> {
+    const wait = client === null ? 0 : this.heartbeatFailures.retryAfterSeconds(client);
+    if (wait > 0) throw new RateLimitedError('HEARTBEAT_RATE_LIMITED', `too many unknown heartbeat tokens from this address; retry in ${wait} s`, wait);
     const now = this.clock.now();
     const r = HEARTBEAT_TOKEN_PATTERN.test(token)
       ? await this.db.queryOne<{ name: string }>(
@@ -431,7 +442,10 @@ export class ProbeStore implements ProbeStateSource {
           [tokenHash(token), now.toISOString()],
         )
       : null;
-    if (!r) throw new NotFoundError('HEARTBEAT_NOT_FOUND', 'no heartbeat monitor has this token');
+    if (!r) {
+      if (client !== null) this.heartbeatFailures.fail(client);
+      throw new NotFoundError('HEARTBEAT_NOT_FOUND', 'no heartbeat monitor has this token');
+    }
     return { serviceName: r.name, receivedAt: now.toISOString() };
   }
 
