@@ -182,3 +182,21 @@ test('mx mechanisms resolve the MX hosts (with CIDR lengths) and an MX list over
   assert.equal((await evaluateSpf(dns, '203.0.113.1', 'm.test')).result, 'fail');
   assert.equal((await evaluateSpf(dns, '192.0.2.1', 'big.test')).result, 'permerror');
 });
+
+test('ptr, exists and macros are not evaluated (unknown, never pass or fail); an include without an SPF record is a permerror', async () => {
+  const txt: Record<string, string[]> = {
+    'p.test': ['v=spf1 ip4:192.0.2.1 ptr -all'],
+    'e.test': ['v=spf1 exists:%{i}.allow.e.test -all'],
+    'i.test': ['v=spf1 include:nospf.test -all'],
+    'nospf.test': ['just text'],
+  };
+  const dns: DnsLookup = { txt: async (n) => txt[n] ?? [], a: async () => [], aaaa: async () => [], mx: async () => [] };
+  assert.equal((await evaluateSpf(dns, '192.0.2.1', 'p.test')).result, 'pass', 'matched before ptr');
+  const ptr = await evaluateSpf(dns, '192.0.2.2', 'p.test');
+  assert.deepEqual([ptr.result, ptr.detail], ['unknown', 'ptr is not evaluated']);
+  assert.equal((await evaluateSpf(dns, '192.0.2.2', 'e.test')).result, 'unknown');
+  const spf = await checkSpf(dns, 'p.test', ['192.0.2.1', '192.0.2.2']);
+  assert.deepEqual([spf.state, spf.reason], ['not_configured', 'does not authorise 192.0.2.2 (unknown)']);
+  const inc = await evaluateSpf(dns, '192.0.2.1', 'i.test');
+  assert.deepEqual([inc.result, inc.detail], ['permerror', 'include:nospf.test: nospf.test has no SPF record']);
+});

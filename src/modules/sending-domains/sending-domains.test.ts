@@ -151,6 +151,22 @@ for (const kind of enabledBackends()) {
       await m.db.query(`UPDATE sending_domains SET status = 'active'`);
     });
 
+    test('the job checks the domains whose last check is older than the interval, never-checked first, and leaves the others', async () => {
+      clock.set(NOW);
+      await m.db.query('UPDATE sending_domains SET last_checked_at = $1', [new Date(NOW - 60_000)]);
+      for (const d of ['j1', 'j2', 'j3']) await store.create({ domain: `${d}.${Z}` });
+      await m.db.query('UPDATE sending_domains SET last_checked_at = $1 WHERE domain = $2', [new Date(NOW - 2 * HOUR), `j2.${Z}`]);
+      await m.db.query('UPDATE sending_domains SET last_checked_at = $1 WHERE domain = $2', [new Date(NOW - 10 * 60_000), `j3.${Z}`]);
+      assert.deepEqual(await store.due(clock.now(), HOUR, 10), [`j1.${Z}`, `j2.${Z}`]);
+      const summary = await checker.runDue(HOUR);
+      assert.deepEqual(summary, { due: 2, checked: 2, dnsErrors: 0, failed: 0 });
+      const counts = await m.db.queryMany<{ domain: string; n: number }>(`SELECT d.domain, count(c.id)::int AS n FROM sending_domains d LEFT JOIN sending_domain_checks c ON c.domain = d.domain WHERE d.domain LIKE 'j_.%' GROUP BY d.domain ORDER BY d.domain`);
+      assert.deepEqual(counts.map((r) => [r.domain, r.n]), [[`j1.${Z}`, 1], [`j2.${Z}`, 1], [`j3.${Z}`, 0]]);
+      // No records at all (NXDOMAIN in the zone) is an answer: not configured, outcome ok.
+      assert.deepEqual(await flags(`j1.${Z}`), { spf: false, dkim: false, dmarc: false, policy: null, outcome: 'ok', errors: 0 });
+      assert.deepEqual(await store.due(clock.now(), HOUR, 10), []);
+    });
+
     test('the domain_auth observer: required parts, the minimum DMARC policy and checks that could not read DNS', async () => {
       const base = { spf_configured: true, dkim_configured: true, dmarc_configured: true, dmarc_policy: 'none' as const, last_checked_at: new Date(NOW), consecutive_check_errors: 0 };
       const rows = [
