@@ -15,3 +15,11 @@ test('OPSDECK_TRUST_PROXY: off by default; true, a hop count or a list of addres
     assert.throws(() => loadConfig({ OPSDECK_TRUST_PROXY: bad }), (e: unknown) => e instanceof ConfigError && /OPSDECK_TRUST_PROXY/.test(e.message), bad);
   }
 });
+
+test('OPSDECK_DOMAIN_DNS_SERVERS: unset is the system resolvers; ip, ipv4:port and [ipv6]:port; anything else names the variable', () => {
+  assert.deepEqual(loadConfig({}).domainCheckDnsServers, []);
+  assert.deepEqual(loadConfig({ OPSDECK_DOMAIN_DNS_SERVERS: '10.0.0.53, 127.0.0.1:5353,[::1]:53,2001:db8::53' }).domainCheckDnsServers, ['10.0.0.53', '127.0.0.1:5353', '[::1]:53', '2001:db8::53']);
+  for (const bad of ['dns.example.com', '10.0.0.1:0', '10.0.0.1:70000', '[10.0.0.1]:53', '::1:53x', '1.2.3']) {
+    assert.throws(() => loadConfig({ OPSDECK_DOMAIN_DNS_SERVERS: bad }), (e: unknown) => e instanceof ConfigError && /OPSDECK_DOMAIN_DNS_SERVERS/.test(e.message), bad);
+  }
+});

@@ -28,6 +28,14 @@ function isAddressOrCidr(s: string): boolean {
   return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128);
 }
 
+/** A DNS server as node's Resolver#setServers takes it: `ip`, `ipv4:port` or `[ipv6]:port`. */
+function isDnsServer(s: string): boolean {
+  if (isIP(s)) return true;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(s);
+  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) return false;
+  return m[1] !== undefined ? isIP(m[1]) === 6 : isIP(m[2]!) === 4;
+}
+
 /**
  * Fastify's trustProxy semantics: false (default: X-Forwarded-For is ignored,
  * the client is the socket peer), true (trust every hop — only when nothing
@@ -181,6 +189,25 @@ const entries = {
   nodeId: { env: 'OPSDECK_NODE_ID', schema: z.string().min(1).max(128).default(hostname()), description: 'Node id of this host for self-monitoring (default: hostname)' },
   mongoLagThresholdSeconds: { env: 'OPSDECK_MONGO_LAG_THRESHOLD', schema: z.coerce.number().min(0).default(10), description: 'Replication lag above which a MongoDB member is `lagging` (s)' },
   alertRetentionDays: { env: 'OPSDECK_ALERT_RETENTION_DAYS', schema: int(1, 3650).default(30), description: 'Resolved alert events are deleted this many days after they resolved' },
+  domainCheckDnsServers: {
+    env: 'OPSDECK_DOMAIN_DNS_SERVERS',
+    schema: z
+      .string()
+      .optional()
+      .transform((v, ctx): string[] => {
+        const list = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+        const bad = list.filter((x) => !isDnsServer(x));
+        if (bad.length) {
+          ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of DNS server addresses (ip, ip:port, [ipv6]:port); not valid: ${bad.join(', ')}` });
+          return z.NEVER;
+        }
+        return list;
+      }),
+    description: 'DNS servers the sending-domain checker asks for SPF, DKIM and DMARC records (comma-separated `ip`, `ip:port` or `[ipv6]:port`). Unset: the system\'s resolvers',
+  },
+  domainCheckDnsTimeoutMs: { env: 'OPSDECK_DOMAIN_DNS_TIMEOUT_MS', schema: int(100, 60_000).default(3000), description: 'Timeout of one DNS query try of the sending-domain checker (ms)' },
+  domainCheckDnsTries: { env: 'OPSDECK_DOMAIN_DNS_TRIES', schema: int(1, 10).default(2), description: 'Tries per DNS query of the sending-domain checker before the lookup counts as unanswered' },
+  domainCheckIntervalMinutes: { env: 'OPSDECK_DOMAIN_CHECK_INTERVAL', schema: int(5, 10_080).default(60), description: 'How often each sending domain\'s SPF, DKIM and DMARC records are checked (minutes)' },
   shutdownTimeoutMs: { env: 'OPSDECK_SHUTDOWN_TIMEOUT_MS', schema: int(100, 60_000).default(8000), description: 'Grace period for in-flight requests on SIGTERM (ms)' },
 } satisfies Record<string, Entry<z.ZodType>>;
 

@@ -38,6 +38,7 @@ import { createOutbound, type Outbound } from './net/outbound.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { ServiceAlertSink } from './modules/alerts/contracts.ts';
 import { createProbesModule, type ProbesModule } from './modules/probes/index.ts';
+import { createSendingDomainsModule, type SendingDomainsModule } from './modules/sending-domains/index.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -76,6 +77,8 @@ export interface Runtime {
   notifications: NotificationsModule;
   /** Monitored services, their probes and checks (src/modules/probes). */
   probes: ProbesModule;
+  /** Sending domains and their SPF/DKIM/DMARC checks (src/modules/sending-domains). */
+  domains: SendingDomainsModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -169,8 +172,18 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   const sink: ServiceAlertSink = options.serviceAlertSink ?? { serviceStateChanged: async (change) => alertsModule?.service.serviceStateChanged(change) };
   const probes = createProbesModule({ db, clock, outbound, sink, logger });
   for (const j of probes.jobs) jobs.register(j);
+  // Sending domains: DNS checks outside transactions; their domain_auth rules are evaluated by the module's observer.
+  // The sending IPs (SPF is evaluated for each) come from sending_ips once that module is wired: `sendingIps`.
+  const domains = createSendingDomainsModule({
+    db,
+    clock,
+    logger,
+    resolver: { servers: config.domainCheckDnsServers, timeoutMs: config.domainCheckDnsTimeoutMs, tries: config.domainCheckDnsTries },
+    checkEveryMs: config.domainCheckIntervalMinutes * 60_000,
+  });
+  for (const j of domains.jobs) jobs.register(j);
   // Alert transitions queue their notices in the notifications outbox, in the same transaction.
-  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, ...options.alerts });
+  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { ...domains.observers }, ...options.alerts });
   alertsModule = alerts;
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
@@ -179,7 +192,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, domains.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -196,6 +209,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     outbound,
     notifications,
     probes,
+    domains,
     app,
     state,
     async close() {

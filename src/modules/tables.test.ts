@@ -240,6 +240,8 @@ forEachBackend('regular tables', (kind) => {
       'provider_pricing',
       'refresh_tokens',
       'saved_views',
+      'sending_domain_checks',
+      'sending_domains',
       'service_health_checks',
       'service_health_hourly',
       'services',

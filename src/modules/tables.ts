@@ -16,6 +16,7 @@ import { nodeProcesses, nodes } from './nodes/schema.ts';
 import { notificationChannels, notificationDeliveries } from './notifications/schema.ts';
 import { monitors, serviceHealthChecks, serviceHealthHourly } from './probes/schema.ts';
 import { savedViews } from './saved-views/schema.ts';
+import { sendingDomainChecks, sendingDomains } from './sending-domains/schema.ts';
 import { LEDGER_TABLES } from './ledger/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly, ...LEDGER_TABLES];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly, sendingDomains, sendingDomainChecks, ...LEDGER_TABLES];

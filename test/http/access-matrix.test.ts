@@ -79,6 +79,15 @@ const EXPECTED: Record<string, Rule> = {
   'DELETE /api/v1/monitors/:id': { role: 'operator', scope: 'admin' },
   'POST /api/v1/monitors/:id/heartbeat-token': { role: 'operator', scope: 'admin' },
   'POST /api/v1/monitors/:id/check-now': { role: 'operator', scope: 'admin' },
+  'GET /api/v1/domains': READ,
+  'GET /api/v1/domains/:domain': READ,
+  'GET /api/v1/domains/:domain/history': READ,
+  'GET /api/v1/domains/:domain/reputation': READ,
+  // Changing the list of sending domains, and checking one now, is configuration like monitors.
+  'POST /api/v1/domains': { role: 'operator', scope: 'admin' },
+  'PATCH /api/v1/domains/:domain': { role: 'operator', scope: 'admin' },
+  'DELETE /api/v1/domains/:domain': { role: 'operator', scope: 'admin' },
+  'POST /api/v1/domains/:domain/check': { role: 'operator', scope: 'admin' },
 
   'POST /api/v1/auth/logout': READ,
   'POST /api/v1/auth/password': READ,
@@ -184,6 +193,7 @@ const concrete = (route: string) =>
   route
     .replace(':family', 'system')
     .replace(/:id\b/, '999999')
+    .replace(':domain', 'no-such-domain.example')
     .replace('*', 'no-such-file')
     // A stream that passes the check would never end: name a channel that does not exist (404 after the check).
     .replace(/\/notifications\/stream$/, '/notifications/stream?channelId=999999');

@@ -25,6 +25,7 @@ const NOT_AUDITED: Record<string, string> = {
   'POST /api/v1/events/email': 'telemetry ingest (the ZoneMTA plugin)',
   'POST /api/v1/events/:stream': 'telemetry ingest',
   'POST /api/v1/monitors/:id/check-now': 'a probe run now, recorded like a scheduled one',
+  'POST /api/v1/domains/:domain/check': 'a DNS check run now (no transaction may be held while it waits on DNS), recorded like a scheduled one',
   'POST /api/v1/notification-channels/:id/test': 'a test message, nothing changes',
 };
 /** Route prefixes whose module writes its own, more precise entries. */

@@ -81,6 +81,14 @@ const dnsblNodeIpsCondition = z.strictObject({ kind: z.literal('dnsbl_node_ips')
 const warmupBounceCondition = z.strictObject({ kind: z.literal('warmup_bounce'), comparison: z.enum(COMPARISONS), threshold: finite, windowSeconds });
 const userAbuseCondition = z.strictObject({ kind: z.literal('user_abuse') });
 const certExpiryCondition = z.strictObject({ kind: z.literal('cert_expiry'), withinDays: z.number().int().min(1).max(365) });
+/** Evaluated by the sending-domains module (src/modules/sending-domains/observer.ts), one series per active domain. */
+export const DOMAIN_AUTH_PARTS = ['spf', 'dkim', 'dmarc'] as const;
+const domainAuthCondition = z.strictObject({
+  kind: z.literal('domain_auth'),
+  require: z.array(z.enum(DOMAIN_AUTH_PARTS)).min(1).max(3).default(['spf', 'dkim', 'dmarc']).describe('The parts a sending domain must have configured (its last check that DNS answered); one missing, invalid, revoked or no longer covering the sending IPs fires'),
+  minDmarcPolicy: z.enum(['none', 'quarantine', 'reject']).default('none').describe('dmarc required: a policy (p=) weaker than this counts as not configured'),
+  errorChecks: z.number().int().min(1).max(1000).default(3).describe('Also fires when this many checks in a row could not read DNS (timeout, SERVFAIL)'),
+});
 
 export const conditionSchema = z.discriminatedUnion('kind', [
   metricCondition,
@@ -94,11 +102,13 @@ export const conditionSchema = z.discriminatedUnion('kind', [
   warmupBounceCondition,
   userAbuseCondition,
   certExpiryCondition,
+  domainAuthCondition,
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
 export type ConditionKind = Condition['kind'];
 export type MetricCondition = z.infer<typeof metricCondition>;
 export type StreamCondition = z.infer<typeof streamCondition>;
+export type DomainAuthCondition = z.infer<typeof domainAuthCondition>;
 
 /**
  * Kinds whose data another module brings, and the table each waits for. Until
@@ -111,6 +121,7 @@ export const PENDING_SOURCES: Partial<Record<ConditionKind, string>> = {
   warmup_bounce: 'sending_ips',
   user_abuse: 'user_abuse_events',
   cert_expiry: 'probe_tls_checks',
+  domain_auth: 'sending_domains',
 };
 
 export const escalationStep = z.strictObject({

@@ -1,5 +1,6 @@
 /**
- * The 23 alert templates of the mail-cluster requirements (§17.1), as rules.
+ * The 23 alert templates of the mail-cluster requirements (§17.1), as rules, and
+ * Opsdeck's own defaults (Sending Domain Authentication).
  * Seeded once by name (seedDefaultRules): a default already seeded is never
  * written again, so an admin's edits survive restarts and a deleted default
  * stays deleted (its name stays in alert_rule_defaults). A rule an admin made
@@ -111,6 +112,12 @@ export const DEFAULT_RULES: readonly Def[] = [
     noDataPolicy: 'ok',
   },
   { name: 'Warmup IP High Bounce', severity: 'info', description: 'A sending IP in warm-up has more than 5 % bounces.', condition: { kind: 'warmup_bounce', comparison: '>', threshold: 5, windowSeconds: 3600 } },
+  {
+    name: 'Sending Domain Authentication',
+    severity: 'warning',
+    description: 'A sending domain\'s SPF, DKIM or DMARC record is missing, invalid, revoked or no longer authorises the sending IPs, or 3 checks in a row could not read its DNS.',
+    condition: { kind: 'domain_auth', require: ['spf', 'dkim', 'dmarc'], minDmarcPolicy: 'none', errorChecks: 3 },
+  },
 ];
 
 /** The default rules as complete inputs (defaults of the rule schema applied). */

@@ -37,6 +37,7 @@ const TEMPLATES: [string, string][] = [
   ['Disk Growth Fast', 'info'],
   ['MongoDB Disk Growing', 'info'],
   ['Warmup IP High Bounce', 'info'],
+  ['Sending Domain Authentication', 'warning'],
 ];
 
 const START = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
@@ -65,7 +66,7 @@ for (const kind of enabledBackends().filter((k) => k !== 'timescale')) {
       await rt.destroy();
     });
 
-    test('the 23 default rules are seeded with their names and severities; seeding again changes nothing', async () => {
+    test('the 24 default rules are seeded with their names and severities; seeding again changes nothing', async () => {
       const list = (await req('GET', '/api/v1/alert-rules?pageSize=100', viewer)).json();
       assert.deepEqual(
         list.items.filter((r: { isDefault: boolean }) => r.isDefault).map((r: { name: string; severity: string }) => [r.name, r.severity]),
