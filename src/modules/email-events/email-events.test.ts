@@ -307,4 +307,15 @@ forEachBackend('email_events over HTTP', (kind) => {
     const res = await post(events(1, end - HOUR, 1, 3, 60_000), viewer);
     assert.equal(res.statusCode, 403);
   });
+
+  test('a complaint (feedback-loop report) is an event type the database accepts; other types are still refused', async () => {
+    const at = new Date(end + 60_000).toISOString();
+    const complaint = { eventType: 'complaint', timestamp: at, messageId: '<fbl-1@shop.example>', fromAddress: 'user1@shop.example', toAddress: 'someone@gmail.com', toDomain: 'gmail.com', mtaNode: 'mta-1', sendingIp: '192.0.2.10' };
+    const res = await post([complaint]);
+    assert.equal(res.statusCode, 200, res.body);
+    const row = await rt.db.queryOne<{ event_type: string; to_domain: string }>("SELECT event_type, to_domain FROM email_events WHERE message_id = '<fbl-1@shop.example>'");
+    assert.deepEqual(row, { event_type: 'complaint', to_domain: 'gmail.com' });
+    // The database itself refuses a type outside the list (the CHECK follows the declaration).
+    await assert.rejects(rt.db.query("INSERT INTO email_events (time, event_id, event_type) VALUES (now(), gen_random_uuid(), 'spam')"));
+  });
 });

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { defineStream } from '../../timeseries/stream.ts';
 import { NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from '../../timeseries/family.ts';
 
-export const EMAIL_EVENT_TYPES = ['sent', 'delivered', 'bounced', 'deferred', 'rejected', 'received'] as const;
+export const EMAIL_EVENT_TYPES = ['sent', 'delivered', 'bounced', 'deferred', 'rejected', 'received', 'complaint'] as const;
 export const BOUNCE_TYPES = ['hard', 'soft'] as const;
 /**
  * The requirements' categories (user_unknown, mailbox_full, policy, spam, other) and four
@@ -59,8 +59,8 @@ export const emailEvents = defineStream({
       required: true,
       dimension: true,
       values: EMAIL_EVENT_TYPES,
-      description: 'What happened: sent, delivered, bounced, deferred, rejected, received',
-      source: 'ZoneMTA hooks (queue, delivered, bounced, deferred), WildDuck/Haraka (received), Rspamd (rejected)',
+      description: 'What happened: sent, delivered, bounced, deferred, rejected, received, complaint (a recipient reported the message as spam)',
+      source: 'ZoneMTA hooks (queue, delivered, bounced, deferred), WildDuck/Haraka (received), Rspamd (rejected), feedback-loop (ARF) reports (complaint)',
     },
     message_id: { type: 'text', dimension: true, maxLength: 998, description: 'RFC 5322 Message-ID, with angle brackets', source: 'the Message-ID header' },
     queue_id: { type: 'text', dimension: true, maxLength: 128, description: 'The MTA queue id of the message', source: 'ZoneMTA queue id / Haraka transaction id' },
