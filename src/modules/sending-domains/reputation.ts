@@ -9,9 +9,10 @@
  * (no rollup carries bounce_type, and the rollups count passes but not the events that carry a
  * result at all), read through the from_domain index and bounded by the window.
  *
- * Complaints (feedback-loop reports) are not events Opsdeck receives: complaint figures are null,
- * and the §11.3 health score leaves its `spam_reports` term out, as it does its
- * `any_ip_blacklisted` term (the sending IPs and their listings belong to the IP reputation module).
+ * Complaints are email_events of type `complaint` (feedback-loop reports sent to Opsdeck like any
+ * other event), counted by the same rollup; the complaint rate is complaints / delivered, the
+ * mailbox providers' measure. The §11.3 health score leaves its `any_ip_blacklisted` term out
+ * (the sending IPs and their listings belong to the IP reputation module).
  */
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -37,8 +38,10 @@ export interface WindowFigures {
   hardBounces: number;
   /** Hard bounces / attempts, in percent; null without attempts. */
   hardBounceRate: number | null;
-  complaints: null;
-  complaintRate: null;
+  /** Feedback-loop reports (events of type complaint). */
+  complaints: number;
+  /** complaints / delivered, in percent; null without deliveries. */
+  complaintRate: number | null;
   /** Average delivery time of delivered events (ms); null without one that carries it. */
   avgDeliveryMs: number | null;
   /** Passes among delivered events that carry a result for the method, in percent; null when none does. */
@@ -134,8 +137,8 @@ export async function domainReputation(db: Database, store: SendingDomainStore, 
       bounceRate: pct(n('bounced'), attempts),
       hardBounces: hard,
       hardBounceRate: pct(hard, attempts),
-      complaints: null,
-      complaintRate: null,
+      complaints: n('complaint'),
+      complaintRate: pct(n('complaint'), n('delivered')),
       avgDeliveryMs: dcount > 0 ? dsum / dcount : null,
       dkimPassRate: rate('dkim'),
       spfPassRate: rate('spf'),
@@ -173,17 +176,18 @@ export async function domainReputation(db: Database, store: SendingDomainStore, 
  *   100 − (bounce rate > 5 % ? 20 : bounce rate × 3) − (hard bounce rate > 2 % ? 15 : 0)
  *       − (DKIM pass < 99 % ? 10 : 0) − (SPF pass < 99 % ? 10 : 0) − (DMARC pass < 95 % ? 10 : 0)
  *       − (average delivery time > 10 s ? 10 : 0),
- * rates in percent, clamped to 0–100 and rounded to one decimal. `spam_reports × 5` and
- * `any_ip_blacklisted ? 15` are not evaluated (no source here); a pass-rate or delivery-time term
+ * rates in percent, clamped to 0–100 and rounded to one decimal. `spam_reports × 5` counts the
+ * complaint events of the 24 h; `any_ip_blacklisted ? 15` is not evaluated (no source here); a pass-rate or delivery-time term
  * without data deducts nothing and is listed in notEvaluated. No attempts in 24 h: no score.
  */
 export function healthScore(w: WindowFigures): HealthScore {
-  const notEvaluated = ['spam_reports', 'any_ip_blacklisted'];
+  const notEvaluated = ['any_ip_blacklisted'];
   if (w.attempts === 0 || w.bounceRate === null) return { score: null, deductions: [], notEvaluated: ['every term: no delivery attempts in the last 24 h'] };
   const deductions: HealthScore['deductions'] = [];
   const take = (term: string, points: number, value: number | null) => points > 0 && deductions.push({ term, points, value });
   take('bounce_rate_24h', w.bounceRate > 5 ? 20 : w.bounceRate * 3, w.bounceRate);
   take('hard_bounce_rate', (w.hardBounceRate ?? 0) > 2 ? 15 : 0, w.hardBounceRate);
+  take('spam_reports', w.complaints * 5, w.complaints);
   const passTerm = (term: string, rate: number | null, min: number) => (rate === null ? notEvaluated.push(term) : take(term, rate < min ? 10 : 0, rate));
   passTerm('dkim_pass', w.dkimPassRate, 99);
   passTerm('spf_pass', w.spfPassRate, 99);

@@ -203,6 +203,7 @@ for (const kind of enabledBackends()) {
         ev(h1, 'deferred'),
         ev(h1, 'rejected'),
         ev(h1, 'sent'),
+        ev(h1, 'complaint'),
         ev(h1 + 1, 'sent'),
         ev(h1 + 2, 'sent'),
         // 3 days ago: in the 7-day window only
@@ -216,7 +217,8 @@ for (const kind of enabledBackends()) {
 
       const r = await domainReputation(m.db, store, clock, d);
       const pick = (w: WindowFigures) => [w.sent, w.delivered, w.bounced, w.deferred, w.rejected, w.attempts, w.hardBounces, w.complaints];
-      assert.deepEqual(pick(r.last24h), [3, 6, 2, 1, 1, 10, 1, null]);
+      assert.deepEqual(pick(r.last24h), [3, 6, 2, 1, 1, 10, 1, 1]);
+      assert.equal(r.last24h.complaintRate, 100 / 6, 'complaints / delivered');
       assert.equal(r.last24h.bounceRate, 20);
       assert.equal(r.last24h.hardBounceRate, 10);
       assert.equal(r.last24h.avgDeliveryMs, 3500);
@@ -224,7 +226,7 @@ for (const kind of enabledBackends()) {
       assert.equal(r.last24h.spfPassRate, 100);
       assert.equal(r.last24h.dmarcPassRate, 80, '4 of the 5 delivered events that carry a DMARC result');
 
-      assert.deepEqual(pick(r.last7d), [3, 10, 6, 1, 1, 18, 5, null]);
+      assert.deepEqual(pick(r.last7d), [3, 10, 6, 1, 1, 18, 5, 1]);
       assert.equal(r.last7d.bounceRate, (100 * 6) / 18);
       assert.equal(r.last7d.hardBounceRate, (100 * 5) / 18);
       assert.equal(r.last7d.avgDeliveryMs, 10_100);
@@ -232,10 +234,10 @@ for (const kind of enabledBackends()) {
       assert.equal(r.last7d.spfPassRate, 80);
       assert.equal(r.last7d.dmarcPassRate, (100 * 8) / 9);
 
-      // 100 − 20 (bounces > 5 %) − 15 (hard > 2 %) − 10 (DKIM < 99 %) − 10 (DMARC < 95 %) = 45
-      assert.equal(r.health.score, 45);
-      assert.deepEqual(r.health.deductions.map((x) => [x.term, x.points]), [['bounce_rate_24h', 20], ['hard_bounce_rate', 15], ['dkim_pass', 10], ['dmarc_pass', 10]]);
-      assert.deepEqual(r.health.notEvaluated, ['spam_reports', 'any_ip_blacklisted']);
+      // 100 − 20 (bounces > 5 %) − 15 (hard > 2 %) − 5 (one spam report) − 10 (DKIM < 99 %) − 10 (DMARC < 95 %) = 40
+      assert.equal(r.health.score, 40);
+      assert.deepEqual(r.health.deductions.map((x) => [x.term, x.points]), [['bounce_rate_24h', 20], ['hard_bounce_rate', 15], ['spam_reports', 5], ['dkim_pass', 10], ['dmarc_pass', 10]]);
+      assert.deepEqual(r.health.notEvaluated, ['any_ip_blacklisted']);
       assert.ok(r.problems.includes('DNS records not checked yet'));
       assert.ok(r.problems.includes('bounce rate 20.0 % in 24 h (over 5 %)'));
     });
@@ -244,12 +246,13 @@ for (const kind of enabledBackends()) {
 
 test('the §11.3 score: a 1 % bounce rate costs 3 points; no attempts, no score; a slow average costs 10', () => {
   const w = (o: Partial<WindowFigures>): WindowFigures => ({
-    from: '', to: '', sent: 0, delivered: 99, bounced: 1, deferred: 0, rejected: 0, attempts: 100, bounceRate: 1, hardBounces: 0, hardBounceRate: 0, complaints: null, complaintRate: null,
+    from: '', to: '', sent: 0, delivered: 99, bounced: 1, deferred: 0, rejected: 0, attempts: 100, bounceRate: 1, hardBounces: 0, hardBounceRate: 0, complaints: 0, complaintRate: 0,
     avgDeliveryMs: 2000, dkimPassRate: 100, spfPassRate: 99, dmarcPassRate: 95, ...o,
   });
   assert.equal(healthScore(w({})).score, 97);
   assert.equal(healthScore(w({ avgDeliveryMs: 10_001 })).score, 87);
   assert.equal(healthScore(w({ spfPassRate: 98.9 })).score, 87);
-  assert.deepEqual(healthScore(w({ dkimPassRate: null, avgDeliveryMs: null })).notEvaluated, ['spam_reports', 'any_ip_blacklisted', 'dkim_pass', 'avg_delivery_time']);
+  assert.deepEqual(healthScore(w({ dkimPassRate: null, avgDeliveryMs: null })).notEvaluated, ['any_ip_blacklisted', 'dkim_pass', 'avg_delivery_time']);
+  assert.equal(healthScore(w({ complaints: 2 })).score, 87, 'two spam reports cost 10 points');
   assert.equal(healthScore(w({ attempts: 0, bounceRate: null })).score, null);
 });
