@@ -14,6 +14,7 @@ import { FAMILIES } from '../families.ts';
 import { STREAMS } from '../streams.ts';
 import { NO_DATA_POLICIES, SCOPE_KINDS } from './schema.ts';
 import { ALERT_SEVERITIES } from './contracts.ts';
+import { RISK_LEVELS } from '../config-tracking/schema.ts';
 
 export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type Comparison = (typeof COMPARISONS)[number];
@@ -81,6 +82,11 @@ const dnsblNodeIpsCondition = z.strictObject({ kind: z.literal('dnsbl_node_ips')
 const warmupBounceCondition = z.strictObject({ kind: z.literal('warmup_bounce'), comparison: z.enum(COMPARISONS), threshold: finite, windowSeconds });
 const userAbuseCondition = z.strictObject({ kind: z.literal('user_abuse') });
 const certExpiryCondition = z.strictObject({ kind: z.literal('cert_expiry'), withinDays: z.number().int().min(1).max(365) });
+// Evaluated by the configuration-tracking module's observer (src/modules/config-tracking/observer.ts).
+const configChangeCondition = z.strictObject({
+  kind: z.literal('config_change'),
+  minRisk: z.enum(RISK_LEVELS).default('HIGH').describe('One series per device and file: holds while the file has an unprocessed change event of this risk level or higher; marking the events processed resolves it'),
+});
 
 export const conditionSchema = z.discriminatedUnion('kind', [
   metricCondition,
@@ -94,6 +100,7 @@ export const conditionSchema = z.discriminatedUnion('kind', [
   warmupBounceCondition,
   userAbuseCondition,
   certExpiryCondition,
+  configChangeCondition,
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
 export type ConditionKind = Condition['kind'];
@@ -111,6 +118,7 @@ export const PENDING_SOURCES: Partial<Record<ConditionKind, string>> = {
   warmup_bounce: 'sending_ips',
   user_abuse: 'user_abuse_events',
   cert_expiry: 'probe_tls_checks',
+  config_change: 'configuration_change_events',
 };
 
 export const escalationStep = z.strictObject({
