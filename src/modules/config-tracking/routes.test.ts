@@ -128,13 +128,17 @@ for (const kind of enabledBackends()) {
         [`/api/v1/config-changes?path=relative.conf`, 'querystring.path'],
         [`/api/v1/devices/${NODE}/configs/diff?from=${ids[0]}&to=nope`, 'querystring.to'],
         [`/api/v1/config-changes?riskLevel=SEVERE`, 'querystring.riskLevel'],
-        [`/api/v1/config-changes?from=${at(10).toISOString()}&to=${at(5).toISOString()}`, 'querystring.to'],
         [`/api/v1/devices/${NODE}/configs/snapshots/not-a-uuid`, 'params.snapshotId'],
       ];
       for (const [url, path] of cases) {
         const r = await get(url);
         assert.equal(r.statusCode, 400, `${url}: ${r.body}`);
         assert.ok(r.json().errors.some((e: { path: string }) => e.path === path), `${url}: ${JSON.stringify(r.json().errors)}`);
+      }
+      for (const url of [`/api/v1/config-changes?from=${at(10).toISOString()}&to=${at(5).toISOString()}`, `/api/v1/config-changes/frequency?from=${at(10).toISOString()}&to=${at(10).toISOString()}`]) {
+        const r = await get(url);
+        assert.equal(r.statusCode, 400, `${url}: ${r.body}`);
+        assert.equal(r.json().code, 'INVALID_TIME_RANGE');
       }
       const mixed = await get(`/api/v1/devices/${NODE}/configs/diff?from=${ids[0]}&to=${otherFile}`);
       assert.equal(mixed.statusCode, 400, mixed.body);

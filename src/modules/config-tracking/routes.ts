@@ -172,9 +172,8 @@ export const configTrackingRoutes: RouteModule = (app, deps) => {
             processed: bool.optional(),
             from: isoTime.optional(),
             to: isoTime.optional(),
-          })
-          .refine((q) => q.from === undefined || q.to === undefined || q.to > q.from, { path: ['to'], message: 'must be after from' }),
-        response: { 200: pageOf(changeEvent) },
+          }),
+        response: { 200: pageOf(changeEvent), 400: problemSchema },
       },
     },
     async (req) => listChangeEvents(deps.db, { ...req.query, filePath: req.query.path }, req.query),
@@ -186,9 +185,7 @@ export const configTrackingRoutes: RouteModule = (app, deps) => {
       schema: {
         tags: TAGS,
         summary: 'Configuration change frequency per device and file over a time range (default: the last 30 days)',
-        querystring: z
-          .object({ from: isoTime.optional(), to: isoTime.optional(), nodeId: nodeIdParam.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) })
-          .refine((q) => q.from === undefined || q.to === undefined || q.to > q.from, { path: ['to'], message: 'must be after from' }),
+        querystring: z.object({ from: isoTime.optional(), to: isoTime.optional(), nodeId: nodeIdParam.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
         response: {
           200: z.object({
             from: z.string(),
@@ -196,6 +193,7 @@ export const configTrackingRoutes: RouteModule = (app, deps) => {
             days: z.number(),
             items: z.array(z.object({ nodeId: z.string(), filePath: z.string(), configType: z.enum(CONFIG_TYPES), changes: z.number().int(), highRisk: z.number().int(), unprocessed: z.number().int(), firstChange: z.string(), lastChange: z.string(), changesPerDay: z.number() })),
           }),
+          400: problemSchema,
         },
       },
     },

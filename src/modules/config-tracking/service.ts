@@ -335,7 +335,13 @@ export async function diffSnapshots(db: Queryable, nodeId: string, fromId: strin
   };
 }
 
+/** `to` must be after `from` (400 INVALID_TIME_RANGE, the convention of every Opsdeck time range). */
+function checkRange(from: Date | undefined, to: Date | undefined): void {
+  if (from !== undefined && to !== undefined && !(to.getTime() > from.getTime())) throw new InvalidError('INVALID_TIME_RANGE', '`to` must be after `from`');
+}
+
 function changeWhere(f: ChangeFilter): { where: string; params: unknown[] } {
+  checkRange(f.from, f.to);
   const conds: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, v: unknown) => {
@@ -383,6 +389,7 @@ export async function setProcessed(db: Queryable, id: string, processed: boolean
  * changes per day over the window — most changed first.
  */
 export async function changeFrequency(db: Queryable, q: { from: Date; to: Date; nodeId?: string | undefined; limit: number }): Promise<{ from: string; to: string; days: number; items: FrequencyRow[] }> {
+  checkRange(q.from, q.to);
   const days = (q.to.getTime() - q.from.getTime()) / 86_400_000;
   const rows = await db.queryMany<{ node_id: string; file_path: string; config_type: ConfigType; changes: number; high_risk: number; unprocessed: number; first_change: Date; last_change: Date }>(
     `SELECT node_id, file_path, (array_agg(config_type ORDER BY time DESC))[1] AS config_type, count(*)::int AS changes,
