@@ -13,6 +13,13 @@ import { RISK_LEVELS } from './schema.ts';
 
 /** Longest unified diff kept in a change summary (characters); longer ones are cut and marked truncated. */
 export const MAX_UNIFIED_DIFF = 64 * 1024;
+/**
+ * Most line edits the diff looks for. Beyond it (a file rewritten from end to
+ * end) the diff gives up — its cost grows with size × edits and it runs in the
+ * collector's transaction — and reports every old line removed and every new
+ * line added, with no unified diff (`truncated: true`).
+ */
+export const MAX_EDIT_LENGTH = 5000;
 
 export interface LineCounts {
   /** Lines only in the new content (not paired with a removed one). */
@@ -47,8 +54,15 @@ export interface LineDiff {
   removedLines: string[];
 }
 
-export function lineDiff(filePath: string, oldText: string, newText: string, oldLabel = 'old', newLabel = 'new'): LineDiff {
-  const patch = structuredPatch(filePath, filePath, oldText, newText, oldLabel, newLabel, { context: 3 });
+const linesOf = (t: string) => (t === '' ? [] : t.replace(/\n$/, '').split('\n'));
+
+export function lineDiff(filePath: string, oldText: string, newText: string, oldLabel = 'old', newLabel = 'new', maxEditLength = MAX_EDIT_LENGTH): LineDiff {
+  const patch = structuredPatch(filePath, filePath, oldText, newText, oldLabel, newLabel, { context: 3, maxEditLength });
+  if (patch === undefined) {
+    const removedLines = linesOf(oldText);
+    const addedLines = linesOf(newText);
+    return { lines: { added: addedLines.length, removed: removedLines.length, changed: 0 }, unifiedDiff: '', truncated: true, addedLines, removedLines };
+  }
   const counts: LineCounts = { added: 0, removed: 0, changed: 0 };
   const addedLines: string[] = [];
   const removedLines: string[] = [];

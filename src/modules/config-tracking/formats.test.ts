@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeChange } from './analysis.ts';
+import { analyzeChange, lineDiff } from './analysis.ts';
 import { detectType, flattenNginx, maskerFor, maskSecrets, parseNginxTree } from './formats.ts';
 import type { ConfigType } from './schema.ts';
 
@@ -135,4 +135,11 @@ test('services and restarts per type', () => {
   assert.equal(guessed.confidenceScore, 0.7);
   const broken = change('/srv/app/config.json', '{"a": 1}', '{"a": ');
   assert.deepEqual([broken.parsed, broken.confidenceScore, broken.keyChanges], [false, 0.5, []]);
+});
+
+test('a diff with more edits than the limit gives up: every line removed and added, no unified diff, truncated', () => {
+  const d = lineDiff('/srv/a.txt', 'a\nb\nc\n', 'x\ny\nz\nw\n', 'old', 'new', 2);
+  assert.deepEqual([d.lines, d.unifiedDiff, d.truncated, d.removedLines, d.addedLines], [{ added: 4, removed: 3, changed: 0 }, '', true, ['a', 'b', 'c'], ['x', 'y', 'z', 'w']]);
+  const within = lineDiff('/srv/a.txt', 'a\nb\nc\n', 'a\nB\nc\n', 'old', 'new', 2);
+  assert.deepEqual([within.lines, within.truncated], [{ added: 0, removed: 0, changed: 1 }, false]);
 });
