@@ -25,8 +25,7 @@ import { eventRoutes } from './modules/events/routes.ts';
 import { emailPluginRoutes } from './modules/email-events/routes.ts';
 import { mailAgentRoutes } from './modules/mail-agent/routes.ts';
 import { ledgerRoutes } from './modules/ledger/routes.ts';
-import { configTrackingRoutes } from './modules/config-tracking/routes.ts';
-import { configChangeObserver } from './modules/config-tracking/observer.ts';
+import { createConfigTrackingModule, type ConfigTrackingModule } from './modules/config-tracking/index.ts';
 import { recordAudit } from './modules/ledger/audit.ts';
 import type { AuditSink } from './domain/audit.ts';
 import { StreamStore } from './timeseries/stream-store.ts';
@@ -78,6 +77,8 @@ export interface Runtime {
   notifications: NotificationsModule;
   /** Monitored services, their probes and checks (src/modules/probes). */
   probes: ProbesModule;
+  /** Configuration tracking: the sink home-lab collection hands configuration files to (src/modules/config-tracking). */
+  configTracking: ConfigTrackingModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -172,7 +173,8 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   const probes = createProbesModule({ db, clock, outbound, sink, logger });
   for (const j of probes.jobs) jobs.register(j);
   // Alert transitions queue their notices in the notifications outbox, in the same transaction.
-  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { config_change: configChangeObserver }, ...options.alerts });
+  const configTracking = createConfigTrackingModule();
+  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { config_change: configTracking.observer }, ...options.alerts });
   alertsModule = alerts;
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
@@ -181,7 +183,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), configTrackingRoutes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), configTracking.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -198,6 +200,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     outbound,
     notifications,
     probes,
+    configTracking,
     app,
     state,
     async close() {

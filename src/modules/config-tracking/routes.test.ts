@@ -121,6 +121,28 @@ for (const kind of enabledBackends()) {
       );
     });
 
+    test('the runtime wires the default rule and the observer: a HIGH change fires "Config Change High Risk", marking it processed over HTTP resolves it', async () => {
+      const node = 'web-alerting';
+      await rt.db.query('INSERT INTO nodes (id) VALUES ($1)', [node]);
+      const put = (content: string, minute: number) =>
+        rt.db.transaction((tx) =>
+          rt.configTracking.sink.record(tx, { nodeId: node, filePath: '/etc/ssh/sshd_config', content: Buffer.from(content), fileModifiedTime: null, collectedAt: at(minute), collectionSource: 'ssh', operationId: MISSING }),
+        );
+      await put('PermitRootLogin no\n', 0);
+      const changed = await put('PermitRootLogin yes\n', 10);
+      const alerts = () =>
+        rt.db.queryMany<{ status: string; labels: Record<string, string> }>(
+          `SELECT e.status, e.labels FROM alert_events e JOIN alert_rules r ON r.id = e.rule_id WHERE r.name = 'Config Change High Risk' AND e.labels->>'node' = $1 ORDER BY e.id`,
+          [node],
+        );
+      await rt.alerts.service.evaluate();
+      assert.deepEqual((await alerts()).map((a) => [a.status, a.labels.file]), [['firing', '/etc/ssh/sshd_config']]);
+      const done = await rt.app.inject({ method: 'PUT', url: `/api/v1/config-changes/${changed.changeEventId}/processed`, headers: { authorization: operator }, payload: { processed: true } });
+      assert.equal(done.statusCode, 200, done.body);
+      await rt.alerts.service.evaluate();
+      assert.deepEqual((await alerts()).map((a) => a.status), ['resolved']);
+    });
+
     test('bad input: 400 naming the field; snapshots of different files 400; unknown ids 404', async () => {
       const cases: [string, string][] = [
         [`/api/v1/devices/${NODE}/configs/snapshots?path=etc/nginx/nginx.conf`, 'querystring.path'],
