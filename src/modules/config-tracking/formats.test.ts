@@ -52,6 +52,7 @@ test('secrets are masked in every form; the rest of the file is left as it was',
     ),
     'services:\n  db:\n    environment:\n      - POSTGRES_PASSWORD=<M>\n      - POSTGRES_USER=app\n  web:\n    password: "<M>" # note\n    credentials:\n      user: "<M>"\n      key: "<M>"\n    tls_key: |\n      line one\n      line two\n    enabled: true\n',
   );
+  assert.equal(shape('db: { user: bob, password: x y, port: 5432 }\nweb: {token: "t", debug: true}\n', 'yaml'), 'db: { user: bob, password: "<M>", port: 5432 }\nweb: {token: "<M>", debug: true}\n');
   assert.equal(shape('{"api_key": "abc", "name": "x", "nested": {"token": 123, "port": 8080}}\n', 'json'), '{"api_key": "<M>", "name": "x", "nested": {"token": "<M>", "port": 8080}}\n');
   assert.equal(
     shape('PasswordAuthentication no\nPort 22\n', 'sshd_config'),

@@ -146,6 +146,7 @@ const PEM = /(-----BEGIN ([A-Z0-9 ]+)-----)([\s\S]*?)(-----END \2-----)/g;
 const START_ASSIGN = /^(\s*(?:-\s+)?(?:export\s+)?)(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\2(\s*[:=]\s*)(.*)$/;
 const DIRECTIVE = /^(\s*)([A-Za-z_][A-Za-z0-9_.-]*)(\s+)(\S.*?)(\s*;?\s*)$/;
 
+const INLINE_FLOW = /([{,]\s*)([A-Za-z_][A-Za-z0-9_.-]*)(\s*:\s+)("[^"]*"|'[^']*'|[^,}\s"'][^,}]*?)(?=\s*[,}])/g;
 const AUTH_HEADER = /(Authorization["']?\s*[:= ]\s*["']?(?:Bearer|Basic|Token)\s+)([^\s"';]+)/gi;
 
 function maskInline(line: string, m: Masker): string {
@@ -155,6 +156,12 @@ function maskInline(line: string, m: Masker): string {
       if (!isSecretKey(key)) return all;
       const inner = val.startsWith('"') ? val.slice(1, -1) : val;
       return exemptValue(inner) ? all : `${head}"${m.marker(inner)}"`;
+    })
+    .replace(INLINE_FLOW, (all, pre: string, key: string, sep: string, val: string) => {
+      if (!isSecretKey(key)) return all;
+      const q = val[0] === '"' || val[0] === "'" ? val[0] : '';
+      const inner = q ? val.slice(1, -1) : val;
+      return exemptValue(inner) ? all : `${pre}${key}${sep}"${m.marker(inner)}"`;
     })
     .replace(INLINE_ASSIGN, (all, pre: string, key: string, val: string) => {
       if (!isSecretKey(key)) return all;
