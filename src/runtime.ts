@@ -25,6 +25,7 @@ import { eventRoutes } from './modules/events/routes.ts';
 import { emailPluginRoutes } from './modules/email-events/routes.ts';
 import { mailAgentRoutes } from './modules/mail-agent/routes.ts';
 import { ledgerRoutes } from './modules/ledger/routes.ts';
+import { createConfigTrackingModule, type ConfigTrackingModule } from './modules/config-tracking/index.ts';
 import { recordAudit } from './modules/ledger/audit.ts';
 import type { AuditSink } from './domain/audit.ts';
 import { StreamStore } from './timeseries/stream-store.ts';
@@ -79,6 +80,8 @@ export interface Runtime {
   probes: ProbesModule;
   /** Sending domains and their SPF/DKIM/DMARC checks (src/modules/sending-domains). */
   domains: SendingDomainsModule;
+  /** Configuration tracking: the sink home-lab collection hands configuration files to (src/modules/config-tracking). */
+  configTracking: ConfigTrackingModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -183,7 +186,8 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   });
   for (const j of domains.jobs) jobs.register(j);
   // Alert transitions queue their notices in the notifications outbox, in the same transaction.
-  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { ...domains.observers }, ...options.alerts });
+  const configTracking = createConfigTrackingModule();
+  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { ...domains.observers, config_change: configTracking.observer }, ...options.alerts });
   alertsModule = alerts;
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
@@ -192,7 +196,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, domains.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, domains.routes, ledgerRoutes(), configTracking.routes, ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -210,6 +214,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     notifications,
     probes,
     domains,
+    configTracking,
     app,
     state,
     async close() {

@@ -228,6 +228,8 @@ forEachBackend('regular tables', (kind) => {
       'api_keys',
       'artifacts',
       'audit_entries',
+      'configuration_change_events',
+      'configuration_snapshots',
       'dashboard_users',
       'llm_requests',
       'llm_responses',

@@ -18,5 +18,6 @@ import { monitors, serviceHealthChecks, serviceHealthHourly } from './probes/sch
 import { savedViews } from './saved-views/schema.ts';
 import { sendingDomainChecks, sendingDomains } from './sending-domains/schema.ts';
 import { LEDGER_TABLES } from './ledger/schema.ts';
+import { configurationChangeEvents, configurationSnapshots } from './config-tracking/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly, sendingDomains, sendingDomainChecks, ...LEDGER_TABLES];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly, sendingDomains, sendingDomainChecks, ...LEDGER_TABLES, configurationSnapshots, configurationChangeEvents];

@@ -14,6 +14,7 @@ import { FAMILIES } from '../families.ts';
 import { STREAMS } from '../streams.ts';
 import { NO_DATA_POLICIES, SCOPE_KINDS } from './schema.ts';
 import { ALERT_SEVERITIES } from './contracts.ts';
+import { RISK_LEVELS } from '../config-tracking/schema.ts';
 
 export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type Comparison = (typeof COMPARISONS)[number];
@@ -89,6 +90,11 @@ const domainAuthCondition = z.strictObject({
   minDmarcPolicy: z.enum(['none', 'quarantine', 'reject']).default('none').describe('dmarc required: a policy (p=) weaker than this counts as not configured'),
   errorChecks: z.number().int().min(1).max(1000).default(3).describe('Also fires when this many checks in a row could not read DNS (timeout, SERVFAIL)'),
 });
+// Evaluated by the configuration-tracking module's observer (src/modules/config-tracking/observer.ts).
+const configChangeCondition = z.strictObject({
+  kind: z.literal('config_change'),
+  minRisk: z.enum(RISK_LEVELS).default('HIGH').describe('One series per device and file: holds while the file has an unprocessed change event of this risk level or higher; marking the events processed resolves it'),
+});
 
 export const conditionSchema = z.discriminatedUnion('kind', [
   metricCondition,
@@ -103,6 +109,7 @@ export const conditionSchema = z.discriminatedUnion('kind', [
   userAbuseCondition,
   certExpiryCondition,
   domainAuthCondition,
+  configChangeCondition,
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
 export type ConditionKind = Condition['kind'];
@@ -122,6 +129,7 @@ export const PENDING_SOURCES: Partial<Record<ConditionKind, string>> = {
   user_abuse: 'user_abuse_events',
   cert_expiry: 'probe_tls_checks',
   domain_auth: 'sending_domains',
+  config_change: 'configuration_change_events',
 };
 
 export const escalationStep = z.strictObject({

@@ -1,6 +1,6 @@
 /**
  * The 23 alert templates of the mail-cluster requirements (§17.1), as rules, and
- * Opsdeck's own defaults (Sending Domain Authentication).
+ * the rules of modules that raise alerts over their own data (sending domains, configuration tracking).
  * Seeded once by name (seedDefaultRules): a default already seeded is never
  * written again, so an admin's edits survive restarts and a deleted default
  * stays deleted (its name stays in alert_rule_defaults). A rule an admin made
@@ -95,6 +95,13 @@ export const DEFAULT_RULES: readonly Def[] = [
     noDataPolicy: 'ok',
   },
   { name: 'User Abuse Detected', severity: 'warning', description: 'A user\'s sending shows a volume spike, a high bounce rate or spam reports.', condition: { kind: 'user_abuse' } },
+  {
+    name: 'Config Change High Risk',
+    severity: 'warning',
+    description: 'A tracked configuration file changed in a HIGH-risk way (nginx listen/server_name/ssl_*, published container ports, privileged or host-mounted containers, secrets, SSH access) and the change is not marked processed yet.',
+    condition: { kind: 'config_change', minRisk: 'HIGH' },
+    noDataPolicy: 'ok',
+  },
   { name: 'Cert Expiring', severity: 'warning', description: 'A TLS certificate checked by a probe expires in less than 7 days.', condition: { kind: 'cert_expiry', withinDays: 7 } },
   {
     name: 'Disk Growth Fast',

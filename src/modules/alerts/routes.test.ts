@@ -12,7 +12,7 @@ import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts
 import { loginAs } from '../../../test/support/auth.ts';
 import { seedDefaultRules } from './defaults.ts';
 
-/** The 23 templates of §17.1 of the mail-cluster requirements, by hand. */
+/** The 23 templates of §17.1 of the mail-cluster requirements and the rules of sending domains and configuration tracking, by hand. */
 const TEMPLATES: [string, string][] = [
   ['Node Down', 'critical'],
   ['MongoDB No Primary', 'critical'],
@@ -33,6 +33,7 @@ const TEMPLATES: [string, string][] = [
   ['IMAP Down', 'warning'],
   ['Redis Memory High', 'warning'],
   ['User Abuse Detected', 'warning'],
+  ['Config Change High Risk', 'warning'],
   ['Cert Expiring', 'warning'],
   ['Disk Growth Fast', 'info'],
   ['MongoDB Disk Growing', 'info'],
@@ -66,7 +67,7 @@ for (const kind of enabledBackends().filter((k) => k !== 'timescale')) {
       await rt.destroy();
     });
 
-    test('the 24 default rules are seeded with their names and severities; seeding again changes nothing', async () => {
+    test('the 25 default rules are seeded with their names and severities; seeding again changes nothing', async () => {
       const list = (await req('GET', '/api/v1/alert-rules?pageSize=100', viewer)).json();
       assert.deepEqual(
         list.items.filter((r: { isDefault: boolean }) => r.isDefault).map((r: { name: string; severity: string }) => [r.name, r.severity]),
