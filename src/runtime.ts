@@ -25,6 +25,8 @@ import { eventRoutes } from './modules/events/routes.ts';
 import { emailPluginRoutes } from './modules/email-events/routes.ts';
 import { mailAgentRoutes } from './modules/mail-agent/routes.ts';
 import { ledgerRoutes } from './modules/ledger/routes.ts';
+import { mailAnalyticsRoutes } from './modules/mail-analytics/routes.ts';
+import { MailAnalytics } from './modules/mail-analytics/service.ts';
 import { recordAudit } from './modules/ledger/audit.ts';
 import type { AuditSink } from './domain/audit.ts';
 import { StreamStore } from './timeseries/stream-store.ts';
@@ -179,7 +181,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), mailAnalyticsRoutes({ analytics: new MailAnalytics({ db, streams, clock }) }), ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
