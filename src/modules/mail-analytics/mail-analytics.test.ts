@@ -224,6 +224,29 @@ forEachBackend('mail analytics over HTTP', (kind) => {
     assert.equal(absent.status, 404);
   });
 
+  test('stats with collapse: one row per group for the whole window, p95 from the histograms merged over hours', async () => {
+    const q = { from: new Date(h), to: new Date(end), resolution: '1h' as const, groupBy: ['toDomain'], measures: ['eventCount', 'p95DeliveryMs'] };
+    // outlook.com has events in both hours (5, 7 in H; 6, 12 in H+1): two hourly buckets, one collapsed row
+    const hourly = await rt.streams.stats('email', { ...q, filters: { toDomain: ['outlook.com'] } });
+    assert.deepEqual(hourly.buckets.map((b) => [b.bucket, b.eventCount]), [
+      [new Date(h).toISOString(), 2],
+      [new Date(h + HOUR).toISOString(), 2],
+    ]);
+    const whole = await rt.streams.stats('email', { ...q, collapse: true });
+    assert.deepEqual(whole.buckets.map((b) => [b.bucket, b.toDomain, b.eventCount]), [
+      [new Date(h).toISOString(), 'gmail.com', 4],
+      [new Date(h).toISOString(), 'outlook.com', 4],
+      [new Date(h).toISOString(), 'shop.example', 1],
+      [new Date(h).toISOString(), 'yahoo.com', 3],
+    ]);
+    // all delivered times of the window, across both hours: [100, 200, 300, 5000, 400] → nearest-rank p95 5000
+    const all = await rt.streams.stats('email', { ...q, groupBy: [], filters: { eventType: ['delivered'] }, collapse: true });
+    assert.equal(all.buckets.length, 1);
+    near(all.buckets[0]!.p95DeliveryMs as number, 5000, 'p95 over the window');
+    const none = await rt.streams.stats('email', { ...q, from: new Date(end - 86_400_000 * 20), to: new Date(end - 86_400_000 * 19), groupBy: [], collapse: true });
+    assert.deepEqual(none.buckets, [], 'no events: no row');
+  });
+
   test('bad input: a malformed Message-ID, an end before the start, unknown or invalid filters → 400 naming the field', async () => {
     const cases: [string, string, string][] = [
       ['/api/v1/email/trace/not%20a%20message-id', 'VALIDATION_FAILED', 'params.messageId'],
