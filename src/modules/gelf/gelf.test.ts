@@ -13,7 +13,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { forEachBackend } from '../../../test/support/backends.ts';
+import { enabledBackends, forEachBackend } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import type { StreamStore } from '../../timeseries/stream-store.ts';
 import { GelfReceiver } from './receiver.ts';
@@ -236,4 +236,43 @@ forEachBackend('GELF receiver', (kind) => {
     assert.deepEqual(calls, [4, 4, 2], 'two full batches, the rest written at stop');
     assert.equal(small.stats().stored, 10);
   });
+});
+
+test('OPSDECK_GELF_PORT starts the receiver with the runtime; events are written within the flush interval', async (t) => {
+  if (!enabledBackends().includes('postgres')) return t.skip('the wiring is backend-independent; runs with the postgres backend');
+  // a free port number for UDP and TCP
+  const probe = createSocket('udp4');
+  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+  const free = probe.address().port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const rt = await buildTestRuntime('postgres', { gelfPort: free, gelfHost: '127.0.0.1', gelfAllow: ['127.0.0.0/8'] });
+  try {
+    const client = createSocket('udp4');
+    await new Promise<void>((r) => client.send(deflateSync(json(accepted(50))), free, '127.0.0.1', () => r()));
+    client.close();
+    const count = async () => (await rt.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM email_events WHERE message_id = '<m50@shop.example>'`))!.n;
+    // written by the 1 s flush timer; the loop only guards against a hang
+    for (let i = 0; i < 300 && (await count()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await count(), 1);
+    assert.match(await rt.metrics.registry.metrics(), /opsdeck_gelf_messages_total\{outcome="stored"\} 1\b/);
+  } finally {
+    await rt.destroy();
+  }
+});
+
+test('a source outside OPSDECK_GELF_ALLOW is refused and counted', async (t) => {
+  if (!enabledBackends().includes('postgres')) return t.skip('backend-independent; runs with the postgres backend');
+  const rt = await buildTestRuntime('postgres');
+  const rx = new GelfReceiver({ streams: rt.streams, host: '127.0.0.1', port: 0, tcp: false, allow: ['192.0.2.0/24'] });
+  try {
+    const p = (await rx.start()).udpPort;
+    const client = createSocket('udp4');
+    await new Promise<void>((r) => client.send(json(accepted(51)), p, '127.0.0.1', () => r()));
+    client.close();
+    for (let i = 0; i < 500 && rx.stats().refused === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await rx.stop();
+    assert.deepEqual([rx.stats().refused, rx.stats().stored], [1, 0]);
+  } finally {
+    await rt.destroy();
+  }
 });
