@@ -270,10 +270,13 @@ export class MailAnalytics {
     this.rawWindow(q);
     const limit = q.limit ?? 20;
     const failed = `event_type = ANY('{bounced,deferred,rejected}'::text[])`;
-    const top = await this.breakdown({ from: q.from, to: q.to, by: 'toDomain', filters: q.filters ?? {}, sort: 'bounced', limit });
-    const codeClass = await this.rawGroups(q, `CASE WHEN status_code IS NULL THEN NULL ELSE (status_code / 100)::text || 'xx' END`, q.filters, [failed], [], 10);
-    const enhanced = await this.rawGroups(q, `substring(coalesce(status_message, bounce_message) from '(?:^|[^0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?:[^0-9.]|$)')`, q.filters, [failed], [], limit);
-    const category = await this.rawGroups(q, `bounce_category`, q.filters, [failed], [], 20);
+    // independent reads: in parallel on a pooled driver (PGlite runs them one after another)
+    const [top, codeClass, enhanced, category] = await Promise.all([
+      this.breakdown({ from: q.from, to: q.to, by: 'toDomain', filters: q.filters ?? {}, sort: 'bounced', limit }),
+      this.rawGroups(q, `CASE WHEN status_code IS NULL THEN NULL ELSE (status_code / 100)::text || 'xx' END`, q.filters, [failed], [], 10),
+      this.rawGroups(q, `substring(coalesce(status_message, bounce_message) from '(?:^|[^0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?:[^0-9.]|$)')`, q.filters, [failed], [], limit),
+      this.rawGroups(q, `bounce_category`, q.filters, [failed], [], 20),
+    ]);
     const failedOnly = (x: { value: unknown; bounced: number; deferred: number; rejected: number }) => ({ bounced: x.bounced, deferred: x.deferred, rejected: x.rejected, total: x.bounced + x.deferred + x.rejected });
     return {
       from: q.from.toISOString(),
@@ -337,9 +340,11 @@ export class MailAnalytics {
     const item = summary.items[0];
     if (!item) throw new NotFoundError('DESTINATION_NOT_FOUND', `no events to ${d} in [${q.from.toISOString()}, ${q.to.toISOString()})`);
     const dom = `to_domain = $1`;
-    const codes = await this.rawGroups(q, 'status_code', q.filters, [dom], [d], 100);
-    const mx = await this.rawGroups(q, 'mx_host', q.filters, [dom], [d], 100);
-    const ips = await this.rawGroups(q, 'host(coalesce(sending_ip, sending_ip_v6))', q.filters, [dom], [d], 100);
+    const [codes, mx, ips] = await Promise.all([
+      this.rawGroups(q, 'status_code', q.filters, [dom], [d], 100),
+      this.rawGroups(q, 'mx_host', q.filters, [dom], [d], 100),
+      this.rawGroups(q, 'host(coalesce(sending_ip, sending_ip_v6))', q.filters, [dom], [d], 100),
+    ]);
     const strip = ({ value: _v, ...rest }: { value: unknown } & Outcomes & { p95DeliveryMs: number | null }) => rest;
     return {
       toDomain: d,
