@@ -36,6 +36,8 @@ export interface GelfReceiverOptions {
   maxOpenBytes?: number;
   /** Largest message after decompression (and largest TCP frame). */
   maxMessageBytes?: number;
+  /** UDP receive buffer asked of the kernel (Linux caps it at net.core.rmem_max). */
+  recvBufferSize?: number;
   registry?: Registry;
   logger?: Logger;
   now?: () => number;
@@ -94,7 +96,7 @@ export class GelfReceiver {
 
   async start(): Promise<{ udpPort: number; tcpPort: number | null }> {
     const host = this.options.host;
-    const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: this.options.recvBufferSize ?? 8 * 1024 * 1024 });
     this.udp = udp;
     udp.on('message', (msg, rinfo) => this.datagram(msg, rinfo));
     udp.on('error', (err) => this.options.logger?.warn({ err }, 'GELF UDP socket error'));
