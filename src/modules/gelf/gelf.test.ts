@@ -276,3 +276,26 @@ test('a source outside OPSDECK_GELF_ALLOW is refused and counted', async (t) => 
     await rt.destroy();
   }
 });
+
+test('a TCP connection that sends nothing is closed after the idle time', async (t) => {
+  if (!enabledBackends().includes('postgres')) return t.skip('backend-independent; runs with the postgres backend');
+  const rt = await buildTestRuntime('postgres');
+  const rx = new GelfReceiver({ streams: rt.streams, host: '127.0.0.1', port: 0, tcpIdleMs: 200 });
+  try {
+    const { tcpPort } = await rx.start();
+    const sock = connect(tcpPort!, '127.0.0.1');
+    // the server ends the connection; the 30 s timer only guards against a hang
+    const closed = await new Promise<boolean>((resolve) => {
+      const guard = setTimeout(() => resolve(false), 30_000);
+      sock.once('close', () => {
+        clearTimeout(guard);
+        resolve(true);
+      });
+      sock.on('error', () => undefined);
+    });
+    assert.equal(closed, true);
+  } finally {
+    await rx.stop();
+    await rt.destroy();
+  }
+});

@@ -36,6 +36,10 @@ export interface GelfReceiverOptions {
   maxOpenBytes?: number;
   /** Largest message after decompression (and largest TCP frame). */
   maxMessageBytes?: number;
+  /** A TCP connection that sends nothing for this long is closed (default 5 min). */
+  tcpIdleMs?: number;
+  /** Most TCP connections at once (default 256); more are refused by the server. */
+  tcpMaxConnections?: number;
   /** UDP receive buffer asked of the kernel (Linux caps it at net.core.rmem_max). */
   recvBufferSize?: number;
   registry?: Registry;
@@ -111,6 +115,7 @@ export class GelfReceiver {
     let tcpPort: number | null = null;
     if (this.options.tcp !== false) {
       const server = createServer((s) => this.connection(s));
+      server.maxConnections = this.options.tcpMaxConnections ?? 256;
       this.tcp = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -172,6 +177,7 @@ export class GelfReceiver {
       return;
     }
     this.sockets.add(s);
+    s.setTimeout(this.options.tcpIdleMs ?? 300_000, () => s.destroy());
     let pending: Buffer[] = [];
     let size = 0;
     s.on('data', (data: Buffer) => {
