@@ -184,6 +184,28 @@ const entries = {
   },
   queryMaxSpanDays: { env: 'OPSDECK_QUERY_MAX_SPAN_DAYS', schema: int(1, 3650).default(400), description: 'Longest time range of one metrics query (days)' },
   jobs: { env: 'OPSDECK_JOBS', schema: bool.default(true), description: 'Run periodic jobs (partitions, rollups, retention) in this process' },
+  gelfPort: {
+    env: 'OPSDECK_GELF_PORT',
+    schema: int(0, 65535).default(0),
+    description: 'Port of the GELF receiver for mail events (UDP, and TCP null-delimited, on the same number; GELF\'s usual port is 12201). 0: off',
+  },
+  gelfHost: { env: 'OPSDECK_GELF_HOST', schema: z.string().min(1).default('127.0.0.1'), description: 'Address the GELF receiver binds (0.0.0.0 to receive from other hosts; GELF has no authentication: see OPSDECK_GELF_ALLOW)' },
+  gelfAllow: {
+    env: 'OPSDECK_GELF_ALLOW',
+    schema: z
+      .string()
+      .optional()
+      .transform((v, ctx): string[] => {
+        const list = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+        const bad = list.filter((x) => !isAddressOrCidr(x));
+        if (bad.length) {
+          ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of IP addresses/CIDR ranges; not valid: ${bad.join(', ')}` });
+          return z.NEVER;
+        }
+        return list;
+      }),
+    description: 'Source addresses/CIDR ranges the GELF receiver accepts messages from (comma-separated); empty: any that reaches the port',
+  },
   selfMonitor: { env: 'OPSDECK_SELF_MONITOR', schema: bool.default(true), description: 'Record the host Opsdeck runs on as a node every interval' },
   selfMonitorIntervalSeconds: { env: 'OPSDECK_SELF_MONITOR_INTERVAL', schema: int(1, 3600).default(15), description: 'Self-monitoring interval (s)' },
   nodeId: { env: 'OPSDECK_NODE_ID', schema: z.string().min(1).max(128).default(hostname()), description: 'Node id of this host for self-monitoring (default: hostname)' },

@@ -26,6 +26,9 @@ import { emailPluginRoutes } from './modules/email-events/routes.ts';
 import { mailAgentRoutes } from './modules/mail-agent/routes.ts';
 import { ledgerRoutes } from './modules/ledger/routes.ts';
 import { createConfigTrackingModule, type ConfigTrackingModule } from './modules/config-tracking/index.ts';
+import { mailAnalyticsRoutes } from './modules/mail-analytics/routes.ts';
+import { MailAnalytics } from './modules/mail-analytics/service.ts';
+import { GelfReceiver } from './modules/gelf/receiver.ts';
 import { recordAudit } from './modules/ledger/audit.ts';
 import type { AuditSink } from './domain/audit.ts';
 import { StreamStore } from './timeseries/stream-store.ts';
@@ -196,7 +199,10 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, domains.routes, ledgerRoutes(), configTracking.routes, ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, domains.routes, ledgerRoutes(), configTracking.routes, mailAnalyticsRoutes({ analytics: new MailAnalytics({ db, streams, clock }) }), ...(options.extraRoutes ?? [])]);
+  // The GELF receiver of mail events (off unless OPSDECK_GELF_PORT is set; docs/integrations.md).
+  const gelf = config.gelfPort > 0 ? new GelfReceiver({ streams, host: config.gelfHost, port: config.gelfPort, allow: config.gelfAllow, registry: metrics.registry, logger }) : null;
+  if (gelf) logger.info({ host: config.gelfHost, ...(await gelf.start()) }, 'GELF receiver listening');
   let closed = false;
   return {
     config,
@@ -222,6 +228,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
       closed = true;
       state.draining = true;
       await jobs.stop();
+      await gelf?.stop();
       await app.close();
       if (!options.db) await db.close();
     },

@@ -68,6 +68,12 @@ export interface StreamStatsQuery {
    * quantiles, whose histogram merge costs far more than sums and counts).
    */
   measures?: readonly string[] | undefined;
+  /**
+   * One bucket for the whole window per group (its `bucket` is the window's start rounded
+   * down to the rollup's level): measures merged over every bucket read, so a p95 over a week
+   * comes from the merged histograms, not from averaging hourly ones.
+   */
+  collapse?: boolean;
 }
 
 export interface StreamStatsAnswer {
@@ -333,8 +339,10 @@ export class StreamStore {
       return m;
     });
     const measureSel = chosen.map((m) => `${m.merge} AS ${m.name}`);
-    const groupIdx = ['1', ...groupCols.map((_, i) => String(i + 2))].join(', ');
-    const sql = `SELECT bucket${[...groupSel, ...measureSel].map((x) => `, ${x}`).join('')}\nFROM ${rollup.name}\nWHERE ${where.join(' AND ')}\nGROUP BY ${groupIdx}\nORDER BY ${groupIdx}\nLIMIT ${this.limits.statsMaxRows + 1}`;
+    const groupIdx = [...(q.collapse ? [] : ['1']), ...groupCols.map((_, i) => String(i + 2))].join(', ');
+    const bucketSel = q.collapse ? `${p(from.toISOString())}::timestamptz AS bucket` : 'bucket';
+    const grouping = groupIdx === '' ? 'HAVING count(*) > 0' : `GROUP BY ${groupIdx}\nORDER BY ${groupIdx}`;
+    const sql = `SELECT ${bucketSel}${[...groupSel, ...measureSel].map((x) => `, ${x}`).join('')}\nFROM ${rollup.name}\nWHERE ${where.join(' AND ')}\n${grouping}\nLIMIT ${this.limits.statsMaxRows + 1}`;
     const rows = await this.db.queryMany<Record<string, unknown>>(sql, params);
     const truncated = rows.length > this.limits.statsMaxRows;
     if (truncated) rows.length = this.limits.statsMaxRows;

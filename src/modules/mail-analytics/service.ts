@@ -1,0 +1,366 @@
+/**
+ * Mail delivery analytics over email_events: delivery outcomes and rates over time and
+ * per group, bounce analysis, message tracing and destinations (recipient domains, MX
+ * hosts). Time-bounded always. Two sources:
+ * - the rollups, through StreamStore.stats (its planner picks the rollup and level from the
+ *   dimensions asked and the window; nothing here chooses a rollup), for everything grouped
+ *   by a rollup dimension (event type, sender domain, recipient domain, node, sending IP);
+ * - the raw events, for what no rollup keeps (SMTP code, enhanced status, bounce category,
+ *   MX host, one Message-ID), over a window of at most the stream's list window (31 days),
+ *   through the indexes on message_id, to_domain and event_type.
+ * Framework-free; refusals are domain errors.
+ */
+import type { Database } from '../../db/database.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { InvalidError, NotFoundError } from '../../domain/errors.ts';
+import { intervalSeconds, type RollupLevel } from '../../timeseries/family.ts';
+import type { StreamStore } from '../../timeseries/stream-store.ts';
+import type { Stream } from '../../timeseries/stream.ts';
+import { microsIso } from '../../timeseries/ingest.ts';
+
+export const OUTCOMES = ['delivered', 'bounced', 'deferred', 'rejected'] as const;
+/** Rollup dimensions analytics may group by (every one is in at least one rollup). */
+export const BREAKDOWN_DIMENSIONS = ['sendingIp', 'fromDomain', 'mtaNode', 'toDomain', 'fromUser'] as const;
+export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number];
+export const BREAKDOWN_SORTS = ['events', 'delivered', 'bounced', 'deferred', 'rejected', 'bounceRate'] as const;
+export type BreakdownSort = (typeof BREAKDOWN_SORTS)[number];
+
+export type Filters = Readonly<Record<string, readonly string[]>>;
+
+/** Counts per event type of a group, and the outcome rates (null without outcomes). */
+export interface Outcomes {
+  events: number;
+  sent: number;
+  received: number;
+  delivered: number;
+  bounced: number;
+  deferred: number;
+  rejected: number;
+  /** delivered + bounced + deferred + rejected: the denominator of the rates. */
+  outcomes: number;
+  deliveredRate: number | null;
+  bouncedRate: number | null;
+  deferredRate: number | null;
+  rejectedRate: number | null;
+}
+
+function emptyCounts(): Record<string, number> {
+  return { events: 0, sent: 0, received: 0, delivered: 0, bounced: 0, deferred: 0, rejected: 0 };
+}
+
+/** Adds the rates; rounding to 6 digits keeps answers stable across tiers. */
+export function withRates(c: Record<string, number>): Outcomes {
+  const outcomes = OUTCOMES.reduce((s, o) => s + (c[o] ?? 0), 0);
+  const rate = (n: number) => (outcomes === 0 ? null : Math.round((n / outcomes) * 1e6) / 1e6);
+  return {
+    events: c.events ?? 0,
+    sent: c.sent ?? 0,
+    received: c.received ?? 0,
+    delivered: c.delivered ?? 0,
+    bounced: c.bounced ?? 0,
+    deferred: c.deferred ?? 0,
+    rejected: c.rejected ?? 0,
+    outcomes,
+    deliveredRate: rate(c.delivered ?? 0),
+    bouncedRate: rate(c.bounced ?? 0),
+    deferredRate: rate(c.deferred ?? 0),
+    rejectedRate: rate(c.rejected ?? 0),
+  };
+}
+
+export interface Window {
+  from: Date;
+  to: Date;
+}
+
+export interface TimelineQuery extends Window {
+  resolution?: RollupLevel | 'auto';
+  groupBy?: BreakdownDimension | undefined;
+  filters?: Filters;
+}
+
+export interface BreakdownQuery extends Window {
+  by: BreakdownDimension;
+  filters?: Filters;
+  sort?: BreakdownSort;
+  limit?: number;
+}
+
+/** One group of a breakdown: the dimension's value under its field name, outcomes, and the p95 where asked. */
+export type BreakdownItem = Outcomes & { p95DeliveryMs?: number | null } & Record<string, unknown>;
+
+export type TraceEvent = {
+  timestamp: string;
+  eventId: string;
+  eventType: string;
+  mtaNode: string | null;
+  queueId: string | null;
+  fromAddress: string | null;
+  toAddress: string | null;
+  toDomain: string | null;
+  mxHost: string | null;
+  sendingIp: string | null;
+  statusCode: number | null;
+  statusMessage: string | null;
+  bounceType: string | null;
+  bounceCategory: string | null;
+  bounceMessage: string | null;
+  deliveryTimeMs: number | null;
+};
+
+/** A Message-ID as stored: `<left@right>`, no blanks or angle brackets inside. */
+export const MESSAGE_ID = /^<[^<>\s@]{1,900}@[^<>\s@]{1,253}>$/;
+
+const OUTCOME_SQL = (dt = 'delivery_time_ms') =>
+  [
+    'count(*)::bigint AS events',
+    ...['sent', 'received', ...OUTCOMES].map((t) => `count(*) FILTER (WHERE event_type = '${t}')::bigint AS ${t}`),
+    `percentile_disc(0.95) WITHIN GROUP (ORDER BY ${dt}) FILTER (WHERE event_type = 'delivered') AS p95_delivery_ms`,
+  ].join(', ');
+
+export interface MailAnalyticsOptions {
+  db: Database;
+  streams: StreamStore;
+  clock: Clock;
+}
+
+export class MailAnalytics {
+  private readonly db: Database;
+  private readonly streams: StreamStore;
+  readonly clock: Clock;
+  readonly stream: Stream;
+  /** Longest window read from the raw events (seconds). */
+  readonly rawWindowSeconds: number;
+
+  constructor(opts: MailAnalyticsOptions) {
+    this.db = opts.db;
+    this.streams = opts.streams;
+    this.clock = opts.clock;
+    this.stream = opts.streams.stream('email');
+    this.rawWindowSeconds = intervalSeconds(this.stream.decl.maxListWindow);
+  }
+
+  /** The default window: the `days` before now (or before `to`). */
+  window(from: Date | undefined, to: Date | undefined, defaultSeconds: number): Window {
+    const end = to ?? (from ? new Date(from.getTime() + defaultSeconds * 1000) : this.clock.now());
+    const start = from ?? new Date(end.getTime() - defaultSeconds * 1000);
+    if (!(end.getTime() > start.getTime())) throw new InvalidError('INVALID_TIME_RANGE', '`to` must be after `from`', [{ path: 'to', message: 'must be after `from`' }]);
+    return { from: start, to: end };
+  }
+
+  private rawWindow(w: Window): void {
+    if (!(w.to.getTime() > w.from.getTime())) throw new InvalidError('INVALID_TIME_RANGE', '`to` must be after `from`', [{ path: 'to', message: 'must be after `from`' }]);
+    if ((w.to.getTime() - w.from.getTime()) / 1000 > this.rawWindowSeconds) {
+      const days = Math.round(this.rawWindowSeconds / 86400);
+      throw new InvalidError('WINDOW_TOO_LARGE', `this answer reads raw events: a window of at most ${days} days`, [{ path: 'from', message: `window longer than ${days} days` }], { maxSeconds: this.rawWindowSeconds });
+    }
+  }
+
+  /** Outcome counts and rates per bucket (and per group), from the rollup the stats planner picks. */
+  async timeline(q: TimelineQuery) {
+    const groupBy = q.groupBy ? [q.groupBy, 'eventType'] : ['eventType'];
+    const st = await this.streams.stats('email', { from: q.from, to: q.to, resolution: q.resolution ?? 'auto', groupBy, measures: ['eventCount'], filters: q.filters ?? {} });
+    const byKey = new Map<string, { bucket: string; group: unknown; counts: Record<string, number> }>();
+    for (const b of st.buckets) {
+      const group = q.groupBy ? b[q.groupBy] : undefined;
+      const key = `${b.bucket as string}|${String(group)}`;
+      let e = byKey.get(key);
+      if (!e) byKey.set(key, (e = { bucket: b.bucket as string, group, counts: emptyCounts() }));
+      const n = Number(b.eventCount);
+      e.counts.events! += n;
+      e.counts[b.eventType as string] = (e.counts[b.eventType as string] ?? 0) + n;
+    }
+    return {
+      rollup: st.rollup,
+      resolution: st.resolution,
+      requestedResolution: st.requestedResolution,
+      from: st.from,
+      to: st.to,
+      groupBy: q.groupBy ?? null,
+      buckets: [...byKey.values()].map((e) => ({ bucket: e.bucket, ...(q.groupBy ? { [q.groupBy]: e.group ?? null } : {}), ...withRates(e.counts) })),
+      truncated: st.truncated,
+    };
+  }
+
+  /** Totals per value of one dimension over the whole window (merged in SQL), sorted, at most `limit`. */
+  async breakdown(q: BreakdownQuery & { p95?: boolean; resolution?: RollupLevel | 'auto' }) {
+    const st = await this.streams.stats('email', {
+      from: q.from,
+      to: q.to,
+      resolution: q.resolution ?? 'auto',
+      groupBy: [q.by, 'eventType'],
+      measures: q.p95 ? ['eventCount', 'p95DeliveryMs'] : ['eventCount'],
+      filters: q.filters ?? {},
+      collapse: true,
+    });
+    const groups = new Map<string, { counts: Record<string, number>; p95: number | null }>();
+    for (const b of st.buckets) {
+      const v = b[q.by];
+      if (v === null || v === undefined) continue;
+      const key = String(v);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { counts: emptyCounts(), p95: null }));
+      const n = Number(b.eventCount);
+      g.counts.events! += n;
+      g.counts[b.eventType as string] = (g.counts[b.eventType as string] ?? 0) + n;
+      if (b.eventType === 'delivered' && b.p95DeliveryMs !== undefined) g.p95 = b.p95DeliveryMs as number | null;
+    }
+    const sort = q.sort ?? 'events';
+    const rows = [...groups.entries()].map(([value, g]) => ({ value, outcomes: withRates(g.counts), p95: g.p95 }));
+    const sortKey = (x: Outcomes) => (sort === 'bounceRate' ? (x.bouncedRate ?? -1) : x[sort]);
+    rows.sort((a, b) => sortKey(b.outcomes) - sortKey(a.outcomes) || (a.value < b.value ? -1 : 1));
+    const items: BreakdownItem[] = rows.map((r) => ({ [q.by]: r.value, ...r.outcomes, ...(q.p95 ? { p95DeliveryMs: r.p95 } : {}) }) as BreakdownItem);
+    const limit = q.limit ?? 100;
+    return {
+      rollup: st.rollup,
+      resolution: st.resolution,
+      from: st.from,
+      to: st.to,
+      by: q.by,
+      sort,
+      total: items.length,
+      items: items.slice(0, limit),
+      truncated: st.truncated,
+    };
+  }
+
+  /** WHERE terms of dimension filters on the raw events (values already validated by the route). */
+  private rawTerms(filters: Filters | undefined, p: (v: unknown) => string): string[] {
+    const terms: string[] = [];
+    for (const [field, values] of Object.entries(filters ?? {})) {
+      const c = this.stream.dimensions.find((d) => d.field === field);
+      if (!c) throw new InvalidError('UNKNOWN_DIMENSION', `${field} is not a dimension of email events`, [{ path: field, message: 'unknown dimension' }]);
+      const type = c.type === 'double' ? 'double precision' : c.type;
+      terms.push(`${c.name} = ANY(${p(values.map((v) => (c.lowercase ? v.toLowerCase() : v)))}::${type}[])`);
+    }
+    return terms;
+  }
+
+  /** Outcome counts and exact p95 delivery time per value of a raw SQL expression. */
+  private async rawGroups(w: Window, expr: string, filters: Filters | undefined, extra: string[], values: unknown[], limit: number) {
+    this.rawWindow(w);
+    const params: unknown[] = [...values];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const where = [`time >= ${p(w.from.toISOString())}::timestamptz`, `time < ${p(w.to.toISOString())}::timestamptz`, ...extra, ...this.rawTerms(filters, p)];
+    const rows = await this.db.queryMany<Record<string, unknown>>(
+      `SELECT ${expr} AS g, ${OUTCOME_SQL()} FROM email_events WHERE ${where.join(' AND ')} GROUP BY 1 ORDER BY events DESC, 1 LIMIT ${limit + 1}`,
+      params,
+    );
+    const truncated = rows.length > limit;
+    if (truncated) rows.length = limit;
+    return {
+      truncated,
+      groups: rows.map((r) => {
+        const c = emptyCounts();
+        for (const k of Object.keys(c)) c[k] = Number(r[k]);
+        return { value: r.g as string | number | null, ...withRates(c), p95DeliveryMs: r.p95_delivery_ms === null || r.p95_delivery_ms === undefined ? null : Number(r.p95_delivery_ms) };
+      }),
+    };
+  }
+
+  /**
+   * Why mail did not get through: the top recipient domains by bounces (rollups), and over
+   * the raw bounced / deferred / rejected events, groups by SMTP code class (4xx, 5xx), by
+   * enhanced status code (RFC 3463, read from the reply text) and by bounce category.
+   */
+  async bounceAnalysis(q: Window & { filters?: Filters; limit?: number }) {
+    this.rawWindow(q);
+    const limit = q.limit ?? 20;
+    const failed = `event_type = ANY('{bounced,deferred,rejected}'::text[])`;
+    // independent reads: in parallel on a pooled driver (PGlite runs them one after another)
+    const [top, codeClass, enhanced, category] = await Promise.all([
+      this.breakdown({ from: q.from, to: q.to, by: 'toDomain', filters: q.filters ?? {}, sort: 'bounced', limit }),
+      this.rawGroups(q, `CASE WHEN status_code IS NULL THEN NULL ELSE (status_code / 100)::text || 'xx' END`, q.filters, [failed], [], 10),
+      this.rawGroups(q, `substring(coalesce(status_message, bounce_message) from '(?:^|[^0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?:[^0-9.]|$)')`, q.filters, [failed], [], limit),
+      this.rawGroups(q, `bounce_category`, q.filters, [failed], [], 20),
+    ]);
+    const failedOnly = (x: { value: unknown; bounced: number; deferred: number; rejected: number }) => ({ bounced: x.bounced, deferred: x.deferred, rejected: x.rejected, total: x.bounced + x.deferred + x.rejected });
+    return {
+      from: q.from.toISOString(),
+      to: q.to.toISOString(),
+      topDomains: top.items.filter((i) => i.bounced > 0).map((i) => ({ toDomain: i.toDomain as string, bounced: i.bounced, outcomes: i.outcomes, bouncedRate: i.bouncedRate })),
+      topDomainsRollup: top.rollup,
+      byCodeClass: codeClass.groups.map((g) => ({ codeClass: g.value as string | null, ...failedOnly(g) })),
+      byEnhancedStatus: enhanced.groups.map((g) => ({ enhancedStatus: g.value as string | null, statusClass: typeof g.value === 'string' ? `${g.value[0]}.x.x` : null, ...failedOnly(g) })),
+      byCategory: category.groups.map((g) => ({ bounceCategory: g.value as string | null, ...failedOnly(g) })),
+    };
+  }
+
+  /** Every event of one Message-ID in [from, to), in time order, across nodes. */
+  async trace(messageId: string, w: Window, limit = 1000) {
+    if (!MESSAGE_ID.test(messageId)) throw new InvalidError('INVALID_MESSAGE_ID', 'not a Message-ID: <left@right>', [{ path: 'messageId', message: 'not a Message-ID' }]);
+    this.rawWindow(w);
+    const rows = await this.db.queryMany<Record<string, unknown>>(
+      `SELECT (extract(epoch FROM time) * 1000000)::bigint AS time_us, event_id::text AS event_id, event_type, mta_node, queue_id, from_address, to_address, to_domain, mx_host,
+              host(coalesce(sending_ip, sending_ip_v6)) AS sending_ip, status_code, status_message, bounce_type, bounce_category, bounce_message, delivery_time_ms
+         FROM email_events WHERE message_id = $1 AND time >= $2::timestamptz AND time < $3::timestamptz
+        ORDER BY time, event_id LIMIT ${limit + 1}`,
+      [messageId, w.from.toISOString(), w.to.toISOString()],
+    );
+    const truncated = rows.length > limit;
+    if (truncated) rows.length = limit;
+    const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+    const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
+    const events: TraceEvent[] = rows.map((r) => ({
+      timestamp: microsIso(Number(r.time_us)),
+      eventId: String(r.event_id),
+      eventType: String(r.event_type),
+      mtaNode: s(r.mta_node),
+      queueId: s(r.queue_id),
+      fromAddress: s(r.from_address),
+      toAddress: s(r.to_address),
+      toDomain: s(r.to_domain),
+      mxHost: s(r.mx_host),
+      sendingIp: s(r.sending_ip),
+      statusCode: n(r.status_code),
+      statusMessage: s(r.status_message),
+      bounceType: s(r.bounce_type),
+      bounceCategory: s(r.bounce_category),
+      bounceMessage: s(r.bounce_message),
+      deliveryTimeMs: n(r.delivery_time_ms),
+    }));
+    return { messageId, from: w.from.toISOString(), to: w.to.toISOString(), nodes: [...new Set(events.map((e) => e.mtaNode).filter((x): x is string => x !== null))], events, truncated };
+  }
+
+  /** Recipient domains: outcomes, rates and p95 delivery time (hourly rollup, merged histograms). */
+  async destinations(q: Window & { filters?: Filters; sort?: BreakdownSort; limit?: number }) {
+    const r = await this.breakdown({ from: q.from, to: q.to, by: 'toDomain', filters: q.filters ?? {}, sort: q.sort ?? 'events', limit: q.limit ?? 100, p95: true, resolution: '1h' });
+    const items = r.items.map((i) => ({ ...i, toDomain: String(i.toDomain), p95DeliveryMs: i.p95DeliveryMs ?? null }));
+    return { rollup: r.rollup, from: r.from, to: r.to, sort: r.sort, total: r.total, items, truncated: r.truncated };
+  }
+
+  /** One recipient domain: its totals (rollup) and, from the raw events, SMTP codes, MX hosts and sending IPs. */
+  async destination(domain: string, q: Window & { filters?: Filters }) {
+    this.rawWindow(q);
+    const d = domain.toLowerCase();
+    const summary = await this.destinations({ from: q.from, to: q.to, filters: { ...q.filters, toDomain: [d] }, limit: 1 });
+    const item = summary.items[0];
+    if (!item) throw new NotFoundError('DESTINATION_NOT_FOUND', `no events to ${d} in [${q.from.toISOString()}, ${q.to.toISOString()})`);
+    const dom = `to_domain = $1`;
+    const [codes, mx, ips] = await Promise.all([
+      this.rawGroups(q, 'status_code', q.filters, [dom], [d], 100),
+      this.rawGroups(q, 'mx_host', q.filters, [dom], [d], 100),
+      this.rawGroups(q, 'host(coalesce(sending_ip, sending_ip_v6))', q.filters, [dom], [d], 100),
+    ]);
+    const strip = ({ value: _v, ...rest }: { value: unknown } & Outcomes & { p95DeliveryMs: number | null }) => rest;
+    return {
+      toDomain: d,
+      from: summary.from,
+      to: summary.to,
+      rollup: summary.rollup,
+      summary: { ...item, toDomain: d },
+      byStatusCode: codes.groups.map((g) => ({ statusCode: g.value === null ? null : Number(g.value), ...strip(g) })),
+      byMxHost: mx.groups.map((g) => ({ mxHost: g.value as string | null, ...strip(g) })),
+      bySendingIp: ips.groups.map((g) => ({ sendingIp: g.value as string | null, ...strip(g) })),
+    };
+  }
+
+  /** MX hosts (raw events): outcomes, rates, exact p95 delivery time, per host. */
+  async mxHosts(q: Window & { filters?: Filters; limit?: number }) {
+    const r = await this.rawGroups(q, 'mx_host', q.filters, ['mx_host IS NOT NULL'], [], q.limit ?? 100);
+    return { from: q.from.toISOString(), to: q.to.toISOString(), items: r.groups.map(({ value, ...rest }) => ({ mxHost: value as string, ...rest })), truncated: r.truncated };
+  }
+}
