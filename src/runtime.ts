@@ -38,6 +38,8 @@ import { createOutbound, type Outbound } from './net/outbound.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { ServiceAlertSink } from './modules/alerts/contracts.ts';
 import { createProbesModule, type ProbesModule } from './modules/probes/index.ts';
+import { createHomelabModule, type HomelabModule } from './modules/homelab/index.ts';
+import type { ConfigFileSink } from './modules/config-tracking/contracts.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -46,7 +48,7 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
  * levels deep): what is logged must never carry a channel secret, a password or a token, and
  * this is the net under that rule.
  */
-export const LOG_REDACT_PATHS: readonly string[] = ['password', 'secrets', 'botToken', 'hmacSecret', 'webhookUrl', 'authorization', 'token', 'secretKey'].flatMap((k) => [
+export const LOG_REDACT_PATHS: readonly string[] = ['password', 'secrets', 'botToken', 'hmacSecret', 'webhookUrl', 'authorization', 'token', 'secretKey', 'privateKey', 'passphrase', 'private_key_sealed'].flatMap((k) => [
   k,
   `*.${k}`,
   `*.*.${k}`,
@@ -76,6 +78,8 @@ export interface Runtime {
   notifications: NotificationsModule;
   /** Monitored services, their probes and checks (src/modules/probes). */
   probes: ProbesModule;
+  /** Home-lab devices collected over SSH or by push (src/modules/homelab). */
+  homelab: HomelabModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -99,6 +103,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Receives confirmed service state changes of the probes (the alerts module). */
   serviceAlertSink?: ServiceAlertSink;
+  /** Where the home-lab collector hands configuration files (configuration tracking). */
+  configSink?: ConfigFileSink;
 }
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
@@ -170,7 +176,9 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   const probes = createProbesModule({ db, clock, outbound, sink, logger });
   for (const j of probes.jobs) jobs.register(j);
   // Alert transitions queue their notices in the notifications outbox, in the same transaction.
-  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, ...options.alerts });
+  const homelab = createHomelabModule({ db, store, streams, secrets, clock, sink: options.configSink, logger });
+  for (const j of homelab.jobs) jobs.register(j);
+  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: homelab.observers, ...options.alerts });
   alertsModule = alerts;
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
@@ -179,7 +187,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, homelab.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,
@@ -196,6 +204,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     outbound,
     notifications,
     probes,
+    homelab,
     app,
     state,
     async close() {
@@ -203,6 +212,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
       closed = true;
       state.draining = true;
       await jobs.stop();
+      homelab.close();
       await app.close();
       if (!options.db) await db.close();
     },

@@ -37,6 +37,12 @@ const TEMPLATES: [string, string][] = [
   ['Disk Growth Fast', 'info'],
   ['MongoDB Disk Growing', 'info'],
   ['Warmup IP High Bounce', 'info'],
+  ['Device Host Key Changed', 'critical'],
+  ['Device Collection Failed', 'warning'],
+  ['Drive SMART Failing', 'critical'],
+  ['Drive Reallocated Sectors Rising', 'warning'],
+  ['Drive Pending Sectors Rising', 'warning'],
+  ['Drive Temperature High', 'warning'],
 ];
 
 const START = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;

@@ -17,6 +17,7 @@ import type { CollectedConfigFile, ConfigFileSink, ConfigRecordResult } from '..
 import { Collector } from './collector.ts';
 import { DeviceRegistry } from './devices.ts';
 import { SshPool } from './ssh.ts';
+import { CollectionScheduler } from './scheduler.ts';
 
 const kind = enabledBackends()[0] ?? 'pglite';
 
@@ -208,6 +209,20 @@ describe(`home-lab collection over SSH [${kind}]`, { timeout: 300_000 }, () => {
     await registry.acceptHostKey(id, sshd.hostKeySha256);
     const [ok] = await collector.collect(id, { dataTypes: ['system'], forceRefresh: true });
     assert.equal(ok!.status, 'success', ok!.error ?? '');
+  });
+
+  test('the schedule claims due (device, data type) pairs once, moves them on by their interval, and collects them', async () => {
+    const id = await addDevice();
+    await m.db.query(`UPDATE device_collection_schedules SET enabled = (data_type = 'system'), next_due_at = $2 WHERE node_id = $1`, [id, clock.now()]);
+    await m.db.query(`UPDATE device_collection_schedules SET enabled = false WHERE node_id <> $1`, [id]);
+    const scheduler = new CollectionScheduler({ db: m.db, collector, clock, concurrency: 2 });
+    const first = await scheduler.runDue();
+    assert.deepEqual([first.due, first.devices, first.operations, first.failed], [1, 1, 1, 0]);
+    const row = await m.db.queryOne<{ next_due_at: Date }>(`SELECT next_due_at FROM device_collection_schedules WHERE node_id = $1 AND data_type = 'system'`, [id]);
+    assert.equal(row!.next_due_at.getTime(), clock.now().getTime() + 60_000);
+    const again = await scheduler.runDue();
+    assert.equal(again.due, 0, 'not due again before its interval');
+    assert.deepEqual((await audit(id)).map((a) => [a.data_type, a.status]), [['system', 'success']]);
   });
 
   test('registration refuses a bad address, port, key and config path, naming the field', async () => {
