@@ -117,6 +117,12 @@ describe(`home-lab collection over SSH [${kind}]`, { timeout: 300_000 }, () => {
     assert.deepEqual((await audit(id)).map((a) => [a.status, a.cache_hit]), [['success', false], ['cached', true], ['success', false]]);
     const c = await m.db.queryOne<{ access_count: number }>('SELECT access_count FROM cache_metadata WHERE node_id = $1', [id]);
     assert.equal(c!.access_count, 0, 'the forced refresh renewed the entry');
+    const evictions = async () => (await m.db.queryOne<{ n: number }>('SELECT coalesce(sum(cache_evictions), 0)::int AS n FROM service_performance_metrics'))!.n;
+    const before = await evictions();
+    clock.advance(121_000); // past the containers TTL (120 s)
+    const [expired] = await collector.collect(id, { dataTypes: ['containers'] });
+    assert.equal(expired!.status, 'success');
+    assert.equal(await evictions(), before + 1, 'the expired entry was replaced: one eviction');
   });
 
   test('containers and drives from the recordings', async () => {

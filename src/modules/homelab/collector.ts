@@ -68,6 +68,8 @@ export interface CollectorOptions {
 }
 
 interface Work {
+  /** Cache entries replaced after they expired or were invalidated. */
+  evictions: number;
   commands: number;
   bytes: number;
   records: number;
@@ -99,7 +101,7 @@ export class Collector {
       const t0 = performance.now();
       const operationId = randomUUID();
       const before = { ...pool.counters };
-      const w: Work = { commands: 0, bytes: 0, records: 0, writes: 0, warnings: [] };
+      const w: Work = { evictions: 0, commands: 0, bytes: 0, records: 0, writes: 0, warnings: [] };
       const hash = commandHash(dataType, dataType === 'config' ? dev.configPaths : []);
       const base = { operationId, dataType, method: 'ssh' as const };
       let result: OperationResult;
@@ -112,7 +114,7 @@ export class Collector {
         try {
           await this.pinOnFirstContact(dev.target, dev.state);
           await this.runType(dev.target, dataType, dev.configPaths, operationId, w, 'ssh');
-          await this.cacheStore(nodeId, dataType, hash, started, w.bytes, 'ssh');
+          w.evictions += await this.cacheStore(nodeId, dataType, hash, started, w.bytes, 'ssh');
           w.writes++;
           result = { ...base, status: w.warnings.length ? 'partial' : 'success', cacheHit: false, durationMs: Math.round(performance.now() - t0), commands: w.commands, bytes: w.bytes, recordsCreated: w.records, error: null, warnings: w.warnings };
         } catch (err) {
@@ -130,7 +132,7 @@ export class Collector {
         }
       }
       const conns = { created: pool.counters.created - before.created, reused: pool.counters.reused - before.reused };
-      await this.finish(nodeId, result, started, opts, conns, w.writes);
+      await this.finish(nodeId, result, started, opts, conns, w.writes, w.evictions);
       results.push(result);
     }
     return results;
@@ -144,7 +146,7 @@ export class Collector {
       const started = this.o.clock.now();
       const t0 = performance.now();
       const operationId = randomUUID();
-      const w: Work = { commands: 0, bytes: 0, records: 0, writes: 0, warnings: [] };
+      const w: Work = { evictions: 0, commands: 0, bytes: 0, records: 0, writes: 0, warnings: [] };
       const base = { operationId, dataType, method: 'push' as const };
       let result: OperationResult;
       try {
@@ -310,8 +312,10 @@ export class Collector {
     return r !== null;
   }
 
-  private async cacheStore(nodeId: string, dataType: DataType, hash: string, now: Date, bytes: number, method: 'ssh' | 'push'): Promise<void> {
+  /** Stores or renews the entry; returns 1 when it replaced one that had expired or was invalidated (an eviction). */
+  private async cacheStore(nodeId: string, dataType: DataType, hash: string, now: Date, bytes: number, method: 'ssh' | 'push'): Promise<number> {
     const ttl = this.ttl(dataType);
+    const old = await this.o.db.queryOne<{ stale: boolean }>('SELECT (invalidated OR expires_at <= $2) AS stale FROM cache_metadata WHERE cache_key = $1', [this.cacheKey(nodeId, dataType, hash), now]);
     await this.o.db.query(
       `INSERT INTO cache_metadata (cache_key, node_id, data_type, created_at, last_accessed, expires_at, access_count, data_size_bytes, ttl_seconds, collection_method, command_hash)
        VALUES ($1, $2, $3, $4, $4, $4::timestamptz + make_interval(secs => $5), 0, $6, $5, $7, $8)
@@ -319,11 +323,12 @@ export class Collector {
          ttl_seconds = $5, invalidated = false, invalidated_at = NULL, invalidation_reason = NULL, collection_method = $7`,
       [this.cacheKey(nodeId, dataType, hash), nodeId, dataType, now, ttl, Math.min(bytes, 2_147_483_647), method, hash],
     );
+    return old?.stale ? 1 : 0;
   }
 
   // ---------- audit, device state, performance ----------
 
-  private async finish(nodeId: string, r: OperationResult, started: Date, opts: CollectOptions, conns: { created: number; reused: number }, writes: number): Promise<void> {
+  private async finish(nodeId: string, r: OperationResult, started: Date, opts: CollectOptions, conns: { created: number; reused: number }, writes: number, evictions = 0): Promise<void> {
     await this.o.streams.ingest('collection_audit', [
       {
         timestamp: started.toISOString(),
@@ -356,10 +361,10 @@ export class Collector {
       );
       if (ok) await this.o.db.query('UPDATE nodes SET last_seen = greatest(last_seen, $2) WHERE id = $1', [nodeId, started]);
     }
-    await this.recordPerformance(r, started, conns, writes + 2);
+    await this.recordPerformance(r, started, conns, writes + 2, evictions);
   }
 
-  private async recordPerformance(r: OperationResult, at: Date, conns: { created: number; reused: number }, writes: number): Promise<void> {
+  private async recordPerformance(r: OperationResult, at: Date, conns: { created: number; reused: number }, writes: number, evictions: number): Promise<void> {
     const bucket = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
     await this.o.db.transaction(async (tx: Queryable) => {
       await tx.query('INSERT INTO service_performance_metrics (time, service_name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [bucket, SERVICE_NAME]);
@@ -400,7 +405,7 @@ export class Collector {
            error_types = $13::text::jsonb,
            top_errors = $14::text::jsonb
          WHERE time = $1 AND service_name = $2`,
-        [bucket, SERVICE_NAME, r.status === 'success' || r.status === 'partial' ? 1 : 0, r.status === 'failed' ? 1 : 0, cached, r.durationMs, conns.created, conns.reused, r.commands, 0, r.bytes, writes, JSON.stringify(errorTypes), JSON.stringify(top)],
+        [bucket, SERVICE_NAME, r.status === 'success' || r.status === 'partial' ? 1 : 0, r.status === 'failed' ? 1 : 0, cached, r.durationMs, conns.created, conns.reused, r.commands, evictions, r.bytes, writes, JSON.stringify(errorTypes), JSON.stringify(top)],
       );
     });
   }

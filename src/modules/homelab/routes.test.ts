@@ -10,6 +10,9 @@ import { readFileSync } from 'node:fs';
 import { enabledBackends } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { createApiKey, loginAs } from '../../../test/support/auth.ts';
+import { Writable } from 'node:stream';
+import { test as topTest } from 'node:test';
+import { createLogger } from '../../runtime.ts';
 
 const fixture = (f: string) => readFileSync(new URL(`../../../test/fixtures/homelab/${f}`, import.meta.url), 'utf8');
 
@@ -21,6 +24,14 @@ const SYSTEM = {
   diskstats: '   8       0 sda 100 0 2000 10 50 0 4000 20 0 30 30 0 0 0 0\n',
   df: 'Filesystem     1-blocks      Used  Available Capacity Mounted on\n/dev/sda1     1000000    250000     750000      25% /\n',
 };
+
+topTest('the logger censors a device\'s private key, passphrase and sealed key wherever a log object carries them', () => {
+  const lines: string[] = [];
+  const logger = createLogger({ logLevel: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString('utf8')), cb()) }));
+  logger.info({ body: { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----x', passphrase: 'hunter2' }, row: { private_key_sealed: 'v1.abc' } }, 'a careless line');
+  const line = JSON.parse(lines.join(''));
+  assert.deepEqual([line.body.privateKey, line.body.passphrase, line.row.private_key_sealed], ['[redacted]', '[redacted]', '[redacted]']);
+});
 
 for (const kind of enabledBackends()) {
   describe(`home-lab API [${kind}]`, () => {
