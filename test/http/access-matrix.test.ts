@@ -81,6 +81,8 @@ const EXPECTED: Record<string, Rule> = {
   'GET /api/v1/devices/:id': READ,
   'POST /api/v1/devices/:id/host-key/accept': ADMIN,
   'POST /api/v1/devices/:id/collect': OPERATOR,
+  'PUT /api/v1/devices/:id/schedules': OPERATOR,
+  'GET /api/v1/devices/:id/schedules': READ,
   'POST /api/v1/devices/:id/push': INGEST,
   'GET /api/v1/devices/:id/containers': READ,
   'GET /api/v1/devices/:id/containers/history': READ,

@@ -192,6 +192,33 @@ export class DeviceRegistry {
     return pageResult(rows.map(toView), total, opts.page, opts.pageSize);
   }
 
+  /** The collection schedule of a device per data type. */
+  async schedules(id: string): Promise<{ dataType: DataType; intervalSeconds: number; enabled: boolean; nextDueAt: string; lastRunAt: string | null }[]> {
+    await this.mustGet(id);
+    const rows = await this.o.db.queryMany<{ data_type: DataType; interval_seconds: number; enabled: boolean; next_due_at: Date; last_run_at: Date | null }>(
+      'SELECT data_type, interval_seconds, enabled, next_due_at, last_run_at FROM device_collection_schedules WHERE node_id = $1 ORDER BY data_type',
+      [id],
+    );
+    return rows.map((r) => ({ dataType: r.data_type, intervalSeconds: r.interval_seconds, enabled: r.enabled, nextDueAt: r.next_due_at.toISOString(), lastRunAt: iso(r.last_run_at) }));
+  }
+
+  /** Changes the interval and/or enabled flag of data types; a changed interval is due one interval from now. */
+  async setSchedules(id: string, changes: Partial<Record<DataType, { intervalSeconds?: number | undefined; enabled?: boolean | undefined }>>): Promise<Awaited<ReturnType<DeviceRegistry['schedules']>>> {
+    await this.mustGet(id);
+    const now = this.o.clock.now();
+    for (const t of DATA_TYPES) {
+      const c = changes[t];
+      if (!c) continue;
+      await this.o.db.query(
+        `UPDATE device_collection_schedules SET interval_seconds = coalesce($3, interval_seconds), enabled = coalesce($4, enabled),
+           next_due_at = CASE WHEN $3::int IS NULL THEN next_due_at ELSE $5::timestamptz + make_interval(secs => $3::int) END
+         WHERE node_id = $1 AND data_type = $2`,
+        [id, t, c.intervalSeconds ?? null, c.enabled ?? null, now],
+      );
+    }
+    return this.schedules(id);
+  }
+
   /** Accepts the host key the device presented (after a mismatch), or re-pins on next contact (`sha256` absent and nothing presented). */
   async acceptHostKey(id: string, expected?: string): Promise<DeviceView> {
     const d = await this.mustGet(id);

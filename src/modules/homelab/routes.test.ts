@@ -11,6 +11,7 @@ import { enabledBackends } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { createApiKey, loginAs } from '../../../test/support/auth.ts';
 import { Writable } from 'node:stream';
+import ssh2 from 'ssh2';
 import { test as topTest } from 'node:test';
 import { createLogger } from '../../runtime.ts';
 
@@ -40,7 +41,7 @@ for (const kind of enabledBackends()) {
     let viewer: string;
     let ingest: string;
     let n = 0;
-    const req = (method: 'GET' | 'POST', url: string, authorization: string, payload?: unknown) =>
+    const req = (method: 'GET' | 'POST' | 'PUT', url: string, authorization: string, payload?: unknown) =>
       rt.app.inject({ method, url, headers: { authorization }, ...(payload === undefined ? {} : { payload: payload as object }) });
     const register = async (extra: Record<string, unknown> = {}) => {
       const id = `dev-${kind}-${++n}`;
@@ -81,6 +82,27 @@ for (const kind of enabledBackends()) {
         assert.ok(JSON.stringify(res.json().errors ?? []).includes(field), `${field}: ${res.body}`);
       }
       assert.equal((await req('POST', '/api/v1/devices', viewer, { id: 'x', address: '10.0.0.5', username: 'root', generate: true })).statusCode, 403);
+      // An uploaded key (and its passphrase) never reach the audit trail of the request.
+      const pair = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'correct horse', cipher: 'aes256-ctr', rounds: 16 });
+      const up = await req('POST', '/api/v1/devices', admin, { id: `up-${kind}-${++n}`, address: 'nas.lan', username: 'root', privateKey: pair.private, passphrase: 'correct horse' });
+      assert.equal(up.statusCode, 201, up.body);
+      assert.equal(up.json().data.authKind, 'uploaded');
+      const entries = await rt.db.queryMany<{ summary: unknown }>(`SELECT summary FROM audit_entries WHERE action LIKE '%devices%' OR target_type LIKE '%device%'`);
+      assert.ok(entries.length >= 1);
+      const text = JSON.stringify(entries);
+      assert.ok(!text.includes('PRIVATE KEY') && !text.includes('correct horse'), text.slice(0, 500));
+    });
+
+    test('schedules per data type: read, change the interval (due one interval later), disable; out-of-range interval → 400', async () => {
+      const { id } = await register();
+      const before = (await req('GET', `/api/v1/devices/${id}/schedules`, viewer)).json().data;
+      assert.deepEqual(before.map((x: { dataType: string; intervalSeconds: number }) => [x.dataType, x.intervalSeconds]), [['config', 300], ['containers', 120], ['drives', 3600], ['system', 60]]);
+      const res = await req('PUT', `/api/v1/devices/${id}/schedules`, admin, { system: { intervalSeconds: 30 }, drives: { enabled: false } });
+      assert.equal(res.statusCode, 200, res.body);
+      const after = res.json().data as { dataType: string; intervalSeconds: number; enabled: boolean; nextDueAt: string }[];
+      assert.deepEqual(after.map((x) => [x.dataType, x.intervalSeconds, x.enabled]), [['config', 300, true], ['containers', 120, true], ['drives', 3600, false], ['system', 30, true]]);
+      assert.equal((await req('PUT', `/api/v1/devices/${id}/schedules`, admin, { system: { intervalSeconds: 5 } })).statusCode, 400);
+      assert.equal((await req('PUT', `/api/v1/devices/${id}/schedules`, viewer, { system: { intervalSeconds: 60 } })).statusCode, 403);
     });
 
     test('push: the same parsers and tables; audited as push; list and detail show the last collection', async () => {

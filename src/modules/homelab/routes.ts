@@ -141,6 +141,28 @@ export function homelabRoutes(app: App, _deps: AppDeps, s: HomelabRouteServices)
     async (req) => ok(await s.registry.acceptHostKey(req.params.id, req.body?.sha256), 'host key pinned'),
   );
 
+  const schedule = z.object({ dataType: z.enum(DATA_TYPES), intervalSeconds: z.number(), enabled: z.boolean(), nextDueAt: z.string(), lastRunAt: z.string().nullable() });
+  app.put(
+    '/api/v1/devices/:id/schedules',
+    {
+      config: { access: OPERATE },
+      schema: {
+        tags: ['devices'],
+        summary: 'Change the collection interval (10-86400 s) or enabled flag per data type',
+        params: id,
+        body: z.partialRecord(z.enum(DATA_TYPES), z.strictObject({ intervalSeconds: z.number().int().min(10).max(86_400).optional(), enabled: z.boolean().optional() })),
+        response: { 200: apiResponse(z.array(schedule)), 400: problemSchema, 404: problemSchema },
+      },
+    },
+    async (req) => ok(await s.registry.setSchedules(req.params.id, req.body)),
+  );
+
+  app.get(
+    '/api/v1/devices/:id/schedules',
+    { config: { access: READ }, schema: { tags: ['devices'], summary: 'The collection schedule per data type', params: id, response: { 200: apiResponse(z.array(schedule)), 404: problemSchema } } },
+    async (req) => ok(await s.registry.schedules(req.params.id)),
+  );
+
   app.post(
     '/api/v1/devices/:id/collect',
     {
