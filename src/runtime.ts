@@ -43,6 +43,8 @@ import { systemClock, type Clock } from './domain/clock.ts';
 import type { ServiceAlertSink } from './modules/alerts/contracts.ts';
 import { createProbesModule, type ProbesModule } from './modules/probes/index.ts';
 import { createSendingDomainsModule, type SendingDomainsModule } from './modules/sending-domains/index.ts';
+import { createHomelabModule, type HomelabModule } from './modules/homelab/index.ts';
+import type { ConfigFileSink } from './modules/config-tracking/contracts.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -51,7 +53,7 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
  * levels deep): what is logged must never carry a channel secret, a password or a token, and
  * this is the net under that rule.
  */
-export const LOG_REDACT_PATHS: readonly string[] = ['password', 'secrets', 'botToken', 'hmacSecret', 'webhookUrl', 'authorization', 'token', 'secretKey'].flatMap((k) => [
+export const LOG_REDACT_PATHS: readonly string[] = ['password', 'secrets', 'botToken', 'hmacSecret', 'webhookUrl', 'authorization', 'token', 'secretKey', 'privateKey', 'passphrase', 'private_key_sealed'].flatMap((k) => [
   k,
   `*.${k}`,
   `*.*.${k}`,
@@ -85,6 +87,8 @@ export interface Runtime {
   domains: SendingDomainsModule;
   /** Configuration tracking: the sink home-lab collection hands configuration files to (src/modules/config-tracking). */
   configTracking: ConfigTrackingModule;
+  /** Home-lab devices collected over SSH or by push (src/modules/homelab). */
+  homelab: HomelabModule;
   app: App;
   state: AppState;
   /** Stops jobs, closes the HTTP server and the database. */
@@ -108,6 +112,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Receives confirmed service state changes of the probes (the alerts module). */
   serviceAlertSink?: ServiceAlertSink;
+  /** Where the home-lab collector hands configuration files (configuration tracking). */
+  configSink?: ConfigFileSink;
 }
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
@@ -190,7 +196,10 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   for (const j of domains.jobs) jobs.register(j);
   // Alert transitions queue their notices in the notifications outbox, in the same transaction.
   const configTracking = createConfigTrackingModule();
-  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { ...domains.observers, config_change: configTracking.observer }, ...options.alerts });
+  // Home-lab collection hands every configuration file it reads to configuration tracking.
+  const homelab = createHomelabModule({ db, store, streams, secrets, clock, sink: options.configSink ?? configTracking.sink, logger });
+  for (const j of homelab.jobs) jobs.register(j);
+  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { ...domains.observers, config_change: configTracking.observer, ...homelab.observers }, ...options.alerts });
   alertsModule = alerts;
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
@@ -199,7 +208,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, domains.routes, ledgerRoutes(), configTracking.routes, mailAnalyticsRoutes({ analytics: new MailAnalytics({ db, streams, clock }) }), ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, homelab.routes, domains.routes, ledgerRoutes(), configTracking.routes, mailAnalyticsRoutes({ analytics: new MailAnalytics({ db, streams, clock }) }), ...(options.extraRoutes ?? [])]);
   // The GELF receiver of mail events (off unless OPSDECK_GELF_PORT is set; docs/integrations.md).
   const gelf = config.gelfPort > 0 ? new GelfReceiver({ streams, host: config.gelfHost, port: config.gelfPort, allow: config.gelfAllow, registry: metrics.registry, logger }) : null;
   if (gelf) logger.info({ host: config.gelfHost, ...(await gelf.start()) }, 'GELF receiver listening');
@@ -221,6 +230,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     probes,
     domains,
     configTracking,
+    homelab,
     app,
     state,
     async close() {
@@ -229,6 +239,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
       state.draining = true;
       await jobs.stop();
       await gelf?.stop();
+      homelab.close();
       await app.close();
       if (!options.db) await db.close();
     },

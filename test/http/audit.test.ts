@@ -27,6 +27,8 @@ const NOT_AUDITED: Record<string, string> = {
   'POST /api/v1/monitors/:id/check-now': 'a probe run now, recorded like a scheduled one',
   'POST /api/v1/domains/:domain/check': 'a DNS check run now (no transaction may be held while it waits on DNS), recorded like a scheduled one',
   'POST /api/v1/notification-channels/:id/test': 'a test message, nothing changes',
+  'POST /api/v1/devices/:id/collect': 'a collection run now, recorded in data_collection_audit like a scheduled one',
+  'POST /api/v1/devices/:id/push': 'telemetry ingest (a device pushing its outputs; recorded in data_collection_audit as push)',
 };
 /** Route prefixes whose module writes its own, more precise entries. */
 const SELF_AUDITED_PREFIXES = ['/api/v1/hosts', '/api/v1/services', '/api/v1/workloads', '/api/v1/tasks', '/api/v1/runs', '/api/v1/tools', '/api/v1/tool-calls', '/api/v1/policies', '/api/v1/pricing'];

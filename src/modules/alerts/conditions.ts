@@ -95,6 +95,12 @@ const configChangeCondition = z.strictObject({
   kind: z.literal('config_change'),
   minRisk: z.enum(RISK_LEVELS).default('HIGH').describe('One series per device and file: holds while the file has an unprocessed change event of this risk level or higher; marking the events processed resolves it'),
 });
+// Home-lab devices (src/modules/homelab/alerts.ts observes them).
+const deviceHostKeyChangedCondition = z.strictObject({ kind: z.literal('device_host_key_changed') });
+const deviceCollectionFailedCondition = z.strictObject({ kind: z.literal('device_collection_failed') });
+const smartFailingCondition = z.strictObject({ kind: z.literal('smart_failing') });
+const smartTemperatureCondition = z.strictObject({ kind: z.literal('smart_temperature'), threshold: z.number().int().min(0).max(150).describe('°C') });
+const smartSectorsRisingCondition = z.strictObject({ kind: z.literal('smart_sectors_rising'), attribute: z.enum(['reallocated', 'pending']), windowSeconds });
 
 export const conditionSchema = z.discriminatedUnion('kind', [
   metricCondition,
@@ -110,6 +116,11 @@ export const conditionSchema = z.discriminatedUnion('kind', [
   certExpiryCondition,
   domainAuthCondition,
   configChangeCondition,
+  deviceHostKeyChangedCondition,
+  deviceCollectionFailedCondition,
+  smartFailingCondition,
+  smartTemperatureCondition,
+  smartSectorsRisingCondition,
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
 export type ConditionKind = Condition['kind'];
@@ -130,6 +141,11 @@ export const PENDING_SOURCES: Partial<Record<ConditionKind, string>> = {
   cert_expiry: 'probe_tls_checks',
   domain_auth: 'sending_domains',
   config_change: 'configuration_change_events',
+  device_host_key_changed: 'device_ssh_targets',
+  device_collection_failed: 'device_ssh_targets',
+  smart_failing: 'drive_health',
+  smart_temperature: 'drive_health',
+  smart_sectors_rising: 'drive_health',
 };
 
 export const escalationStep = z.strictObject({
@@ -173,11 +189,14 @@ export function streamNodeColumn(s: Stream): StreamColumn | null {
  * Checks a rule against the declarations; every problem is a field issue with its
  * path inside the rule (`condition.column`, `scope.kind`, …). Empty: valid.
  */
+/** Home-lab kinds: one series per device (node), so node and role scopes apply. */
+const HOMELAB_NODE_KINDS: ReadonlySet<string> = new Set(['device_host_key_changed', 'device_collection_failed', 'smart_failing', 'smart_temperature', 'smart_sectors_rising']);
+
 export function checkRule(rule: RuleInput): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const add = (path: string, message: string) => issues.push({ path, message });
   const c = rule.condition;
-  const nodeScoped = c.kind === 'metric' || c.kind === 'node_silence' || (c.kind === 'stream' && c.per === 'node');
+  const nodeScoped = c.kind === 'metric' || c.kind === 'node_silence' || (c.kind === 'stream' && c.per === 'node') || HOMELAB_NODE_KINDS.has(c.kind);
   if (rule.scope.kind !== 'all' && rule.scope.values.length === 0) add('scope.values', `a ${rule.scope.kind} scope needs at least one value`);
   if (rule.scope.kind === 'service' && c.kind !== 'probe') add('scope.kind', `a service scope applies to probe conditions only, not ${c.kind}`);
   if ((rule.scope.kind === 'role' || rule.scope.kind === 'node') && !nodeScoped) add('scope.kind', `a ${rule.scope.kind} scope applies to conditions evaluated per node (metric, node_silence, stream per node), not ${c.kind}${c.kind === 'stream' ? ' per cluster' : ''}`);

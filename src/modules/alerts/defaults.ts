@@ -125,6 +125,13 @@ export const DEFAULT_RULES: readonly Def[] = [
     description: 'A sending domain\'s SPF, DKIM or DMARC record is missing, invalid, revoked or no longer authorises the sending IPs, or 3 checks in a row could not read its DNS.',
     condition: { kind: 'domain_auth', require: ['spf', 'dkim', 'dmarc'], minDmarcPolicy: 'none', errorChecks: 3 },
   },
+  // Home-lab devices (src/modules/homelab/alerts.ts; docs/homelab.md).
+  { name: 'Device Host Key Changed', severity: 'critical', description: 'A home-lab device presented another SSH host key than the pinned one; its collection stopped until an admin accepts the key.', condition: { kind: 'device_host_key_changed' }, noDataPolicy: 'ok' },
+  { name: 'Device Collection Failed', severity: 'warning', description: 'The last collection from a home-lab device failed (unreachable, refused, timed out), for 10 minutes.', condition: { kind: 'device_collection_failed' }, forSeconds: 600, noDataPolicy: 'ok' },
+  { name: 'Drive SMART Failing', severity: 'critical', description: 'A drive\'s SMART overall-health self-assessment failed.', condition: { kind: 'smart_failing' }, noDataPolicy: 'ok' },
+  { name: 'Drive Reallocated Sectors Rising', severity: 'warning', description: 'Reallocated sectors of a drive rose within a day.', condition: { kind: 'smart_sectors_rising', attribute: 'reallocated', windowSeconds: 86_400 }, noDataPolicy: 'ok' },
+  { name: 'Drive Pending Sectors Rising', severity: 'warning', description: 'Sectors pending reallocation of a drive rose within a day.', condition: { kind: 'smart_sectors_rising', attribute: 'pending', windowSeconds: 86_400 }, noDataPolicy: 'ok' },
+  { name: 'Drive Temperature High', severity: 'warning', description: 'A drive is hotter than 55 °C.', condition: { kind: 'smart_temperature', threshold: 55 }, forSeconds: 600, noDataPolicy: 'ok' },
 ];
 
 /** The default rules as complete inputs (defaults of the rule schema applied). */

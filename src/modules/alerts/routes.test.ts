@@ -39,6 +39,12 @@ const TEMPLATES: [string, string][] = [
   ['MongoDB Disk Growing', 'info'],
   ['Warmup IP High Bounce', 'info'],
   ['Sending Domain Authentication', 'warning'],
+  ['Device Host Key Changed', 'critical'],
+  ['Device Collection Failed', 'warning'],
+  ['Drive SMART Failing', 'critical'],
+  ['Drive Reallocated Sectors Rising', 'warning'],
+  ['Drive Pending Sectors Rising', 'warning'],
+  ['Drive Temperature High', 'warning'],
 ];
 
 const START = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 60_000;
@@ -67,7 +73,7 @@ for (const kind of enabledBackends().filter((k) => k !== 'timescale')) {
       await rt.destroy();
     });
 
-    test('the 25 default rules are seeded with their names and severities; seeding again changes nothing', async () => {
+    test('the 31 default rules are seeded with their names and severities; seeding again changes nothing', async () => {
       const list = (await req('GET', '/api/v1/alert-rules?pageSize=100', viewer)).json();
       assert.deepEqual(
         list.items.filter((r: { isDefault: boolean }) => r.isDefault).map((r: { name: string; severity: string }) => [r.name, r.severity]),

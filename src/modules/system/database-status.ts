@@ -28,6 +28,45 @@ export interface DatabaseReport {
     rollups: { level: string; relation: string; lastRefreshedAt: string | null; pendingBuckets: number }[];
   }[];
   jobs: { name: string; source: 'timescaledb' | 'opsdeck'; lastRunAt: string | null; lastOutcome: string | null; lastError: string | null; nextRunAt: string | null }[];
+  /** Home-lab collection (docs/homelab.md): its tables (estimated rows, newest row) and devices. */
+  collection: {
+    tables: { table: string; kind: 'hypertable' | 'partitioned' | 'table'; estimatedRows: number; newest: string | null }[];
+    devices: number;
+    devicesFailing: number;
+    hostKeyMismatches: number;
+  } | null;
+}
+
+/** The home-lab tables and the column that says how new their data is. */
+const COLLECTION_TABLES: readonly [string, string][] = [
+  ['container_snapshots', 'time'],
+  ['drive_health', 'time'],
+  ['data_collection_audit', 'time'],
+  ['service_performance_metrics', 'time'],
+  ['cache_metadata', 'last_accessed'],
+  ['device_ssh_targets', 'last_collection_at'],
+  ['device_collection_schedules', 'last_run_at'],
+];
+
+async function collectionReport(db: Database, tier: string): Promise<DatabaseReport['collection']> {
+  const present = await db.queryOne<{ ok: boolean }>(`SELECT to_regclass('device_ssh_targets') IS NOT NULL AS ok`);
+  if (!present?.ok) return null;
+  const tables: NonNullable<DatabaseReport['collection']>['tables'] = [];
+  for (const [table, column] of COLLECTION_TABLES) {
+    const r = await db.queryOne<{ rows: number; newest: Date | null; partitioned: boolean }>(
+      `SELECT greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = $1::regclass), 0)::float8
+                + coalesce((SELECT sum(greatest(c.reltuples, 0)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass), 0)::float8 AS rows,
+              (SELECT max(${column}) FROM ${table}) AS newest,
+              (SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = $1::regclass) AS partitioned`,
+      [table],
+    );
+    const stream = column === 'time' && table !== 'service_performance_metrics';
+    tables.push({ table, kind: stream ? (tier === 'timescale' ? 'hypertable' : r?.partitioned ? 'partitioned' : 'table') : 'table', estimatedRows: Math.round(r?.rows ?? 0), newest: iso(r?.newest) });
+  }
+  const d = await db.queryOne<{ devices: number; failing: number; mismatch: number }>(
+    `SELECT count(*)::int AS devices, count(*) FILTER (WHERE last_collection_status = 'failed')::int AS failing, count(*) FILTER (WHERE host_key_state = 'mismatch')::int AS mismatch FROM device_ssh_targets`,
+  );
+  return { tables, devices: d?.devices ?? 0, devicesFailing: d?.failing ?? 0, hostKeyMismatches: d?.mismatch ?? 0 };
 }
 
 const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : null);
@@ -121,5 +160,6 @@ export async function databaseReport(db: Database, store: TimeseriesStore): Prom
     pool: db.poolStats(),
     tables,
     jobs,
+    collection: await collectionReport(db, store.tier),
   };
 }
