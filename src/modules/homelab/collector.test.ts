@@ -18,6 +18,7 @@ import { Collector } from './collector.ts';
 import { DeviceRegistry } from './devices.ts';
 import { SshPool } from './ssh.ts';
 import { CollectionScheduler } from './scheduler.ts';
+import { createConfigTrackingModule } from '../config-tracking/index.ts';
 
 const kind = enabledBackends()[0] ?? 'pglite';
 
@@ -184,6 +185,39 @@ describe(`home-lab collection over SSH [${kind}]`, { timeout: 300_000 }, () => {
     assert.equal(call.content.toString(), 'PORT=8080\n');
     assert.equal(call.collectionSource, 'ssh');
     assert.equal(call.operationId, r!.operationId);
+  });
+
+  test('with configuration tracking as the sink: an unchanged file stores nothing; a changed nginx listen stores one HIGH change event; a binary file is a warning, not a failure', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const tracked = new Collector({ db: m.db, store: m.store, streams: m.streams, registry, pool, clock, sink: createConfigTrackingModule().sink });
+    const conf = `${sshd.dir}/site.conf`;
+    const blob = `${sshd.dir}/blob.bin`;
+    writeFileSync(conf, 'server {\n    listen 80;\n    server_name lab.example;\n}\n');
+    writeFileSync(blob, Buffer.from([0, 1, 2, 0, 255]));
+    const id = await addDevice([conf, blob]);
+    const collect = async () => {
+      const [r] = await tracked.collect(id, { dataTypes: ['config'], forceRefresh: true });
+      assert.equal(r!.status !== 'failed', true, r!.error ?? '');
+      return r!;
+    };
+    const counts = async () =>
+      (await m.db.queryOne<{ snaps: number; events: number }>(
+        'SELECT (SELECT count(*)::int FROM configuration_snapshots WHERE node_id = $1) AS snaps, (SELECT count(*)::int FROM configuration_change_events WHERE node_id = $1) AS events',
+        [id],
+      ))!;
+    await collect();
+    assert.deepEqual(await counts(), { snaps: 1, events: 0 }, 'first sight: a baseline snapshot of the text file, no change event');
+    const again = await collect();
+    assert.deepEqual(await counts(), { snaps: 1, events: 0 }, 'unchanged: nothing new');
+    assert.ok(
+      again.warnings.some((w: string) => w.startsWith(`${blob}:`)),
+      `the binary file is a warning: ${JSON.stringify(again.warnings)}`,
+    );
+    writeFileSync(conf, 'server {\n    listen 8443 ssl;\n    server_name lab.example;\n}\n');
+    await collect();
+    assert.deepEqual(await counts(), { snaps: 2, events: 1 });
+    const ev = await m.db.queryOne<{ risk_level: string; file_path: string; change_type: string }>('SELECT risk_level, file_path, change_type FROM configuration_change_events WHERE node_id = $1', [id]);
+    assert.deepEqual(ev, { risk_level: 'HIGH', file_path: conf, change_type: 'modified' });
   });
 
   test('a changed host key stops collection and is kept until accepted; sshd gone → failed with the reason, previous data kept', async () => {

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
+import { DomainError } from '../../domain/errors.ts';
 import type { StreamStore } from '../../timeseries/stream-store.ts';
 import type { TimeseriesStore } from '../../timeseries/store.ts';
 import type { ConfigFileSink } from '../config-tracking/contracts.ts';
@@ -278,17 +279,25 @@ export class Collector {
       }
       for (const f of data.configFiles) {
         if (method === 'push') w.bytes += Buffer.byteLength(f.content);
-        const r = await this.o.db.transaction((tx) =>
-          sink.record(tx, {
-            nodeId,
-            filePath: f.path,
-            content: Buffer.from(f.content, 'utf8'),
-            fileModifiedTime: f.modifiedAt ? new Date(f.modifiedAt) : null,
-            collectedAt: at,
-            collectionSource: method,
-            operationId,
-          }),
-        );
+        let r: Awaited<ReturnType<ConfigFileSink['record']>>;
+        try {
+          r = await this.o.db.transaction((tx) =>
+            sink.record(tx, {
+              nodeId,
+              filePath: f.path,
+              content: Buffer.from(f.content, 'utf8'),
+              fileModifiedTime: f.modifiedAt ? new Date(f.modifiedAt) : null,
+              collectedAt: at,
+              collectionSource: method,
+              operationId,
+            }),
+          );
+        } catch (err) {
+          // One file configuration tracking refuses (binary, too large) does not lose the others.
+          if (!(err instanceof DomainError)) throw err;
+          w.warnings.push(`${f.path.slice(0, 256)}: ${err.message}`.slice(0, 500));
+          continue;
+        }
         if (r.changeType !== 'unchanged') {
           w.records++;
           w.writes++;
