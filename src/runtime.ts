@@ -38,6 +38,7 @@ import { createOutbound, type Outbound } from './net/outbound.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import type { ServiceAlertSink } from './modules/alerts/contracts.ts';
 import { createProbesModule, type ProbesModule } from './modules/probes/index.ts';
+import { createSendingIpsModule } from './modules/sending-ips/index.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -169,8 +170,11 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   const sink: ServiceAlertSink = options.serviceAlertSink ?? { serviceStateChanged: async (change) => alertsModule?.service.serviceStateChanged(change) };
   const probes = createProbesModule({ db, clock, outbound, sink, logger });
   for (const j of probes.jobs) jobs.register(j);
+  // Sending IPs, warm-up and DNSBL checks; their alert kinds are evaluated by the module's observers.
+  const sendingIps = createSendingIpsModule({ db, clock, streams, dnsbl: { resolvers: config.dnsblResolvers, concurrency: config.dnsblConcurrency, timeoutMs: config.dnsblTimeoutMs } });
+  for (const j of sendingIps.jobs) jobs.register(j);
   // Alert transitions queue their notices in the notifications outbox, in the same transaction.
-  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, ...options.alerts });
+  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: sendingIps.observers, ...options.alerts });
   alertsModule = alerts;
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
@@ -179,7 +183,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, sendingIps.routes, ledgerRoutes(), ...(options.extraRoutes ?? [])]);
   let closed = false;
   return {
     config,

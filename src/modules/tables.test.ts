@@ -229,6 +229,9 @@ forEachBackend('regular tables', (kind) => {
       'artifacts',
       'audit_entries',
       'dashboard_users',
+      'dnsbl_listings',
+      'dnsbl_tiers',
+      'dnsbl_zones',
       'llm_requests',
       'llm_responses',
       'monitors',
@@ -240,6 +243,7 @@ forEachBackend('regular tables', (kind) => {
       'provider_pricing',
       'refresh_tokens',
       'saved_views',
+      'sending_ips',
       'service_health_checks',
       'service_health_hourly',
       'services',
@@ -249,6 +253,7 @@ forEachBackend('regular tables', (kind) => {
       'token_usage',
       'tool_call_records',
       'tool_definitions',
+      'warmup_plans',
       'workloads',
     ]);
   });

@@ -17,5 +17,7 @@ import { notificationChannels, notificationDeliveries } from './notifications/sc
 import { monitors, serviceHealthChecks, serviceHealthHourly } from './probes/schema.ts';
 import { savedViews } from './saved-views/schema.ts';
 import { LEDGER_TABLES } from './ledger/schema.ts';
+import { sendingIps, warmupPlans } from './sending-ips/schema.ts';
+import { dnsblListings, dnsblTiers, dnsblZones } from './dnsbl/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly, ...LEDGER_TABLES];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly, ...LEDGER_TABLES, warmupPlans, sendingIps, dnsblTiers, dnsblZones, dnsblListings];

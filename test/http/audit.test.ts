@@ -25,6 +25,7 @@ const NOT_AUDITED: Record<string, string> = {
   'POST /api/v1/events/email': 'telemetry ingest (the ZoneMTA plugin)',
   'POST /api/v1/events/:stream': 'telemetry ingest',
   'POST /api/v1/monitors/:id/check-now': 'a probe run now, recorded like a scheduled one',
+  'POST /api/v1/ips/:ip/check': 'a DNSBL and PTR check now, recorded like a scheduled one (it waits on DNS outside any transaction)',
   'POST /api/v1/notification-channels/:id/test': 'a test message, nothing changes',
 };
 /** Route prefixes whose module writes its own, more precise entries. */

@@ -81,6 +81,8 @@ export interface DnsblResolverOptions {
   tries?: number;
 }
 
+export type PtrCheck = { status: 'confirmed' | 'unconfirmed' | 'missing'; name: string | null; error: string | null } | { status: 'error'; name: null; error: string };
+
 /** Asks DNSBL zones through one configured resolver. */
 export class DnsblResolver {
   private readonly resolver: Resolver;
@@ -112,6 +114,39 @@ export class DnsblResolver {
       reason = null;
     }
     return done({ status: 'listed', response, reason, error: null });
+  }
+
+  /**
+   * Forward-confirmed reverse DNS: the PTR names of `ip`, and whether one of them
+   * resolves (A for IPv4, AAAA for IPv6) back to `ip`. No PTR record is `missing`;
+   * a name that does not point back is `unconfirmed` (the first name is kept); a
+   * query that fails is `error` (the stored state is left as it was).
+   */
+  async confirmPtr(ip: string): Promise<PtrCheck> {
+    const v = isIP(ip);
+    const same = (a: string) => (v === 4 ? a === ip : isIP(a) === 6 && expandIPv6(a) === expandIPv6(ip));
+    let names: string[];
+    try {
+      names = await this.resolver.reverse(ip);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+      if (code === 'ENOTFOUND' || code === 'ENODATA') return { status: 'missing', name: null, error: `no PTR record for ${ip}` };
+      return { status: 'error', name: null, error: `PTR query for ${ip} failed: ${code === 'ETIMEOUT' ? `no answer within ${this.options.timeoutMs} ms` : code}` };
+    }
+    if (names.length === 0) return { status: 'missing', name: null, error: `no PTR record for ${ip}` };
+    const seen: string[] = [];
+    for (const name of names.slice(0, 5)) {
+      try {
+        const addrs = v === 4 ? await this.resolver.resolve4(name) : await this.resolver.resolve6(name);
+        if (addrs.some(same)) return { status: 'confirmed', name, error: null };
+        seen.push(`${name} → ${addrs.join(', ')}`);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+        if (code !== 'ENOTFOUND' && code !== 'ENODATA') return { status: 'error', name: null, error: `${v === 4 ? 'A' : 'AAAA'} query for ${name} failed: ${code === 'ETIMEOUT' ? `no answer within ${this.options.timeoutMs} ms` : code}` };
+        seen.push(`${name} → no ${v === 4 ? 'A' : 'AAAA'} record`);
+      }
+    }
+    return { status: 'unconfirmed', name: names[0]!, error: `the PTR name does not resolve back to ${ip}: ${seen.join('; ')}` };
   }
 
   cancel(): void {
