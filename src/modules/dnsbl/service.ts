@@ -196,33 +196,49 @@ export class DnsblService {
     const s: RoundSummary = { checked: pairs.length, listed: 0, clean: 0, errors: 0, newlyListed: [], delisted: [], paused: [], ptrChecked: ptrs.length };
     const at = now.toISOString();
     return this.db.transaction(async (tx) => {
+      // The previous state of every pair, locked; then one upsert for the round.
+      const prevRows = await tx.queryMany<{ ip: string; zone: string; listed: boolean | null }>(
+        `SELECT host(l.ip) AS ip, l.zone, l.listed FROM dnsbl_listings l JOIN unnest($1::inet[], $2::text[]) AS p(ip, zone) ON l.ip = p.ip AND l.zone = p.zone FOR UPDATE OF l`,
+        [pairs.map((p) => p.ip), pairs.map((p) => p.zone)],
+      );
+      const prev = new Map(prevRows.map((r) => [`${r.ip} ${r.zone}`, r.listed]));
+      const listedNow: (boolean | null)[] = [];
+      const pause = new Map<string, string>();
       for (let i = 0; i < pairs.length; i++) {
         const p = pairs[i]!;
         const r = results[i]!;
         s[r.status === 'error' ? 'errors' : r.status]++;
-        const prev = await tx.queryOne<{ listed: boolean | null }>('SELECT listed FROM dnsbl_listings WHERE ip = $1::inet AND zone = $2 FOR UPDATE', [p.ip, p.zone]);
-        const wasListed = prev?.listed === true;
-        const listed = r.status === 'error' ? (prev?.listed ?? null) : r.status === 'listed';
+        const before = prev.get(`${p.ip} ${p.zone}`) ?? null;
+        const listed = r.status === 'error' ? before : r.status === 'listed';
+        listedNow.push(listed);
+        if (listed === true && before !== true) {
+          s.newlyListed.push({ ip: p.ip, zone: p.zone });
+          if (p.auto_response === 'pause' && !pause.has(p.ip)) pause.set(p.ip, `auto-response: listed on ${p.zone} (${p.tier} tier)${r.reason ? `: ${r.reason.slice(0, 200)}` : ''}`);
+        }
+        if (listed === false && before === true) s.delisted.push({ ip: p.ip, zone: p.zone });
+      }
+      if (pairs.length) {
         await tx.query(
           `INSERT INTO dnsbl_listings AS l (ip, zone, listed, listed_since, last_status, response, reason, error, checked_at)
-           VALUES ($1::inet, $2, $3, CASE WHEN $3 THEN $8::timestamptz END, $4, $5, $6, $7, $8)
-           ON CONFLICT (ip, zone) DO UPDATE SET listed = $3,
-             listed_since = CASE WHEN $3 IS NOT TRUE THEN NULL WHEN l.listed THEN l.listed_since ELSE $8::timestamptz END,
-             delisted_at = CASE WHEN l.listed AND $3 = false THEN $8::timestamptz WHEN $3 THEN NULL ELSE l.delisted_at END,
-             last_status = $4, response = $5, reason = CASE WHEN $4 = 'error' THEN l.reason ELSE $6 END, error = $7, checked_at = $8`,
-          [p.ip, p.zone, listed, r.status, r.response, r.reason, r.error, at],
+           SELECT u.ip, u.zone, u.listed::boolean, CASE WHEN u.listed::boolean THEN $8::timestamptz END, u.status, u.response, u.reason, u.error, $8::timestamptz
+             FROM unnest($1::inet[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(ip, zone, listed, status, response, reason, error)
+           ON CONFLICT (ip, zone) DO UPDATE SET listed = excluded.listed,
+             listed_since = CASE WHEN excluded.listed IS NOT TRUE THEN NULL WHEN l.listed THEN l.listed_since ELSE $8::timestamptz END,
+             delisted_at = CASE WHEN l.listed AND excluded.listed = false THEN $8::timestamptz WHEN excluded.listed THEN NULL ELSE l.delisted_at END,
+             last_status = excluded.last_status, response = excluded.response,
+             reason = CASE WHEN excluded.last_status = 'error' THEN l.reason ELSE excluded.reason END, error = excluded.error, checked_at = excluded.checked_at`,
+          // Booleans travel as text: the drivers differ on boolean arrays.
+          [pairs.map((p) => p.ip), pairs.map((p) => p.zone), listedNow.map((v) => (v === null ? null : String(v))), results.map((r) => r.status), results.map((r) => r.response), results.map((r) => r.reason), results.map((r) => r.error), at],
         );
-        if (listed === true && !wasListed) {
-          s.newlyListed.push({ ip: p.ip, zone: p.zone });
-          if (p.auto_response === 'pause') {
-            const paused = await tx.queryOne(
-              `UPDATE sending_ips SET status = 'paused', status_reason = $2, status_changed_at = $3, updated_at = $3 WHERE ip = $1::inet AND status NOT IN ('paused', 'retired') RETURNING ip`,
-              [p.ip, `auto-response: listed on ${p.zone} (${p.tier} tier)${r.reason ? `: ${r.reason.slice(0, 200)}` : ''}`, at],
-            );
-            if (paused && !s.paused.includes(p.ip)) s.paused.push(p.ip);
-          }
-        }
-        if (listed === false && wasListed) s.delisted.push({ ip: p.ip, zone: p.zone });
+      }
+      if (pause.size) {
+        const paused = await tx.queryMany<{ ip: string }>(
+          `UPDATE sending_ips s SET status = 'paused', status_reason = u.reason, status_changed_at = $3, updated_at = $3
+             FROM unnest($1::inet[], $2::text[]) AS u(ip, reason) WHERE s.ip = u.ip AND s.status NOT IN ('paused', 'retired') RETURNING host(s.ip) AS ip`,
+          [[...pause.keys()], [...pause.values()], at],
+        );
+        const set = new Set(paused.map((r) => r.ip));
+        s.paused.push(...[...pause.keys()].filter((ip) => set.has(ip)));
       }
       const ips = [...new Set(pairs.map((p) => p.ip))];
       if (ips.length) {
