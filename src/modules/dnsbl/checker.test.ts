@@ -119,6 +119,10 @@ for (const kind of enabledBackends()) {
       const err = await checks('192.0.2.54', 'crit.bl.test');
       assert.deepEqual(err.map((c) => [c.listed, c.response]), [[null, '127.255.255.254']]);
       assert.match(err[0]!.error!, /public or open resolver/);
+      // The history through the stream's API, filtered by IP.
+      const hist = await req('GET', `/api/v1/events/dnsbl?from=${new Date(T0 - 60_000).toISOString()}&to=${new Date(T0 + 60_000).toISOString()}&ip=192.0.2.54`, viewer);
+      assert.equal(hist.statusCode, 200, hist.body);
+      assert.deepEqual(hist.json().items.map((c: { blacklist: string; listed: boolean | null }) => [c.blacklist, c.listed]).sort(), [['crit.bl.test', null], ['med.bl.test', false], ['v6.bl.test', false]]);
 
       const rep = (await req('GET', '/api/v1/ips/192.0.2.7/reputation', viewer)).json();
       assert.equal(rep.verdict, 'bad');
@@ -142,6 +146,11 @@ for (const kind of enabledBackends()) {
       assert.deepEqual(await firing(critical.id), ['192.0.2.7|crit.bl.test']);
       assert.deepEqual(await firing(any.id), ['192.0.2.7|crit.bl.test', '192.0.2.9|med.bl.test', '2001:db8::25|v6.bl.test']);
       assert.deepEqual(await firing(perNode.id), [NODE]);
+      // The observers themselves.
+      const scope = { kind: 'all', values: [] as string[] };
+      const pick = (o: { series: Record<string, string>; nodeId: string | null; holds: boolean | null; value: unknown }[]) => o.map((x) => [x.series, x.nodeId, x.holds, x.value]);
+      assert.deepEqual(pick(await dnsblListedObserver.observe(rt.db, { kind: 'dnsbl_listed', lists: 'critical' }, scope, clock.now())), [[{ ip: '192.0.2.7', zone: 'crit.bl.test' }, NODE, true, '127.0.0.2']]);
+      assert.deepEqual(pick(await dnsblNodeIpsObserver.observe(rt.db, { kind: 'dnsbl_node_ips', comparison: '>', threshold: 2 }, scope, clock.now())), [[{ node: NODE }, NODE, true, 3]]);
 
       assert.equal((await svc.runRound()).checked, 0, 'nothing is due again before its tier interval');
 
@@ -157,6 +166,10 @@ for (const kind of enabledBackends()) {
       assert.deepEqual(await firing(critical.id), []);
       assert.deepEqual((await rt.db.queryMany<{ status: string }>('SELECT status FROM alert_events WHERE rule_id = $1', [critical.id])).map((e) => e.status), ['resolved']);
       assert.deepEqual(await firing(perNode.id), [], '2 listed IPs is not more than 2');
+      assert.deepEqual(pick(await dnsblListedObserver.observe(rt.db, { kind: 'dnsbl_listed', lists: 'critical' }, scope, clock.now())), [
+        [{}, null, false, 0],
+        [{ ip: '192.0.2.7', zone: 'crit.bl.test' }, NODE, false, null],
+      ], 'nothing listed on a critical zone: one clean series, and the pair delisted today observed clean');
 
       // On demand, through the API and the runtime's resolver: every zone of the IP now.
       const now = await req('POST', '/api/v1/ips/192.0.2.9/check', op);

@@ -215,6 +215,18 @@ for (const kind of enabledBackends()) {
       await warmup.refreshDailySent();
       assert.equal((await rt.db.queryOne<{ n: number }>(`SELECT current_daily_sent AS n FROM sending_ips WHERE ip = $1`, [bad]))?.n, 7);
 
+      const observed = await warmupHeldObserver.observe(rt.db, { kind: 'warmup_held' }, { kind: 'all', values: [] }, clock.now());
+      assert.deepEqual(observed.filter((o) => [good, bad, quiet].includes(o.series.ip!)).map((o) => [o.series.ip, o.nodeId, o.holds, o.value]), [
+        [good, 'mta-01', false, 3],
+        [bad, 'mta-01', true, 2],
+        [quiet, 'mta-01', false, 1],
+      ]);
+      const bounceObs = await warmupBounceObserver.observe(rt.db, { kind: 'warmup_bounce', comparison: '>', threshold: 3, windowSeconds: 86_400 }, { kind: 'all', values: [] }, clock.now());
+      assert.deepEqual(bounceObs.filter((o) => [good, bad, quiet].includes(o.series.ip!)).map((o) => [o.series.ip, o.holds, o.value]), [
+        [good, false, 0],
+        [bad, true, 4.673],
+        [quiet, false, null],
+      ]);
       // The held gate and the bounce rate raise alerts through the alerts service.
       const alerts = new AlertsService({ db: rt.db, clock, observers: { warmup_held: warmupHeldObserver, warmup_bounce: warmupBounceObserver } });
       const held = await alerts.createRule(ruleInputSchema.parse({ name: `held-${kind}`, severity: 'warning', condition: { kind: 'warmup_held' } }));
