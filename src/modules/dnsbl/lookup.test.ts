@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blackhole, startDnsServer, type DnsServer } from '../../../test/support/dns-server.ts';
+import { loadConfig } from '../../config.ts';
 import { classifyAnswers, dnsblQueryName, DnsblResolver, expandIPv6, isHostname } from './lookup.ts';
 
 describe('DNSBL query names and answers', () => {
@@ -36,6 +37,12 @@ describe('DNSBL query names and answers', () => {
     assert.equal(classifyAnswers(['127.0.0.1']).status, 'error');
     assert.equal(classifyAnswers(['127.0.1.2']).status, 'error');
     assert.equal(classifyAnswers(['192.0.2.1']).status, 'error');
+  });
+
+  test('OPSDECK_DNSBL_RESOLVERS takes ip, ip:port and [v6]:port; anything else stops the start', () => {
+    assert.deepEqual(loadConfig({ OPSDECK_DNSBL_RESOLVERS: '10.0.0.53, 127.0.0.1:5353,[::1]:53,::1' }).dnsblResolvers, ['10.0.0.53', '127.0.0.1:5353', '[::1]:53', '::1']);
+    assert.deepEqual(loadConfig({}).dnsblResolvers, []);
+    for (const bad of ['dns.google', '127.0.0.1:0', '127.0.0.1:70000', '[::1]', '8.8.8.8:53:1']) assert.throws(() => loadConfig({ OPSDECK_DNSBL_RESOLVERS: bad }), /OPSDECK_DNSBL_RESOLVERS|dnsblResolvers|resolver/i, bad);
   });
 
   test('a zone must be a host name', () => {
