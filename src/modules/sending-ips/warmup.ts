@@ -45,20 +45,33 @@ export interface Rates {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Attempts, bounces (and complaints) of IPs in [from, to), by IP. */
-export async function ratesByIp(db: Queryable, ips: readonly string[], from: Date, to: Date): Promise<Map<string, Rates>> {
-  const out = new Map<string, Rates>();
+/**
+ * Attempts, bounced and complaint events of each IP in [from, to): one pass over the
+ * window by `sending_ip` (its index) and, for IPv6 addresses, one by `sending_ip_v6`;
+ * an event counts for each registered address it names.
+ */
+export async function countsByIp(db: Queryable, ips: readonly string[], from: Date, to: Date): Promise<Map<string, { attempts: number; bounced: number; complaints: number }>> {
+  const out = new Map<string, { attempts: number; bounced: number; complaints: number }>();
   if (ips.length === 0) return out;
+  const v6 = ips.filter((ip) => ip.includes(':'));
+  const branch = (col: string, p: string) =>
+    `SELECT ${col} AS ip, event_type FROM email_events WHERE ${col} = ANY(${p}::inet[]) AND time >= $2 AND time < $3 AND (event_type = ANY($4::text[]) OR event_type = 'complaint')`;
   const rows = await db.queryMany<{ ip: string; attempts: number; bounced: number; complaints: number }>(
-    `SELECT host(x.ip) AS ip, count(*) FILTER (WHERE e.event_type = ANY($4::text[]))::int AS attempts,
+    `SELECT host(e.ip) AS ip, count(*) FILTER (WHERE e.event_type = ANY($4::text[]))::int AS attempts,
             count(*) FILTER (WHERE e.event_type = 'bounced')::int AS bounced,
             count(*) FILTER (WHERE e.event_type = 'complaint')::int AS complaints
-       FROM unnest($1::inet[]) AS x(ip)
-       JOIN email_events e ON (e.sending_ip = x.ip OR e.sending_ip_v6 = x.ip) AND e.time >= $2 AND e.time < $3
-      GROUP BY x.ip`,
-    [ips, from.toISOString(), to.toISOString(), ATTEMPT_TYPES],
+       FROM (${branch('sending_ip', '$1')}${v6.length ? ` UNION ALL ${branch('sending_ip_v6', '$5')} AND sending_ip IS DISTINCT FROM sending_ip_v6` : ''}) e
+      GROUP BY e.ip`,
+    v6.length ? [ips, from.toISOString(), to.toISOString(), ATTEMPT_TYPES, v6] : [ips, from.toISOString(), to.toISOString(), ATTEMPT_TYPES],
   );
-  const by = new Map(rows.map((r) => [r.ip, r]));
+  for (const r of rows) out.set(r.ip, { attempts: r.attempts, bounced: r.bounced, complaints: r.complaints });
+  return out;
+}
+
+/** Attempts, bounces (and complaints) of IPs in [from, to), by IP, with the rates. */
+export async function ratesByIp(db: Queryable, ips: readonly string[], from: Date, to: Date): Promise<Map<string, Rates>> {
+  const out = new Map<string, Rates>();
+  const by = await countsByIp(db, ips, from, to);
   for (const ip of ips) {
     const r = by.get(ip) ?? { attempts: 0, bounced: 0, complaints: 0 };
     out.set(ip, {
@@ -110,13 +123,11 @@ export class WarmupService {
   /** Today's attempts of every IP that is not retired → current_daily_sent. */
   async refreshDailySent(db: Queryable = this.o.db): Promise<number> {
     const now = this.o.clock.now();
+    const ips = (await db.queryMany<{ ip: string }>(`SELECT host(ip) AS ip FROM sending_ips WHERE status <> 'retired'`)).map((r) => r.ip);
+    const counts = await countsByIp(db, ips, utcMidnight(now), now);
     const r = await db.query(
-      `UPDATE sending_ips s SET current_daily_sent = coalesce(c.n, 0)
-         FROM sending_ips s2 LEFT JOIN LATERAL (
-           SELECT count(*)::int AS n FROM email_events e
-            WHERE (e.sending_ip = s2.ip OR e.sending_ip_v6 = s2.ip) AND e.time >= $1 AND e.time < $2 AND e.event_type = ANY($3::text[])) c ON true
-        WHERE s.ip = s2.ip AND s2.status <> 'retired' AND s.current_daily_sent IS DISTINCT FROM coalesce(c.n, 0)`,
-      [utcMidnight(now).toISOString(), now.toISOString(), ATTEMPT_TYPES],
+      `UPDATE sending_ips s SET current_daily_sent = u.n FROM unnest($1::inet[], $2::int[]) AS u(ip, n) WHERE s.ip = u.ip AND s.current_daily_sent <> u.n`,
+      [ips, ips.map((ip) => counts.get(ip)?.attempts ?? 0)],
     );
     return r.rowCount;
   }
@@ -167,7 +178,7 @@ export class WarmupService {
   /** Plan, day, today's allowance, sent today, held or not and why — for one IP or every IP on a plan. */
   async state(ipIn?: string): Promise<WarmupState[]> {
     const now = this.o.clock.now();
-    const params: unknown[] = [utcMidnight(now).toISOString(), now.toISOString(), ATTEMPT_TYPES];
+    const params: unknown[] = [];
     let where = 's.warmup_plan_id IS NOT NULL';
     if (ipIn !== undefined) {
       params.push(canonicalIp(ipIn, 'ip'));
@@ -175,16 +186,17 @@ export class WarmupService {
     }
     const rows = await this.o.db.queryMany<{
       ip: string; status: string; node_id: string | null; plan_id: number | null; plan_name: string | null; schedule: number[] | null; warmup_start: string | null; warmup_day: number;
-      daily_limit: number | null; warmup_held: boolean; warmup_held_reason: string | null; warmup_gate: Record<string, unknown> | null; sent_today: number;
+      daily_limit: number | null; warmup_held: boolean; warmup_held_reason: string | null; warmup_gate: Record<string, unknown> | null;
     }>(
       `SELECT host(s.ip) AS ip, s.status, s.node_id, p.id AS plan_id, p.name AS plan_name, p.schedule, s.warmup_start::text AS warmup_start, s.warmup_day, s.daily_limit,
-              s.warmup_held, s.warmup_held_reason, s.warmup_gate,
-              (SELECT count(*)::int FROM email_events e WHERE (e.sending_ip = s.ip OR e.sending_ip_v6 = s.ip) AND e.time >= $1 AND e.time < $2 AND e.event_type = ANY($3::text[])) AS sent_today
+              s.warmup_held, s.warmup_held_reason, s.warmup_gate
          FROM sending_ips s LEFT JOIN warmup_plans p ON p.id = s.warmup_plan_id WHERE ${where} ORDER BY s.ip`,
       params,
     );
     if (ipIn !== undefined && rows.length === 0) throw new NotFoundError('IP_NOT_FOUND', `sending IP ${ipIn} is not registered`);
+    const today = await countsByIp(this.o.db, rows.map((r) => r.ip), utcMidnight(now), now);
     return rows.map((r) => {
+      const sentToday = today.get(r.ip)?.attempts ?? 0;
       const warming = r.status === 'warming' && r.schedule !== null;
       const allowance = warming ? r.daily_limit : null;
       return {
@@ -196,8 +208,8 @@ export class WarmupService {
         day: r.warmup_day,
         completed: r.schedule !== null && r.warmup_day > r.schedule.length,
         todayAllowance: allowance,
-        sentToday: r.sent_today,
-        remainingToday: allowance === null ? null : Math.max(0, allowance - r.sent_today),
+        sentToday,
+        remainingToday: allowance === null ? null : Math.max(0, allowance - sentToday),
         held: r.warmup_held,
         heldReason: r.warmup_held_reason,
         lastGate: r.warmup_gate,
