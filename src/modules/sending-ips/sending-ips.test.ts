@@ -75,11 +75,13 @@ for (const kind of enabledBackends()) {
         ['POST', '/api/v1/dnsbl/zones', { zone: 'not a zone', tier: 'medium' }, 'body.zone'],
         ['POST', '/api/v1/dnsbl/zones', { zone: '192.0.2.1', tier: 'medium' }, 'body.zone'],
         ['POST', '/api/v1/dnsbl/zones', { zone: 'bl.example.test', tier: 'urgent' }, 'body.tier'],
+        ['PUT', '/api/v1/ips/198.51.100.20/warmup', { planId: 999999 }, 'body.planId'],
         ['GET', '/api/v1/ips/198.51.100.256', undefined, 'params.ip'],
         ['GET', '/api/v1/ips?subnet=198.51.100.0/33', undefined, 'querystring.subnet'],
       ];
+      assert.equal((await req('POST', '/api/v1/ips', op, { ip: '198.51.100.20' })).statusCode, 201);
       for (const [method, url, body, path] of cases) {
-        const r = await req(method as 'GET' | 'POST', url, op, body);
+        const r = await req(method as 'GET' | 'POST' | 'PUT', url, op, body);
         assert.equal(r.statusCode, 400, `${method} ${url} ${JSON.stringify(body)}: ${r.body}`);
         const paths = (r.json().errors ?? []).map((e: { path: string }) => e.path);
         assert.ok(paths.includes(path), `${method} ${url} ${JSON.stringify(body)}: expected ${path} in ${JSON.stringify(paths)} (${r.json().code})`);

@@ -253,14 +253,14 @@ export class SendingIpService {
     return toApi(r);
   }
 
-  private async checkRefs(tx: Queryable, nodeId: string | null | undefined, planId: number | undefined): Promise<PlanRow | null> {
+  private async checkRefs(tx: Queryable, nodeId: string | null | undefined, planId: number | undefined, planPath = 'warmupPlanId'): Promise<PlanRow | null> {
     if (nodeId) {
       const n = await tx.queryOne('SELECT 1 FROM nodes WHERE id = $1', [nodeId]);
       if (!n) throw new InvalidError('UNKNOWN_NODE', `node ${nodeId} is not in the inventory`, [{ path: 'nodeId', message: 'no such node' }]);
     }
     if (planId === undefined) return null;
     const plan = await tx.queryOne<PlanRow>('SELECT * FROM warmup_plans WHERE id = $1', [planId]);
-    if (!plan) throw new InvalidError('UNKNOWN_WARMUP_PLAN', `warm-up plan ${planId} does not exist`, [{ path: 'warmupPlanId', message: 'no such plan' }]);
+    if (!plan) throw new InvalidError('UNKNOWN_WARMUP_PLAN', `warm-up plan ${planId} does not exist`, [{ path: planPath, message: 'no such plan' }]);
     return plan;
   }
 
@@ -440,7 +440,7 @@ export class SendingIpService {
     const ip = canonicalIp(ipIn, 'ip');
     return this.db.transaction(async (tx) => {
       const cur = await this.get(ip, tx);
-      const plan = (await this.checkRefs(tx, undefined, planId))!;
+      const plan = (await this.checkRefs(tx, undefined, planId, 'planId'))!;
       if (cur.status === 'retired') throw new ConflictError('IP_RETIRED', `${ip} is retired`);
       const now = this.clock.now();
       await tx.query(
