@@ -192,6 +192,14 @@ for (const kind of enabledBackends()) {
       assert.match(last.error!, /no answer within 200 ms/);
       const state = await rt.db.queryOne<{ listed: boolean; last_status: string }>(`SELECT listed, last_status FROM dnsbl_listings WHERE ip = '192.0.2.9' AND zone = 'med.bl.test'`);
       assert.deepEqual(state, { listed: true, last_status: 'error' });
+
+      // A round stopped before its queries (the job's lease lost, shutdown) records nothing for the pairs it did not check.
+      clock.set(T0 + 2 * 3600_000);
+      const before = await rt.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM blacklist_checks');
+      const stopped = await svc.runRound({ signal: AbortSignal.abort() });
+      assert.deepEqual([stopped.checked, stopped.errors, stopped.ptrChecked], [0, 0, 0]);
+      assert.equal((await rt.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM blacklist_checks'))?.n, before?.n);
+      assert.equal((await svc.runRound()).checked, 10, 'the pairs are still due');
     });
   });
 }

@@ -175,15 +175,19 @@ export class DnsblService {
   /** Checks the due pairs (or, with `ips`, every zone of those IPs now) and records the results. */
   async runRound(opts: { ips?: readonly string[]; signal?: AbortSignal } = {}): Promise<RoundSummary> {
     const now = this.clock.now();
-    const pairs = await this.duePairs(now, opts.ips ?? null, opts.ips !== undefined);
-    const results = await mapLimit(pairs, this.o.concurrency ?? 20, opts.signal, (p) => this.o.resolver.check(p.ip, p.zone));
-    const ptrIps = await this.db.queryMany<{ ip: string; ip_version: number }>(
+    const due = await this.duePairs(now, opts.ips ?? null, opts.ips !== undefined);
+    const checked = await mapLimit(due, this.o.concurrency ?? 20, opts.signal, (p) => this.o.resolver.check(p.ip, p.zone));
+    // Pairs a stopped round did not query are left as they were (still due), not recorded as checked.
+    const pairs = due.filter((_, i) => checked[i] !== null);
+    const results = checked.filter((r): r is ListingResult => r !== null);
+    const ptrDue = await this.db.queryMany<{ ip: string; ip_version: number }>(
       `SELECT host(ip) AS ip, ip_version FROM sending_ips WHERE status <> 'retired' AND ($1::inet[] IS NULL OR ip = ANY($1::inet[]))
          AND ($2 OR ptr_checked_at IS NULL OR ptr_checked_at <= $3::timestamptz - make_interval(secs => $4)) ORDER BY ptr_checked_at NULLS FIRST, sending_ips.ip LIMIT 1000`,
       [opts.ips ?? null, opts.ips !== undefined, now.toISOString(), this.o.ptrIntervalSeconds ?? 86_400],
     );
-    const ptrs = await mapLimit(ptrIps, this.o.concurrency ?? 20, opts.signal, (p) => this.o.resolver.confirmPtr(p.ip));
-    const summary = await this.record(now, pairs, results, ptrIps.map((p, i) => ({ ip: p.ip, ...ptrs[i]! })));
+    const ptrs = await mapLimit(ptrDue, this.o.concurrency ?? 20, opts.signal, (p) => this.o.resolver.confirmPtr(p.ip));
+    const ptrDone = ptrDue.flatMap((p, i) => (ptrs[i] ? [{ ip: p.ip, ...ptrs[i] }] : []));
+    const summary = await this.record(now, pairs, results, ptrDone);
     const rows = pairs.map((p, i) => {
       const r = results[i]!;
       return { timestamp: now.toISOString(), ip: p.ip, ipVersion: p.ip_version, nodeId: p.node_id, blacklist: p.zone, tier: p.tier, listed: r.status === 'error' ? null : r.status === 'listed', response: r.response?.slice(0, 512) ?? null, checkDurationMs: r.durationMs, reason: r.reason, error: r.error?.slice(0, 2000) ?? null };
@@ -281,15 +285,15 @@ export class DnsblService {
 
 export type PtrResult = PtrCheck;
 
-/** Runs fn over items, at most `limit` at once, in order; stops starting new ones once `signal` aborts (their results are errors). */
-export async function mapLimit<T, R extends { status: string }>(items: readonly T[], limit: number, signal: AbortSignal | undefined, fn: (t: T) => Promise<R>): Promise<(R | { status: 'error'; name: null; error: string; response: null; reason: null; durationMs: number })[]> {
-  const out = new Array<R | { status: 'error'; name: null; error: string; response: null; reason: null; durationMs: number }>(items.length);
+/** Runs fn over items, at most `limit` at once, in order; once `signal` aborts no new one starts (null in their place). */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, signal: AbortSignal | undefined, fn: (t: T) => Promise<R>): Promise<(R | null)[]> {
+  const out = new Array<R | null>(items.length).fill(null);
   let next = 0;
   const worker = async () => {
     for (;;) {
       const i = next++;
-      if (i >= items.length) return;
-      out[i] = signal?.aborted ? { status: 'error', name: null, error: 'not checked: the round was stopped', response: null, reason: null, durationMs: 0 } : await fn(items[i]!);
+      if (i >= items.length || signal?.aborted) return;
+      out[i] = await fn(items[i]!);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
