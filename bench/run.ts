@@ -7,6 +7,7 @@
  * Section E measures the email_events stream (server tier, storage tier postgres):
  * BENCH_SKIP_EVENTS=1 skips it, BENCH_EVENTS_QUICK=1 shrinks it for development, and
  * BENCH_SKIP_STORE=1 BENCH_SKIP_QUERY=1 BENCH_SKIP_HTTP=1 runs it alone.
+ * Section G runs bench/dnsbl.ts (a DNSBL round against a local dnsmasq); BENCH_SKIP_DNSBL=1 skips it.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -397,6 +398,20 @@ async function main(): Promise<void> {
         log(`  footprint failed: ${(err as Error).message.split('\n')[0]}`);
       }
       load.mark('F footprint');
+    }
+
+    // ---------- G DNSBL round: 50 IPs × 25 zones against a local dnsmasq (bench/dnsbl.ts)
+    if (!envFlag('BENCH_SKIP_DNSBL')) {
+      log('G DNSBL round: 50 IPs × 25 zones against a local DNS server (dnsmasq)');
+      try {
+        const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./dnsbl.ts', import.meta.url))], { env: { ...process.env, BENCH_DNSBL_JSON: '1' }, encoding: 'utf8', timeout: 600_000 });
+        const lines = out.trim().split('\n');
+        for (const l of lines.slice(0, -1)) log(`  ${l.trim()}`);
+        extra.dnsbl = JSON.parse(lines.at(-1)!) as unknown;
+      } catch (err) {
+        log(`  DNSBL bench failed: ${(err as Error).message.split('\n')[0]}`);
+      }
+      load.mark('G dnsbl');
     }
 
     // ---------- A.1 rows, once, in memory

@@ -18,6 +18,13 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `ip`, `ip:port` or `[v6]:port` (a resolver address for node's dns.Resolver#setServers). */
+function isResolverAddress(s: string): boolean {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:]+):(\d{1,5})$/.exec(s);
+  if (m) return isIP(m[1]!) !== 0 && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+  return isIP(s) !== 0;
+}
+
 /** An IP address or CIDR range (`10.0.0.0/8`, `::1`, `fd00::/8`). */
 function isAddressOrCidr(s: string): boolean {
   const [addr, bits, ...rest] = s.split('/');
@@ -135,6 +142,25 @@ const entries = {
     description:
       'Addresses/CIDR ranges that probes, notification channels and "test" actions may reach although they are loopback, private, link-local or otherwise internal (comma-separated, e.g. `10.0.0.0/8,fd00::/8`). Unset: only public addresses',
   },
+  dnsblResolvers: {
+    env: 'OPSDECK_DNSBL_RESOLVERS',
+    schema: z
+      .string()
+      .optional()
+      .transform((v, ctx): string[] => {
+        const list = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+        const bad = list.filter((x) => !isResolverAddress(x));
+        if (bad.length) {
+          ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of ip or ip:port ([v6]:port); not valid: ${bad.join(', ')}` });
+          return z.NEVER;
+        }
+        return list;
+      }),
+    description:
+      'DNS resolvers the DNSBL and PTR checks ask (comma-separated `ip` or `ip:port`, `[v6]:port`). Unset: the system resolvers. Use your own recursive resolver: Spamhaus refuses queries that come through public resolvers (8.8.8.8, 1.1.1.1 …) with 127.255.255.254, which Opsdeck stores as an error, never as a listing',
+  },
+  dnsblConcurrency: { env: 'OPSDECK_DNSBL_CONCURRENCY', schema: int(1, 500).default(20), description: 'DNSBL and PTR queries in flight at once' },
+  dnsblTimeoutMs: { env: 'OPSDECK_DNSBL_TIMEOUT_MS', schema: int(100, 30_000).default(3000), description: 'Timeout of one DNSBL or PTR query (ms; one retry); a query without an answer is stored as an error' },
   notifyIntervalSeconds: {
     env: 'OPSDECK_NOTIFY_INTERVAL',
     schema: int(1, 3600).default(5),

@@ -45,6 +45,7 @@ import { createProbesModule, type ProbesModule } from './modules/probes/index.ts
 import { createSendingDomainsModule, type SendingDomainsModule } from './modules/sending-domains/index.ts';
 import { createHomelabModule, type HomelabModule } from './modules/homelab/index.ts';
 import type { ConfigFileSink } from './modules/config-tracking/contracts.ts';
+import { createSendingIpsModule } from './modules/sending-ips/index.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -184,9 +185,13 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   const sink: ServiceAlertSink = options.serviceAlertSink ?? { serviceStateChanged: async (change) => alertsModule?.service.serviceStateChanged(change) };
   const probes = createProbesModule({ db, clock, outbound, sink, logger });
   for (const j of probes.jobs) jobs.register(j);
+  // Sending IPs, warm-up and DNSBL checks; their alert kinds are evaluated by the module's observers.
+  const sendingIps = createSendingIpsModule({ db, clock, streams, dnsbl: { resolvers: config.dnsblResolvers, concurrency: config.dnsblConcurrency, timeoutMs: config.dnsblTimeoutMs } });
+  for (const j of sendingIps.jobs) jobs.register(j);
   // Sending domains: DNS checks outside transactions; their domain_auth rules are evaluated by the module's observer.
-  // The sending IPs (SPF is evaluated for each) come from sending_ips once that module is wired: `sendingIps`.
+  // SPF is evaluated for each sending IP that is not retired.
   const domains = createSendingDomainsModule({
+    sendingIps: () => sendingIps.addresses(),
     db,
     clock,
     logger,
@@ -199,7 +204,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   // Home-lab collection hands every configuration file it reads to configuration tracking.
   const homelab = createHomelabModule({ db, store, streams, secrets, clock, sink: options.configSink ?? configTracking.sink, logger });
   for (const j of homelab.jobs) jobs.register(j);
-  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { ...domains.observers, config_change: configTracking.observer, ...homelab.observers }, ...options.alerts });
+  const alerts = createAlertsModule({ db, logger, clock, retentionDays: config.alertRetentionDays, notifier: notifications.notifier, probes: probes.states, observers: { ...sendingIps.observers, ...domains.observers, config_change: configTracking.observer, ...homelab.observers }, ...options.alerts });
   alertsModule = alerts;
   for (const j of alerts.jobs) jobs.register(j);
   await alerts.seedDefaults();
@@ -208,7 +213,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
   const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, homelab.routes, domains.routes, ledgerRoutes(), configTracking.routes, mailAnalyticsRoutes({ analytics: new MailAnalytics({ db, streams, clock }) }), ...(options.extraRoutes ?? [])]);
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, homelab.routes, sendingIps.routes, domains.routes, ledgerRoutes(), configTracking.routes, mailAnalyticsRoutes({ analytics: new MailAnalytics({ db, streams, clock }) }), ...(options.extraRoutes ?? [])]);
   // The GELF receiver of mail events (off unless OPSDECK_GELF_PORT is set; docs/integrations.md).
   const gelf = config.gelfPort > 0 ? new GelfReceiver({ streams, host: config.gelfHost, port: config.gelfPort, allow: config.gelfAllow, registry: metrics.registry, logger }) : null;
   if (gelf) logger.info({ host: config.gelfHost, ...(await gelf.start()) }, 'GELF receiver listening');

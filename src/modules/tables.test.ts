@@ -234,6 +234,9 @@ forEachBackend('regular tables', (kind) => {
       'dashboard_users',
       'device_collection_schedules',
       'device_ssh_targets',
+      'dnsbl_listings',
+      'dnsbl_tiers',
+      'dnsbl_zones',
       'llm_requests',
       'llm_responses',
       'monitors',
@@ -247,6 +250,7 @@ forEachBackend('regular tables', (kind) => {
       'saved_views',
       'sending_domain_checks',
       'sending_domains',
+      'sending_ips',
       'service_health_checks',
       'service_health_hourly',
       'service_performance_metrics',
@@ -257,6 +261,7 @@ forEachBackend('regular tables', (kind) => {
       'token_usage',
       'tool_call_records',
       'tool_definitions',
+      'warmup_plans',
       'workloads',
     ]);
   });

@@ -26,6 +26,7 @@ const NOT_AUDITED: Record<string, string> = {
   'POST /api/v1/events/:stream': 'telemetry ingest',
   'POST /api/v1/monitors/:id/check-now': 'a probe run now, recorded like a scheduled one',
   'POST /api/v1/domains/:domain/check': 'a DNS check run now (no transaction may be held while it waits on DNS), recorded like a scheduled one',
+  'POST /api/v1/ips/:ip/check': 'a DNSBL and PTR check now, recorded like a scheduled one (it waits on DNS outside any transaction)',
   'POST /api/v1/notification-channels/:id/test': 'a test message, nothing changes',
   'POST /api/v1/devices/:id/collect': 'a collection run now, recorded in data_collection_audit like a scheduled one',
   'POST /api/v1/devices/:id/push': 'telemetry ingest (a device pushing its outputs; recorded in data_collection_audit as push)',

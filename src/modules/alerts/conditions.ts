@@ -80,6 +80,7 @@ const dnsblListedCondition = z.strictObject({
 });
 const dnsblNodeIpsCondition = z.strictObject({ kind: z.literal('dnsbl_node_ips'), comparison: z.enum(COMPARISONS), threshold: z.number().int().min(0) });
 const warmupBounceCondition = z.strictObject({ kind: z.literal('warmup_bounce'), comparison: z.enum(COMPARISONS), threshold: finite, windowSeconds });
+const warmupHeldCondition = z.strictObject({ kind: z.literal('warmup_held') }).describe('A warming sending IP held at its day by its plan\'s bounce or complaint gate');
 const userAbuseCondition = z.strictObject({ kind: z.literal('user_abuse') });
 const certExpiryCondition = z.strictObject({ kind: z.literal('cert_expiry'), withinDays: z.number().int().min(1).max(365) });
 /** Evaluated by the sending-domains module (src/modules/sending-domains/observer.ts), one series per active domain. */
@@ -112,6 +113,7 @@ export const conditionSchema = z.discriminatedUnion('kind', [
   dnsblListedCondition,
   dnsblNodeIpsCondition,
   warmupBounceCondition,
+  warmupHeldCondition,
   userAbuseCondition,
   certExpiryCondition,
   domainAuthCondition,
@@ -134,9 +136,10 @@ export type DomainAuthCondition = z.infer<typeof domainAuthCondition>;
  * (no event, whatever its no-data policy).
  */
 export const PENDING_SOURCES: Partial<Record<ConditionKind, string>> = {
-  dnsbl_listed: 'dnsbl_results',
-  dnsbl_node_ips: 'dnsbl_results',
+  dnsbl_listed: 'blacklist_checks',
+  dnsbl_node_ips: 'blacklist_checks',
   warmup_bounce: 'sending_ips',
+  warmup_held: 'sending_ips',
   user_abuse: 'user_abuse_events',
   cert_expiry: 'probe_tls_checks',
   domain_auth: 'sending_domains',

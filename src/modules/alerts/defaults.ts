@@ -118,6 +118,7 @@ export const DEFAULT_RULES: readonly Def[] = [
     scope: { kind: 'role', values: ['mongodb'] },
     noDataPolicy: 'ok',
   },
+  { name: 'Warmup IP Held', severity: 'warning', description: 'A warming sending IP is held at its day: its bounce or complaint rate of the last 24 h failed its plan\'s gate.', condition: { kind: 'warmup_held' } },
   { name: 'Warmup IP High Bounce', severity: 'info', description: 'A sending IP in warm-up has more than 5 % bounces.', condition: { kind: 'warmup_bounce', comparison: '>', threshold: 5, windowSeconds: 3600 } },
   {
     name: 'Sending Domain Authentication',
