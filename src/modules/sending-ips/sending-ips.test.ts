@@ -248,5 +248,23 @@ for (const kind of enabledBackends()) {
       await alerts.evaluate();
       assert.deepEqual(await firing(held.id), []);
     });
+
+    test('warm-up: complaints (feedback-loop reports) over 0.1 % of attempts hold the IP even with no bounces', async () => {
+      clock.set(at(3, 12));
+      const plan = await req('POST', '/api/v1/warmup-plans', op, { name: `complaints-${kind}`, schedule: [1000, 2000] });
+      const ip = '203.0.114.40';
+      const clean = '203.0.114.41';
+      for (const x of [ip, clean]) assert.equal((await req('POST', '/api/v1/ips', op, { ip: x, nodeId: 'mta-01', warmupPlanId: plan.json().id })).statusCode, 201);
+      const ev = (x: string, type: string, n: number) => Array.from({ length: n }, (_, i) => ({ timestamp: new Date(Date.parse(at(3, 13)) + i * 1000).toISOString(), eventType: type, sendingIp: x, toDomain: 'gmail.com' }));
+      // 2 complaints of 1,000 attempts = 0.2 % (over 0.1 %); 1 of 2,000 = 0.05 % (under).
+      await rt.streams.ingest('email', [...ev(ip, 'delivered', 1000), ...ev(ip, 'complaint', 2), ...ev(clean, 'delivered', 2000), ...ev(clean, 'complaint', 1)]);
+      clock.set(at(4, 0, 30));
+      const r = await new WarmupService({ db: rt.db, clock }).advanceDue();
+      assert.ok(r.held.includes(ip) && !r.advanced.includes(ip), JSON.stringify(r));
+      assert.ok(r.advanced.includes(clean), `${JSON.stringify(r)} ${(await req('GET', `/api/v1/ips/${clean}/warmup`, viewer)).body}`);
+      const st = (await req('GET', `/api/v1/ips/${ip}/warmup`, viewer)).json();
+      assert.match(st.heldReason, /complaint/);
+      assert.deepEqual([st.lastGate.complaints, st.lastGate.complaintRate], [2, 0.2]);
+    });
   });
 }

@@ -6,10 +6,8 @@
  *   bounced, deferred or rejected — each is a receiver judging the IP (the
  *   cluster's bounce-rate alert rules use the same denominator);
  * - bounce rate = bounced / attempts, in percent;
- * - complaint rate = complaint events / attempts, when email_events has a
- *   `complaint` event type; it has none today (complaints arrive through
- *   feedback loops Opsdeck does not receive yet), so the complaint rate is
- *   `null` — "not measured" — and its gate is reported as not applied;
+ * - complaint rate = complaint events (feedback-loop reports sent to Opsdeck as
+ *   email_events of type `complaint`) / attempts, in percent;
  * - sent today: attempts since 00:00 UTC of the clock's day (`current_daily_sent`).
  *
  * Once per UTC day (the first run of the `sending-ips-warmup` job after
