@@ -116,6 +116,12 @@ export interface StreamDecl {
   readonly statsGroupBy: readonly string[];
   /** Longest time window a list query may cover. */
   readonly maxListWindow: string;
+  /**
+   * Whether clients may write events through `POST /api/v1/events/{key}` (default true).
+   * false: the events are records of Opsdeck's own work (its DNSBL checks, its collections),
+   * written only by the module that does it; the API reads them.
+   */
+  readonly apiIngest?: boolean;
 }
 
 /**

@@ -73,9 +73,7 @@ const EXPECTED: Record<string, Rule> = {
   'POST /api/v1/events/drives': INGEST,
   'GET /api/v1/events/drives': READ,
   'GET /api/v1/events/drives/stats': READ,
-  'POST /api/v1/events/collection_audit': INGEST,
   'GET /api/v1/events/collection_audit': READ,
-  'POST /api/v1/events/dnsbl': INGEST,
   'GET /api/v1/events/dnsbl': READ,
   // Sending IPs, warm-up plans and DNSBL zones: reading for viewers; changes are operators' (API keys: admin scope).
   'GET /api/v1/ips': READ,

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { enabledBackends } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
-import { loginAs } from '../../../test/support/auth.ts';
+import { createApiKey, loginAs } from '../../../test/support/auth.ts';
 import { blackhole, startDnsServer, type DnsRecords, type DnsServer } from '../../../test/support/dns-server.ts';
 import { ManualClock } from '../../domain/clock.ts';
 import { AlertsService } from '../alerts/service.ts';
@@ -69,6 +69,19 @@ for (const kind of enabledBackends()) {
     after(async () => {
       await rt?.destroy();
       await dns?.stop();
+    });
+
+    test('DNSBL results and the collection audit are records of Opsdeck\'s own work: no client can write them through the events API, every reader can read them', async () => {
+      const key = `Bearer ${await createApiKey(rt, ['ingest', 'read'])}`;
+      const forged = { timestamp: new Date(T0).toISOString(), ip: '192.0.2.7', ipVersion: 4, blacklist: 'crit.bl.test', listed: false };
+      for (const stream of ['dnsbl', 'collection_audit']) {
+        const w = await req('POST', `/api/v1/events/${stream}`, key, forged);
+        assert.equal(w.statusCode, 404, `POST /api/v1/events/${stream}: ${w.body}`);
+        const r = await req('GET', `/api/v1/events/${stream}?from=${new Date(T0 - 3600_000).toISOString()}&to=${new Date(T0 + 3600_000).toISOString()}`, viewer);
+        assert.equal(r.statusCode, 200, r.body);
+      }
+      // Streams that clients do send still take events.
+      assert.notEqual((await req('POST', '/api/v1/events/email', key, [])).statusCode, 404);
     });
 
     test('zones: seeded with their tiers, editable, a name that is not a host name is refused', async () => {

@@ -35,5 +35,7 @@ export const blacklistChecks = defineStream({
   segmentBy: 'blacklist',
   statsGroupBy: ['blacklist'],
   maxListWindow: '31 days',
+  // Records of Opsdeck's own checks: written by the DNSBL checker only, read through the API.
+  apiIngest: false,
   rollups: [],
 });

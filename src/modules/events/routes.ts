@@ -46,26 +46,28 @@ export const eventRoutes: RouteModule = (app, deps) => {
     const tag = 'events';
     const keyFields = s.decl.idempotencyKey.map((k) => s.byName.get(k)!.field).join(', ');
 
-    app.post(
-      base,
-      {
-        config: { access: { role: 'operator', scope: 'ingest' }, audit: false },
-        schema: {
-          tags: [tag],
-          summary: `Ingest ${s.decl.title.toLowerCase()}`,
-          description:
-            `One event object or an array of up to OPSDECK_MAX_BATCH_ROWS events (camelCase fields of \`${s.table}\`; \`timestamp\` optional → server time). ` +
-            `Every event is validated first: one bad event → 400 naming \`<index>.<field>\`, nothing stored. Events are identified by (${keyFields}, timestamp): a retried batch stores nothing twice. 200 only after commit.`,
-          body: z.union([record, z.array(z.unknown())]),
-          response: { 200: ingestResponse, 413: z.any() },
+    if (s.decl.apiIngest !== false) {
+      app.post(
+        base,
+        {
+          config: { access: { role: 'operator', scope: 'ingest' }, audit: false },
+          schema: {
+            tags: [tag],
+            summary: `Ingest ${s.decl.title.toLowerCase()}`,
+            description:
+              `One event object or an array of up to OPSDECK_MAX_BATCH_ROWS events (camelCase fields of \`${s.table}\`; \`timestamp\` optional → server time). ` +
+              `Every event is validated first: one bad event → 400 naming \`<index>.<field>\`, nothing stored. Events are identified by (${keyFields}, timestamp): a retried batch stores nothing twice. 200 only after commit.`,
+            body: z.union([record, z.array(z.unknown())]),
+            response: { 200: ingestResponse, 413: z.any() },
+          },
         },
-      },
-      async (req) => {
-        const r = await deps.streams.ingest(s.key, batchRows(req.body, deps.config.maxBatchRows, 'events'));
-        deps.metrics.rowsIngested.inc({ family: s.table }, r.inserted);
-        return r;
-      },
-    );
+        async (req) => {
+          const r = await deps.streams.ingest(s.key, batchRows(req.body, deps.config.maxBatchRows, 'events'));
+          deps.metrics.rowsIngested.inc({ family: s.table }, r.inserted);
+          return r;
+        },
+      );
+    }
 
     app.get(
       base,

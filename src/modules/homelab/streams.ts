@@ -158,5 +158,7 @@ export const collectionAudit = defineStream({
   segmentBy: 'node_id',
   statsGroupBy: ['data_type', 'status'],
   maxListWindow: '31 days',
+  // The audit of Opsdeck's own collections: written by the collector only (a push is audited by it too), read through the API.
+  apiIngest: false,
   rollups: [],
 });
