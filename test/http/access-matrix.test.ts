@@ -118,6 +118,8 @@ const EXPECTED: Record<string, Rule> = {
   'POST /api/v1/devices': ADMIN,
   'GET /api/v1/devices': READ,
   'GET /api/v1/devices/:id': READ,
+  'PATCH /api/v1/devices/:id': ADMIN,
+  'DELETE /api/v1/devices/:id': ADMIN,
   'POST /api/v1/devices/:id/host-key/accept': ADMIN,
   'POST /api/v1/devices/:id/collect': OPERATOR,
   'PUT /api/v1/devices/:id/schedules': OPERATOR,

@@ -106,6 +106,45 @@ export function publicKeyOf(privateKey: string, passphrase: string | undefined, 
   return { line: `${key.type} ${key.getPublicSSH().toString('base64')} ${comment}` };
 }
 
+/** The key of a registration or a key change: generated, or uploaded and parsed. Problems go to `issues`; null when no key was given and none is required. */
+function keyMaterial(
+  input: { privateKey?: string | undefined; passphrase?: string | undefined; generate?: boolean | undefined },
+  nodeId: string,
+  issues: { path: string; message: string }[],
+  required: boolean,
+): { privateKey: string; publicKey: string; authKind: 'uploaded' | 'generated' } | null {
+  if (input.generate) {
+    if (input.privateKey) issues.push({ path: 'privateKey', message: 'give a private key or generate: true, not both' });
+    const pair = utils.generateKeyPairSync('ed25519', { comment: `opsdeck@${nodeId}` });
+    return { privateKey: pair.private, publicKey: pair.public.trim(), authKind: 'generated' };
+  }
+  if (input.privateKey) {
+    const r = publicKeyOf(input.privateKey, input.passphrase, `opsdeck@${nodeId}`);
+    if ('problem' in r) issues.push({ path: 'privateKey', message: r.problem });
+    return { privateKey: input.privateKey, publicKey: 'line' in r ? r.line : '', authKind: 'uploaded' };
+  }
+  if (input.passphrase !== undefined) issues.push({ path: 'passphrase', message: 'a passphrase belongs to an uploaded private key' });
+  if (required) issues.push({ path: 'privateKey', message: 'give a private key or generate: true' });
+  return null;
+}
+
+/** What an admin may change on a registered device (absent = unchanged). */
+export interface DevicePatch {
+  hostname?: string | null | undefined;
+  address?: string | undefined;
+  port?: number | undefined;
+  username?: string | undefined;
+  /** A new key: uploaded (with its passphrase) or generated; the old one is forgotten. */
+  privateKey?: string | undefined;
+  passphrase?: string | undefined;
+  generate?: boolean | undefined;
+  deviceType?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  configPaths?: string[] | undefined;
+  /** false: no scheduled collection (collect-now and push still work). */
+  enabled?: boolean | undefined;
+}
+
 export class DeviceRegistry {
   constructor(private readonly o: { db: Queryable; secrets: SecretBox; clock: Clock }) {}
 
@@ -118,27 +157,7 @@ export class DeviceRegistry {
       const pp = configPathProblem(p);
       if (pp) issues.push({ path: `configPaths.${i}`, message: pp });
     });
-    let privateKey: string;
-    let publicKey: string;
-    let authKind: 'uploaded' | 'generated';
-    if (input.generate) {
-      if (input.privateKey) issues.push({ path: 'privateKey', message: 'give a private key or generate: true, not both' });
-      const pair = utils.generateKeyPairSync('ed25519', { comment: `opsdeck@${input.id}` });
-      privateKey = pair.private;
-      publicKey = pair.public.trim();
-      authKind = 'generated';
-    } else if (input.privateKey) {
-      const r = publicKeyOf(input.privateKey, input.passphrase, `opsdeck@${input.id}`);
-      if ('problem' in r) issues.push({ path: 'privateKey', message: r.problem });
-      privateKey = input.privateKey;
-      publicKey = 'line' in r ? r.line : '';
-      authKind = 'uploaded';
-    } else {
-      issues.push({ path: 'privateKey', message: 'give a private key or generate: true' });
-      privateKey = '';
-      publicKey = '';
-      authKind = 'uploaded';
-    }
+    const key = keyMaterial(input, input.id, issues, true);
     if (issues.length) throw new InvalidError('INVALID_DEVICE', `invalid device: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
     const db = this.o.db;
     const exists = await db.queryOne('SELECT 1 FROM device_ssh_targets WHERE node_id = $1', [input.id]);
@@ -158,10 +177,10 @@ export class DeviceRegistry {
         input.address,
         input.port,
         input.username,
-        authKind,
-        this.o.secrets.seal(privateKey, sealContext(input.id, 'private_key')),
+        key!.authKind,
+        this.o.secrets.seal(key!.privateKey, sealContext(input.id, 'private_key')),
         input.passphrase ? this.o.secrets.seal(input.passphrase, sealContext(input.id, 'passphrase')) : null,
-        publicKey,
+        key!.publicKey,
         JSON.stringify(input.configPaths ?? []),
         now,
       ],
@@ -220,6 +239,67 @@ export class DeviceRegistry {
   }
 
   /** Accepts the host key the device presented (after a mismatch), or re-pins on next contact (`sha256` absent and nothing presented). */
+  /**
+   * Changes a device. The pinned host key stays: a new address that is another machine
+   * presents another key, which stops collection until an admin accepts it. A new key
+   * replaces the sealed one (the answer shows its public half for authorized_keys).
+   */
+  async update(id: string, patch: DevicePatch): Promise<DeviceView> {
+    await this.mustGet(id);
+    const issues: { path: string; message: string }[] = [];
+    if (patch.address !== undefined) {
+      const ap = addressProblem(patch.address);
+      if (ap) issues.push({ path: 'address', message: ap });
+    }
+    if (patch.port !== undefined && (!Number.isInteger(patch.port) || patch.port < 1 || patch.port > 65535)) issues.push({ path: 'port', message: 'must be 1-65535' });
+    (patch.configPaths ?? []).forEach((p, i) => {
+      const pp = configPathProblem(p);
+      if (pp) issues.push({ path: `configPaths.${i}`, message: pp });
+    });
+    const key = keyMaterial(patch, id, issues, false);
+    if (issues.length) throw new InvalidError('INVALID_DEVICE', `invalid device: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
+    const now = this.o.clock.now();
+    const db = this.o.db;
+    await db.query(
+      `UPDATE device_ssh_targets SET
+         address = coalesce($2, address), port = coalesce($3, port), username = coalesce($4, username),
+         device_type = CASE WHEN $5::boolean THEN $6 ELSE device_type END,
+         config_paths = coalesce($7::text::jsonb, config_paths), enabled = coalesce($8, enabled), updated_at = $9
+       WHERE node_id = $1`,
+      [id, patch.address ?? null, patch.port ?? null, patch.username ?? null, patch.deviceType !== undefined, patch.deviceType ?? null, patch.configPaths ? JSON.stringify(patch.configPaths) : null, patch.enabled ?? null, now],
+    );
+    if (key) {
+      await db.query('UPDATE device_ssh_targets SET auth_kind = $2, private_key_sealed = $3, passphrase_sealed = $4, public_key = $5 WHERE node_id = $1', [
+        id,
+        key.authKind,
+        this.o.secrets.seal(key.privateKey, sealContext(id, 'private_key')),
+        patch.passphrase ? this.o.secrets.seal(patch.passphrase, sealContext(id, 'passphrase')) : null,
+        key.publicKey,
+      ]);
+    }
+    if (patch.hostname !== undefined || patch.metadata !== undefined) {
+      await db.query('UPDATE nodes SET hostname = CASE WHEN $2::boolean THEN $3 ELSE hostname END, metadata = coalesce($4::text::jsonb, metadata), updated_at = now() WHERE id = $1', [
+        id,
+        patch.hostname !== undefined,
+        patch.hostname ?? null,
+        patch.metadata ? JSON.stringify(patch.metadata) : null,
+      ]);
+    }
+    return this.mustGet(id);
+  }
+
+  /**
+   * Stops collecting from a device and forgets how to reach it: its SSH target (address, sealed
+   * key, pinned host key), schedules and cache entries. The node and everything it reported stay
+   * (they age out with each table's retention).
+   */
+  async remove(id: string): Promise<void> {
+    await this.mustGet(id);
+    await this.o.db.query('DELETE FROM cache_metadata WHERE node_id = $1', [id]);
+    await this.o.db.query('DELETE FROM device_collection_schedules WHERE node_id = $1', [id]);
+    await this.o.db.query('DELETE FROM device_ssh_targets WHERE node_id = $1', [id]);
+  }
+
   async acceptHostKey(id: string, expected?: string): Promise<DeviceView> {
     const d = await this.mustGet(id);
     const presented = d.hostKey.presentedSha256;

@@ -41,7 +41,7 @@ for (const kind of enabledBackends()) {
     let viewer: string;
     let ingest: string;
     let n = 0;
-    const req = (method: 'GET' | 'POST' | 'PUT', url: string, authorization: string, payload?: unknown) =>
+    const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, authorization: string, payload?: unknown) =>
       rt.app.inject({ method, url, headers: { authorization }, ...(payload === undefined ? {} : { payload: payload as object }) });
     const register = async (extra: Record<string, unknown> = {}) => {
       const id = `dev-${kind}-${++n}`;
@@ -91,6 +91,46 @@ for (const kind of enabledBackends()) {
       assert.ok(entries.length >= 1);
       const text = JSON.stringify(entries);
       assert.ok(!text.includes('PRIVATE KEY') && !text.includes('correct horse'), text.slice(0, 500));
+    });
+
+    test('change a device (address, port, user, a new key, config paths, scheduling off) and remove it: its target, key, schedules and cache go, the node and its data stay', async () => {
+      const { id, body } = await register({ configPaths: ['/etc/hosts'] });
+      const oldKey = await rt.db.queryOne<{ k: string }>('SELECT private_key_sealed AS k FROM device_ssh_targets WHERE node_id = $1', [id]);
+      const patched = await req('PATCH', `/api/v1/devices/${id}`, admin, { address: 'nas2.lan', port: 2222, username: 'backup', generate: true, configPaths: ['/etc/fstab'], enabled: false, deviceType: 'server', hostname: 'nas2' });
+      assert.equal(patched.statusCode, 200, patched.body);
+      const d = patched.json().data;
+      assert.deepEqual([d.address, d.port, d.username, d.configPaths, d.enabled, d.deviceType, d.hostname, d.metadata], ['nas2.lan', 2222, 'backup', ['/etc/fstab'], false, 'server', 'nas2', { rack: 'closet' }]);
+      assert.match(d.publicKey, /^ssh-ed25519 /);
+      assert.notEqual(d.publicKey, body.data.publicKey, 'a new pair: a new public half to install');
+      assert.ok(!JSON.stringify(patched.json()).includes('PRIVATE KEY'));
+      const newKey = await rt.db.queryOne<{ k: string }>('SELECT private_key_sealed AS k FROM device_ssh_targets WHERE node_id = $1', [id]);
+      assert.notEqual(newKey?.k, oldKey?.k, 'the sealed key was replaced');
+      // Bad fields: 400 naming them, nothing changed.
+      for (const [payload, field] of [
+        [{ address: 'bad host!' }, 'address'],
+        [{ port: 70000 }, 'port'],
+        [{ privateKey: 'not a key' }, 'privateKey'],
+        [{ configPaths: ['/etc/../shadow'] }, 'configPaths.0'],
+      ] as const) {
+        const res = await req('PATCH', `/api/v1/devices/${id}`, admin, payload);
+        assert.equal(res.statusCode, 400, JSON.stringify(payload));
+        assert.ok(JSON.stringify(res.json().errors ?? []).includes(field), `${field}: ${res.body}`);
+      }
+      assert.equal((await req('GET', `/api/v1/devices/${id}`, viewer)).json().data.address, 'nas2.lan', 'refused changes changed nothing');
+      assert.equal((await req('PATCH', `/api/v1/devices/${id}`, viewer, { enabled: true })).statusCode, 403);
+      assert.equal((await req('PATCH', '/api/v1/devices/no-such-device', admin, { enabled: true })).statusCode, 404);
+
+      await rt.db.query(`INSERT INTO cache_metadata (cache_key, node_id, data_type, created_at, last_accessed, expires_at, ttl_seconds, command_hash) VALUES ($1, $2, 'system', now(), now(), now() + interval '1 minute', 60, 'x')`, [`${id}:system:x`, id]);
+      assert.equal((await req('DELETE', `/api/v1/devices/${id}`, viewer)).statusCode, 403);
+      assert.equal((await req('DELETE', `/api/v1/devices/${id}`, admin)).statusCode, 204);
+      assert.equal((await req('GET', `/api/v1/devices/${id}`, viewer)).statusCode, 404);
+      const left = await rt.db.queryOne<{ t: number; s: number; c: number; n: number }>(
+        `SELECT (SELECT count(*)::int FROM device_ssh_targets WHERE node_id = $1) AS t, (SELECT count(*)::int FROM device_collection_schedules WHERE node_id = $1) AS s,
+                (SELECT count(*)::int FROM cache_metadata WHERE node_id = $1) AS c, (SELECT count(*)::int FROM nodes WHERE id = $1) AS n`,
+        [id],
+      );
+      assert.deepEqual(left, { t: 0, s: 0, c: 0, n: 1 });
+      assert.equal((await req('DELETE', `/api/v1/devices/${id}`, admin)).statusCode, 404);
     });
 
     test('schedules per data type: read, change the interval (due one interval later), disable; out-of-range interval → 400', async () => {

@@ -126,6 +126,52 @@ export function homelabRoutes(app: App, _deps: AppDeps, s: HomelabRouteServices)
     async (req) => ok(await must(req.params.id)),
   );
 
+  app.patch(
+    '/api/v1/devices/:id',
+    {
+      config: { access: ADMIN },
+      schema: {
+        tags: ['devices'],
+        summary: 'Change a device: address, port, user, key (uploaded or generated), type, metadata, config paths, scheduled collection on/off',
+        description:
+          'Absent fields stay as they are. The pinned host key stays: a new address that is another machine presents another key, which stops collection until an admin accepts it. A new key replaces the sealed one; the answer shows its public half. Invalid fields: 400 naming them, nothing changed.',
+        params: id,
+        body: z.strictObject({
+          hostname: maxText(255).nullable().optional(),
+          address: z.string().min(1).max(255).optional(),
+          port: z.number().int().optional().describe('1-65535'),
+          username: z.string().min(1).max(64).optional(),
+          privateKey: z.string().max(16_384).optional().describe('A new private key (stored sealed, never returned)'),
+          passphrase: z.string().max(1024).optional(),
+          generate: z.boolean().optional().describe('A new ed25519 pair made by Opsdeck'),
+          deviceType: maxText(50).nullable().optional(),
+          metadata: z.record(z.string().max(128), z.unknown()).optional(),
+          configPaths: z.array(z.string().max(2048)).max(100).optional(),
+          enabled: z.boolean().optional().describe('false: no scheduled collection (collect now and push still work)'),
+        }),
+        response: { 200: apiResponse(device), 400: problemSchema, 404: problemSchema },
+      },
+    },
+    async (req) => ok(await s.registry.update(req.params.id, req.body)),
+  );
+
+  app.delete(
+    '/api/v1/devices/:id',
+    {
+      config: { access: ADMIN },
+      schema: {
+        tags: ['devices'],
+        summary: 'Stop collecting from a device and forget its SSH target (address, sealed key, pinned host key), schedules and cache; the node and its data stay',
+        params: id,
+        response: { 204: z.null(), 404: problemSchema },
+      },
+    },
+    async (req, reply) => {
+      await s.registry.remove(req.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
   app.post(
     '/api/v1/devices/:id/host-key/accept',
     {
