@@ -139,6 +139,11 @@ test('per-disk, per-interface and per-filesystem rows from two /proc samples 10 
   assert.deepEqual(pick(second), expectedIoRows(true));
   assert.equal(second[0]!.timestamp, '2026-01-01T00:00:10.000Z');
   assert.ok(second.every((r) => r.nodeId === 'dev1'));
+  // A mount point longer than device_io's name (255 characters) is left out, not cut (a cut name could collide with another).
+  const long = `/srv/${'x'.repeat(251)}`;
+  const withLong = parseSystem({ ...IO_SAMPLE_1, df: `${IO_SAMPLE_1.df}/dev/sdc1 100 50 50 50% ${long}\n` }, t0);
+  assert.equal(long.length, 256);
+  assert.deepEqual(deviceIoRows('dev1', withLong, null).filter((r) => r.kind === 'filesystem').map((r) => r.name), ['/', '/srv/media']);
   // A counter that went backwards (a reboot between samples) gives no rate rather than a negative one.
   const rebooted = deviceIoRows('dev1', s1, s2);
   assert.equal(byKey(rebooted)['disk/sda']!.readBytesPerSec, null);

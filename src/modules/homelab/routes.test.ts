@@ -160,7 +160,7 @@ for (const kind of enabledBackends()) {
       await rt.db.query(`UPDATE device_ssh_targets SET host_key_state = 'mismatch', last_collection_status = 'failed' WHERE node_id = $1`, [id]);
       assert.equal((await req('POST', `/api/v1/devices/${id}/push`, ingest, { system: SYSTEM })).statusCode, 200);
       const rep = (await req('GET', '/api/v1/system/database', viewer)).json();
-      assert.deepEqual(rep.collection.tables.map((t: { table: string }) => t.table), ['container_snapshots', 'drive_health', 'data_collection_audit', 'service_performance_metrics', 'cache_metadata', 'device_ssh_targets', 'device_collection_schedules']);
+      assert.deepEqual(rep.collection.tables.map((t: { table: string }) => t.table), ['container_snapshots', 'drive_health', 'data_collection_audit', 'device_io', 'service_performance_metrics', 'cache_metadata', 'device_ssh_targets', 'device_collection_schedules']);
       const audit = rep.collection.tables.find((t: { table: string }) => t.table === 'data_collection_audit');
       assert.equal(audit.kind, kind === 'timescale' ? 'hypertable' : 'partitioned');
       assert.ok(audit.newest);
