@@ -6,11 +6,11 @@
  */
 import { emailEvents } from './email-events/stream.ts';
 import { mongodbEvents } from './mongodb/events-stream.ts';
-import { collectionAudit, containerSnapshots, driveHealth } from './homelab/streams.ts';
+import { collectionAudit, containerSnapshots, deviceIo, driveHealth } from './homelab/streams.ts';
 import { blacklistChecks } from './dnsbl/stream.ts';
 import type { Stream } from '../timeseries/stream.ts';
 
-export const STREAMS: readonly Stream[] = [emailEvents, mongodbEvents, containerSnapshots, driveHealth, collectionAudit, blacklistChecks];
+export const STREAMS: readonly Stream[] = [emailEvents, mongodbEvents, containerSnapshots, driveHealth, collectionAudit, blacklistChecks, deviceIo];
 
 export function findStream(nameOrKey: string): Stream | undefined {
   return STREAMS.find((s) => s.key === nameOrKey || s.table === nameOrKey);

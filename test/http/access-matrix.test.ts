@@ -74,6 +74,8 @@ const EXPECTED: Record<string, Rule> = {
   'GET /api/v1/events/drives': READ,
   'GET /api/v1/events/drives/stats': READ,
   'GET /api/v1/events/collection_audit': READ,
+  'GET /api/v1/events/device_io': READ,
+  'GET /api/v1/events/device_io/stats': READ,
   'GET /api/v1/events/dnsbl': READ,
   // Sending IPs, warm-up plans and DNSBL zones: reading for viewers; changes are operators' (API keys: admin scope).
   'GET /api/v1/ips': READ,
@@ -126,6 +128,7 @@ const EXPECTED: Record<string, Rule> = {
   'GET /api/v1/devices/:id/schedules': READ,
   'POST /api/v1/devices/:id/push': INGEST,
   'GET /api/v1/devices/:id/containers': READ,
+  'GET /api/v1/devices/:id/io': READ,
   'GET /api/v1/devices/:id/containers/history': READ,
   'GET /api/v1/devices/:id/drives': READ,
   'GET /api/v1/devices/:id/drives/history': READ,

@@ -16,7 +16,9 @@ import { startSshServer, type SshServer } from '../../../test/support/ssh-server
 import type { CollectedConfigFile, ConfigFileSink, ConfigRecordResult } from '../config-tracking/contracts.ts';
 import { Collector } from './collector.ts';
 import { DeviceRegistry } from './devices.ts';
-import { SshPool } from './ssh.ts';
+import { SshPool, type ExecResult, type SshTarget } from './ssh.ts';
+import { SYSTEM_COMMANDS } from './commands.ts';
+import { deviceIoRows, parseSystem, type SystemOutputs } from './parsers.ts';
 import { CollectionScheduler } from './scheduler.ts';
 import { createConfigTrackingModule } from '../config-tracking/index.ts';
 
@@ -102,6 +104,53 @@ describe(`home-lab collection over SSH [${kind}]`, { timeout: 300_000 }, () => {
     assert.equal(cpu.length, 2);
     assert.equal(cpu[0]!.cpu_percent, null);
     assert.equal(typeof cpu[1]!.cpu_percent, 'number');
+  });
+
+  test('a system collection writes the per-disk, per-interface and per-filesystem rows the parsers compute from the same command outputs (device_io)', async () => {
+    // A pool that keeps what each system command printed, so the expected rows come from the very outputs the collector read.
+    class RecordingPool extends SshPool {
+      readonly printed = new Map<string, string>();
+      override async exec(t: SshTarget, command: string, timeoutMs?: number, maxBytes?: number): Promise<ExecResult> {
+        const r = await super.exec(t, command, timeoutMs, maxBytes);
+        this.printed.set(command, r.stdout);
+        return r;
+      }
+    }
+    const rec = new RecordingPool({ commandTimeoutMs: 3_000 });
+    const c = new Collector({ db: m.db, store: m.store, streams: m.streams, registry, pool: rec, clock, sink });
+    const outputs = (): SystemOutputs => Object.fromEntries(Object.entries(SYSTEM_COMMANDS).map(([k, cmd]) => [k, rec.printed.get(cmd) ?? ''])) as unknown as SystemOutputs;
+    try {
+      const id = await addDevice();
+      const at1 = clock.now().getTime();
+      const [r1] = await c.collect(id, { dataTypes: ['system'] });
+      assert.equal(r1!.status, 'success', r1!.error ?? '');
+      const s1 = parseSystem(outputs(), at1);
+      clock.advance(61_000);
+      const at2 = clock.now().getTime();
+      const [r2] = await c.collect(id, { dataTypes: ['system'], forceRefresh: true });
+      assert.equal(r2!.status, 'success', r2!.error ?? '');
+      const s2 = parseSystem(outputs(), at2);
+      const expected = [...deviceIoRows(id, s1, null), ...deviceIoRows(id, s2, s1)];
+      // This machine has at least one non-loopback interface, one whole disk and one real filesystem.
+      assert.ok(['disk', 'interface', 'filesystem'].every((k) => expected.some((e) => e.kind === k)), JSON.stringify(expected.map((e) => [e.kind, e.name])));
+      // Every row of both collections counts in the operation's records (plus the metrics_system row).
+      assert.equal(r1!.recordsCreated, 1 + deviceIoRows(id, s1, null).length);
+      assert.equal(r2!.recordsCreated, 1 + deviceIoRows(id, s2, s1).length);
+      const rows = await m.db.queryMany<Record<string, unknown>>('SELECT * FROM device_io WHERE node_id = $1', [id]);
+      const cols = ['read_bytes_per_sec', 'write_bytes_per_sec', 'rx_bytes_per_sec', 'tx_bytes_per_sec', 'rx_errors', 'tx_errors', 'size_bytes', 'used_bytes', 'used_percent'];
+      const camel = (c: string) => c.replace(/_([a-z])/g, (_, x: string) => x.toUpperCase());
+      const key = (time: string, kind: unknown, name: unknown) => `${time} ${String(kind)} ${String(name)}`;
+      const got = Object.fromEntries(rows.map((r) => [key((r.time as Date).toISOString(), r.kind, r.name), cols.map((k) => (r[k] === null ? null : Number(r[k])))]));
+      const want = Object.fromEntries(expected.map((e) => [key(String(e.timestamp), e.kind, e.name), cols.map((k) => (e[camel(k)] === undefined || e[camel(k)] === null ? null : Number(e[camel(k)])))]));
+      assert.deepEqual(got, want);
+      // The second collection has rates; the first has none.
+      const second = rows.filter((r) => (r.time as Date).getTime() === at2 && r.kind === 'interface');
+      assert.ok(second.length > 0 && second.every((r) => typeof r.rx_bytes_per_sec === 'number'));
+      assert.ok(rows.filter((r) => (r.time as Date).getTime() === at1 && r.kind !== 'filesystem').every((r) => r.rx_bytes_per_sec === null && r.read_bytes_per_sec === null));
+      assert.ok(!rows.some((r) => r.name === 'lo'));
+    } finally {
+      rec.closeAll();
+    }
   });
 
   test('a second collection within the TTL is a cache hit (nothing runs); force_refresh bypasses it', async () => {

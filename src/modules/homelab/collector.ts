@@ -2,8 +2,8 @@
  * The home-lab collector: one operation per (device, data type). An operation checks the
  * cache (cache_metadata, TTL per data type; `forceRefresh` bypasses it), runs the
  * allow-listed commands over a pooled SSH connection (or takes pushed outputs), parses
- * them, writes the rows (metrics_system through the family ingest path, container_snapshots
- * and drive_health through the stream store, config files through the ConfigFileSink),
+ * them, writes the rows (metrics_system through the family ingest path, device_io,
+ * container_snapshots and drive_health through the stream store, config files through the ConfigFileSink),
  * records one data_collection_audit row, updates the device's last collection fields and
  * adds itself to service_performance_metrics. A failed operation writes no data (the
  * previous good rows stay) and records the failure. It never runs inside a transaction
@@ -19,7 +19,7 @@ import type { TimeseriesStore } from '../../timeseries/store.ts';
 import type { ConfigFileSink } from '../config-tracking/contracts.ts';
 import { CONTAINER_COMMANDS, DRIVE_SCAN_COMMAND, SYSTEM_COMMANDS, commandHash, smartctlCommand } from './commands.ts';
 import { DEFAULT_INTERVALS, type DeviceRegistry } from './devices.ts';
-import { parseDocker, parsePodman, parseSmartctl, parseSmartScan, parseSystem, systemMetricsRow, type ContainerRow, type DriveRow, type SystemOutputs, type SystemSample } from './parsers.ts';
+import { deviceIoRows, parseDocker, parsePodman, parseSmartctl, parseSmartScan, parseSystem, systemMetricsRow, type ContainerRow, type DriveRow, type SystemOutputs, type SystemSample } from './parsers.ts';
 import { HostKeyMismatchError, type SshPool, type SshTarget } from './ssh.ts';
 import { DATA_TYPES, type DataType } from './streams.ts';
 
@@ -242,11 +242,19 @@ export class Collector {
     if (dataType === 'system' && data.system) {
       if (method === 'push') w.bytes += Object.values(data.system).reduce((s, v: string) => s + Buffer.byteLength(v), 0);
       const sample = parseSystem(data.system, at.getTime());
-      const row = systemMetricsRow(nodeId, sample, this.prevSystem.get(nodeId) ?? null);
+      const prev = this.prevSystem.get(nodeId) ?? null;
+      const row = systemMetricsRow(nodeId, sample, prev);
       const r = await this.o.store.ingest('system', [row]);
-      this.prevSystem.set(nodeId, sample);
       w.records += r.inserted;
       w.writes++;
+      // The per-disk, per-interface and per-filesystem breakdown of the same sample (device_io).
+      const io = deviceIoRows(nodeId, sample, prev);
+      if (io.length) {
+        const b = await this.o.streams.ingest('device_io', io);
+        w.records += b.inserted;
+        w.writes++;
+      }
+      this.prevSystem.set(nodeId, sample);
     } else if (dataType === 'containers' && data.containers) {
       const c = data.containers;
       if (method === 'push') w.bytes += Buffer.byteLength((c.dockerPs ?? '') + (c.dockerStats ?? '') + (c.podmanPs ?? ''));

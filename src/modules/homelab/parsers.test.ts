@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { cpuPercent, parseDf, parseDiskstats, parseDocker, parseLoadavg, parseMeminfo, parseNetDev, parsePodman, parseProcStat, parseSize, parseSmartctl, parseSmartScan, systemMetricsRow, type SystemSample } from './parsers.ts';
+import { cpuPercent, parseDf, parseDiskstats, parseDocker, parseLoadavg, parseMeminfo, parseNetDev, parsePodman, parseProcStat, parseSize, parseSmartctl, parseSmartScan, parseSystem, systemMetricsRow, deviceIoRows, type SystemSample } from './parsers.ts';
+import { IO_SAMPLE_1, IO_SAMPLE_2, expectedIoRows } from '../../../test/support/homelab-io-samples.ts';
 import { commandHash, configPathProblem, isSafeDriveName, smartctlCommand } from './commands.ts';
 
 const fixture = (f: string) => readFileSync(new URL(`../../../test/fixtures/homelab/${f}`, import.meta.url), 'utf8');
@@ -119,4 +120,32 @@ test('config paths: absolute, no .., no NUL', () => {
   assert.equal(configPathProblem('/etc/../shadow'), 'must not contain ..');
   assert.equal(configPathProblem('/etc/a\0b'), 'must not contain NUL');
   assert.notEqual(commandHash('system'), commandHash('containers'));
+});
+
+test('per-disk, per-interface and per-filesystem rows from two /proc samples 10 s apart (loopback, partitions and loop devices left out)', () => {
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const s1 = parseSystem(IO_SAMPLE_1, t0);
+  const s2 = parseSystem(IO_SAMPLE_2, t0 + 10_000);
+  const byKey = (rows: Record<string, unknown>[]) => Object.fromEntries(rows.map((r) => [`${String(r.kind)}/${String(r.name)}`, r]));
+  const pick = (rows: Record<string, unknown>[]) => {
+    const m = byKey(rows);
+    const exp = expectedIoRows(rows === second);
+    return Object.fromEntries(Object.entries(exp).map(([k, e]) => [k, m[k] ? Object.fromEntries(Object.keys(e).map((c) => [c, m[k]![c.replace(/_([a-z])/g, (_, x: string) => x.toUpperCase())]])) : undefined]));
+  };
+  const first = deviceIoRows('dev1', s1, null);
+  const second = deviceIoRows('dev1', s2, s1);
+  assert.deepEqual(Object.keys(byKey(first)).sort(), ['disk/nvme0n1', 'disk/sda', 'filesystem//', 'filesystem//srv/media', 'interface/eth0', 'interface/wlan0']);
+  assert.deepEqual(pick(first), expectedIoRows(false));
+  assert.deepEqual(pick(second), expectedIoRows(true));
+  assert.equal(second[0]!.timestamp, '2026-01-01T00:00:10.000Z');
+  assert.ok(second.every((r) => r.nodeId === 'dev1'));
+  // A mount point longer than device_io's name (255 characters) is left out, not cut (a cut name could collide with another).
+  const long = `/srv/${'x'.repeat(251)}`;
+  const withLong = parseSystem({ ...IO_SAMPLE_1, df: `${IO_SAMPLE_1.df}/dev/sdc1 100 50 50 50% ${long}\n` }, t0);
+  assert.equal(long.length, 256);
+  assert.deepEqual(deviceIoRows('dev1', withLong, null).filter((r) => r.kind === 'filesystem').map((r) => r.name), ['/', '/srv/media']);
+  // A counter that went backwards (a reboot between samples) gives no rate rather than a negative one.
+  const rebooted = deviceIoRows('dev1', s1, s2);
+  assert.equal(byKey(rebooted)['disk/sda']!.readBytesPerSec, null);
+  assert.equal(byKey(rebooted)['interface/eth0']!.rxBytesPerSec, null);
 });

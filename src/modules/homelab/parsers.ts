@@ -180,6 +180,36 @@ export function systemMetricsRow(nodeId: string, cur: SystemSample, prev: System
   };
 }
 
+/**
+ * The device_io ingest rows (camelCase fields) of a sample: one per whole disk, per interface
+ * other than `lo` and per filesystem df listed. Disk and interface rates come from the previous
+ * sample (null without one, or when a counter went backwards: a reboot or a wrapped counter);
+ * interface errors are the counters of the sample, as in metrics_system.
+ */
+export function deviceIoRows(nodeId: string, cur: SystemSample, prev: SystemSample | null): Record<string, unknown>[] {
+  const timestamp = new Date(cur.at).toISOString();
+  const seconds = prev ? (cur.at - prev.at) / 1000 : 0;
+  const rate = (a: number, b: number | undefined) => (seconds > 0 && b !== undefined && a >= b ? (a - b) / seconds : null);
+  const rows: Record<string, unknown>[] = [];
+  for (const [name, d] of Object.entries(cur.disks)) {
+    const p = prev?.disks[name];
+    rows.push({ timestamp, nodeId, kind: 'disk', name, readBytesPerSec: rate(d.readBytes, p?.readBytes), writeBytesPerSec: rate(d.writeBytes, p?.writeBytes) });
+  }
+  for (const [name, n] of Object.entries(cur.net)) {
+    if (name === 'lo') continue;
+    const p = prev?.net[name];
+    rows.push({ timestamp, nodeId, kind: 'interface', name, rxBytesPerSec: rate(n.rxBytes, p?.rxBytes), txBytesPerSec: rate(n.txBytes, p?.txBytes), rxErrors: n.rxErrors, txErrors: n.txErrors });
+  }
+  const seen = new Set<string>();
+  for (const f of cur.filesystems) {
+    // A mount point listed twice (a bind mount over another filesystem) keeps its first df row: one row per name and time.
+    if (seen.has(f.mount)) continue;
+    seen.add(f.mount);
+    rows.push({ timestamp, nodeId, kind: 'filesystem', name: f.mount, sizeBytes: f.totalBytes, usedBytes: f.usedBytes, usedPercent: f.totalBytes > 0 ? Math.min(100, (100 * f.usedBytes) / f.totalBytes) : null });
+  }
+  return rows.filter((r) => String(r.name).length <= 255);
+}
+
 // ---------- containers ----------
 
 export interface ContainerRow {

@@ -7,7 +7,7 @@ import type { Queryable } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { InvalidError } from '../../domain/errors.ts';
 import { pageResult, type Page } from '../../domain/paging.ts';
-import type { DataType } from './streams.ts';
+import type { DataType, IoKind } from './streams.ts';
 
 export interface TimeRange {
   start?: Date | undefined;
@@ -105,6 +105,52 @@ const driveView = (r: DriveDbRow): DriveView => ({
   pendingSectors: r.pending_sectors,
 });
 
+export type DeviceIoView = {
+  time: string;
+  kind: string;
+  name: string;
+  readBytesPerSec: number | null;
+  writeBytesPerSec: number | null;
+  rxBytesPerSec: number | null;
+  txBytesPerSec: number | null;
+  rxErrors: number | null;
+  txErrors: number | null;
+  sizeBytes: number | null;
+  usedBytes: number | null;
+  usedPercent: number | null;
+};
+
+interface DeviceIoDbRow {
+  time: Date;
+  kind: string;
+  name: string;
+  read_bytes_per_sec: number | null;
+  write_bytes_per_sec: number | null;
+  rx_bytes_per_sec: number | null;
+  tx_bytes_per_sec: number | null;
+  rx_errors: number | null;
+  tx_errors: number | null;
+  size_bytes: number | null;
+  used_bytes: number | null;
+  used_percent: number | null;
+}
+
+const num = (v: number | string | null) => (v === null ? null : Number(v));
+const deviceIoView = (r: DeviceIoDbRow): DeviceIoView => ({
+  time: r.time.toISOString(),
+  kind: r.kind,
+  name: r.name,
+  readBytesPerSec: num(r.read_bytes_per_sec),
+  writeBytesPerSec: num(r.write_bytes_per_sec),
+  rxBytesPerSec: num(r.rx_bytes_per_sec),
+  txBytesPerSec: num(r.tx_bytes_per_sec),
+  rxErrors: num(r.rx_errors),
+  txErrors: num(r.tx_errors),
+  sizeBytes: num(r.size_bytes),
+  usedBytes: num(r.used_bytes),
+  usedPercent: num(r.used_percent),
+});
+
 export class HomelabQueries {
   constructor(private readonly o: { db: Queryable; clock: Clock }) {}
 
@@ -124,6 +170,27 @@ export class HomelabQueries {
       [nodeId, start, end, containerId ?? null, limit],
     );
     return rows.map(containerView);
+  }
+
+  /**
+   * The device's disk / interface / filesystem breakdown (device_io): without a range, each
+   * name's latest row (kind, name order); with `from` or `to`, the rows of the range (default
+   * the last 24 h), oldest first.
+   */
+  async deviceIo(nodeId: string, kind: IoKind | undefined, range: TimeRange, limit: number): Promise<DeviceIoView[]> {
+    if (range.start === undefined && range.end === undefined) {
+      const rows = await this.o.db.queryMany<DeviceIoDbRow>(
+        `SELECT DISTINCT ON (kind, name) * FROM device_io WHERE node_id = $1 AND ($2::text IS NULL OR kind = $2) ORDER BY kind, name, time DESC LIMIT $3`,
+        [nodeId, kind ?? null, limit],
+      );
+      return rows.map(deviceIoView);
+    }
+    const { start, end } = resolveRange(range, this.o.clock.now());
+    const rows = await this.o.db.queryMany<DeviceIoDbRow>(
+      `SELECT * FROM device_io WHERE node_id = $1 AND ($2::text IS NULL OR kind = $2) AND time >= $3 AND time < $4 ORDER BY time, kind, name LIMIT $5`,
+      [nodeId, kind ?? null, start, end, limit],
+    );
+    return rows.map(deviceIoView);
   }
 
   /** Each drive's latest row. */

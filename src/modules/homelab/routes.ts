@@ -14,7 +14,7 @@ import { problemSchema } from '../../http/problem.ts';
 import type { Collector } from './collector.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { HomelabQueries } from './queries.ts';
-import { COLLECTION_STATUSES, DATA_TYPES } from './streams.ts';
+import { COLLECTION_STATUSES, DATA_TYPES, IO_KINDS } from './streams.ts';
 
 const READ = { role: 'viewer', scope: 'read' } as const;
 const OPERATE = { role: 'operator', scope: 'admin' } as const;
@@ -278,6 +278,24 @@ export function homelabRoutes(app: App, _deps: AppDeps, s: HomelabRouteServices)
     async (req) => {
       await must(req.params.id);
       return ok(await s.queries.containerHistory(req.params.id, range(req.query), req.query.container_id, req.query.limit));
+    },
+  );
+
+  app.get(
+    '/api/v1/devices/:id/io',
+    {
+      config: { access: READ },
+      schema: {
+        tags: ['devices'],
+        summary: 'Per-disk, per-interface and per-filesystem breakdown: each name\'s latest row, or the series when from/to is given (default range the last 24 h)',
+        params: id,
+        querystring: timeRangeWith({ kind: z.enum(IO_KINDS).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) }),
+        response: { 200: apiResponse(z.array(z.record(z.string(), z.unknown()))), 400: problemSchema, 404: problemSchema },
+      },
+    },
+    async (req) => {
+      await must(req.params.id);
+      return ok(await s.queries.deviceIo(req.params.id, req.query.kind, range(req.query), req.query.limit));
     },
   );
 

@@ -162,3 +162,62 @@ export const collectionAudit = defineStream({
   apiIngest: false,
   rollups: [],
 });
+
+export const IO_KINDS = ['disk', 'interface', 'filesystem'] as const;
+export type IoKind = (typeof IO_KINDS)[number];
+const RATE_MAX = 1e15;
+
+/**
+ * The per-disk, per-interface and per-filesystem breakdown of a system collection: one row per
+ * whole disk (/proc/diskstats), non-loopback interface (/proc/net/dev) and filesystem (df) at
+ * each collection. metrics_system keeps the device's totals (what alerts and charts read);
+ * this stream keeps the parts they were summed from. Kept as long as metrics_system raw rows.
+ */
+export const deviceIo = defineStream({
+  table: 'device_io',
+  key: 'device_io',
+  title: 'Device I/O breakdown',
+  description: 'Per-disk read/write rates, per-interface traffic and errors, and per-filesystem usage of a home-lab device at each system collection (SSH or push).',
+  columns: {
+    node_id: { ...node, source: 'the collector' },
+    kind: { type: 'text', required: true, dimension: true, values: IO_KINDS, description: 'disk, interface or filesystem', source: 'the collector' },
+    name: { type: 'text', required: true, dimension: true, maxLength: 255, description: 'Disk name (sda, nvme0n1), interface name (eth0) or mount point (/srv)', source: '/proc/diskstats field 3 / /proc/net/dev / df -P mount' },
+    read_bytes_per_sec: { type: 'double', min: 0, max: RATE_MAX, unit: 'bytes/s', description: 'Disk: bytes read per second since the previous collection (null for the first sample)', source: '/proc/diskstats sectors read delta × 512' },
+    write_bytes_per_sec: { type: 'double', min: 0, max: RATE_MAX, unit: 'bytes/s', description: 'Disk: bytes written per second since the previous collection (null for the first sample)', source: '/proc/diskstats sectors written delta × 512' },
+    rx_bytes_per_sec: { type: 'double', min: 0, max: RATE_MAX, unit: 'bytes/s', description: 'Interface: bytes received per second since the previous collection (null for the first sample)', source: '/proc/net/dev receive bytes delta' },
+    tx_bytes_per_sec: { type: 'double', min: 0, max: RATE_MAX, unit: 'bytes/s', description: 'Interface: bytes sent per second since the previous collection (null for the first sample)', source: '/proc/net/dev transmit bytes delta' },
+    rx_errors: { type: 'bigint', min: 0, max: Number.MAX_SAFE_INTEGER, description: 'Interface: receive errors since boot (counter)', source: '/proc/net/dev receive errs' },
+    tx_errors: { type: 'bigint', min: 0, max: Number.MAX_SAFE_INTEGER, description: 'Interface: transmit errors since boot (counter)', source: '/proc/net/dev transmit errs' },
+    size_bytes: { type: 'bigint', min: 0, max: Number.MAX_SAFE_INTEGER, unit: 'bytes', description: 'Filesystem: size', source: 'df -P -B1 total' },
+    used_bytes: { type: 'bigint', min: 0, max: Number.MAX_SAFE_INTEGER, unit: 'bytes', description: 'Filesystem: used space', source: 'df -P -B1 used' },
+    used_percent: { type: 'double', min: 0, max: 100, unit: 'percent', description: 'Filesystem: used / size × 100', source: 'df -P -B1 used / total' },
+  },
+  idempotencyKey: ['node_id', 'kind', 'name'],
+  indexes: [['node_id', 'kind', 'name']],
+  chunkInterval: '1 day',
+  retention: '90 days',
+  compressAfter: '7 days',
+  segmentBy: 'node_id',
+  statsGroupBy: ['node_id', 'kind'],
+  maxListWindow: '31 days',
+  // The breakdown of Opsdeck's own collections: written by the collector (SSH and push), read through the API.
+  apiIngest: false,
+  rollups: [
+    {
+      name: 'device_io_1h',
+      level: '1h',
+      description: 'Disk and interface rates and filesystem use per hour, by device, kind and name',
+      groupBy: ['node_id', 'kind', 'name'],
+      measures: {
+        samples: { fn: 'count' },
+        avg_read_bytes_per_sec: { fn: 'avg', column: 'read_bytes_per_sec' },
+        avg_write_bytes_per_sec: { fn: 'avg', column: 'write_bytes_per_sec' },
+        avg_rx_bytes_per_sec: { fn: 'avg', column: 'rx_bytes_per_sec' },
+        avg_tx_bytes_per_sec: { fn: 'avg', column: 'tx_bytes_per_sec' },
+        max_used_percent: { fn: 'max', column: 'used_percent' },
+      },
+      refreshEvery: '30 minutes',
+      retention: '365 days',
+    },
+  ],
+});

@@ -42,6 +42,7 @@ const COLLECTION_TABLES: readonly [string, string][] = [
   ['container_snapshots', 'time'],
   ['drive_health', 'time'],
   ['data_collection_audit', 'time'],
+  ['device_io', 'time'],
   ['service_performance_metrics', 'time'],
   ['cache_metadata', 'last_accessed'],
   ['device_ssh_targets', 'last_collection_at'],
