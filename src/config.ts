@@ -71,6 +71,20 @@ const trustProxy = z
     return list;
   });
 
+/** A comma-separated list of IP addresses and CIDR ranges (allow-lists); one that is neither fails the whole setting. */
+const addressList = z
+  .string()
+  .optional()
+  .transform((v, ctx): string[] => {
+    const list = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = list.filter((x) => !isAddressOrCidr(x));
+    if (bad.length) {
+      ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of IP addresses/CIDR ranges; not valid: ${bad.join(', ')}` });
+      return z.NEVER;
+    }
+    return list;
+  });
+
 const entries = {
   port: { env: 'PORT', schema: int(0, 65535).default(8080), description: 'HTTP port to listen on' },
   host: { env: 'HOST', schema: z.string().min(1).default('127.0.0.1'), description: 'Address to bind (0.0.0.0 to listen on every interface)' },
@@ -127,18 +141,7 @@ const entries = {
   },
   outboundAllow: {
     env: 'OPSDECK_OUTBOUND_ALLOW',
-    schema: z
-      .string()
-      .optional()
-      .transform((v, ctx): string[] => {
-        const list = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-        const bad = list.filter((x) => !isAddressOrCidr(x));
-        if (bad.length) {
-          ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of IP addresses/CIDR ranges; not valid: ${bad.join(', ')}` });
-          return z.NEVER;
-        }
-        return list;
-      }),
+    schema: addressList,
     description:
       'Addresses/CIDR ranges that probes, notification channels and "test" actions may reach although they are loopback, private, link-local or otherwise internal (comma-separated, e.g. `10.0.0.0/8,fd00::/8`). Unset: only public addresses',
   },
@@ -218,18 +221,7 @@ const entries = {
   gelfHost: { env: 'OPSDECK_GELF_HOST', schema: z.string().min(1).default('127.0.0.1'), description: 'Address the GELF receiver binds (0.0.0.0 to receive from other hosts; GELF has no authentication: see OPSDECK_GELF_ALLOW)' },
   gelfAllow: {
     env: 'OPSDECK_GELF_ALLOW',
-    schema: z
-      .string()
-      .optional()
-      .transform((v, ctx): string[] => {
-        const list = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-        const bad = list.filter((x) => !isAddressOrCidr(x));
-        if (bad.length) {
-          ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of IP addresses/CIDR ranges; not valid: ${bad.join(', ')}` });
-          return z.NEVER;
-        }
-        return list;
-      }),
+    schema: addressList,
     description: 'Source addresses/CIDR ranges the GELF receiver accepts messages from (comma-separated); empty: any that reaches the port',
   },
   selfMonitor: { env: 'OPSDECK_SELF_MONITOR', schema: bool.default(true), description: 'Record the host Opsdeck runs on as a node every interval' },

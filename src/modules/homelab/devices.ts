@@ -128,22 +128,11 @@ function keyMaterial(
   return null;
 }
 
-/** What an admin may change on a registered device (absent = unchanged). */
-export interface DevicePatch {
-  hostname?: string | null | undefined;
-  address?: string | undefined;
-  port?: number | undefined;
-  username?: string | undefined;
-  /** A new key: uploaded (with its passphrase) or generated; the old one is forgotten. */
-  privateKey?: string | undefined;
-  passphrase?: string | undefined;
-  generate?: boolean | undefined;
-  deviceType?: string | null | undefined;
-  metadata?: Record<string, unknown> | undefined;
-  configPaths?: string[] | undefined;
+/** What an admin may change on a registered device (absent = unchanged); a new key (uploaded or generated) replaces the old one. */
+export type DevicePatch = Partial<Omit<DeviceInput, 'id' | 'schedules'>> & {
   /** false: no scheduled collection (collect-now and push still work). */
   enabled?: boolean | undefined;
-}
+};
 
 export class DeviceRegistry {
   constructor(private readonly o: { db: Queryable; secrets: SecretBox; clock: Clock }) {}
