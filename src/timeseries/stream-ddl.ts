@@ -142,18 +142,7 @@ function timescaleDDL(s: Stream): string[] {
     `SELECT add_compression_policy('${s.table}', compress_after => INTERVAL ${lit(d.compressAfter)});`,
     `SELECT add_retention_policy('${s.table}', drop_after => INTERVAL ${lit(d.retention)});`,
   ];
-  for (const r of s.rollups) {
-    const cagg = rollupStorage(r, 'timescale');
-    const start = streamRefreshStartSeconds(s, r);
-    out.push(
-      `CREATE MATERIALIZED VIEW ${cagg}\n  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n  SELECT time_bucket(INTERVAL ${lit(LEVEL_INTERVAL[r.level])}, time) AS bucket,\n    ${[...r.groupBy, rawAggregates(r)].join(',\n    ')}\n  FROM ${s.table}\n  GROUP BY ${groupList(r)}\n  WITH NO DATA;`,
-      `SELECT add_continuous_aggregate_policy('${cagg}', start_offset => INTERVAL ${lit(intervalLiteral(start))}, end_offset => INTERVAL ${lit(LEVEL_INTERVAL[r.level])}, schedule_interval => INTERVAL ${lit(r.decl.refreshEvery)});`,
-      `SELECT count(*) FROM (SELECT alter_job(job_id, config => config || jsonb_build_object('buckets_per_batch', 0)) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = 'public' AND hypertable_name = ${lit(cagg)}) s;`,
-      `SELECT add_retention_policy('${cagg}', drop_after => INTERVAL ${lit(r.decl.retention)});`,
-      `CREATE VIEW ${r.name} AS\n  ${viewSelect(r, cagg)};`,
-      `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
-    );
-  }
+  for (const r of s.rollups) out.push(...streamRollupDDL(s, r, 'timescale'));
   return out;
 }
 
@@ -189,24 +178,44 @@ function postgresDDL(s: Stream): string[] {
     `INSERT INTO opsdeck_partitioned_tables (table_name, partition_interval, retention) VALUES (${lit(s.table)}, INTERVAL ${lit(s.partitionInterval)}, INTERVAL ${lit(d.retention)});`,
     `SELECT opsdeck_ensure_partitions(${lit(s.table)}, now() - INTERVAL ${lit(s.partitionInterval)}, now() + INTERVAL '3 days');`,
   ];
-  for (const r of s.rollups) {
-    const mat = rollupStorage(r, 'postgres');
-    const key = lit(r.name);
-    const cols = [
-      'bucket timestamptz NOT NULL',
-      ...r.groupBy.map((g) => `${g} ${STREAM_SQL_TYPES[s.byName.get(g)!.type]}`),
-      ...r.storage.map((c) => `${c.name} ${c.sqlType}`),
-    ];
-    out.push(
-      // Rollup groups may have NULL dimensions (an event without a sending IP): no primary key, a plain index.
-      `CREATE TABLE ${mat} (\n  ${cols.join(',\n  ')}\n);`,
-      `CREATE INDEX ${mat}_bucket_idx ON ${mat} (bucket DESC);`,
-      streamRollupViewDDL(s, r),
-      `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
-      `INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES (${key}, '${r.level}', ${lit(r.name)}, ${lit(mat)}, INTERVAL ${lit(r.decl.retention)});`,
-    );
-  }
+  for (const r of s.rollups) out.push(...streamRollupDDL(s, r, 'postgres'));
   return out;
+}
+
+/**
+ * The statements that create one rollup of a stream on a tier: its storage (a continuous
+ * aggregate with its policies, or Opsdeck's storage table), the view named by the rollup and
+ * its registration. Used for a new stream and, by scripts/gen-rollup-migration.ts, for a
+ * rollup added to an existing one.
+ */
+export function streamRollupDDL(s: Stream, r: StreamRollup, tier: StorageTier): string[] {
+  if (tier === 'timescale') {
+    const cagg = rollupStorage(r, 'timescale');
+    const start = streamRefreshStartSeconds(s, r);
+    return [
+      `CREATE MATERIALIZED VIEW ${cagg}\n  WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS\n  SELECT time_bucket(INTERVAL ${lit(LEVEL_INTERVAL[r.level])}, time) AS bucket,\n    ${[...r.groupBy, rawAggregates(r)].join(',\n    ')}\n  FROM ${s.table}\n  GROUP BY ${groupList(r)}\n  WITH NO DATA;`,
+      `SELECT add_continuous_aggregate_policy('${cagg}', start_offset => INTERVAL ${lit(intervalLiteral(start))}, end_offset => INTERVAL ${lit(LEVEL_INTERVAL[r.level])}, schedule_interval => INTERVAL ${lit(r.decl.refreshEvery)});`,
+      `SELECT count(*) FROM (SELECT alter_job(job_id, config => config || jsonb_build_object('buckets_per_batch', 0)) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = 'public' AND hypertable_name = ${lit(cagg)}) s;`,
+      `SELECT add_retention_policy('${cagg}', drop_after => INTERVAL ${lit(r.decl.retention)});`,
+      `CREATE VIEW ${r.name} AS\n  ${viewSelect(r, cagg)};`,
+      `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
+    ];
+  }
+  const mat = rollupStorage(r, 'postgres');
+  const key = lit(r.name);
+  const cols = [
+    'bucket timestamptz NOT NULL',
+    ...r.groupBy.map((g) => `${g} ${STREAM_SQL_TYPES[s.byName.get(g)!.type]}`),
+    ...r.storage.map((c) => `${c.name} ${c.sqlType}`),
+  ];
+  return [
+    // Rollup groups may have NULL dimensions (an event without a sending IP): no primary key, a plain index.
+    `CREATE TABLE ${mat} (\n  ${cols.join(',\n  ')}\n);`,
+    `CREATE INDEX ${mat}_bucket_idx ON ${mat} (bucket DESC);`,
+    streamRollupViewDDL(s, r),
+    `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
+    `INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES (${key}, '${r.level}', ${lit(r.name)}, ${lit(mat)}, INTERVAL ${lit(r.decl.retention)});`,
+  ];
 }
 
 /** The CREATE statements of a stream for one storage tier. */

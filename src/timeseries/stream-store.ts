@@ -15,7 +15,7 @@ import { microsIso, normalizeTimestamp } from './ingest.ts';
 import { GroupCommit } from './coalescer.ts';
 import { PartitionCache } from './partitions.ts';
 import { insertOnce, invalidateBuckets } from './write.ts';
-import type { Stream, StreamColumn, StreamRollup } from './stream.ts';
+import type { Stream, StreamColumn, StreamMeasure, StreamRollup } from './stream.ts';
 import { streamRefreshSQL } from './stream-ddl.ts';
 import {
   compileStreamFastCheck,
@@ -78,7 +78,10 @@ export interface StreamStatsQuery {
 
 export interface StreamStatsAnswer {
   stream: string;
+  /** The rollup at the answer's resolution. */
   rollup: string;
+  /** A collapsed answer stitched from several rollups: which one read which part of the window, in time order. */
+  rollups?: { rollup: string; from: string; to: string }[];
   resolution: RollupLevel;
   requestedResolution: RollupLevel | 'auto';
   from: string;
@@ -320,7 +323,13 @@ export class StreamStore {
         const names = (unknown.length ? unknown : needed).map((c) => s.byName.get(c)?.field ?? c);
         throw new InvalidError('UNKNOWN_DIMENSION', `no rollup of ${s.key} events is grouped by ${names.join(', ')} together`, names.map((n) => ({ path: n, message: 'no rollup has this dimension with the others asked' })));
       }
-      rollup = candidates.find((r) => span / LEVEL_SECONDS[r.level] <= this.limits.statsAutoBuckets) ?? candidates.at(-1)!;
+      // A series: the finest level with at most statsAutoBuckets buckets in the window. A collapsed
+      // answer (one row per group, no series): the finest level of the smallest rollups that fit,
+      // because its edges are read at that level (see stitch) and a rollup with more dimensions
+      // holds many more rows per bucket.
+      rollup = q.collapse
+        ? [...candidates].sort((a, b) => a.groupBy.length - b.groupBy.length || LEVEL_SECONDS[a.level] - LEVEL_SECONDS[b.level])[0]!
+        : (candidates.find((r) => span / LEVEL_SECONDS[r.level] <= this.limits.statsAutoBuckets) ?? candidates.at(-1)!);
     }
     const width = LEVEL_SECONDS[rollup.level] * 1000;
     const params: unknown[] = [];
@@ -329,7 +338,6 @@ export class StreamStore {
       return `$${params.length}`;
     };
     const from = new Date(Math.floor((q.from.getTime() - BUCKET_ORIGIN_MS) / width) * width + BUCKET_ORIGIN_MS);
-    const where = [`bucket >= ${p(from.toISOString())}::timestamptz`, `bucket < ${p(q.to.toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, rollup.groupBy)];
     const groupSel = groupCols.map((c) => (s.byName.get(c)!.type === 'inet' ? `host(${c}) AS ${c}` : c));
     const chosen = q.measures === undefined ? rollup.measures.filter((m) => m.fn !== 'quantile') : q.measures.map((f) => {
       const m = rollup!.measures.find((x) => x.field === f);
@@ -339,10 +347,26 @@ export class StreamStore {
       return m;
     });
     const measureSel = chosen.map((m) => `${m.merge} AS ${m.name}`);
+    // A collapsed answer reads whole coarser buckets inside the window and the chosen level only at its edges.
+    const parts = q.collapse ? stitch(s.rollups, rollup, needed, chosen, from.getTime(), q.to.getTime()) : [{ rollup, from: from.getTime(), to: q.to.getTime() }];
     const groupIdx = [...(q.collapse ? [] : ['1']), ...groupCols.map((_, i) => String(i + 2))].join(', ');
     const bucketSel = q.collapse ? `${p(from.toISOString())}::timestamptz AS bucket` : 'bucket';
     const grouping = groupIdx === '' ? 'HAVING count(*) > 0' : `GROUP BY ${groupIdx}\nORDER BY ${groupIdx}`;
-    const sql = `SELECT ${bucketSel}${[...groupSel, ...measureSel].map((x) => `, ${x}`).join('')}\nFROM ${rollup.name}\nWHERE ${where.join(' AND ')}\n${grouping}\nLIMIT ${this.limits.statsMaxRows + 1}`;
+    let source: string;
+    let where: string[];
+    if (parts.length === 1) {
+      source = parts[0]!.rollup.name;
+      where = [`bucket >= ${p(from.toISOString())}::timestamptz`, `bucket < ${p(q.to.toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, rollup.groupBy)];
+    } else {
+      const cols = [...needed, ...new Set(chosen.flatMap((m) => m.uses))];
+      const branches = parts.map((part) => {
+        const w = [`bucket >= ${p(new Date(part.from).toISOString())}::timestamptz`, `bucket < ${p(new Date(part.to).toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, part.rollup.groupBy)];
+        return `  SELECT ${cols.join(', ')} FROM ${part.rollup.name} WHERE ${w.join(' AND ')}`;
+      });
+      source = `(\n${branches.join('\n  UNION ALL\n')}\n) u`;
+      where = [];
+    }
+    const sql = `SELECT ${bucketSel}${[...groupSel, ...measureSel].map((x) => `, ${x}`).join('')}\nFROM ${source}\n${where.length ? `WHERE ${where.join(' AND ')}\n` : ''}${grouping}\nLIMIT ${this.limits.statsMaxRows + 1}`;
     const rows = await this.db.queryMany<Record<string, unknown>>(sql, params);
     const truncated = rows.length > this.limits.statsMaxRows;
     if (truncated) rows.length = this.limits.statsMaxRows;
@@ -355,6 +379,7 @@ export class StreamStore {
     return {
       stream: s.key,
       rollup: rollup.name,
+      ...(parts.length > 1 ? { rollups: parts.map((x) => ({ rollup: x.rollup.name, from: new Date(x.from).toISOString(), to: new Date(Math.min(x.to, q.to.getTime())).toISOString() })) } : {}),
       resolution: rollup.level,
       requestedResolution: requested,
       from: q.from.toISOString(),
@@ -450,3 +475,36 @@ function decodeListCursor(text: string, keyLength: number): { t: number; k: stri
   return { t: o.t, k: o.k as string[] };
 }
 
+
+/**
+ * The parts of [from, to) a collapsed stats answer reads: the coarsest rollup that has the
+ * dimensions and measures asked and whose whole buckets fit inside the window reads the
+ * middle; the edges are split again with the levels between, down to `fine` (the level the
+ * answer was asked or planned at). Merged measures are sums, counts and histograms, so the
+ * stitched answer equals the one read at `fine` alone, from far fewer rows (a week of a
+ * daily rollup is 7 buckets, of an hourly one 168). `from` is aligned to `fine`.
+ */
+export function stitch(
+  rollups: readonly StreamRollup[],
+  fine: StreamRollup,
+  needed: readonly string[],
+  measures: readonly StreamMeasure[],
+  from: number,
+  to: number,
+): { rollup: StreamRollup; from: number; to: number }[] {
+  const usable = rollups
+    .filter((r) => LEVEL_SECONDS[r.level] > LEVEL_SECONDS[fine.level] && needed.every((c) => r.groupBy.includes(c)) && measures.every((m) => r.measures.some((x) => x.field === m.field && x.merge === m.merge)))
+    .sort((a, b) => LEVEL_SECONDS[b.level] - LEVEL_SECONDS[a.level] || a.groupBy.length - b.groupBy.length);
+  const split = (lo: number, hi: number, coarser: number): { rollup: StreamRollup; from: number; to: number }[] => {
+    if (hi <= lo) return [];
+    for (const r of usable) {
+      const w = LEVEL_SECONDS[r.level] * 1000;
+      if (w >= coarser) continue;
+      const a = Math.ceil((lo - BUCKET_ORIGIN_MS) / w) * w + BUCKET_ORIGIN_MS;
+      const b = Math.floor((hi - BUCKET_ORIGIN_MS) / w) * w + BUCKET_ORIGIN_MS;
+      if (b > a) return [...split(lo, a, w), { rollup: r, from: a, to: b }, ...split(b, hi, w)];
+    }
+    return [{ rollup: fine, from: lo, to: hi }];
+  };
+  return split(from, to, Infinity);
+}

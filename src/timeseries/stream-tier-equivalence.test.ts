@@ -78,6 +78,9 @@ test('the same email events give the same lists and stats on every tier', { skip
       { from: new Date(oldFrom - DAY), to: new Date(to), groupBy: [] },
       { from: new Date(oldFrom), to: new Date(oldTo), resolution: '1h', filters: { fromDomain: ['b.example'], eventType: ['bounced', 'deferred'] } },
       { from: new Date(oldFrom), to: new Date(oldTo), resolution: '5m', groupBy: ['fromDomain', 'mtaNode', 'sendingIp', 'eventType'], measures: ['eventCount', 'p95DeliveryMs', 'avgMessageSize', 'spfPass', 'dmarcPass'] },
+      // collapsed answers stitched from daily and hourly rollups (whole days in the middle)
+      { from: new Date(oldFrom - 7 * HOUR), to: new Date(to - 5 * 60_000), groupBy: ['toDomain', 'eventType'], measures: ['eventCount', 'p95DeliveryMs'], collapse: true },
+      { from: new Date(oldFrom - 7 * HOUR), to: new Date(to), resolution: '5m', groupBy: ['sendingIp'], filters: { eventType: ['delivered'] }, measures: ['eventCount', 'p95DeliveryMs'], collapse: true },
     ];
     const compare = async (stage: string) => {
       for (const [qi, q] of queries.entries()) {

@@ -145,6 +145,8 @@ export type StreamMeasure = MeasureDecl & {
   /** SQL of the value merged over rollup rows (several buckets or groups). */
   merge: string;
   field: string;
+  /** Names of the storage columns `merge` reads. */
+  uses: readonly string[];
 };
 
 export interface StorageColumn {
@@ -302,7 +304,7 @@ export function defineStream<const D extends StreamDecl>(decl: D): Stream<D> {
       if ('column' in d && d.column !== undefined && !col) throw new Error(`${r.name}: measure ${m} names unknown column ${d.column}`);
       const s = measureStorage(r.name, m, d, col);
       for (const sc of s.storage) if (!storage.some((x) => x.name === sc.name)) storage.push(sc);
-      measures.push({ ...d, name: m, finish: s.finish, merge: s.merge, field: camelCase(m) });
+      measures.push({ ...d, name: m, finish: s.finish, merge: s.merge, field: camelCase(m), uses: s.storage.map((x) => x.name) });
     }
     for (const n of storage.map((s) => s.name)) if (r.groupBy.includes(n)) throw new Error(`${r.name}: storage column ${n} collides with a dimension`);
     return { decl: r, name: r.name, level: r.level, groupBy: [...r.groupBy], storage, measures };

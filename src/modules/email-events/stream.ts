@@ -7,7 +7,7 @@
  * of §6.3 under their names.
  */
 import { z } from 'zod';
-import { defineStream } from '../../timeseries/stream.ts';
+import { defineStream, type MeasureDecl, type StreamRollupDecl } from '../../timeseries/stream.ts';
 import { NODE_ID_MAX, NODE_ID_PATTERN, NODE_ID_RULE } from '../../timeseries/family.ts';
 
 export const EMAIL_EVENT_TYPES = ['sent', 'delivered', 'bounced', 'deferred', 'rejected', 'received', 'complaint'] as const;
@@ -170,5 +170,27 @@ export const emailEvents = defineStream({
       refreshEvery: '1 hour',
       retention: '730 days',
     },
+    // Opsdeck's per-question rollups: each keeps one dimension (or the failure reasons) by event
+    // type, at 1 h and 1 d, so an answer over a week reads a few thousand rows — the stats planner
+    // reads the whole days of a window from the daily one and the edges from the hourly one (the
+    // requirements' rollups above group by nearly every dimension at once and hold about as many
+    // rows as there are events). When two rollups at one level fit a question, the one declared
+    // first is read: the overview rollups above stay the answer for cluster-wide series.
+    ...perQuestion('ip', ['sending_ip'], 'sending IP', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }),
+    ...perQuestion('sender', ['from_domain'], 'sender domain', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }),
+    ...perQuestion('destination', ['to_domain'], 'recipient domain', {
+      event_count: { fn: 'count' },
+      avg_delivery_ms: STATS_5M_MEASURES.avg_delivery_ms,
+      p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms,
+    }),
+    ...perQuestion('failure', ['status_code', 'bounce_category'], 'SMTP reply code, bounce category', { event_count: { fn: 'count' } }),
   ],
 });
+
+/** An hourly (90 days) and a daily (730 days) rollup of email events by `dims` and event type. */
+function perQuestion(name: string, dims: readonly string[], what: string, measures: Readonly<Record<string, MeasureDecl>>): StreamRollupDecl[] {
+  return [
+    { name: `email_stats_${name}_1h`, level: '1h', description: `Email events per hour by ${what} and event type (Opsdeck per-question rollup)`, groupBy: [...dims, 'event_type'], measures, refreshEvery: '5 minutes', retention: '90 days' },
+    { name: `email_stats_${name}_1d`, level: '1d', description: `Email events per day by ${what} and event type (Opsdeck per-question rollup)`, groupBy: [...dims, 'event_type'], measures, refreshEvery: '1 hour', retention: '730 days' },
+  ];
+}

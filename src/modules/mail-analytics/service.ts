@@ -271,11 +271,16 @@ export class MailAnalytics {
     const limit = q.limit ?? 20;
     const failed = `event_type = ANY('{bounced,deferred,rejected}'::text[])`;
     // independent reads: in parallel on a pooled driver (PGlite runs them one after another)
+    // code class and category from the failure rollups when every filter is one of their
+    // dimensions; the enhanced status code is read from the reply text, so from the raw events
+    const fromRollup = this.rollupFits(['statusCode', 'bounceCategory', 'eventType', ...Object.keys(q.filters ?? {})]);
     const [top, codeClass, enhanced, category] = await Promise.all([
       this.breakdown({ from: q.from, to: q.to, by: 'toDomain', filters: q.filters ?? {}, sort: 'bounced', limit }),
-      this.rawGroups(q, `CASE WHEN status_code IS NULL THEN NULL ELSE (status_code / 100)::text || 'xx' END`, q.filters, [failed], [], 10),
+      fromRollup
+        ? this.failureGroups(q, 'statusCode', (code) => (code === null ? null : `${Math.floor(Number(code) / 100)}xx`), 10)
+        : this.rawGroups(q, `CASE WHEN status_code IS NULL THEN NULL ELSE (status_code / 100)::text || 'xx' END`, q.filters, [failed], [], 10),
       this.rawGroups(q, `substring(coalesce(status_message, bounce_message) from '(?:^|[^0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?:[^0-9.]|$)')`, q.filters, [failed], [], limit),
-      this.rawGroups(q, `bounce_category`, q.filters, [failed], [], 20),
+      fromRollup ? this.failureGroups(q, 'bounceCategory', (c) => (c === null ? null : String(c)), 20) : this.rawGroups(q, `bounce_category`, q.filters, [failed], [], 20),
     ]);
     const failedOnly = (x: { value: unknown; bounced: number; deferred: number; rejected: number }) => ({ bounced: x.bounced, deferred: x.deferred, rejected: x.rejected, total: x.bounced + x.deferred + x.rejected });
     return {
@@ -287,6 +292,33 @@ export class MailAnalytics {
       byEnhancedStatus: enhanced.groups.map((g) => ({ enhancedStatus: g.value as string | null, statusClass: typeof g.value === 'string' ? `${g.value[0]}.x.x` : null, ...failedOnly(g) })),
       byCategory: category.groups.map((g) => ({ bounceCategory: g.value as string | null, ...failedOnly(g) })),
     };
+  }
+
+  /** Whether one rollup has every one of these dimensions (camelCase fields). */
+  private rollupFits(fields: readonly string[]): boolean {
+    const cols = fields.map((f) => this.stream.dimensions.find((d) => d.field === f)?.name);
+    return cols.every((c) => c !== undefined) && this.stream.rollups.some((r) => cols.every((c) => r.groupBy.includes(c!)));
+  }
+
+  /**
+   * Bounced, deferred and rejected counts over the window per value of `key(dimension)`, from
+   * the rollups (merged over the window), in the order of rawGroups: most first, then by
+   * value, no value last; at most `limit`.
+   */
+  private async failureGroups(q: Window & { filters?: Filters }, dimension: string, key: (v: unknown) => string | null, limit: number) {
+    const st = await this.streams.stats('email', { from: q.from, to: q.to, groupBy: [dimension, 'eventType'], measures: ['eventCount'], filters: q.filters ?? {}, collapse: true });
+    const groups = new Map<string | null, Record<string, number>>();
+    for (const b of st.buckets) {
+      const type = b.eventType as string;
+      if (type !== 'bounced' && type !== 'deferred' && type !== 'rejected') continue;
+      const k = key(b[dimension] ?? null);
+      const c = groups.get(k) ?? emptyCounts();
+      c[type] = (c[type] ?? 0) + Number(b.eventCount);
+      c.events! += Number(b.eventCount);
+      groups.set(k, c);
+    }
+    const rows = [...groups.entries()].sort(([a, x], [b, y]) => y.events! - x.events! || (a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0));
+    return { truncated: rows.length > limit, groups: rows.slice(0, limit).map(([value, c]) => ({ value, ...withRates(c), p95DeliveryMs: null })) };
   }
 
   /** Every event of one Message-ID in [from, to), in time order, across nodes. */

@@ -1,0 +1,44 @@
+/**
+ * Writes the migration that adds rollups to an existing event stream, from its declaration:
+ *   node --import tsx scripts/gen-rollup-migration.ts <stream> <NNNN_name> <rollup> [rollup…]
+ * Produces NNNN_name.timescale.sql (continuous aggregates: real-time, so the events already
+ * stored are answered at once and materialized by the refresh policy) and NNNN_name.postgres.sql
+ * (storage tables and views, plus an invalidation for every hour that already holds events, so
+ * Opsdeck's refresh job fills the new rollups from the history and the views answer it live
+ * until then). Applied migrations are never regenerated.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MIGRATIONS_DIR } from '../src/db/migrator.ts';
+import { BUCKET_ORIGIN } from '../src/timeseries/family.ts';
+import { streamRollupDDL } from '../src/timeseries/stream-ddl.ts';
+import { findStream } from '../src/modules/streams.ts';
+
+const [name, base, ...names] = process.argv.slice(2);
+const stream = name ? findStream(name) : undefined;
+if (!stream || !base || !/^\d{4}_[a-z0-9_]+$/.test(base) || names.length === 0) {
+  console.error('usage: gen-rollup-migration <stream> <NNNN_name> <rollup> [rollup…]');
+  process.exit(2);
+}
+const rollups = names.map((n) => {
+  const r = stream.rollups.find((x) => x.name === n);
+  if (!r) {
+    console.error(`${stream.table} has no rollup ${n} in its declaration`);
+    process.exit(2);
+  }
+  return r;
+});
+const write = (file: string, body: string) => {
+  if (existsSync(file)) throw new Error(`${file} exists: applied migrations are immutable`);
+  writeFileSync(file, body);
+  console.log(`wrote ${file}`);
+};
+const header = (tier: string) =>
+  `-- Generated from the ${stream.table} stream declaration (${tier} tier) by scripts/gen-rollup-migration.ts:\n-- the rollups ${names.join(', ')}.\n-- Applied migrations are immutable: change the declaration and add a new migration instead.\n\n`;
+const backfill =
+  `-- The events already stored: one invalidation per hour that holds any, for each new rollup;\n-- Opsdeck's refresh job computes those buckets, the views answer them live until then.\n` +
+  `INSERT INTO opsdeck_rollup_invalidations (family, bucket)\n  SELECT r, h.bucket\n  FROM (SELECT DISTINCT date_bin(INTERVAL '1 hour', time, timestamptz '${BUCKET_ORIGIN}') AS bucket FROM ${stream.table}) h,\n    unnest(ARRAY[${names.map((n) => `'${n}'`).join(', ')}]::text[]) AS r;\n`;
+for (const tier of ['timescale', 'postgres'] as const) {
+  const ddl = rollups.flatMap((r) => streamRollupDDL(stream, r, tier)).join('\n\n');
+  write(join(MIGRATIONS_DIR, `${base}.${tier}.sql`), `${header(tier)}${ddl}\n${tier === 'postgres' ? `\n${backfill}` : ''}`);
+}
