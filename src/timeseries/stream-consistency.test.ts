@@ -55,6 +55,7 @@ const emailRow: Required<StreamRow<typeof emailEvents.decl>> = {
   spam_score: null,
   spam_action: null,
   spam_symbols: null,
+  enhanced_status: '5.1.1',
 };
 const emailEvent: Required<StreamEvent<typeof emailEvents.decl>> = {
   timestamp: '',
@@ -89,12 +90,13 @@ const emailEvent: Required<StreamEvent<typeof emailEvents.decl>> = {
   spamScore: null,
   spamAction: null,
   spamSymbols: null,
+  enhancedStatus: null,
 };
 
 test('email_events: the TS row and event types and the ingest schema cover exactly the declared columns', () => {
   assert.deepEqual(Object.keys(emailRow).sort(), ['time', ...Object.keys(emailEvents.decl.columns)].sort());
   assert.deepEqual(Object.keys(emailEvent).sort(), Object.keys(streamEventSchema(emailEvents).shape).sort());
-  assert.equal(Object.keys(emailRow).length, 32, 'the 27 columns of §6.1 (time included), the event id and four §5.8 fields');
+  assert.equal(Object.keys(emailRow).length, 33, 'the 27 columns of §6.1 (time included), the event id, four §5.8 fields and the enhanced status code');
 });
 
 async function intervalSecondsOf(m: MigratedDatabase, sql: string, params: unknown[]): Promise<number | null> {
@@ -238,6 +240,8 @@ forEachBackend('event streams match their declarations', (kind) => {
       ['attachment_count', 'smallint'],
       ['subject_hash', 'text'],
       ['spam_symbols', 'jsonb'],
+      // Opsdeck's: the RFC 3463 code read from the reply, a dimension of the failure rollups
+      ['enhanced_status', 'text'],
     ];
     const cols = await m.db.queryMany<{ name: string; type: string }>(
       `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'email_events'::regclass AND attnum > 0 AND NOT attisdropped`,

@@ -221,9 +221,14 @@ export function prepareEvents(
     if (issues.length) continue;
     arrays[0]![i] = time.text;
     micros[i] = time.micros;
+    let derived: number[] | undefined;
     for (let k = 0; k < cols.length; k++) {
       const c = cols[k]!;
       let v = row[c.field];
+      if ((v === undefined || v === null) && c.derive) {
+        v = c.derive.fn(row);
+        if (v !== null) (derived ??= []).push(k);
+      }
       if (v === undefined || v === null) v = null;
       else if (c.lowercase) v = (v as string).toLowerCase();
       else if (c.type === 'jsonb') v = JSON.stringify(v);
@@ -232,7 +237,9 @@ export function prepareEvents(
       arrays[k + 1]![i] = v;
     }
     if (derivedIdx >= 0 && arrays[derivedIdx + 1]![i] === null) {
-      const values = cols.map((_, k) => arrays[k + 1]![i]);
+      // what the sender sent: a column Opsdeck derived is left out, so adding a derived
+      // column does not change the id of an event sent again
+      const values = cols.flatMap((c, k) => (c.derive && (derived?.includes(k) || arrays[k + 1]![i] === null) ? [] : [arrays[k + 1]![i]]));
       arrays[derivedIdx + 1]![i] = derivedUuid(time.micros, values);
     }
     keys[i] = rowKey(time.micros, keyIdx.map((k) => arrays[k + 1]![i]));

@@ -60,6 +60,13 @@ export interface StreamColumnDecl {
   /** jsonb: the shape of the value (required for jsonb columns) and its largest serialized size. */
   readonly json?: z.ZodType;
   readonly maxJsonBytes?: number;
+  /**
+   * Filled by Opsdeck when an event omits it, from the event's other fields: `fn` at ingest
+   * (over the validated camelCase event; its result must pass the column's own rules, or be
+   * null) and `sql`, the same rule as an SQL expression over the stored columns, which the
+   * migration adding the column runs over the events already stored. A test keeps the two equal.
+   */
+  readonly derive?: { readonly fn: (event: Readonly<Record<string, unknown>>) => string | null; readonly sql: string };
 }
 
 export type MeasureDecl =

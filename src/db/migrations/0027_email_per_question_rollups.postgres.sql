@@ -1,5 +1,5 @@
 -- Generated from the email_events stream declaration (postgres tier) by scripts/gen-rollup-migration.ts:
--- the rollups email_stats_ip_1h, email_stats_ip_1d, email_stats_sender_1h, email_stats_sender_1d, email_stats_destination_1h, email_stats_destination_1d, email_stats_failure_1h, email_stats_failure_1d.
+-- the rollups email_stats_ip_1h, email_stats_ip_1d, email_stats_sender_1h, email_stats_sender_1d, email_stats_destination_1h, email_stats_destination_1d, email_stats_mx_1h, email_stats_mx_1d, email_stats_failure_1h, email_stats_failure_1d.
 -- Applied migrations are immutable: change the declaration and add a new migration instead.
 
 CREATE TABLE _opsdeck_mat_email_stats_ip_1h (
@@ -256,9 +256,92 @@ COMMENT ON VIEW email_stats_destination_1d IS 'Email events per day by recipient
 
 INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES ('email_stats_destination_1d', '1d', 'email_stats_destination_1d', '_opsdeck_mat_email_stats_destination_1d', INTERVAL '730 days');
 
+CREATE TABLE _opsdeck_mat_email_stats_mx_1h (
+  bucket timestamptz NOT NULL,
+  mx_host text,
+  event_type text,
+  event_count bigint,
+  delivery_time_ms_hist bigint[]
+);
+
+CREATE INDEX _opsdeck_mat_email_stats_mx_1h_bucket_idx ON _opsdeck_mat_email_stats_mx_1h (bucket DESC);
+
+CREATE VIEW email_stats_mx_1h AS
+  SELECT bucket, mx_host, event_type, event_count, delivery_time_ms_hist, opsdeck_hist_quantile(delivery_time_ms_hist, 0.95) AS p95_delivery_ms
+  FROM (
+    SELECT m.bucket, m.mx_host, m.event_type, m.event_count, m.delivery_time_ms_hist
+    FROM _opsdeck_mat_email_stats_mx_1h m
+    WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1h')
+    UNION ALL
+    SELECT m.bucket, m.mx_host, m.event_type, m.event_count, m.delivery_time_ms_hist
+    FROM _opsdeck_mat_email_stats_mx_1h m
+    WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1h')
+      AND NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1h' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '1 hour')
+    UNION ALL
+    SELECT * FROM (
+      SELECT date_bin(INTERVAL '1 hour', s.time, timestamptz '2000-01-03 00:00:00+00') AS bucket,
+        s.mx_host,
+        s.event_type,
+        count(*) AS event_count,
+        opsdeck_hist(delivery_time_ms::double precision) AS delivery_time_ms_hist
+      FROM email_events s
+      WHERE s.time >= (SELECT min(date_bin(INTERVAL '1 hour', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1h')
+        AND date_bin(INTERVAL '1 hour', s.time, timestamptz '2000-01-03 00:00:00+00') IN (SELECT date_bin(INTERVAL '1 hour', i.bucket, timestamptz '2000-01-03 00:00:00+00') FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1h')
+      GROUP BY 1, 2, 3
+      OFFSET 0
+    ) live
+    WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1h')
+  ) u;
+
+COMMENT ON VIEW email_stats_mx_1h IS 'Email events per hour by MX host and event type (Opsdeck per-question rollup)';
+
+INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES ('email_stats_mx_1h', '1h', 'email_stats_mx_1h', '_opsdeck_mat_email_stats_mx_1h', INTERVAL '90 days');
+
+CREATE TABLE _opsdeck_mat_email_stats_mx_1d (
+  bucket timestamptz NOT NULL,
+  mx_host text,
+  event_type text,
+  event_count bigint,
+  delivery_time_ms_hist bigint[]
+);
+
+CREATE INDEX _opsdeck_mat_email_stats_mx_1d_bucket_idx ON _opsdeck_mat_email_stats_mx_1d (bucket DESC);
+
+CREATE VIEW email_stats_mx_1d AS
+  SELECT bucket, mx_host, event_type, event_count, delivery_time_ms_hist, opsdeck_hist_quantile(delivery_time_ms_hist, 0.95) AS p95_delivery_ms
+  FROM (
+    SELECT m.bucket, m.mx_host, m.event_type, m.event_count, m.delivery_time_ms_hist
+    FROM _opsdeck_mat_email_stats_mx_1d m
+    WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1d')
+    UNION ALL
+    SELECT m.bucket, m.mx_host, m.event_type, m.event_count, m.delivery_time_ms_hist
+    FROM _opsdeck_mat_email_stats_mx_1d m
+    WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1d')
+      AND NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1d' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '1 day')
+    UNION ALL
+    SELECT * FROM (
+      SELECT date_bin(INTERVAL '1 day', s.time, timestamptz '2000-01-03 00:00:00+00') AS bucket,
+        s.mx_host,
+        s.event_type,
+        count(*) AS event_count,
+        opsdeck_hist(delivery_time_ms::double precision) AS delivery_time_ms_hist
+      FROM email_events s
+      WHERE s.time >= (SELECT min(date_bin(INTERVAL '1 day', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1d')
+        AND date_bin(INTERVAL '1 day', s.time, timestamptz '2000-01-03 00:00:00+00') IN (SELECT date_bin(INTERVAL '1 day', i.bucket, timestamptz '2000-01-03 00:00:00+00') FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1d')
+      GROUP BY 1, 2, 3
+      OFFSET 0
+    ) live
+    WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_mx_1d')
+  ) u;
+
+COMMENT ON VIEW email_stats_mx_1d IS 'Email events per day by MX host and event type (Opsdeck per-question rollup)';
+
+INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES ('email_stats_mx_1d', '1d', 'email_stats_mx_1d', '_opsdeck_mat_email_stats_mx_1d', INTERVAL '730 days');
+
 CREATE TABLE _opsdeck_mat_email_stats_failure_1h (
   bucket timestamptz NOT NULL,
   status_code smallint,
+  enhanced_status text,
   bounce_category text,
   event_type text,
   event_count bigint
@@ -267,13 +350,13 @@ CREATE TABLE _opsdeck_mat_email_stats_failure_1h (
 CREATE INDEX _opsdeck_mat_email_stats_failure_1h_bucket_idx ON _opsdeck_mat_email_stats_failure_1h (bucket DESC);
 
 CREATE VIEW email_stats_failure_1h AS
-  SELECT bucket, status_code, bounce_category, event_type, event_count
+  SELECT bucket, status_code, enhanced_status, bounce_category, event_type, event_count
   FROM (
-    SELECT m.bucket, m.status_code, m.bounce_category, m.event_type, m.event_count
+    SELECT m.bucket, m.status_code, m.enhanced_status, m.bounce_category, m.event_type, m.event_count
     FROM _opsdeck_mat_email_stats_failure_1h m
     WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1h')
     UNION ALL
-    SELECT m.bucket, m.status_code, m.bounce_category, m.event_type, m.event_count
+    SELECT m.bucket, m.status_code, m.enhanced_status, m.bounce_category, m.event_type, m.event_count
     FROM _opsdeck_mat_email_stats_failure_1h m
     WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1h')
       AND NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1h' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '1 hour')
@@ -281,25 +364,27 @@ CREATE VIEW email_stats_failure_1h AS
     SELECT * FROM (
       SELECT date_bin(INTERVAL '1 hour', s.time, timestamptz '2000-01-03 00:00:00+00') AS bucket,
         s.status_code,
+        s.enhanced_status,
         s.bounce_category,
         s.event_type,
         count(*) AS event_count
       FROM email_events s
       WHERE s.time >= (SELECT min(date_bin(INTERVAL '1 hour', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1h')
         AND date_bin(INTERVAL '1 hour', s.time, timestamptz '2000-01-03 00:00:00+00') IN (SELECT date_bin(INTERVAL '1 hour', i.bucket, timestamptz '2000-01-03 00:00:00+00') FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1h')
-      GROUP BY 1, 2, 3, 4
+      GROUP BY 1, 2, 3, 4, 5
       OFFSET 0
     ) live
     WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1h')
   ) u;
 
-COMMENT ON VIEW email_stats_failure_1h IS 'Email events per hour by SMTP reply code, bounce category and event type (Opsdeck per-question rollup)';
+COMMENT ON VIEW email_stats_failure_1h IS 'Email events per hour by SMTP reply code, enhanced status code, bounce category and event type (Opsdeck per-question rollup)';
 
 INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES ('email_stats_failure_1h', '1h', 'email_stats_failure_1h', '_opsdeck_mat_email_stats_failure_1h', INTERVAL '90 days');
 
 CREATE TABLE _opsdeck_mat_email_stats_failure_1d (
   bucket timestamptz NOT NULL,
   status_code smallint,
+  enhanced_status text,
   bounce_category text,
   event_type text,
   event_count bigint
@@ -308,13 +393,13 @@ CREATE TABLE _opsdeck_mat_email_stats_failure_1d (
 CREATE INDEX _opsdeck_mat_email_stats_failure_1d_bucket_idx ON _opsdeck_mat_email_stats_failure_1d (bucket DESC);
 
 CREATE VIEW email_stats_failure_1d AS
-  SELECT bucket, status_code, bounce_category, event_type, event_count
+  SELECT bucket, status_code, enhanced_status, bounce_category, event_type, event_count
   FROM (
-    SELECT m.bucket, m.status_code, m.bounce_category, m.event_type, m.event_count
+    SELECT m.bucket, m.status_code, m.enhanced_status, m.bounce_category, m.event_type, m.event_count
     FROM _opsdeck_mat_email_stats_failure_1d m
     WHERE NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1d')
     UNION ALL
-    SELECT m.bucket, m.status_code, m.bounce_category, m.event_type, m.event_count
+    SELECT m.bucket, m.status_code, m.enhanced_status, m.bounce_category, m.event_type, m.event_count
     FROM _opsdeck_mat_email_stats_failure_1d m
     WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1d')
       AND NOT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1d' AND i.bucket >= m.bucket AND i.bucket < m.bucket + INTERVAL '1 day')
@@ -322,19 +407,20 @@ CREATE VIEW email_stats_failure_1d AS
     SELECT * FROM (
       SELECT date_bin(INTERVAL '1 day', s.time, timestamptz '2000-01-03 00:00:00+00') AS bucket,
         s.status_code,
+        s.enhanced_status,
         s.bounce_category,
         s.event_type,
         count(*) AS event_count
       FROM email_events s
       WHERE s.time >= (SELECT min(date_bin(INTERVAL '1 day', i.bucket, timestamptz '2000-01-03 00:00:00+00')) FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1d')
         AND date_bin(INTERVAL '1 day', s.time, timestamptz '2000-01-03 00:00:00+00') IN (SELECT date_bin(INTERVAL '1 day', i.bucket, timestamptz '2000-01-03 00:00:00+00') FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1d')
-      GROUP BY 1, 2, 3, 4
+      GROUP BY 1, 2, 3, 4, 5
       OFFSET 0
     ) live
     WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = 'email_stats_failure_1d')
   ) u;
 
-COMMENT ON VIEW email_stats_failure_1d IS 'Email events per day by SMTP reply code, bounce category and event type (Opsdeck per-question rollup)';
+COMMENT ON VIEW email_stats_failure_1d IS 'Email events per day by SMTP reply code, enhanced status code, bounce category and event type (Opsdeck per-question rollup)';
 
 INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES ('email_stats_failure_1d', '1d', 'email_stats_failure_1d', '_opsdeck_mat_email_stats_failure_1d', INTERVAL '730 days');
 
@@ -343,4 +429,4 @@ INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, reten
 INSERT INTO opsdeck_rollup_invalidations (family, bucket)
   SELECT r, h.bucket
   FROM (SELECT DISTINCT date_bin(INTERVAL '1 hour', time, timestamptz '2000-01-03 00:00:00+00') AS bucket FROM email_events) h,
-    unnest(ARRAY['email_stats_ip_1h', 'email_stats_ip_1d', 'email_stats_sender_1h', 'email_stats_sender_1d', 'email_stats_destination_1h', 'email_stats_destination_1d', 'email_stats_failure_1h', 'email_stats_failure_1d']::text[]) AS r;
+    unnest(ARRAY['email_stats_ip_1h', 'email_stats_ip_1d', 'email_stats_sender_1h', 'email_stats_sender_1d', 'email_stats_destination_1h', 'email_stats_destination_1d', 'email_stats_mx_1h', 'email_stats_mx_1d', 'email_stats_failure_1h', 'email_stats_failure_1d']::text[]) AS r;

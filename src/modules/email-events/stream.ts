@@ -30,6 +30,18 @@ const HOST = /^[A-Za-z0-9_.-]+$/;
 
 const INT_MAX = 2_147_483_647;
 
+/**
+ * The RFC 3463 enhanced status code in an SMTP reply text ("550 5.1.1 User unknown" →
+ * 5.1.1): a class 2, 4 or 5, then two numbers of 1–3 digits, standing alone (not part of a
+ * version number or an address). The same rule in SQL for the events already stored.
+ */
+const ENHANCED_STATUS = /(?:^|[^0-9.])([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|$)/;
+export const ENHANCED_STATUS_SQL = `substring(coalesce(status_message, bounce_message) from '(?:^|[^0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?:[^0-9.]|$)')`;
+export function enhancedStatusOf(event: Readonly<Record<string, unknown>>): string | null {
+  const text = (event.statusMessage ?? event.bounceMessage) as string | null | undefined;
+  return typeof text === 'string' ? (ENHANCED_STATUS.exec(text)?.[1] ?? null) : null;
+}
+
 /** The measures of email_stats_5m (§6.3), kept by the overview rollups too. */
 const STATS_5M_MEASURES = {
   event_count: { fn: 'count' },
@@ -103,6 +115,16 @@ export const emailEvents = defineStream({
       maxJsonBytes: 32_768,
       description: 'Spam filter symbols that matched (§5.8), a JSON array of names',
       source: 'Rspamd `symbols`',
+    },
+    enhanced_status: {
+      type: 'text',
+      dimension: true,
+      maxLength: 9,
+      pattern: /^[245]\.[0-9]{1,3}\.[0-9]{1,3}$/,
+      patternRule: 'an RFC 3463 enhanced status code: class.subject.detail, e.g. 5.1.1',
+      description: 'RFC 3463 enhanced status code of the reply (5.1.1 = bad mailbox), read by Opsdeck from the reply text when the sender gives none',
+      source: 'the SMTP reply text (status_message, else bounce_message)',
+      derive: { fn: enhancedStatusOf, sql: ENHANCED_STATUS_SQL },
     },
   },
   idempotencyKey: ['event_id'],
@@ -183,7 +205,8 @@ export const emailEvents = defineStream({
       avg_delivery_ms: STATS_5M_MEASURES.avg_delivery_ms,
       p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms,
     }),
-    ...perQuestion('failure', ['status_code', 'bounce_category'], 'SMTP reply code, bounce category', { event_count: { fn: 'count' } }),
+    ...perQuestion('mx', ['mx_host'], 'MX host', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }),
+    ...perQuestion('failure', ['status_code', 'enhanced_status', 'bounce_category'], 'SMTP reply code, enhanced status code, bounce category', { event_count: { fn: 'count' } }),
   ],
 });
 

@@ -4,10 +4,13 @@
  * hosts). Time-bounded always. Two sources:
  * - the rollups, through StreamStore.stats (its planner picks the rollup and level from the
  *   dimensions asked and the window; nothing here chooses a rollup), for everything grouped
- *   by a rollup dimension (event type, sender domain, recipient domain, node, sending IP);
- * - the raw events, for what no rollup keeps (SMTP code, enhanced status, bounce category,
- *   MX host, one Message-ID), over a window of at most the stream's list window (31 days),
- *   through the indexes on message_id, to_domain and event_type.
+ *   by rollup dimensions (event type, sender and recipient domain, node, sending IP, MX host,
+ *   reply code, enhanced status, bounce category); whole-window answers are stitched from
+ *   daily and hourly buckets (ADR 0025);
+ * - the raw events, for what no rollup keeps (one destination's codes, MX hosts and IPs, one
+ *   Message-ID, and any answer filtered by a dimension its rollups lack), over a window of at
+ *   most the stream's list window (31 days), through the indexes on message_id, to_domain and
+ *   event_type.
  * Framework-free; refusals are domain errors.
  */
 import type { Database } from '../../db/database.ts';
@@ -183,34 +186,50 @@ export class MailAnalytics {
   }
 
   /** Totals per value of one dimension over the whole window (merged in SQL), sorted, at most `limit`. */
-  async breakdown(q: BreakdownQuery & { p95?: boolean; resolution?: RollupLevel | 'auto' }) {
+  async breakdown(q: Omit<BreakdownQuery, 'by'> & { by: BreakdownDimension | 'mxHost'; p95?: boolean; resolution?: RollupLevel | 'auto' }) {
     const st = await this.streams.stats('email', {
       from: q.from,
       to: q.to,
       resolution: q.resolution ?? 'auto',
       groupBy: [q.by, 'eventType'],
-      measures: q.p95 ? ['eventCount', 'p95DeliveryMs'] : ['eventCount'],
+      measures: ['eventCount'],
       filters: q.filters ?? {},
       collapse: true,
     });
-    const groups = new Map<string, { counts: Record<string, number>; p95: number | null }>();
+    const groups = new Map<string, Record<string, number>>();
     for (const b of st.buckets) {
       const v = b[q.by];
       if (v === null || v === undefined) continue;
       const key = String(v);
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { counts: emptyCounts(), p95: null }));
+      if (!g) groups.set(key, (g = emptyCounts()));
       const n = Number(b.eventCount);
-      g.counts.events! += n;
-      g.counts[b.eventType as string] = (g.counts[b.eventType as string] ?? 0) + n;
-      if (b.eventType === 'delivered' && b.p95DeliveryMs !== undefined) g.p95 = b.p95DeliveryMs as number | null;
+      g.events! += n;
+      g[b.eventType as string] = (g[b.eventType as string] ?? 0) + n;
     }
     const sort = q.sort ?? 'events';
-    const rows = [...groups.entries()].map(([value, g]) => ({ value, outcomes: withRates(g.counts), p95: g.p95 }));
+    const rows = [...groups.entries()].map(([value, g]) => ({ value, outcomes: withRates(g) }));
     const sortKey = (x: Outcomes) => (sort === 'bounceRate' ? (x.bouncedRate ?? -1) : x[sort]);
     rows.sort((a, b) => sortKey(b.outcomes) - sortKey(a.outcomes) || (a.value < b.value ? -1 : 1));
-    const items: BreakdownItem[] = rows.map((r) => ({ [q.by]: r.value, ...r.outcomes, ...(q.p95 ? { p95DeliveryMs: r.p95 } : {}) }) as BreakdownItem);
     const limit = q.limit ?? 100;
+    const page = rows.slice(0, limit);
+    // The p95 of the delivered events, for the groups of the page only: a histogram merge per
+    // rollup row costs far more than a count, and most groups of a long tail are not shown.
+    const p95 = new Map<string, number | null>();
+    const types = q.filters?.eventType;
+    if (q.p95 && page.length > 0 && (types === undefined || types.includes('delivered'))) {
+      const d = await this.streams.stats('email', {
+        from: q.from,
+        to: q.to,
+        resolution: q.resolution ?? 'auto',
+        groupBy: [q.by],
+        measures: ['p95DeliveryMs'],
+        filters: { ...q.filters, [q.by]: page.map((r) => r.value), eventType: ['delivered'] },
+        collapse: true,
+      });
+      for (const b of d.buckets) p95.set(String(b[q.by]), (b.p95DeliveryMs ?? null) as number | null);
+    }
+    const items: BreakdownItem[] = page.map((r) => ({ [q.by]: r.value, ...r.outcomes, ...(q.p95 ? { p95DeliveryMs: p95.get(r.value) ?? null } : {}) }) as BreakdownItem);
     return {
       rollup: st.rollup,
       resolution: st.resolution,
@@ -218,8 +237,8 @@ export class MailAnalytics {
       to: st.to,
       by: q.by,
       sort,
-      total: items.length,
-      items: items.slice(0, limit),
+      total: rows.length,
+      items,
       truncated: st.truncated,
     };
   }
@@ -271,15 +290,14 @@ export class MailAnalytics {
     const limit = q.limit ?? 20;
     const failed = `event_type = ANY('{bounced,deferred,rejected}'::text[])`;
     // independent reads: in parallel on a pooled driver (PGlite runs them one after another)
-    // code class and category from the failure rollups when every filter is one of their
-    // dimensions; the enhanced status code is read from the reply text, so from the raw events
-    const fromRollup = this.rollupFits(['statusCode', 'bounceCategory', 'eventType', ...Object.keys(q.filters ?? {})]);
+    // from the failure rollups when every filter is one of their dimensions, else from the raw events
+    const fromRollup = this.rollupFits(['statusCode', 'enhancedStatus', 'bounceCategory', 'eventType', ...Object.keys(q.filters ?? {})]);
     const [top, codeClass, enhanced, category] = await Promise.all([
       this.breakdown({ from: q.from, to: q.to, by: 'toDomain', filters: q.filters ?? {}, sort: 'bounced', limit }),
       fromRollup
         ? this.failureGroups(q, 'statusCode', (code) => (code === null ? null : `${Math.floor(Number(code) / 100)}xx`), 10)
         : this.rawGroups(q, `CASE WHEN status_code IS NULL THEN NULL ELSE (status_code / 100)::text || 'xx' END`, q.filters, [failed], [], 10),
-      this.rawGroups(q, `substring(coalesce(status_message, bounce_message) from '(?:^|[^0-9.])([245]\\.[0-9]{1,3}\\.[0-9]{1,3})(?:[^0-9.]|$)')`, q.filters, [failed], [], limit),
+      fromRollup ? this.failureGroups(q, 'enhancedStatus', (c) => (c === null ? null : String(c)), limit) : this.rawGroups(q, 'enhanced_status', q.filters, [failed], [], limit),
       fromRollup ? this.failureGroups(q, 'bounceCategory', (c) => (c === null ? null : String(c)), 20) : this.rawGroups(q, `bounce_category`, q.filters, [failed], [], 20),
     ]);
     const failedOnly = (x: { value: unknown; bounced: number; deferred: number; rejected: number }) => ({ bounced: x.bounced, deferred: x.deferred, rejected: x.rejected, total: x.bounced + x.deferred + x.rejected });
@@ -390,9 +408,18 @@ export class MailAnalytics {
     };
   }
 
-  /** MX hosts (raw events): outcomes, rates, exact p95 delivery time, per host. */
+  /**
+   * MX hosts: outcomes, rates and p95 delivery time per host — from the MX-host rollups
+   * (p95 from merged histograms) when every filter is one of their dimensions, else from the
+   * raw events (exact p95).
+   */
   async mxHosts(q: Window & { filters?: Filters; limit?: number }) {
-    const r = await this.rawGroups(q, 'mx_host', q.filters, ['mx_host IS NOT NULL'], [], q.limit ?? 100);
+    const limit = q.limit ?? 100;
+    if (this.rollupFits(['mxHost', 'eventType', ...Object.keys(q.filters ?? {})])) {
+      const r = await this.breakdown({ from: q.from, to: q.to, by: 'mxHost', filters: q.filters ?? {}, sort: 'events', limit, p95: true });
+      return { from: q.from.toISOString(), to: q.to.toISOString(), items: r.items.map((i) => ({ ...i, mxHost: String(i.mxHost), p95DeliveryMs: i.p95DeliveryMs ?? null })), truncated: r.total > limit };
+    }
+    const r = await this.rawGroups(q, 'mx_host', q.filters, ['mx_host IS NOT NULL'], [], limit);
     return { from: q.from.toISOString(), to: q.to.toISOString(), items: r.groups.map(({ value, ...rest }) => ({ mxHost: value as string, ...rest })), truncated: r.truncated };
   }
 }
