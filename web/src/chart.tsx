@@ -70,7 +70,7 @@ export function Chart(props: ChartProps) {
       height: props.height ?? 220,
       tzDate: props.tz === 'utc' ? (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') : (ts) => new Date(ts * 1000),
       scales: { x: { time: true, range: () => [props.from.getTime() / 1000, props.to.getTime() / 1000] }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, props.unit === 'percent' ? 1 : 0.000001) * (props.unit === 'percent' ? 1 : 1.05)] } },
-      axes: [{ ...axis, values: (_u, ticks) => ticks.map((t) => tickLabel(t, span, props.tz)) }, { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => fmt(t)) }],
+      axes: [{ ...axis, values: (_u, ticks) => ticks.map((t) => tickLabel(t, span, props.tz)) }, { ...axis, size: 84, values: (_u, ticks) => ticks.map((t) => fmt(t)) }],
       series: [
         { value: (_u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleString('sv-SE', { timeZone: props.tz === 'utc' ? 'UTC' : undefined })) },
         ...props.series.map((s, i) => ({

@@ -88,7 +88,7 @@ export function AlertsPage({ user, time, query }: PageProps) {
           {list.data?.items.map((a) => (
             <tr data-alert={String(a.id)}>
               <td><SeverityBadge severity={a.severity} /></td>
-              <td>{a.status}{a.acknowledgedBy ? ` by ${a.acknowledgedBy}` : ''}{a.mutedBy.length > 0 ? ' (muted)' : ''}</td>
+              <td>{a.status}{a.acknowledgedBy ? ` by ${a.acknowledgedBy.replace(/^user:/, '')}` : ''}{a.mutedBy.length > 0 ? ' (muted)' : ''}</td>
               <td><strong>{a.alertName}</strong><div class="msg">{a.message}</div></td>
               <td>{a.nodeId ? <Link href={`/nodes/${encodeURIComponent(a.nodeId)}`}>{a.nodeId}</Link> : (a.serviceName ?? '—')}</td>
               <td><time>{formatTime(history ? a.resolvedAt : (a.firedAt ?? a.createdAt), time.tz)}</time></td>
