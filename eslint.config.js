@@ -32,7 +32,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**', 'node:*'], message: 'the dashboard runs in the browser and uses the HTTP API only' }] }] },
   },
   {
-    files: ['src/db/**/*.ts', 'src/timeseries/**/*.ts', 'src/jobs/**/*.ts', 'src/http/**/*.ts', 'src/net/**/*.ts', 'src/crypto/**/*.ts'],
+    files: ['src/db/**/*.ts', 'src/timeseries/**/*.ts', 'src/jobs/**/*.ts', 'src/http/**/*.ts', 'src/net/**/*.ts', 'src/crypto/**/*.ts', 'src/web/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noModules] }] },
   },
