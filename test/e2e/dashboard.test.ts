@@ -55,9 +55,8 @@ async function apiCall(method: string, url: string, auth: string, body?: unknown
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-/** `count` system rows for a node, one a minute up to now, CPU climbing from `cpu`. */
-async function ingestSystem(nodeId: string, count: number, cpu: number, role?: string): Promise<void> {
-  const now = Date.now();
+/** `count` system rows for a node, one a minute up to `now`, CPU climbing from `cpu`. */
+async function ingestSystem(nodeId: string, count: number, cpu: number, role?: string, now = Date.now()): Promise<void> {
   const data = Array.from({ length: count }, (_, i) => ({
     nodeId,
     timestamp: new Date(now - (count - 1 - i) * 60_000).toISOString(),
@@ -203,6 +202,33 @@ test("a node's charts show the metrics inserted through the API", async () => {
     const ram = await page.$eval('tr[data-node="e2e-chart-node"] td.col-ram', (td) => td.textContent ?? '');
     // The last row (i = 19): ramPercent 40 + 19 % 5 = 44.
     assert.match(ram, /^44\.0 %/);
+  } finally {
+    await page.close();
+  }
+});
+
+test('the time range lives in the page address: a preset is kept across pages, a custom range shows only its rows, UTC is shown as such', async () => {
+  const now = Math.floor(Date.now() / 60_000) * 60_000;
+  await ingestSystem('e2e-range-node', 20, 10, undefined, now);
+  const { page } = await openPage('/nodes/e2e-range-node?range=1h');
+  try {
+    await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
+    assert.equal(await chartPoints(page, 'Memory'), 20);
+    await page.select('select[aria-label=Range]', '6h');
+    await page.waitForFunction(() => new URLSearchParams(window.location.search).get('range') === '6h');
+    await page.select('select[aria-label="Time zone"]', 'utc');
+    await page.waitForFunction(() => new URLSearchParams(window.location.search).get('tz') === 'utc');
+    await page.waitForFunction(() => /UTC/.test(document.querySelector('dl.facts')?.textContent ?? ''), { timeout: WAIT });
+    await page.click('nav.sidebar a[href^="/nodes"]');
+    await page.waitForFunction(() => window.location.pathname === '/nodes');
+    const kept = new URL(page.url()).searchParams;
+    assert.deepEqual([kept.get('range'), kept.get('tz')], ['6h', 'utc']);
+    // Rows at now, now - 1 min, … now - 19 min: the last 10½ minutes hold 11 of them.
+    const from = new Date(now - 10.5 * 60_000).toISOString();
+    const to = new Date(now + 30_000).toISOString();
+    await page.goto(`${base}/nodes/e2e-range-node?from=${from}&to=${to}&tz=utc`, { waitUntil: 'domcontentloaded' });
+    assert.equal(await chartPoints(page, 'Memory'), 11);
+    assert.equal(await page.$eval('select[aria-label=Range]', (s) => (s as HTMLSelectElement).value), 'custom');
   } finally {
     await page.close();
   }
