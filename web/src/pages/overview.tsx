@@ -73,7 +73,8 @@ function Stat(props: { label: string; value: string; tone?: 'ok' | 'warn' | 'bad
 
 export function OverviewPage({ time }: PageProps) {
   const cluster = useData((signal) => api<ClusterStatus>('/api/v1/cluster/status?pageSize=500', { signal }), []);
-  const now = time.to.getTime();
+  // The key figures are of the last hour until now, whatever range the charts show.
+  const now = Date.now();
   const lastHour = useData((signal) => api<Stats>(`/api/v1/email/stats?from=${new Date(now - HOUR).toISOString()}&to=${new Date(now).toISOString()}&resolution=auto`, { signal }), [Math.floor(now / 60_000)]);
   const range = useData((signal) => api<Stats>(`/api/v1/email/stats?from=${time.from.toISOString()}&to=${time.to.toISOString()}&resolution=auto`, { signal }), [time.from.getTime(), time.to.getTime()]);
   const alerts = useData((signal) => api<{ items: AlertEvent[]; total: number }>('/api/v1/alerts?status=firing,acknowledged&pageSize=5', { signal }), []);
