@@ -2,7 +2,8 @@
  * The web dashboard in a real browser (Debian's Chromium driven by puppeteer-core, headless)
  * against the real app listening on loopback, on a real database. One backend — the real
  * PostgreSQL server — is enough here: the pages only call the HTTP API, whose storage
- * behaviour the API tests cover on every backend.
+ * behaviour the API tests cover on every backend. (A run narrowed with TEST_BACKENDS to
+ * other backends uses the first of them.)
  *
  * Each test makes its own users, nodes and alert rules (distinct names) and its own browser
  * page; they share the app, the database and the browser process.
@@ -20,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { buildTestRuntime, TEST_ADMIN_PASSWORD, type TestRuntime } from '../support/app.ts';
 import { createTestUser, login, TEST_USER_PASSWORD } from '../support/auth.ts';
+import { enabledBackends } from '../support/backends.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(process.cwd(), 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'opsdeck-shots-'));
@@ -33,7 +35,7 @@ let adminAuth: string;
 
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`the browser tests need Chromium at ${CHROMIUM}: apt-get install chromium fonts-dejavu-core (.ci/run does), or set CHROMIUM_PATH`);
-  rt = await buildTestRuntime('postgres');
+  rt = await buildTestRuntime(enabledBackends().includes('postgres') ? 'postgres' : (enabledBackends()[0] ?? 'postgres'));
   await rt.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(rt.app.server.address() as AddressInfo).port}`;
   browser = await puppeteer.launch({
