@@ -49,7 +49,9 @@ export function NodePage({ params, time }: PageProps) {
   const status = useData((signal) => api<ClusterStatus>(`/api/v1/cluster/status?nodeId=${encodeURIComponent(id)}`, { signal }), [id]);
   const fams = useData(() => families(), []);
   const reported = Object.keys(status.data?.items[0]?.families ?? {});
-  const shown = (fams.data ?? []).filter((f) => reported.includes(f.key)).sort((a, b) => (a.key === 'system' ? -1 : b.key === 'system' ? 1 : a.key < b.key ? -1 : 1));
+  const shown = (fams.data ?? []).filter((f) => reported.includes(f.key))
+    // System metrics first, the others in the order GET /api/v1/metrics lists them (a stable sort).
+    .sort((a, b) => Number(b.key === 'system') - Number(a.key === 'system'));
   const n = node.data;
   return (
     <section class="page node">
