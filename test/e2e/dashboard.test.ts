@@ -189,6 +189,9 @@ test('a user who must change the password logs in, changes it, and lands on the 
 
 test("a node's charts show the metrics inserted through the API", async () => {
   await ingestSystem('e2e-chart-node', 20, 10);
+  // A second family (Redis) with one field sent: that field is charted, the unsent ones are only named.
+  const redis = await apiCall('POST', '/api/v1/metrics', adminAuth, { type: 'redis', data: [0, 1, 2].map((i) => ({ nodeId: 'e2e-chart-node', timestamp: new Date(Date.now() - i * 60_000).toISOString(), connectedClients: 10 + i })) });
+  assert.equal(redis.status, 200, JSON.stringify(redis.json));
   const { page } = await openPage('/nodes/e2e-chart-node?range=1h&tz=utc');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
@@ -198,6 +201,9 @@ test("a node's charts show the metrics inserted through the API", async () => {
     const legend = await page.$eval('figure[data-chart="Network"] .u-legend', (l) => l.textContent ?? '');
     assert.match(legend, /received/);
     assert.match(legend, /sent/);
+    assert.equal(await chartPoints(page, 'connectedClients'), 3);
+    assert.equal(await page.$('section[data-family=redis] figure[data-chart=blockedClients]'), null);
+    assert.match(await page.$eval('section[data-family=redis] .hint', (p) => p.textContent ?? ''), /blockedClients/);
     // The list shows the node with its latest figures.
     await page.goto(`${base}/nodes?q=e2e-chart`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('tr[data-node="e2e-chart-node"]');

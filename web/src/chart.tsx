@@ -43,6 +43,11 @@ function tickLabel(t: number, span: number, tz: Zone): string {
   return span > 86400 ? `${d.toLocaleDateString('en-GB', { ...o, day: '2-digit', month: 'short' })} ${hm}` : hm;
 }
 
+/** True when some series has a value (a field the source never sends has times but only nulls). */
+export function hasValues(series: Series[]): boolean {
+  return series.some((s) => s.values.some((v) => v !== null && v !== undefined));
+}
+
 /** Changes when the data does (not on every render with new arrays of the same data). */
 function signature(series: Series[]): string {
   return JSON.stringify(series.map((s) => [s.label, s.time.length, s.time[0], s.time[s.time.length - 1], s.values[s.values.length - 1]]));
@@ -52,7 +57,7 @@ export function Chart(props: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const mode = useStore(effectiveTheme);
-  const empty = props.series.every((s) => s.time.length === 0);
+  const empty = !hasValues(props.series);
 
   useEffect(() => {
     const el = box.current;

@@ -1,6 +1,6 @@
 /** One node: its inventory and charts of every family it reports (system metrics first). */
 import { api } from '../api.ts';
-import { Chart, type Series } from '../chart.tsx';
+import { Chart, hasValues, type Series } from '../chart.tsx';
 import { families, fetchSeries, useData, type FamilyInfo, type NodeSeries } from '../data.ts';
 import { formatAge, formatTime } from '../format.ts';
 import type { TimeView } from '../time.ts';
@@ -32,13 +32,17 @@ function FamilyCharts({ family, nodeId, time }: { family: FamilyInfo; nodeId: st
   const charts = family.key === 'system'
     ? SYSTEM_CHARTS.map((c) => ({ title: c.title, unit: c.unit, series: c.fields.map(([f, l]) => seriesOf(series[0], f, l)) }))
     : numeric.slice(0, 12).map((f) => ({ title: f.field, unit: f.unit, series: series.length ? series.map((s) => seriesOf(s, f.field, label(s))) : [seriesOf(undefined, f.field, nodeId)] }));
+  // Beyond the system charts, a field without any value in the range is named, not drawn.
+  const shown = family.key === 'system' || !data.data ? charts : charts.filter((c) => hasValues(c.series));
+  const blank = family.key === 'system' || !data.data ? [] : charts.filter((c) => !hasValues(c.series)).map((c) => c.title);
   return (
     <section class="family" data-family={family.key}>
       <h2>{family.title} <small>{family.key}{data.data ? ` · ${data.data.resolution}` : ''}</small></h2>
       {data.error && <p class="error">{data.error}</p>}
       <div class="grid2">
-        {charts.map((c) => <Chart title={c.title} unit={c.unit} series={c.series} tz={time.tz} from={time.from} to={time.to} />)}
+        {shown.map((c) => <Chart title={c.title} unit={c.unit} series={c.series} tz={time.tz} from={time.from} to={time.to} />)}
       </div>
+      {blank.length > 0 && <p class="hint">No values in this range: {blank.join(', ')}.</p>}
     </section>
   );
 }
