@@ -26,7 +26,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/db/**/*.ts', 'src/timeseries/**/*.ts', 'src/jobs/**/*.ts', 'src/http/**/*.ts', 'src/net/**/*.ts', 'src/crypto/**/*.ts'],
+    // The web dashboard (web/src): browser code; it talks to Opsdeck only through the HTTP API.
+    // Browser globals need no list: TypeScript (web/tsconfig.json, DOM lib) checks names, so no-undef is off for .ts/.tsx.
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**', 'node:*'], message: 'the dashboard runs in the browser and uses the HTTP API only' }] }] },
+  },
+  {
+    files: ['src/db/**/*.ts', 'src/timeseries/**/*.ts', 'src/jobs/**/*.ts', 'src/http/**/*.ts', 'src/net/**/*.ts', 'src/crypto/**/*.ts', 'src/web/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noModules] }] },
   },

@@ -224,6 +224,7 @@ const entries = {
     schema: addressList,
     description: 'Source addresses/CIDR ranges the GELF receiver accepts messages from (comma-separated); empty: any that reaches the port',
   },
+  dashboard: { env: 'OPSDECK_DASHBOARD', schema: bool.default(true), description: 'Serve the web dashboard at / (bundled in memory at start; off: the API only)' },
   selfMonitor: { env: 'OPSDECK_SELF_MONITOR', schema: bool.default(true), description: 'Record the host Opsdeck runs on as a node every interval' },
   selfMonitorIntervalSeconds: { env: 'OPSDECK_SELF_MONITOR_INTERVAL', schema: int(1, 3600).default(15), description: 'Self-monitoring interval (s)' },
   nodeId: { env: 'OPSDECK_NODE_ID', schema: z.string().min(1).max(128).default(hostname()), description: 'Node id of this host for self-monitoring (default: hostname)' },

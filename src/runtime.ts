@@ -46,6 +46,8 @@ import { createSendingDomainsModule, type SendingDomainsModule } from './modules
 import { createHomelabModule, type HomelabModule } from './modules/homelab/index.ts';
 import type { ConfigFileSink } from './modules/config-tracking/contracts.ts';
 import { createSendingIpsModule } from './modules/sending-ips/index.ts';
+import { loadDashboard } from './web/dashboard.ts';
+import { dashboardRoutes } from './web/routes.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -212,8 +214,10 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   const writer = new WriteCoalescer(store, { maxInFlight: 2 });
     // Every mutating request's audit entry, in the request's transaction (src/http/app.ts), in the ledger's append-only trail.
   const audit: AuditSink = options.audit ?? { record: (tx, e) => recordAudit(tx as Queryable, e) };
-  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit };
-  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, homelab.routes, sendingIps.routes, domains.routes, ledgerRoutes(), configTracking.routes, mailAnalyticsRoutes({ analytics: new MailAnalytics({ db, streams, clock }) }), ...(options.extraRoutes ?? [])]);
+  // The web dashboard, bundled in memory now (src/web; OPSDECK_DASHBOARD=false: the API only).
+  const dashboard = config.dashboard ? await loadDashboard() : null;
+  const deps = { config, db, store, writer, streams, tier: migrated.tier, logger, authenticator: auth.authenticator, jobs, metrics, version: VERSION, secrets, outbound, audit, dashboard };
+  const { app, state } = await buildApp(deps, [systemRoutes, metricsRoutes, eventRoutes, emailPluginRoutes, mailAgentRoutes, nodeRoutes, clusterRoutes, auth.routes, alerts.routes, notifications.routes, probes.routes, homelab.routes, sendingIps.routes, domains.routes, ledgerRoutes(), configTracking.routes, mailAnalyticsRoutes({ analytics: new MailAnalytics({ db, streams, clock }) }), ...(dashboard ? [dashboardRoutes(dashboard)] : []), ...(options.extraRoutes ?? [])]);
   // The GELF receiver of mail events (off unless OPSDECK_GELF_PORT is set; docs/integrations.md).
   const gelf = config.gelfPort > 0 ? new GelfReceiver({ streams, host: config.gelfHost, port: config.gelfPort, allow: config.gelfAllow, registry: metrics.registry, logger }) : null;
   if (gelf) logger.info({ host: config.gelfHost, ...(await gelf.start()) }, 'GELF receiver listening');

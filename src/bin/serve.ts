@@ -46,6 +46,7 @@ async function run(config: Config, rt: Runtime): Promise<number> {
   const lines = [
     '',
     `  Opsdeck ${VERSION} listening on ${base}`,
+    ...(config.dashboard ? [`  Dashboard:  ${base}/`] : []),
     `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  Storage:    ${storage}`,
     `  Log in:     ${login}`,

@@ -29,6 +29,7 @@ import { HttpError, mapError, problemSchema, toProblem, type MappedError } from 
 import type { SecretBox } from '../crypto/secrets.ts';
 import { auditActionOf, type AuditSink } from '../domain/audit.ts';
 import type { Outbound } from '../net/outbound.ts';
+import { isPageRequest, sendPage, type Dashboard } from '../web/dashboard.ts';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -52,6 +53,8 @@ export interface AppDeps {
   outbound: Outbound;
   /** Writes the audit entry of a mutating request in its transaction (the agent ledger's audit trail); none: not audited. */
   audit?: AuditSink | undefined;
+  /** The web dashboard (src/web): client-side routes are answered with its index.html; none: the API only. */
+  dashboard?: Dashboard | null | undefined;
 }
 
 /**
@@ -428,7 +431,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
-    reply.header('content-security-policy', docs ? DOCS_CSP : API_CSP);
+    // The dashboard's pages set their own CSP (src/web/dashboard.ts, PAGE_CSP).
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', docs ? DOCS_CSP : API_CSP);
     if (!docs && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
@@ -473,6 +477,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   });
 
   app.setNotFoundHandler(async (req, reply) => {
+    // A client-side route of the dashboard (GET asking for HTML, outside /api, /docs, /assets): its index.html.
+    if (deps.dashboard && isPageRequest(req)) return sendPage(deps.dashboard, req, reply);
     const m = { status: 404, code: 'NOT_FOUND', detail: `no route ${req.method} ${req.url.split('?')[0]}` };
     lingerOnUnreadBody(req.raw, reply);
     return reply.code(404).type(PROBLEM_CT).send(toProblem(m, req.id, req.url.split('?')[0]));

@@ -61,9 +61,17 @@ for (const embedded of ['postgres', 'pglite'] as const) {
       while (!out.includes('listening on') && Date.now() - started < 120_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       assert.match(out, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
       assert.match(out, /API docs: +http:\/\/127\.0\.0\.1:\d+\/docs/);
+      assert.match(out, new RegExp(`Dashboard: +http://127\\.0\\.0\\.1:${port}/`));
       assert.match(out, /Log in: +user "admin"/);
       assert.match(out, embedded === 'pglite' ? /Storage: +embedded PGlite/ : /Storage: +embedded PostgreSQL 17 in \//);
       const base = `http://127.0.0.1:${port}`;
+
+      // The dashboard was bundled at start: its page names a script that is served.
+      const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
+      assert.equal(page.status, 200);
+      const script = /src="(\/assets\/main-[A-Z0-9]+\.js)"/.exec(await page.text());
+      assert.ok(script, 'index.html names the bundled script');
+      assert.equal((await fetch(`${base}${script[1]}`)).status, 200);
 
       const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
       assert.equal(login.status, 200);

@@ -42,6 +42,9 @@ const EXPECTED: Record<string, Rule> = {
   'GET /docs/yaml': PUBLIC,
   'GET /docs/static/index.html': PUBLIC,
   'GET /docs/static/swagger-initializer.js': PUBLIC,
+  // The web dashboard: its index.html and hashed assets hold no data (the API calls they make carry the user's token).
+  'GET /': PUBLIC,
+  'GET /assets/:name': PUBLIC,
   'POST /api/v1/auth/login': PUBLIC,
   'POST /api/v1/auth/refresh': PUBLIC,
   // The heartbeat token in the path is the credential.
@@ -283,7 +286,8 @@ function appRoutes(tree: string): string[] {
     const parent = stack.join('');
     const path = `${parent}${m[2]!.startsWith('/') || parent === '' ? '' : '/'}${m[2]!}`;
     stack.push(m[2]!.startsWith('/') ? m[2]! : `/${m[2]!}`);
-    for (const method of m[3]!.split(', ')) if (method !== 'HEAD') out.push(`${method} ${path}`);
+    // Under the dashboard's root route `/` every path would start with `//`.
+    for (const method of m[3]!.split(', ')) if (method !== 'HEAD') out.push(`${method} ${path.replace(/\/{2,}/g, '/')}`);
   }
   return out.sort();
 }

@@ -1,0 +1,123 @@
+/** Alerts: active alerts with acknowledge / silence / resolve (operators and admins), and the history. */
+import { useState } from 'preact/hooks';
+import { api, ApiError, can } from '../api.ts';
+import { tick, useData } from '../data.ts';
+import { formatTime } from '../format.ts';
+import { Link } from '../link.tsx';
+import { setQuery } from '../router.ts';
+import type { PageProps } from './index.ts';
+
+export interface AlertEvent {
+  id: number;
+  ruleId: number | null;
+  alertType: string;
+  alertName: string;
+  severity: 'info' | 'warning' | 'critical';
+  status: 'pending' | 'firing' | 'acknowledged' | 'resolved';
+  message: string;
+  labels: Record<string, string>;
+  nodeId: string | null;
+  serviceName: string | null;
+  value: number | null;
+  createdAt: string;
+  firedAt: string | null;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  mutedBy: { kind: string; id?: number; at: string }[];
+}
+
+export function SeverityBadge({ severity }: { severity: string }) {
+  return <span class={`badge sev-${severity}`}>{severity}</span>;
+}
+
+const SILENCE_HOURS = [1, 4, 24];
+
+export function AlertsPage({ user, time, query }: PageProps) {
+  const history = query.get('tab') === 'history';
+  const page = Math.max(1, Number(query.get('page')) || 1);
+  const status = history ? 'resolved' : 'pending,firing,acknowledged';
+  const list = useData((signal) => api<{ items: AlertEvent[]; total: number; totalPages: number }>(`/api/v1/alerts?status=${status}&page=${page}&pageSize=50`, { signal }), [status, page]);
+  const [message, setMessage] = useState<string | null>(null);
+  const mayChange = can(user, 'operator');
+
+  const act = async (label: string, fn: () => Promise<unknown>) => {
+    setMessage(null);
+    try {
+      await fn();
+      setMessage(label);
+    } catch (err) {
+      setMessage(err instanceof ApiError ? `${err.code}: ${err.message}` : String(err));
+    }
+    tick.set(tick.get() + 1);
+  };
+  const silence = (a: AlertEvent, hours: number) =>
+    act(`Silenced for ${hours} h`, () =>
+      api('/api/v1/silences', {
+        method: 'POST',
+        body: {
+          matchers: Object.entries(a.labels).slice(0, 20).map(([name, value]) => ({ name, op: '=', value })),
+          endsAt: new Date(Date.now() + hours * 3600_000).toISOString(),
+          comment: `from the dashboard: ${a.alertName}`,
+        },
+      }),
+    );
+
+  return (
+    <section class="page alerts">
+      <h1>Alerts</h1>
+      <div class="tabs" role="tablist">
+        <button type="button" role="tab" aria-selected={!history} onClick={() => setQuery({ tab: null, page: null })}>Active</button>
+        <button type="button" role="tab" aria-selected={history} onClick={() => setQuery({ tab: 'history', page: null })}>History</button>
+      </div>
+      {message && <p class="notice" role="status">{message}</p>}
+      {list.error && <p class="error">{list.error}</p>}
+      {list.data && list.data.items.length === 0 && <p class="hint">{history ? 'No resolved alerts kept.' : 'No active alerts. Alert rules are listed at GET /api/v1/alert-rules (docs/alerts.md).'}</p>}
+      <table class="table">
+        <thead>
+          <tr>
+            <th>Severity</th>
+            <th>Status</th>
+            <th>Alert</th>
+            <th>Node / service</th>
+            <th>{history ? 'Resolved' : 'Since'}</th>
+            {!history && mayChange && <th>Actions</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {list.data?.items.map((a) => (
+            <tr data-alert={String(a.id)}>
+              <td><SeverityBadge severity={a.severity} /></td>
+              <td>{a.status}{a.acknowledgedBy ? ` by ${a.acknowledgedBy.replace(/^user:/, '')}` : ''}{a.mutedBy.length > 0 ? ' (muted)' : ''}</td>
+              <td><strong>{a.alertName}</strong><div class="msg">{a.message}</div></td>
+              <td>{a.nodeId ? <Link href={`/nodes/${encodeURIComponent(a.nodeId)}`}>{a.nodeId}</Link> : (a.serviceName ?? '—')}</td>
+              <td><time>{formatTime(history ? a.resolvedAt : (a.firedAt ?? a.createdAt), time.tz)}</time></td>
+              {!history && mayChange && (
+                <td class="actions">
+                  {a.status === 'firing' && <button type="button" data-action="acknowledge" onClick={() => act('Acknowledged', () => api(`/api/v1/alerts/${a.id}/acknowledge`, { method: 'POST' }))}>Acknowledge</button>}
+                  {Object.keys(a.labels).length > 0 && (
+                    <select aria-label="Silence" data-action="silence" value="" onChange={(e) => {
+                      const h = Number((e.target as HTMLSelectElement).value);
+                      if (h) void silence(a, h);
+                    }}>
+                      <option value="">Silence…</option>
+                      {SILENCE_HOURS.map((h) => <option value={String(h)}>{h} h</option>)}
+                    </select>
+                  )}
+                  <button type="button" data-action="resolve" onClick={() => act('Resolved', () => api(`/api/v1/alerts/${a.id}/resolve`, { method: 'POST' }))}>Resolve</button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list.data && list.data.totalPages > 1 && (
+        <div class="pager">
+          <button type="button" disabled={page <= 1} onClick={() => setQuery({ page: String(page - 1) })}>‹ Newer</button>
+          <span>page {page} of {list.data.totalPages}</span>
+          <button type="button" disabled={page >= list.data.totalPages} onClick={() => setQuery({ page: String(page + 1) })}>Older ›</button>
+        </div>
+      )}
+    </section>
+  );
+}

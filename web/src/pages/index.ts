@@ -1,0 +1,60 @@
+/**
+ * The dashboard's pages. Adding one: a component in src/pages/<name>.tsx taking
+ * PageProps, and a line here (its path pattern, title and, for the sidebar, a nav label).
+ */
+import type { ComponentType } from 'preact';
+import type { User } from '../api.ts';
+import type { TimeView } from '../time.ts';
+import { OverviewPage } from './overview.tsx';
+import { NodesPage } from './nodes.tsx';
+import { NodePage } from './node.tsx';
+import { ComparePage } from './compare.tsx';
+import { AlertsPage } from './alerts.tsx';
+
+export interface PageProps {
+  user: User;
+  time: TimeView;
+  /** `:name` parts of the path, decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+export interface PageDef {
+  /** '/nodes/:id' */
+  path: string;
+  title: string;
+  /** Shown in the sidebar under this label. */
+  nav?: string;
+  component: ComponentType<PageProps>;
+}
+
+export const PAGES: PageDef[] = [
+  { path: '/', title: 'Overview', nav: 'Overview', component: OverviewPage },
+  { path: '/nodes', title: 'Nodes', nav: 'Nodes', component: NodesPage },
+  { path: '/nodes/compare', title: 'Compare nodes', component: ComparePage },
+  { path: '/nodes/:id', title: 'Node', component: NodePage },
+  { path: '/alerts', title: 'Alerts', nav: 'Alerts', component: AlertsPage },
+];
+
+/** The page of a path and its parameters, or null. */
+export function match(path: string): { page: PageDef; params: Record<string, string> } | null {
+  const parts = path.replace(/\/+$/, '').split('/').slice(1);
+  for (const page of PAGES) {
+    const pattern = page.path === '/' ? [] : page.path.split('/').slice(1);
+    if (pattern.length !== (parts.length === 1 && parts[0] === '' ? 0 : parts.length)) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    pattern.forEach((seg, i) => {
+      const got = parts[i]!;
+      if (seg.startsWith(':')) {
+        try {
+          params[seg.slice(1)] = decodeURIComponent(got);
+        } catch {
+          ok = false;
+        }
+      } else if (seg !== got) ok = false;
+    });
+    if (ok) return { page, params };
+  }
+  return null;
+}
