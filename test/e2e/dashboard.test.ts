@@ -12,50 +12,13 @@
  * UPDATE_SCREENSHOTS=1 they are written to docs/screenshots/ (referenced from the README),
  * otherwise to a temporary folder, so a test run leaves the working tree alone.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { buildTestRuntime, TEST_ADMIN_PASSWORD, type TestRuntime } from '../support/app.ts';
+import { TEST_ADMIN_PASSWORD } from '../support/app.ts';
 import { createTestUser, login, TEST_USER_PASSWORD } from '../support/auth.ts';
-import { enabledBackends } from '../support/backends.ts';
+import { chartPoints, heading, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(process.cwd(), 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'opsdeck-shots-'));
-/** Bounds a wait in the browser: only against a hang, generous for a busy 2-core machine. */
-const WAIT = 60_000;
-
-let rt: TestRuntime;
-let base: string;
-let browser: Browser;
-let adminAuth: string;
-
-before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`the browser tests need Chromium at ${CHROMIUM}: apt-get install chromium fonts-dejavu-core (.ci/run does), or set CHROMIUM_PATH`);
-  rt = await buildTestRuntime(enabledBackends().includes('postgres') ? 'postgres' : (enabledBackends()[0] ?? 'postgres'));
-  await rt.app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(rt.app.server.address() as AddressInfo).port}`;
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Chromium's sandbox cannot start as root (containers, CI); as any other user it stays on.
-    args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-dev-shm-usage', '--font-render-hinting=none'],
-  });
-  adminAuth = (await login(rt, 'admin', TEST_ADMIN_PASSWORD)).authorization;
-});
-after(async () => {
-  await browser?.close();
-  await rt?.destroy();
-});
-
-async function apiCall(method: string, url: string, auth: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${base}${url}`, { method, headers: { authorization: auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
+const app = useBrowserApp();
 
 /** `count` system rows for a node, one a minute up to `now`, CPU climbing from `cpu`. */
 async function ingestSystem(nodeId: string, count: number, cpu: number, role?: string, now = Date.now()): Promise<void> {
@@ -73,88 +36,36 @@ async function ingestSystem(nodeId: string, count: number, cpu: number, role?: s
     tcpEstablished: 40 + i,
     ...(role ? { nodeRole: role } : {}),
   }));
-  const res = await apiCall('POST', '/api/v1/metrics', adminAuth, { type: 'system', data });
+  const res = await app.apiCall('POST', '/api/v1/metrics', app.adminAuth, { type: 'system', data });
   assert.equal(res.status, 200, JSON.stringify(res.json));
 }
 
 /** A rule firing for `nodeId` (CPU above 50 % over 10 minutes) and one evaluation: returns the alert's id. */
 async function firingAlert(name: string, nodeId: string): Promise<number> {
   await ingestSystem(nodeId, 5, 90);
-  const rule = await apiCall('POST', '/api/v1/alert-rules', adminAuth, {
+  const rule = await app.apiCall('POST', '/api/v1/alert-rules', app.adminAuth, {
     name,
     severity: 'critical',
     condition: { kind: 'metric', family: 'system', column: 'cpu_percent', aggregation: 'avg', comparison: '>', threshold: 50, windowSeconds: 600 },
     scope: { kind: 'node', values: [nodeId] },
   });
   assert.equal(rule.status, 201, JSON.stringify(rule.json));
-  await rt.alerts.service.evaluate();
+  await app.rt.alerts.service.evaluate();
   const ruleId = (rule.json as { id: number }).id;
-  const list = await apiCall('GET', `/api/v1/alerts?ruleId=${ruleId}&status=firing`, adminAuth);
+  const list = await app.apiCall('GET', `/api/v1/alerts?ruleId=${ruleId}&status=firing`, app.adminAuth);
   const items = (list.json as { items: { id: number }[] }).items;
   assert.equal(items.length, 1, JSON.stringify(list.json));
   return items[0]!.id;
 }
 
-interface Opened {
-  page: Page;
-  /** Console errors and CSP reports seen so far. */
-  problems: string[];
-}
-
-async function openPage(path: string, theme: 'light' | 'dark' = 'light'): Promise<Opened> {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(WAIT);
-  await page.setViewport({ width: 1280, height: 800 });
-  await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: theme }]);
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  await page.goto(`${base}${path}`, { waitUntil: 'domcontentloaded' });
-  return { page, problems };
-}
-
-async function logIn(page: Page, username: string, password: string): Promise<void> {
-  await page.waitForSelector('input[name=username]');
-  await page.type('input[name=username]', username);
-  await page.type('input[name=password]', password);
-  await page.click('button[type=submit]');
-}
-
-async function heading(page: Page): Promise<string> {
-  await page.waitForSelector('main h1');
-  return page.$eval('main h1', (h) => h.textContent ?? '');
-}
-
-/** Waits until the chart titled `title` is drawn with data; returns its number of points (all series). */
-async function chartPoints(page: Page, title: string): Promise<number> {
-  const sel = `figure[data-chart="${title}"]`;
-  await page.waitForFunction((s) => {
-    const f = document.querySelector(s);
-    return !!f && Number(f.getAttribute('data-points')) > 0 && !!f.querySelector('canvas');
-  }, { timeout: WAIT }, sel);
-  return page.$eval(sel, (f) => Number(f.getAttribute('data-points')));
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, type: 'png' });
-  const png = readFileSync(path);
-  assert.equal(png.subarray(1, 4).toString(), 'PNG');
-  // IHDR: width and height, big-endian, at bytes 16 and 20.
-  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1280, 800]);
-}
-
 test('/ carries the strict CSP and the pages run under it (no CSP violation, no script error)', async () => {
-  const res = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
+  const res = await fetch(`${app.base}/`, { headers: { accept: 'text/html' } });
   const csp = res.headers.get('content-security-policy') ?? '';
   assert.match(csp, /default-src 'self'/);
   assert.match(csp, /frame-ancestors 'none'/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
   await ingestSystem('e2e-csp-node', 10, 20);
-  const { page, problems } = await openPage('/nodes/e2e-csp-node?range=1h');
+  const { page, problems } = await app.openPage('/nodes/e2e-csp-node?range=1h');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
     assert.equal(await heading(page), 'e2e-csp-node');
@@ -166,8 +77,8 @@ test('/ carries the strict CSP and the pages run under it (no CSP violation, no 
 });
 
 test('a user who must change the password logs in, changes it, and lands on the overview', async () => {
-  await rt.auth.services.users.create({ username: 'e2e-first', password: TEST_USER_PASSWORD, role: 'admin', mustChangePassword: true });
-  const { page, problems } = await openPage('/');
+  await app.rt.auth.services.users.create({ username: 'e2e-first', password: TEST_USER_PASSWORD, role: 'admin', mustChangePassword: true });
+  const { page, problems } = await app.openPage('/');
   try {
     await logIn(page, 'e2e-first', TEST_USER_PASSWORD);
     await page.waitForSelector('input[name=newPassword]');
@@ -179,8 +90,8 @@ test('a user who must change the password logs in, changes it, and lands on the 
     assert.equal(await heading(page), 'Overview');
     await page.waitForSelector('[data-stat="Nodes online"]');
     // The new password works through the API; the old one does not.
-    assert.equal((await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'e2e-first', password: 'a-fresh-e2e-password-42' }) })).status, 200);
-    assert.equal((await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'e2e-first', password: TEST_USER_PASSWORD }) })).status, 401);
+    assert.equal((await fetch(`${app.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'e2e-first', password: 'a-fresh-e2e-password-42' }) })).status, 200);
+    assert.equal((await fetch(`${app.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'e2e-first', password: TEST_USER_PASSWORD }) })).status, 401);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
@@ -190,9 +101,9 @@ test('a user who must change the password logs in, changes it, and lands on the 
 test("a node's charts show the metrics inserted through the API", async () => {
   await ingestSystem('e2e-chart-node', 20, 10);
   // A second family (Redis) with one field sent: that field is charted, the unsent ones are only named.
-  const redis = await apiCall('POST', '/api/v1/metrics', adminAuth, { type: 'redis', data: [0, 1, 2].map((i) => ({ nodeId: 'e2e-chart-node', timestamp: new Date(Date.now() - i * 60_000).toISOString(), connectedClients: 10 + i })) });
+  const redis = await app.apiCall('POST', '/api/v1/metrics', app.adminAuth, { type: 'redis', data: [0, 1, 2].map((i) => ({ nodeId: 'e2e-chart-node', timestamp: new Date(Date.now() - i * 60_000).toISOString(), connectedClients: 10 + i })) });
   assert.equal(redis.status, 200, JSON.stringify(redis.json));
-  const { page } = await openPage('/nodes/e2e-chart-node?range=1h&tz=utc');
+  const { page } = await app.openPage('/nodes/e2e-chart-node?range=1h&tz=utc');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
     // CPU draws busy and iowait (no iowait sent: the series has 20 empty values), memory one series.
@@ -205,7 +116,7 @@ test("a node's charts show the metrics inserted through the API", async () => {
     assert.equal(await page.$('section[data-family=redis] figure[data-chart=blockedClients]'), null);
     assert.match(await page.$eval('section[data-family=redis] .hint', (p) => p.textContent ?? ''), /blockedClients/);
     // The list shows the node with its latest figures.
-    await page.goto(`${base}/nodes?q=e2e-chart`, { waitUntil: 'domcontentloaded' });
+    await page.goto(`${app.base}/nodes?q=e2e-chart`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('tr[data-node="e2e-chart-node"]');
     const ram = await page.$eval('tr[data-node="e2e-chart-node"] td.col-ram', (td) => td.textContent ?? '');
     // The last row (i = 19): ramPercent 40 + 19 % 5 = 44.
@@ -218,7 +129,7 @@ test("a node's charts show the metrics inserted through the API", async () => {
 test('the time range lives in the page address: a preset is kept across pages, a custom range shows only its rows, UTC is shown as such', async () => {
   const now = Math.floor(Date.now() / 60_000) * 60_000;
   await ingestSystem('e2e-range-node', 20, 10, undefined, now);
-  const { page } = await openPage('/nodes/e2e-range-node?range=1h');
+  const { page } = await app.openPage('/nodes/e2e-range-node?range=1h');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
     assert.equal(await chartPoints(page, 'Memory'), 20);
@@ -234,7 +145,7 @@ test('the time range lives in the page address: a preset is kept across pages, a
     // Rows at now, now - 1 min, … now - 19 min: the last 10½ minutes hold 11 of them.
     const from = new Date(now - 10.5 * 60_000).toISOString();
     const to = new Date(now + 30_000).toISOString();
-    await page.goto(`${base}/nodes/e2e-range-node?from=${from}&to=${to}&tz=utc`, { waitUntil: 'domcontentloaded' });
+    await page.goto(`${app.base}/nodes/e2e-range-node?from=${from}&to=${to}&tz=utc`, { waitUntil: 'domcontentloaded' });
     assert.equal(await chartPoints(page, 'Memory'), 11);
     assert.equal(await page.$eval('select[aria-label=Range]', (s) => (s as HTMLSelectElement).value), 'custom');
   } finally {
@@ -245,7 +156,7 @@ test('the time range lives in the page address: a preset is kept across pages, a
 test('two nodes open side by side in the comparison, one series each', async () => {
   await ingestSystem('e2e-cmp-a', 12, 10);
   await ingestSystem('e2e-cmp-b', 12, 60);
-  const { page } = await openPage('/nodes?q=e2e-cmp&range=1h');
+  const { page } = await app.openPage('/nodes?q=e2e-cmp&range=1h');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
     await page.waitForSelector('tr[data-node="e2e-cmp-b"]');
@@ -268,15 +179,15 @@ test('two nodes open side by side in the comparison, one series each', async () 
 
 test('an operator acknowledges a firing alert from the alerts page', async () => {
   const id = await firingAlert('E2E ack CPU', 'e2e-ack-node');
-  await createTestUser(rt, 'e2e-operator', 'operator');
-  const { page, problems } = await openPage('/alerts');
+  await createTestUser(app.rt, 'e2e-operator', 'operator');
+  const { page, problems } = await app.openPage('/alerts');
   try {
     await logIn(page, 'e2e-operator', TEST_USER_PASSWORD);
     const row = `tr[data-alert="${id}"]`;
     await page.waitForSelector(`${row} button[data-action=acknowledge]`);
     await page.click(`${row} button[data-action=acknowledge]`);
     await page.waitForFunction((s) => /acknowledged by e2e-operator/.test(document.querySelector(s)?.textContent ?? ''), { timeout: WAIT }, row);
-    const after = await apiCall('GET', `/api/v1/alerts/${id}`, adminAuth);
+    const after = await app.apiCall('GET', `/api/v1/alerts/${id}`, app.adminAuth);
     assert.equal((after.json as { status: string }).status, 'acknowledged');
     assert.equal((after.json as { acknowledgedBy: string }).acknowledgedBy, 'user:e2e-operator');
     assert.equal(await page.$(`${row} button[data-action=acknowledge]`), null, 'no acknowledge button on an acknowledged alert');
@@ -288,10 +199,10 @@ test('an operator acknowledges a firing alert from the alerts page', async () =>
 
 test('an operator silences an alert for an hour (a silence on its labels) and resolves it', async () => {
   const id = await firingAlert('E2E silence CPU', 'e2e-silence-node');
-  await createTestUser(rt, 'e2e-operator', 'operator');
-  const labels = ((await apiCall('GET', `/api/v1/alerts/${id}`, adminAuth)).json as { labels: Record<string, string> }).labels;
+  await createTestUser(app.rt, 'e2e-operator', 'operator');
+  const labels = ((await app.apiCall('GET', `/api/v1/alerts/${id}`, app.adminAuth)).json as { labels: Record<string, string> }).labels;
   assert.ok(Object.keys(labels).length > 0, 'the alert has labels to match');
-  const { page } = await openPage('/alerts');
+  const { page } = await app.openPage('/alerts');
   try {
     await logIn(page, 'e2e-operator', TEST_USER_PASSWORD);
     const row = `tr[data-alert="${id}"]`;
@@ -299,7 +210,7 @@ test('an operator silences an alert for an hour (a silence on its labels) and re
     const before = Date.now();
     await page.select(`${row} select[data-action=silence]`, '1');
     await page.waitForFunction(() => /Silenced for 1 h/.test(document.querySelector('[role=status]')?.textContent ?? ''), { timeout: WAIT });
-    const silences = (await apiCall('GET', '/api/v1/silences?active=true', adminAuth)).json as { items: { matchers: { name: string; op: string; value: string }[]; endsAt: string; createdBy: string }[] };
+    const silences = (await app.apiCall('GET', '/api/v1/silences?active=true', app.adminAuth)).json as { items: { matchers: { name: string; op: string; value: string }[]; endsAt: string; createdBy: string }[] };
     const mine = silences.items.find((x) => x.matchers.some((m) => m.value === labels[m.name] && m.name === Object.keys(labels)[0]) && x.createdBy.includes('e2e-operator'));
     assert.ok(mine, JSON.stringify(silences.items));
     assert.deepEqual(
@@ -310,7 +221,7 @@ test('an operator silences an alert for an hour (a silence on its labels) and re
     assert.ok(ends >= before + 3_600_000 - 5_000 && ends <= Date.now() + 3_600_000 + 5_000, mine.endsAt);
     await page.click(`${row} button[data-action=resolve]`);
     await page.waitForFunction((s) => document.querySelector(s) === null, { timeout: WAIT }, row);
-    assert.equal(((await apiCall('GET', `/api/v1/alerts/${id}`, adminAuth)).json as { status: string }).status, 'resolved');
+    assert.equal(((await app.apiCall('GET', `/api/v1/alerts/${id}`, app.adminAuth)).json as { status: string }).status, 'resolved');
   } finally {
     await page.close();
   }
@@ -318,8 +229,8 @@ test('an operator silences an alert for an hour (a silence on its labels) and re
 
 test('a viewer sees the alert but no button to change it, and the API refuses the viewer', async () => {
   const id = await firingAlert('E2E viewer CPU', 'e2e-viewer-node');
-  await createTestUser(rt, 'e2e-viewer', 'viewer');
-  const { page } = await openPage('/alerts');
+  await createTestUser(app.rt, 'e2e-viewer', 'viewer');
+  const { page } = await app.openPage('/alerts');
   try {
     await logIn(page, 'e2e-viewer', TEST_USER_PASSWORD);
     const row = `tr[data-alert="${id}"]`;
@@ -327,11 +238,11 @@ test('a viewer sees the alert but no button to change it, and the API refuses th
     assert.equal(await page.$(`${row} button[data-action=acknowledge]`), null);
     assert.equal(await page.$(`${row} button[data-action=resolve]`), null);
     assert.equal(await page.$(`${row} [data-action=silence]`), null);
-    const viewer = await login(rt, 'e2e-viewer');
-    const refused = await apiCall('POST', `/api/v1/alerts/${id}/acknowledge`, viewer.authorization);
+    const viewer = await login(app.rt, 'e2e-viewer');
+    const refused = await app.apiCall('POST', `/api/v1/alerts/${id}/acknowledge`, viewer.authorization);
     assert.equal(refused.status, 403);
     assert.equal((refused.json as { code: string }).code, 'FORBIDDEN');
-    const still = await apiCall('GET', `/api/v1/alerts/${id}`, adminAuth);
+    const still = await app.apiCall('GET', `/api/v1/alerts/${id}`, app.adminAuth);
     assert.equal((still.json as { status: string }).status, 'firing');
   } finally {
     await page.close();
@@ -341,18 +252,18 @@ test('a viewer sees the alert but no button to change it, and the API refuses th
 test('markup in a node name, a node label and an alert message is shown as text, never as elements', async () => {
   const host = '<img id="xss-host" src="x" onerror="window.__xss=1">';
   const label = '<b id="xss-label">bold</b>';
-  const put = await apiCall('PUT', '/api/v1/nodes/e2e-xss-node', adminAuth, { hostname: host, labels: { note: label } });
+  const put = await app.apiCall('PUT', '/api/v1/nodes/e2e-xss-node', app.adminAuth, { hostname: host, labels: { note: label } });
   assert.ok(put.status === 200 || put.status === 201, JSON.stringify(put.json));
   const ruleName = '<img id="xss-rule" src="x" onerror="window.__xss=1">';
   const id = await firingAlert(ruleName, 'e2e-xss-node');
-  const { page } = await openPage('/nodes/e2e-xss-node');
+  const { page } = await app.openPage('/nodes/e2e-xss-node');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
     await page.waitForSelector('dl.facts');
     const facts = await page.$eval('dl.facts', (d) => d.textContent ?? '');
     assert.ok(facts.includes(host), facts);
     assert.ok(facts.includes(label), facts);
-    await page.goto(`${base}/alerts`, { waitUntil: 'domcontentloaded' });
+    await page.goto(`${app.base}/alerts`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector(`tr[data-alert="${id}"]`);
     const text = await page.$eval(`tr[data-alert="${id}"]`, (r) => r.textContent ?? '');
     assert.ok(text.includes(ruleName), text);
@@ -367,14 +278,14 @@ test('markup in a node name, a node label and an alert message is shown as text,
 });
 
 test('when the session ends the login page shows, and after logging in the user is back on the same page', async () => {
-  await createTestUser(rt, 'e2e-expiry', 'operator');
-  const { page } = await openPage('/alerts?tab=history&tz=utc');
+  await createTestUser(app.rt, 'e2e-expiry', 'operator');
+  const { page } = await app.openPage('/alerts?tab=history&tz=utc');
   try {
     await logIn(page, 'e2e-expiry', TEST_USER_PASSWORD);
     assert.equal(await heading(page), 'Alerts');
     // The password changes elsewhere: every other session's refresh token is revoked and its access tokens refused.
-    const other = await login(rt, 'e2e-expiry');
-    const changed = await apiCall('POST', '/api/v1/auth/password', other.authorization, { currentPassword: TEST_USER_PASSWORD, newPassword: 'another-e2e-password-77' });
+    const other = await login(app.rt, 'e2e-expiry');
+    const changed = await app.apiCall('POST', '/api/v1/auth/password', other.authorization, { currentPassword: TEST_USER_PASSWORD, newPassword: 'another-e2e-password-77' });
     assert.equal(changed.status, 200, JSON.stringify(changed.json));
     await page.click('button[aria-label="Refresh now"]');
     await page.waitForSelector('input[name=username]');
@@ -404,11 +315,11 @@ test('screenshots of the main pages, light and dark', async () => {
       toDomain: 'example.net',
     })),
   ).flat();
-  const ingested = await apiCall('POST', '/api/v1/events/email', adminAuth, events);
+  const ingested = await app.apiCall('POST', '/api/v1/events/email', app.adminAuth, events);
   assert.equal(ingested.status, 200, JSON.stringify(ingested.json));
-  assert.equal((await rt.jobs.runOnce('rollup-refresh')).outcome, 'ok');
+  assert.equal((await app.rt.jobs.runOnce('rollup-refresh')).outcome, 'ok');
   for (const theme of ['light', 'dark'] as const) {
-    const { page, problems } = await openPage('/?range=1h', theme);
+    const { page, problems } = await app.openPage('/?range=1h', theme);
     try {
       await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
       await page.waitForSelector('.health-grid .cell');
@@ -417,13 +328,13 @@ test('screenshots of the main pages, light and dark', async () => {
       assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), theme);
       await screenshot(page, `overview-${theme}`);
       if (theme === 'light') {
-        await page.goto(`${base}/nodes?range=1h`, { waitUntil: 'domcontentloaded' });
+        await page.goto(`${app.base}/nodes?range=1h`, { waitUntil: 'domcontentloaded' });
         await page.waitForSelector('tr[data-node="mx-1"]');
         await screenshot(page, 'nodes');
-        await page.goto(`${base}/nodes/mx-2?range=1h`, { waitUntil: 'domcontentloaded' });
+        await page.goto(`${app.base}/nodes/mx-2?range=1h`, { waitUntil: 'domcontentloaded' });
         await chartPoints(page, 'Network');
         await screenshot(page, 'node');
-        await page.goto(`${base}/alerts`, { waitUntil: 'domcontentloaded' });
+        await page.goto(`${app.base}/alerts`, { waitUntil: 'domcontentloaded' });
         await page.waitForSelector('tr[data-alert]');
         await screenshot(page, 'alerts');
       }
