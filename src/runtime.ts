@@ -194,6 +194,7 @@ async function assemble(config: Config, options: RuntimeOptions, logger: Logger,
   // SPF is evaluated for each sending IP that is not retired.
   const domains = createSendingDomainsModule({
     sendingIps: () => sendingIps.addresses(),
+    listedIps: () => sendingIps.listed(),
     db,
     clock,
     logger,

@@ -34,6 +34,8 @@ export interface SendingDomainsModuleOptions {
   checkEveryMs: number;
   /** The cluster's sending IPs; until wired, SPF is judged on the record alone. */
   sendingIps?: SendingIpsSource | undefined;
+  /** The sending IPs listed on a DNSBL zone; until wired, the health score's any_ip_blacklisted term is not evaluated. */
+  listedIps?: SendingIpsSource | undefined;
   lookup?: () => DnsLookup;
   logger?: Logger | undefined;
 }
@@ -75,7 +77,7 @@ export function createSendingDomainsModule(o: SendingDomainsModuleOptions): Send
   return {
     store,
     checker,
-    routes: (app) => sendingDomainRoutes(app, { db: o.db, store, checker, clock: o.clock }),
+    routes: (app) => sendingDomainRoutes(app, { db: o.db, store, checker, clock: o.clock, listedIps: o.listedIps }),
     jobs,
     observers: { domain_auth: domainAuthObserver },
   };

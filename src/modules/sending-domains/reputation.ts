@@ -11,8 +11,10 @@
  *
  * Complaints are email_events of type `complaint` (feedback-loop reports sent to Opsdeck like any
  * other event), counted by the same rollup; the complaint rate is complaints / delivered, the
- * mailbox providers' measure. The §11.3 health score leaves its `any_ip_blacklisted` term out
- * (the sending IPs and their listings belong to the IP reputation module).
+ * mailbox providers' measure. The §11.3 `any_ip_blacklisted` term: the sending IPs this domain's
+ * mail left from in the last 24 h (the rollup email_stats_5m carries from_domain and sending_ip)
+ * that are listed on a DNSBL zone at their last check (the sending-IPs module's `listed()`, passed
+ * in; without it the term is not evaluated).
  */
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -53,6 +55,8 @@ export interface WindowFigures {
 export interface HealthScore {
   /** 0–100; null when there were no delivery attempts in the last 24 h. */
   score: number | null;
+  /** The domain's sending IPs of the last 24 h that are on a DNSBL zone; null when not known. */
+  blacklistedIps: string[] | null;
   deductions: { term: string; points: number; value: number | null }[];
   /** §11.3 terms without data in Opsdeck, or without data for this window. */
   notEvaluated: string[];
@@ -100,7 +104,7 @@ const RAW_SQL = (() => {
   return `SELECT ${cols.join(', ')} FROM email_events WHERE from_domain = $1 AND time >= $3 AND time < $4 AND event_type IN ('delivered', 'bounced')`;
 })();
 
-export async function domainReputation(db: Database, store: SendingDomainStore, clock: Clock, domain: string): Promise<DomainReputation> {
+export async function domainReputation(db: Database, store: SendingDomainStore, clock: Clock, domain: string, listedIps?: () => Promise<string[]>): Promise<DomainReputation> {
   const d = toDomain(await store.row(domain));
   const now = clock.now();
   const from24 = windowStart(now, 86_400_000);
@@ -147,7 +151,16 @@ export async function domainReputation(db: Database, store: SendingDomainStore, 
   };
   const last24h = figures('24', from24);
   const last7d = figures('7', from7);
-  const health = healthScore(last24h);
+  let blacklisted: string[] | null = null;
+  if (listedIps) {
+    const listed = new Set(await listedIps());
+    const used = await db.queryMany<{ ip: string }>(
+      'SELECT DISTINCT host(sending_ip) AS ip FROM email_stats_5m WHERE from_domain = $1 AND bucket >= $2 AND bucket < $3 AND sending_ip IS NOT NULL ORDER BY 1',
+      [domain, from24, now],
+    );
+    blacklisted = used.map((r) => r.ip).filter((ip) => listed.has(ip));
+  }
+  const health = healthScore(last24h, blacklisted);
 
   const problems: string[] = [];
   if (!d.spfConfigured) problems.push('SPF is not configured (or does not authorise every sending IP)');
@@ -158,6 +171,7 @@ export async function domainReputation(db: Database, store: SendingDomainStore, 
   else if (d.lastCheckOutcome === 'error') problems.push(`the last check could not read DNS (${d.consecutiveCheckErrors} in a row); the flags are from the last check DNS answered`);
   if (last24h.bounceRate !== null && last24h.bounceRate > 5) problems.push(`bounce rate ${last24h.bounceRate.toFixed(1)} % in 24 h (over 5 %)`);
   if (last24h.hardBounceRate !== null && last24h.hardBounceRate > 2) problems.push(`hard bounce rate ${last24h.hardBounceRate.toFixed(1)} % in 24 h (over 2 %)`);
+  if (blacklisted?.length) problems.push(`sending IPs of the last 24 h on a blocklist: ${blacklisted.join(', ')}`);
 
   const { spfConfigured, dkimConfigured, dmarcConfigured, dmarcPolicy, dkimSelectors, lastCheckedAt, lastCheckOutcome, consecutiveCheckErrors, lastCheck } = d;
   return {
@@ -177,17 +191,21 @@ export async function domainReputation(db: Database, store: SendingDomainStore, 
  *       − (DKIM pass < 99 % ? 10 : 0) − (SPF pass < 99 % ? 10 : 0) − (DMARC pass < 95 % ? 10 : 0)
  *       − (average delivery time > 10 s ? 10 : 0),
  * rates in percent, clamped to 0–100 and rounded to one decimal. `spam_reports × 5` counts the
- * complaint events of the 24 h; `any_ip_blacklisted ? 15` is not evaluated (no source here); a pass-rate or delivery-time term
- * without data deducts nothing and is listed in notEvaluated. No attempts in 24 h: no score.
+ * complaint events of the 24 h; `any_ip_blacklisted ? 15` deducts when one of the domain's sending
+ * IPs of the 24 h is listed (`blacklisted`; null: not known, the term is not evaluated); a pass-rate
+ * or delivery-time term without data deducts nothing and is listed in notEvaluated. No attempts in
+ * 24 h: no score.
  */
-export function healthScore(w: WindowFigures): HealthScore {
-  const notEvaluated = ['any_ip_blacklisted'];
-  if (w.attempts === 0 || w.bounceRate === null) return { score: null, deductions: [], notEvaluated: ['every term: no delivery attempts in the last 24 h'] };
+export function healthScore(w: WindowFigures, blacklisted: readonly string[] | null = null): HealthScore {
+  const notEvaluated = blacklisted === null ? ['any_ip_blacklisted'] : [];
+  const blacklistedIps = blacklisted === null ? null : [...blacklisted];
+  if (w.attempts === 0 || w.bounceRate === null) return { score: null, blacklistedIps, deductions: [], notEvaluated: ['every term: no delivery attempts in the last 24 h'] };
   const deductions: HealthScore['deductions'] = [];
   const take = (term: string, points: number, value: number | null) => points > 0 && deductions.push({ term, points, value });
   take('bounce_rate_24h', w.bounceRate > 5 ? 20 : w.bounceRate * 3, w.bounceRate);
   take('hard_bounce_rate', (w.hardBounceRate ?? 0) > 2 ? 15 : 0, w.hardBounceRate);
   take('spam_reports', w.complaints * 5, w.complaints);
+  if (blacklisted !== null) take('any_ip_blacklisted', blacklisted.length > 0 ? 15 : 0, blacklisted.length);
   const passTerm = (term: string, rate: number | null, min: number) => (rate === null ? notEvaluated.push(term) : take(term, rate < min ? 10 : 0, rate));
   passTerm('dkim_pass', w.dkimPassRate, 99);
   passTerm('spf_pass', w.spfPassRate, 99);
@@ -195,5 +213,5 @@ export function healthScore(w: WindowFigures): HealthScore {
   if (w.avgDeliveryMs === null) notEvaluated.push('avg_delivery_time');
   else take('avg_delivery_time', w.avgDeliveryMs > 10_000 ? 10 : 0, w.avgDeliveryMs);
   const total = deductions.reduce((s, x) => s + x.points, 0);
-  return { score: Math.round(Math.min(100, Math.max(0, 100 - total)) * 10) / 10, deductions, notEvaluated };
+  return { score: Math.round(Math.min(100, Math.max(0, 100 - total)) * 10) / 10, blacklistedIps, deductions, notEvaluated };
 }

@@ -126,12 +126,13 @@ const reputation = z.object({
   last7d: window,
   health: z.object({
     score: z.number().nullable().describe('The §11.3 domain health score (0–100) over the last 24 h; null without delivery attempts'),
+    blacklistedIps: z.array(z.string()).nullable().describe("The domain's sending IPs of the last 24 h that are on a DNSBL zone at their last check (the any_ip_blacklisted term's evidence); null when not known"),
     deductions: z.array(z.object({ term: z.string(), points: z.number(), value: z.number().nullable() })),
     notEvaluated: z.array(z.string()),
   }),
 });
 
-export function sendingDomainRoutes(app: App, o: { db: Database; store: SendingDomainStore; checker: DomainChecker; clock: Clock }): void {
+export function sendingDomainRoutes(app: App, o: { db: Database; store: SendingDomainStore; checker: DomainChecker; clock: Clock; listedIps?: (() => Promise<string[]>) | undefined }): void {
   const { store, checker } = o;
   app.get(
     '/api/v1/domains',
@@ -237,6 +238,6 @@ export function sendingDomainRoutes(app: App, o: { db: Database; store: SendingD
         response: { 200: reputation, 404: problemSchema },
       },
     },
-    async (req) => domainReputation(o.db, store, o.clock, req.params.domain),
+    async (req) => domainReputation(o.db, store, o.clock, req.params.domain, o.listedIps),
   );
 }

@@ -238,8 +238,29 @@ for (const kind of enabledBackends()) {
       assert.equal(r.health.score, 40);
       assert.deepEqual(r.health.deductions.map((x) => [x.term, x.points]), [['bounce_rate_24h', 20], ['hard_bounce_rate', 15], ['spam_reports', 5], ['dkim_pass', 10], ['dmarc_pass', 10]]);
       assert.deepEqual(r.health.notEvaluated, ['any_ip_blacklisted']);
+      assert.equal(r.health.blacklistedIps, null);
       assert.ok(r.problems.includes('DNS records not checked yet'));
       assert.ok(r.problems.includes('bounce rate 20.0 % in 24 h (over 5 %)'));
+    });
+
+    test('reputation: a listed sending IP the domain sent from in the last 24 h costs 15 points and is named; one it did not use, or used earlier, costs nothing', async () => {
+      const d = `bl.${Z}`;
+      await store.create({ domain: d });
+      clock.set(NOW);
+      const ev = (ago: number, sendingIp: string, fromDomain = d) => ({ timestamp: new Date(NOW - ago).toISOString(), eventType: 'delivered', fromDomain, mtaNode: 'mta-1', sendingIp, deliveryTimeMs: 800, dkimResult: 'pass', spfResult: 'pass', dmarcResult: 'pass' });
+      // .21 sent this domain's mail an hour ago; .22 two days ago; .23 only another domain's
+      await m.streams.ingest('email', [ev(HOUR, '192.0.2.21'), ev(HOUR, '192.0.2.21'), ev(2 * 24 * HOUR, '192.0.2.22'), ev(HOUR, '192.0.2.23', `else.${Z}`)]);
+      const listed = async () => ['192.0.2.22', '192.0.2.23', '192.0.2.21'];
+      const r = await domainReputation(m.db, store, clock, d, listed);
+      assert.deepEqual(r.health.blacklistedIps, ['192.0.2.21']);
+      assert.deepEqual(r.health.notEvaluated, []);
+      // two deliveries, all passing: only the listing deducts
+      assert.deepEqual(r.health.deductions.map((x) => [x.term, x.points, x.value]), [['any_ip_blacklisted', 15, 1]]);
+      assert.equal(r.health.score, 85);
+      assert.ok(r.problems.includes('sending IPs of the last 24 h on a blocklist: 192.0.2.21'), JSON.stringify(r.problems));
+      const clean = await domainReputation(m.db, store, clock, d, async () => ['192.0.2.22']);
+      assert.deepEqual(clean.health.blacklistedIps, []);
+      assert.equal(clean.health.score, 100);
     });
   });
 }

@@ -28,6 +28,8 @@ export interface SendingIpsModule {
   observers: Record<string, ConditionObserver>;
   /** Every address that sends or will send mail (all but retired): what SPF records must authorise. */
   addresses(): Promise<string[]>;
+  /** Addresses listed on at least one DNSBL zone at their last check. */
+  listed(): Promise<string[]>;
 }
 
 export interface SendingIpsModuleOptions {
@@ -72,6 +74,7 @@ export function createSendingIpsModule(o: SendingIpsModuleOptions): SendingIpsMo
     },
     jobs,
     observers: { dnsbl_listed: dnsblListedObserver, dnsbl_node_ips: dnsblNodeIpsObserver, warmup_bounce: warmupBounceObserver, warmup_held: warmupHeldObserver },
-    addresses: async () => (await o.db.queryMany<{ ip: string }>("SELECT host(s.ip) AS ip FROM sending_ips s WHERE s.status <> 'retired' ORDER BY s.ip")).map((r) => r.ip),
+    addresses: () => ips.addresses(),
+    listed: () => ips.listed(),
   };
 }

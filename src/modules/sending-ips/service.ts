@@ -246,6 +246,16 @@ export class SendingIpService {
     return { items, total, next: more ? items.at(-1)!.ip : null };
   }
 
+  /** Every address that sends or will send mail (all but retired): what SPF records must authorise. */
+  async addresses(): Promise<string[]> {
+    return (await this.db.queryMany<{ ip: string }>("SELECT host(s.ip) AS ip FROM sending_ips s WHERE s.status <> 'retired' ORDER BY s.ip")).map((r) => r.ip);
+  }
+
+  /** Addresses listed on at least one DNSBL zone at their last check (blacklist_count > 0). */
+  async listed(): Promise<string[]> {
+    return (await this.db.queryMany<{ ip: string }>('SELECT host(s.ip) AS ip FROM sending_ips s WHERE s.blacklist_count > 0 ORDER BY s.ip')).map((r) => r.ip);
+  }
+
   async get(ipIn: string, db: Queryable = this.db): Promise<SendingIp> {
     const ip = canonicalIp(ipIn, 'ip');
     const r = await db.queryOne<IpRow>(`SELECT ${IP_COLUMNS} FROM sending_ips WHERE ip = $1::inet`, [ip]);
