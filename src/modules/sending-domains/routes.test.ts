@@ -104,5 +104,20 @@ for (const kind of enabledBackends()) {
       const r = rep.json();
       assert.deepEqual([r.authentication.spfConfigured, r.authentication.dmarcPolicy, r.last24h.attempts, r.health.score, r.problems], [true, 'reject', 0, null, []]);
     });
+
+    test('reputation through the runtime: a listed sending IP the domain sent from costs the any_ip_blacklisted points', async () => {
+      assert.equal((await req('POST', '/api/v1/domains', operator, { domain: `listed.${Z}` })).statusCode, 201);
+      assert.equal((await req('POST', '/api/v1/ips', operator, { ip: '192.0.2.77' })).statusCode, 201);
+      // listed at its last DNSBL check (the checker's own result, set here directly)
+      await rt.db.query(`UPDATE sending_ips SET blacklist_count = 2 WHERE ip = '192.0.2.77'`);
+      const at = new Date(Date.now() - 3_600_000).toISOString();
+      const sent = await req('POST', '/api/v1/events/email', operator, [
+        { timestamp: at, eventType: 'delivered', fromDomain: `listed.${Z}`, sendingIp: '192.0.2.77', mtaNode: 'mta-1', deliveryTimeMs: 900, dkimResult: 'pass', spfResult: 'pass', dmarcResult: 'pass' },
+      ]);
+      assert.equal(sent.statusCode, 200, sent.body);
+      const r = (await req('GET', `/api/v1/domains/listed.${Z}/reputation`, viewer)).json();
+      assert.deepEqual(r.health.blacklistedIps, ['192.0.2.77']);
+      assert.deepEqual([r.health.score, r.health.deductions], [85, [{ term: 'any_ip_blacklisted', points: 15, value: 1 }]]);
+    });
   });
 }
