@@ -310,3 +310,23 @@ test('destinations: recipient domains with rates and p95, and one domain with it
     await page.close();
   }
 });
+
+test('on a phone width the mail pages do not scroll sideways (wide tables scroll inside their box)', async () => {
+  const at = new Date(Date.now() - 60_000).toISOString();
+  await sendEvents([{ eventType: 'bounced', timestamp: at, messageId: '<e2e-phone-1@shop.example>', fromDomain: 'e2e-phone.example', toDomain: 'e2e-phone-inbox.example', mtaNode: 'e2e-phone-mx', sendingIp: '192.0.2.91', statusCode: 550, statusMessage: '550 5.1.1 The email account that you tried to reach does not exist; please check the address and try again' }]);
+  const { page } = await app.openPage('/mail?range=1h&fromDomain=e2e-phone.example');
+  try {
+    await page.setViewport({ width: 390, height: 844 });
+    await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
+    assert.equal(await heading(page), 'Mail delivery');
+    for (const path of ['/mail?range=1h&fromDomain=e2e-phone.example', '/mail/destinations?range=1h', `/mail/trace/${encodeURIComponent('<e2e-phone-1@shop.example>')}`, '/mail/ips', '/mail/domains']) {
+      await page.goto(`${app.base}${path}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('main h1');
+      await page.waitForSelector('main table, main .trace-event');
+      const widths = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      assert.ok(widths[0]! <= widths[1]!, `${path}: page ${widths[0]} px wide in a ${widths[1]} px window`);
+    }
+  } finally {
+    await page.close();
+  }
+});
