@@ -330,3 +330,26 @@ test('on a phone width the mail pages do not scroll sideways (wide tables scroll
     await page.close();
   }
 });
+
+test("an IP's page shows its warm-up progress (day of the plan, today's allowance) and its verdict; the list shows the day too", async () => {
+  const plans = (await app.apiCall('GET', '/api/v1/warmup-plans', app.adminAuth)).json as { items: { id: number; name: string }[] };
+  const moderate = plans.items.find((p) => p.name === 'moderate');
+  assert.ok(moderate, JSON.stringify(plans.items));
+  const r = await app.apiCall('POST', '/api/v1/ips', app.adminAuth, { ip: '10.204.0.5', warmupPlanId: moderate.id });
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  const { page, problems } = await app.openPage('/mail/ips?search=10.204.0.');
+  try {
+    await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
+    // The moderate plan: 60 days, 50 messages on day 1 (docs/mail.md).
+    await waitText(page, 'tr[data-ip="10.204.0.5"] .warmup-cell', /day 1\/60 · 0\/50/);
+    await page.click('tr[data-ip="10.204.0.5"] a');
+    await page.waitForFunction(() => window.location.pathname === '/mail/ips/10.204.0.5');
+    await waitText(page, '[data-warmup]', /moderate: day 1 of 60; today 0 sent of 50, 50 remaining/);
+    assert.equal(await text(page, '[data-stat="Status"] .value'), 'warming');
+    assert.match(await text(page, 'table[data-table=listings] td'), /^Not listed on any of the \d+ zones checked/);
+    assert.ok(await page.$('button[data-action=pause]'), 'an admin may pause it');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
