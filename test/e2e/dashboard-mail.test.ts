@@ -299,6 +299,12 @@ test('destinations: recipient domains with rates and p95, and one domain with it
     assert.equal(await text(page, `${row} td[data-col=bouncedRate]`), '25.0 %');
     await page.waitForSelector('table[data-table=mx-hosts] tr[data-key="mx1.e2e-dest-inbox.example"]');
     await screenshot(page, 'mail-destinations');
+    // The filter follows to the delivery page through the mail tabs.
+    await page.click('nav.mail-nav a[href^="/mail?"]');
+    await page.waitForFunction(() => window.location.pathname === '/mail');
+    assert.equal(new URL(page.url()).searchParams.get('fromDomain'), 'e2e-dest.example');
+    await page.goBack();
+    await page.waitForSelector(`${row} a`);
     await page.click(`${row} a`);
     await page.waitForFunction(() => window.location.pathname === '/mail/destinations/e2e-dest-inbox.example');
     await page.waitForSelector('table[data-table=codes] tr[data-key="550"]');

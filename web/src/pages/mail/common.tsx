@@ -114,9 +114,11 @@ export function MailNav({ current }: { current: 'delivery' | 'destinations' | 't
     ['ips', '/mail/ips', 'Sending IPs'],
     ['domains', '/mail/domains', 'Domains'],
   ] as const;
+  // The analytics filters follow between the delivery and destination pages.
+  const f = qs(null, filtersOf(new URLSearchParams(window.location.search)));
   return (
     <nav class="mail-nav" aria-label="Mail">
-      {tabs.map(([k, href, label]) => <Link href={href} class={k === current ? 'active' : ''}>{label}</Link>)}
+      {tabs.map(([k, href, label]) => <Link href={f && (k === 'delivery' || k === 'destinations') ? `${href}?${f}` : href} class={k === current ? 'active' : ''}>{label}</Link>)}
     </nav>
   );
 }
