@@ -42,6 +42,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Field-level problems of the answer (`errors[].path`, e.g. `querystring.nodeId`, `body.domain`). */
+    readonly errors: { path: string; message: string }[] = [],
   ) {
     super(message);
   }
@@ -68,14 +70,16 @@ function drop(reason?: string): void {
 async function problemOf(res: Response): Promise<ApiError> {
   let code = 'HTTP_' + res.status;
   let detail = res.statusText || `HTTP ${res.status}`;
+  let errors: { path: string; message: string }[] = [];
   try {
-    const p = (await res.json()) as { code?: string; detail?: string };
+    const p = (await res.json()) as { code?: string; detail?: string; errors?: { path: string; message: string }[] };
     if (p.code) code = p.code;
     if (p.detail) detail = p.detail;
+    if (Array.isArray(p.errors)) errors = p.errors;
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(res.status, code, detail);
+  return new ApiError(res.status, code, detail, errors);
 }
 
 async function post<T>(path: string, body: unknown, auth: boolean): Promise<T> {

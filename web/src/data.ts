@@ -9,6 +9,8 @@ export const tick = createStore(0);
 export interface Loaded<T> {
   data: T | null;
   error: string | null;
+  /** The problem answer behind `error`, when it was one (its `errors[].path` name the fields). */
+  problem?: ApiError | null;
   loading: boolean;
 }
 
@@ -23,7 +25,7 @@ export function useData<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
       (data) => !ctl.signal.aborted && setState({ data, error: null, loading: false }),
       (err: unknown) => {
         if (ctl.signal.aborted) return;
-        setState((s) => ({ data: s.data, error: err instanceof ApiError ? `${err.code}: ${err.message}` : String(err), loading: false }));
+        setState((s) => ({ data: s.data, error: err instanceof ApiError ? `${err.code}: ${err.message}` : String(err), problem: err instanceof ApiError ? err : null, loading: false }));
       },
     );
     return () => ctl.abort();

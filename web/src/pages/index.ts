@@ -10,6 +10,11 @@ import { NodesPage } from './nodes.tsx';
 import { NodePage } from './node.tsx';
 import { ComparePage } from './compare.tsx';
 import { AlertsPage } from './alerts.tsx';
+import { DeliveryPage } from './mail/delivery.tsx';
+import { DestinationPage, DestinationsPage } from './mail/destinations.tsx';
+import { TracePage } from './mail/trace.tsx';
+import { IpPage, IpsPage } from './mail/ips.tsx';
+import { DomainPage, DomainsPage } from './mail/domains.tsx';
 
 export interface PageProps {
   user: User;
@@ -34,6 +39,15 @@ export const PAGES: PageDef[] = [
   { path: '/nodes/compare', title: 'Compare nodes', component: ComparePage },
   { path: '/nodes/:id', title: 'Node', component: NodePage },
   { path: '/alerts', title: 'Alerts', nav: 'Alerts', component: AlertsPage },
+  { path: '/mail', title: 'Mail delivery', nav: 'Mail', component: DeliveryPage },
+  { path: '/mail/destinations', title: 'Destinations', component: DestinationsPage },
+  { path: '/mail/destinations/:domain', title: 'Destination', component: DestinationPage },
+  { path: '/mail/trace', title: 'Message trace', component: TracePage },
+  { path: '/mail/trace/:messageId', title: 'Message trace', component: TracePage },
+  { path: '/mail/ips', title: 'Sending IPs', component: IpsPage },
+  { path: '/mail/ips/:ip', title: 'Sending IP', component: IpPage },
+  { path: '/mail/domains', title: 'Sending domains', component: DomainsPage },
+  { path: '/mail/domains/:domain', title: 'Sending domain', component: DomainPage },
 ];
 
 /** The page of a path and its parameters, or null. */
