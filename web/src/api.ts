@@ -30,6 +30,9 @@ export type Session = { state: 'starting' } | { state: 'anonymous'; reason?: str
 
 export const session = createStore<Session>({ state: 'starting' });
 
+/** Counts logins made with the login form in this page load (a resumed session is not one): the saved-views control opens the default view after one. */
+export const logins = createStore(0);
+
 const REFRESH_KEY = 'opsdeck.refreshToken';
 let accessToken: string | null = null;
 let expiresAt = 0;
@@ -42,6 +45,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Field-level problems of the answer (`errors[]`: path such as body.condition.threshold, message). */
+    readonly errors: { path: string; message: string }[] = [],
   ) {
     super(message);
   }
@@ -68,14 +73,16 @@ function drop(reason?: string): void {
 async function problemOf(res: Response): Promise<ApiError> {
   let code = 'HTTP_' + res.status;
   let detail = res.statusText || `HTTP ${res.status}`;
+  let errors: { path: string; message: string }[] = [];
   try {
-    const p = (await res.json()) as { code?: string; detail?: string };
+    const p = (await res.json()) as { code?: string; detail?: string; errors?: { path: string; message: string }[] };
     if (p.code) code = p.code;
     if (p.detail) detail = p.detail;
+    if (Array.isArray(p.errors)) errors = p.errors;
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(res.status, code, detail);
+  return new ApiError(res.status, code, detail, errors);
 }
 
 async function post<T>(path: string, body: unknown, auth: boolean): Promise<T> {
@@ -125,6 +132,7 @@ export async function resume(): Promise<void> {
 
 export async function login(username: string, password: string): Promise<User> {
   const answer = await post<TokenAnswer>('/api/v1/auth/login', { username, password }, false);
+  logins.set(logins.get() + 1);
   accept(answer);
   return answer.user;
 }

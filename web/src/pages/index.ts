@@ -10,6 +10,10 @@ import { NodesPage } from './nodes.tsx';
 import { NodePage } from './node.tsx';
 import { ComparePage } from './compare.tsx';
 import { AlertsPage } from './alerts.tsx';
+import { RuleEditPage, RulesPage } from './ops/rules.tsx';
+import { SilencesPage } from './ops/silences.tsx';
+import { ChannelsPage } from './ops/channels.tsx';
+import { ProbePage, ProbesPage } from './ops/probes.tsx';
 
 export interface PageProps {
   user: User;
@@ -34,6 +38,13 @@ export const PAGES: PageDef[] = [
   { path: '/nodes/compare', title: 'Compare nodes', component: ComparePage },
   { path: '/nodes/:id', title: 'Node', component: NodePage },
   { path: '/alerts', title: 'Alerts', nav: 'Alerts', component: AlertsPage },
+  { path: '/alerts/rules', title: 'Alert rules', component: RulesPage },
+  { path: '/alerts/rules/new', title: 'New alert rule', component: RuleEditPage },
+  { path: '/alerts/rules/:id', title: 'Alert rule', component: RuleEditPage },
+  { path: '/alerts/silences', title: 'Silences and maintenance', component: SilencesPage },
+  { path: '/alerts/channels', title: 'Notification channels', component: ChannelsPage },
+  { path: '/probes', title: 'Probes', nav: 'Probes', component: ProbesPage },
+  { path: '/probes/:id', title: 'Probe', component: ProbePage },
 ];
 
 /** The page of a path and its parameters, or null. */
