@@ -80,6 +80,37 @@ test('an alert rule made with the condition builder is listed and stored with ex
   }
 });
 
+test('editing a rule keeps what the form does not change; the list switches a rule off', async () => {
+  const condition = { kind: 'metric', family: 'system', column: 'ram_percent', aggregation: 'avg', comparison: '>', threshold: 85, recoveryThreshold: 80, windowSeconds: 300 };
+  const created = await app.apiCall('POST', '/api/v1/alert-rules', app.adminAuth, { name: 'e2e-edit-rule', severity: 'warning', condition, scope: { kind: 'node', values: ['e2e-edit-node'] }, labels: { team: 'ops' }, forSeconds: 120 });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const id = (created.json as { id: number }).id;
+  const { page, problems } = await app.openPage(`/alerts/rules/${id}`);
+  try {
+    await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
+    await page.waitForSelector('input[name="condition.threshold"]');
+    assert.equal(await heading(page), 'e2e-edit-rule');
+    assert.equal(await page.$eval('input[name="condition.threshold"]', (i) => (i as HTMLInputElement).value), '85');
+    assert.equal(await page.$eval('select[name="condition.column"]', (i) => (i as HTMLSelectElement).value), 'ram_percent');
+    await fill(page, 'input[name="condition.threshold"]', '90');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => window.location.pathname === '/alerts/rules', { timeout: WAIT });
+    const after = (await app.apiCall('GET', `/api/v1/alert-rules/${id}`, app.adminAuth)).json as { condition: unknown; scope: unknown; labels: unknown; forSeconds: number; enabled: boolean };
+    assert.deepEqual(after.condition, { ...condition, threshold: 90 });
+    assert.deepEqual(after.scope, { kind: 'node', values: ['e2e-edit-node'] });
+    assert.deepEqual(after.labels, { team: 'ops' });
+    assert.equal(after.forSeconds, 120);
+    assert.equal(after.enabled, true);
+    await rowText(page, 'data-rule', 'e2e-edit-rule');
+    await page.click('tr[data-rule="e2e-edit-rule"] input[type=checkbox]');
+    await page.waitForFunction(() => /disabled/.test(document.querySelector('tr[data-rule="e2e-edit-rule"]')?.textContent ?? ''), { timeout: WAIT });
+    assert.equal(((await app.apiCall('GET', `/api/v1/alert-rules/${id}`, app.adminAuth)).json as { enabled: boolean }).enabled, false);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test("a rule with a bad threshold shows the API's error next to the threshold field; an empty one is caught before sending", async () => {
   const name = 'e2e-bad-threshold';
   const { page } = await app.openPage('/alerts/rules/new');

@@ -9,6 +9,7 @@ import { Chart, type Series } from '../../chart.tsx';
 import { useData } from '../../data.ts';
 import { formatAge, formatPercent, formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
+import { setQuery } from '../../router.ts';
 import type { PageProps } from '../index.ts';
 import './ops.css';
 
@@ -20,9 +21,16 @@ interface Uptime { checks: number; healthy: number; degraded: number; down: numb
 const STATUS_TEXT: Record<string, string> = { healthy: 'up', degraded: 'degraded', down: 'down', unknown: 'unknown' };
 const statusClass = (s: string) => `status-${s === 'healthy' ? 'up' : s}`;
 
-export function ProbesPage({ time }: PageProps) {
+const PAGE_SIZE = 100;
+
+export function ProbesPage({ time, query }: PageProps) {
   const overview = useData((signal) => api<{ items: OverviewItem[] }>('/api/v1/health/overview', { signal }), []);
   const items = overview.data?.items ?? [];
+  // The overview answers every service at once; the table shows a page of them (down first), so thousands stay fast.
+  const pages = Math.max(1, Math.ceil(items.length / PAGE_SIZE));
+  const page = Math.min(pages, Math.max(1, Number(query.get('page')) || 1));
+  const order: Record<string, number> = { down: 0, degraded: 1, unknown: 2, healthy: 3 };
+  const shown = [...items].sort((a, b) => (order[a.status] ?? 4) - (order[b.status] ?? 4) || a.name.localeCompare(b.name)).slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
   const count = (s: string) => items.filter((i) => i.status === s).length;
   return (
     <section class="page probes">
@@ -44,7 +52,7 @@ export function ProbesPage({ time }: PageProps) {
           <table class="table">
             <thead><tr><th>Status</th><th>Service</th><th>Kind</th><th>Uptime 24 h</th><th>7 d</th><th>30 d</th><th>Latency</th><th>Last check</th></tr></thead>
             <tbody>
-              {items.map((i) => (
+              {shown.map((i) => (
                 <tr data-probe={i.name}>
                   <td class={statusClass(i.status)}>{STATUS_TEXT[i.status] ?? i.status}{i.enabled ? '' : ' (paused)'}</td>
                   <td class="wrap"><Link href={`/probes/${i.id}`}>{i.name}</Link></td>
@@ -58,6 +66,13 @@ export function ProbesPage({ time }: PageProps) {
               ))}
             </tbody>
           </table>
+        </div>
+      )}
+      {pages > 1 && (
+        <div class="pager">
+          <button type="button" disabled={page <= 1} onClick={() => setQuery({ page: String(page - 1) })}>‹ Previous</button>
+          <span>page {page} of {pages}</span>
+          <button type="button" disabled={page >= pages} onClick={() => setQuery({ page: String(page + 1) })}>Next ›</button>
         </div>
       )}
     </section>

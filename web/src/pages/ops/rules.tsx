@@ -124,6 +124,11 @@ export const KINDS: Record<string, { label: string; fields: CondField[] }> = {
 /** A condition as one line of text (the list's "condition" column). */
 export function describeCondition(c: Record<string, unknown> & { kind: string }): string {
   if (c.kind === 'metric') return `${String(c.aggregation)}(${String(c.family)}.${String(c.column)}${c.divideBy ? ` / ${String(c.divideBy)}` : ''}) ${String(c.comparison)} ${JSON.stringify(c.threshold)} over ${String(c.windowSeconds)} s`;
+  if (c.kind === 'stream') {
+    const m = (x: unknown) => (x && typeof x === 'object' ? `${String((x as { column?: unknown }).column)} in ${((x as { values?: unknown[] }).values ?? []).join('|')}` : 'all');
+    const what = c.measure === 'count' ? `count(${String(c.stream)}: ${m(c.match)})` : `ratio(${String(c.stream)}: ${m(c.match)} of ${m(c.of)})`;
+    return `${what} per ${String(c.per)} ${String(c.comparison)} ${String(c.threshold)}${c.measure === 'ratio' ? ' %' : ''} over ${String(c.windowSeconds)} s`;
+  }
   const rest = Object.entries(c).filter(([k]) => k !== 'kind').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   return `${c.kind}${rest.length ? ` (${rest.join(', ')})` : ''}`;
 }
