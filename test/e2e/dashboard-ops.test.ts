@@ -133,6 +133,9 @@ test("a rule with a bad threshold shows the API's error next to the threshold fi
     assert.equal(inField, true, 'the message is inside the threshold field');
     const rules = await app.apiCall('GET', '/api/v1/alert-rules?pageSize=200', app.adminAuth);
     assert.equal((rules.json as { items: { name: string }[] }).items.some((r) => r.name === name), false);
+    // On a phone the form fits the width (no horizontal page scroll).
+    await page.setViewport({ width: 375, height: 800 });
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
   } finally {
     await page.close();
   }
@@ -230,6 +233,14 @@ test('a saved default view opens with its range after logging out and in again',
     const views = await app.apiCall('GET', '/api/v1/saved-views', (await login(app.rt, 'e2e-views', TEST_USER_PASSWORD)).authorization);
     const items = (views.json as { items: { name: string; config: unknown; isDefault: boolean }[] }).items;
     assert.deepEqual(items.map((v) => [v.name, v.config, v.isDefault]), [['e2e probes 6h', { path: '/probes', query: 'range=6h&tz=utc' }, true]]);
+    // A view whose path leads off this origin is listed without a link.
+    const hostile = await app.apiCall('POST', '/api/v1/saved-views', (await login(app.rt, 'e2e-views', TEST_USER_PASSWORD)).authorization, { name: 'e2e off-site', config: { path: '/\\evil.example/x', query: '' } });
+    assert.equal(hostile.status, 201, JSON.stringify(hostile.json));
+    await page.click('button[data-action=views]');
+    await page.click('button[data-action=views]');
+    await page.waitForSelector('.views-panel li[data-view="e2e off-site"]');
+    assert.equal(await page.$('.views-panel li[data-view="e2e off-site"] a'), null);
+    assert.notEqual(await page.$('.views-panel li[data-view="e2e probes 6h"] a'), null);
 
     // Log out (back to /), log in: the default view opens, with its range and zone.
     await page.click('.user > button:last-child');

@@ -14,7 +14,8 @@ export interface SavedView { id: number; name: string; config: { path?: unknown;
 
 /** The URL a view opens (only paths of this dashboard). */
 export function viewHref(v: SavedView): string | null {
-  const path = typeof v.config.path === 'string' && v.config.path.startsWith('/') && !v.config.path.startsWith('//') ? v.config.path : null;
+  // A path of this origin only: one leading slash, no backslash (a browser reads "/\\host" as another host).
+  const path = typeof v.config.path === 'string' && /^\/(?![/\\])[^\\]*$/.test(v.config.path) ? v.config.path : null;
   if (!path) return null;
   const query = typeof v.config.query === 'string' ? v.config.query.replace(/^\?/, '') : '';
   return query ? `${path}?${query}` : path;
