@@ -30,6 +30,9 @@ export type Session = { state: 'starting' } | { state: 'anonymous'; reason?: str
 
 export const session = createStore<Session>({ state: 'starting' });
 
+/** Counts logins made with the login form in this page load (a resumed session is not one): the saved-views control opens the default view after one. */
+export const logins = createStore(0);
+
 const REFRESH_KEY = 'opsdeck.refreshToken';
 let accessToken: string | null = null;
 let expiresAt = 0;
@@ -129,6 +132,7 @@ export async function resume(): Promise<void> {
 
 export async function login(username: string, password: string): Promise<User> {
   const answer = await post<TokenAnswer>('/api/v1/auth/login', { username, password }, false);
+  logins.set(logins.get() + 1);
   accept(answer);
   return answer.user;
 }

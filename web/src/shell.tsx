@@ -4,7 +4,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { logout, type User } from './api.ts';
 import { tick } from './data.ts';
 import { PAGES } from './pages/index.ts';
-import { setQuery } from './router.ts';
+import { navigate, setQuery } from './router.ts';
+import { SavedViews } from './pages/ops/saved-views.tsx';
 import { Link } from './link.tsx';
 import { useStore } from './store.ts';
 import { setTheme, theme, type ThemeChoice } from './theme.ts';
@@ -74,8 +75,9 @@ export function Shell(props: { user: User; time: TimeView; current: string | nul
         <TimeBar time={props.time} />
         <div class="user">
           <button type="button" class="icon" title={`Theme: ${choice}`} aria-label="Theme" onClick={() => setTheme(next[choice])}>{choice === 'dark' ? '☾' : choice === 'light' ? '☀' : '◐'}</button>
+          <SavedViews />
           <span class="who" title={`role: ${props.user.role}`}>{props.user.username} <small>{props.user.role}</small></span>
-          <button type="button" onClick={() => void logout()}>Log out</button>
+          <button type="button" onClick={() => void logout().finally(() => navigate('/', { keepShared: false }))}>Log out</button>
         </div>
       </header>
       <nav class="sidebar" aria-label="Pages" onClick={() => setOpen(false)}>

@@ -6,6 +6,7 @@ import { formatTime } from '../format.ts';
 import { Link } from '../link.tsx';
 import { setQuery } from '../router.ts';
 import type { PageProps } from './index.ts';
+import { AlertsTabs } from './ops/tabs.tsx';
 
 export interface AlertEvent {
   id: number;
@@ -66,6 +67,7 @@ export function AlertsPage({ user, time, query }: PageProps) {
   return (
     <section class="page alerts">
       <h1>Alerts</h1>
+      <AlertsTabs current="alerts" />
       <div class="tabs" role="tablist">
         <button type="button" role="tab" aria-selected={!history} onClick={() => setQuery({ tab: null, page: null })}>Active</button>
         <button type="button" role="tab" aria-selected={history} onClick={() => setQuery({ tab: 'history', page: null })}>History</button>

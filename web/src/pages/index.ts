@@ -15,6 +15,10 @@ import { DestinationPage, DestinationsPage } from './mail/destinations.tsx';
 import { TracePage } from './mail/trace.tsx';
 import { IpPage, IpsPage } from './mail/ips.tsx';
 import { DomainPage, DomainsPage } from './mail/domains.tsx';
+import { RuleEditPage, RulesPage } from './ops/rules.tsx';
+import { SilencesPage } from './ops/silences.tsx';
+import { ChannelsPage } from './ops/channels.tsx';
+import { ProbePage, ProbesPage } from './ops/probes.tsx';
 
 export interface PageProps {
   user: User;
@@ -48,6 +52,13 @@ export const PAGES: PageDef[] = [
   { path: '/mail/ips/:ip', title: 'Sending IP', component: IpPage },
   { path: '/mail/domains', title: 'Sending domains', component: DomainsPage },
   { path: '/mail/domains/:domain', title: 'Sending domain', component: DomainPage },
+  { path: '/alerts/rules', title: 'Alert rules', component: RulesPage },
+  { path: '/alerts/rules/new', title: 'New alert rule', component: RuleEditPage },
+  { path: '/alerts/rules/:id', title: 'Alert rule', component: RuleEditPage },
+  { path: '/alerts/silences', title: 'Silences and maintenance', component: SilencesPage },
+  { path: '/alerts/channels', title: 'Notification channels', component: ChannelsPage },
+  { path: '/probes', title: 'Probes', nav: 'Probes', component: ProbesPage },
+  { path: '/probes/:id', title: 'Probe', component: ProbePage },
 ];
 
 /** The page of a path and its parameters, or null. */
