@@ -10,6 +10,10 @@ import { NodesPage } from './nodes.tsx';
 import { NodePage } from './node.tsx';
 import { ComparePage } from './compare.tsx';
 import { AlertsPage } from './alerts.tsx';
+import { DevicePage, DevicesPage } from './lab/devices.tsx';
+import { ConfigChangesPage, DeviceConfigsPage } from './lab/configs.tsx';
+import { RunPage, RunsPage } from './agents/runs.tsx';
+import { ApprovalsPage, AuditPage, UsagePage } from './agents/ledger.tsx';
 
 export interface PageProps {
   user: User;
@@ -34,6 +38,15 @@ export const PAGES: PageDef[] = [
   { path: '/nodes/compare', title: 'Compare nodes', component: ComparePage },
   { path: '/nodes/:id', title: 'Node', component: NodePage },
   { path: '/alerts', title: 'Alerts', nav: 'Alerts', component: AlertsPage },
+  { path: '/lab', title: 'Home lab', nav: 'Home lab', component: DevicesPage },
+  { path: '/lab/configs', title: 'Configuration changes', component: ConfigChangesPage },
+  { path: '/lab/devices/:id', title: 'Device', component: DevicePage },
+  { path: '/lab/devices/:id/configs', title: 'Device configuration', component: DeviceConfigsPage },
+  { path: '/agents', title: 'Agent runs', nav: 'Agents', component: RunsPage },
+  { path: '/agents/runs/:id', title: 'Agent run', component: RunPage },
+  { path: '/agents/approvals', title: 'Approvals', component: ApprovalsPage },
+  { path: '/agents/usage', title: 'Agent cost and tools', component: UsagePage },
+  { path: '/agents/audit', title: 'Audit log', component: AuditPage },
 ];
 
 /** The page of a path and its parameters, or null. */
