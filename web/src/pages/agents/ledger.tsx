@@ -106,11 +106,11 @@ export function UsagePage({ user, time }: PageProps) {
   const deps = [time.from.getTime(), time.to.getTime()];
   const byModel = useData((signal) => api<{ items: CostRow[] }>(`/api/v1/usage/costs?groupBy=model&${range}`, { signal }), deps);
   const byAgent = useData((signal) => api<{ items: CostRow[] }>(`/api/v1/usage/costs?groupBy=agent&${range}`, { signal }), deps);
-  const byDay = useData((signal) => api<{ items: CostRow[] }>(`/api/v1/usage/costs?groupBy=day&${range}`, { signal }), deps);
+  // Cost per UTC day over whole days, at least the last 7 (a day's cost over a shorter range says little).
+  const dayFrom = new Date(Math.min(Date.UTC(time.from.getUTCFullYear(), time.from.getUTCMonth(), time.from.getUTCDate()), time.to.getTime() - 7 * 86_400_000));
+  const byDay = useData((signal) => api<{ items: CostRow[] }>(`/api/v1/usage/costs?groupBy=day&from=${dayFrom.toISOString()}&to=${time.to.toISOString()}`, { signal }), [dayFrom.getTime(), time.to.getTime()]);
   const tools = useData((signal) => api<{ items: { tool: string; calls: number; successes: number; successRate: number; avgDurationMs: number | null }[] }>('/api/v1/tools/success-rate', { signal }), []);
   const days = byDay.data?.items ?? [];
-  // Cost is summed per UTC day: the chart starts at the first day's midnight so its point is in view.
-  const dayStart = new Date(Date.UTC(time.from.getUTCFullYear(), time.from.getUTCMonth(), time.from.getUTCDate()));
   const dayTimes = days.map((d) => Date.parse(`${d.key}T00:00:00Z`));
   return (
     <section class="page agents usage">
@@ -125,8 +125,9 @@ export function UsagePage({ user, time }: PageProps) {
         </div>
       )}
       {days.length > 0 && (
-        <div class="grid2">
-          <Chart title="Cost per day" unit="USD" series={[{ label: 'cost (USD)', time: dayTimes, values: days.map((d) => d.cost) }]} tz="utc" from={dayStart < time.from ? dayStart : time.from} to={time.to} height={200} />
+        <div class="grid2 cost-days">
+          <Chart title="Cost per day" unit="USD" series={[{ label: 'cost (USD)', time: dayTimes, values: days.map((d) => d.cost) }]} tz="utc" from={dayFrom} to={time.to} height={200} />
+          <p class="hint">Per UTC day, over at least the last 7 days; the tables below hold the chosen time range.</p>
         </div>
       )}
       {byModel.data && byModel.data.items.length > 0 && (

@@ -71,7 +71,7 @@ function taskOf(id: number): Promise<Task> {
 
 export function formatUsd(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  return `$${v < 1 ? v.toFixed(4) : v.toFixed(2)}`;
+  return `$${v === 0 || v >= 1 ? v.toFixed(2) : v.toFixed(4)}`;
 }
 
 function finishedAt(r: Run): string | null {

@@ -138,7 +138,7 @@ function DiffView({ deviceId, from, to, tz }: { deviceId: string; from: string; 
           <p>
             <RiskBadge risk={d.riskLevel} /> <Restart required={d.to.requiresRestart} services={d.to.affectedServices} /> <Lines l={d.lines} /> · {formatTime(d.from.time, tz)} → {formatTime(d.to.time, tz)}
           </p>
-          {d.rules.length > 0 && <ul>{d.rules.map((r) => <li><RiskBadge risk={r.risk} /> {r.reason}{r.keys.length ? ` (${r.keys.join(', ')})` : ''}</li>)}</ul>}
+          {d.rules.length > 0 && <ul>{d.rules.map((r) => <li><RiskBadge risk={r.risk} /> {r.reason}</li>)}</ul>}
           {d.keyChanges.length > 0 && (
             <div class="table-wrap">
               <table class="table" data-table="key-changes">

@@ -207,7 +207,7 @@ export function DevicePage({ user, time, params }: PageProps) {
           <dt>Type</dt><dd>{d.deviceType ?? '—'}</dd>
           <dt>Host name</dt><dd>{d.hostname ?? '—'}</dd>
           <dt>Host key</dt><dd>{d.hostKey.state}{d.hostKey.sha256 ? ` ${d.hostKey.sha256}` : ''}{d.hostKey.state === 'mismatch' ? ` — presented ${d.hostKey.presentedSha256 ?? '?'}: check it on the device, then POST ${base}/host-key/accept` : ''}</dd>
-          <dt>Configuration</dt><dd><Link href={`/lab/devices/${enc(id)}/configs`}>{d.configPaths.length} tracked file{d.configPaths.length === 1 ? '' : 's'} and their history</Link></dd>
+          <dt>Configuration</dt><dd><Link href={`/lab/devices/${enc(id)}/configs`}>tracked files and their history</Link>{d.configPaths.length ? ` (${d.configPaths.length} read over SSH)` : ''}</dd>
           {Object.entries(d.metadata).map(([k, v]) => <><dt>{k}</dt><dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd></>)}
         </dl>
       )}
@@ -226,7 +226,7 @@ export function DevicePage({ user, time, params }: PageProps) {
                   <td>{formatTime(a.time, time.tz)}</td>
                   <td>{a.dataType}</td>
                   <td><StatusBadge status={a.status} />{a.cacheHit ? ' (cache)' : ''}</td>
-                  <td>{a.collectionMethod}{a.collectionSource ? ` · ${a.collectionSource}` : ''}</td>
+                  <td>{a.collectionMethod}{a.collectionSource && a.collectionSource !== a.collectionMethod ? ` · ${a.collectionSource}` : ''}</td>
                   <td>{formatDuration(a.durationMs)}</td>
                   <td>{formatNumber(a.recordsCreated)}</td>
                   <td class="wrap">
