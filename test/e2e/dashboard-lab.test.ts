@@ -212,6 +212,30 @@ test("a run's events show, a new one appears without a reload while it runs, and
   }
 });
 
+test("a run with thousands of events keeps only the rows in view in the page, following the end of the log", async () => {
+  const id = await runningRun('E2E long run', 'e2e-long-agent');
+  for (let b = 0; b < 4; b++) {
+    await ok('POST', `/api/v1/runs/${id}/events`, { items: Array.from({ length: 500 }, (_, i) => ({ kind: 'log', message: `line ${b * 500 + i + 1}` })) });
+  }
+  await ok('POST', `/api/v1/runs/${id}/transitions`, { to: 'succeeded' });
+  const { page } = await app.openPage(`/agents/runs/${id}`);
+  try {
+    await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
+    // 2 states, 2000 lines, the end state: 2003 events; the view follows the end.
+    await page.waitForSelector('.event[data-seq="2003"]');
+    assert.equal(await page.$eval('h2 small', (s) => s.textContent), '2003');
+    const rows = await page.$$eval('.window .row', (r) => r.length);
+    assert.ok(rows > 0 && rows < 60, `${rows} rows in the DOM`);
+    assert.equal(await page.$('.event[data-seq="1"]'), null, 'the first rows are out of view, so not in the page');
+    // Scrolled to the top, the first rows are drawn instead.
+    await page.$eval('.window', (w) => w.scrollTo(0, 0));
+    await page.waitForSelector('.event[data-seq="1"]');
+    assert.equal(await page.$('.event[data-seq="2003"]'), null);
+  } finally {
+    await page.close();
+  }
+});
+
 test("the runs list shows each run's task, agent, status and cost; the cost page charts it by day with its unit", async () => {
   const id = await runningRun('E2E priced run', 'e2e-cost-agent');
   // gpt-4o (seeded price: 2.50 USD per 1M input tokens, 10 per 1M output): 1M in + 100k out = 2.50 + 1.00.

@@ -1,6 +1,6 @@
 /** The agent ledger's pages share a section menu (the audit log only for admins) and a windowed list. */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { can, type User } from '../../api.ts';
 import { Link } from '../../link.tsx';
 import '../lab/lab.css';
@@ -31,11 +31,14 @@ export function Windowed<T>(props: { items: T[]; rowHeight: number; height: numb
   const box = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
   const atEnd = useRef(true);
+  /** Where following last put the view: a scroll event reporting that spot (even after more rows came) is not the user leaving the end. */
+  const pinned = useRef<number | null>(null);
   const total = props.items.length * props.rowHeight;
-  useEffect(() => {
+  useLayoutEffect(() => {
     const el = box.current;
     if (el && props.follow && atEnd.current) {
       el.scrollTop = total;
+      pinned.current = el.scrollTop;
       setTop(el.scrollTop);
     }
   }, [props.items.length, props.follow, total]);
@@ -48,7 +51,9 @@ export function Windowed<T>(props: { items: T[]; rowHeight: number; height: numb
       style={{ height: `${Math.min(props.height, Math.max(total, props.rowHeight)) + 2}px` }}
       onScroll={(e) => {
         const el = e.currentTarget as HTMLDivElement;
-        atEnd.current = el.scrollTop + el.clientHeight >= el.scrollHeight - props.rowHeight;
+        const bottom = el.scrollTop + el.clientHeight >= el.scrollHeight - props.rowHeight;
+        atEnd.current = bottom || (pinned.current !== null && el.scrollTop >= pinned.current - 1);
+        if (!atEnd.current) pinned.current = null;
         setTop(el.scrollTop);
       }}
     >
