@@ -67,6 +67,10 @@ test("a device's page shows its last collection, its containers (markup in a nam
     drives: [{ name: '/dev/sdb', smartctl: fixture('smartctl-WDC_WD20EFRX-68EUZN0_17.json') }],
   });
   assert.deepEqual(pushed.data.map((o: { dataType: string; status: string }) => [o.dataType, o.status]), [['system', 'success'], ['containers', 'success'], ['drives', 'success']]);
+  // A second SMART reading in which 8 sectors were reallocated (ATA attribute 5, raw); none pending.
+  const smart = JSON.parse(fixture('smartctl-WDC_WD20EFRX-68EUZN0_17.json'));
+  smart.ata_smart_attributes.table.find((a: { id: number }) => a.id === 5).raw = { value: 8, string: '8' };
+  await ok('POST', '/api/v1/devices/e2e-lab-nas/push', { drives: [{ name: '/dev/sdb', smartctl: JSON.stringify(smart) }] });
   const { page, problems } = await app.openPage('/lab?range=24h');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
@@ -87,10 +91,15 @@ test("a device's page shows its last collection, its containers (markup in a nam
     await page.waitForSelector('tr[data-drive="/dev/sdb"]');
     assert.equal(await page.$eval('tr[data-drive="/dev/sdb"] td[data-smart]', (td) => td.textContent), 'PASSED');
     assert.match(await page.$eval('tr[data-drive="/dev/sdb"]', (r) => r.textContent ?? ''), /34 °C/);
-    assert.equal(await chartPoints(page, '/dev/sdb temperature'), 1);
-    // The collections of the push, each with its outcome.
+    assert.match(await page.$eval('tr[data-drive="/dev/sdb"]', (r) => r.textContent ?? ''), /PASSED34 °C47,657 h80/);
+    assert.equal(await chartPoints(page, '/dev/sdb temperature'), 2);
+    assert.equal(await chartPoints(page, '/dev/sdb reallocated sectors'), 2);
+    // Pending sectors stayed 0: said in words, not drawn.
+    assert.equal(await page.$('figure[data-chart="/dev/sdb pending sectors"]'), null);
+    assert.match(await page.$eval('[data-drive-charts="/dev/sdb"] .hint', (p) => p.textContent ?? ''), /^Pending sectors: 0 in every sample/);
+    // The collections of the two pushes, each with its outcome.
     await page.waitForSelector('table[data-table=collections] tr[data-operation]');
-    assert.equal((await page.$$('table[data-table=collections] tr[data-operation]')).length, 3);
+    assert.equal((await page.$$('table[data-table=collections] tr[data-operation]')).length, 4);
     // An admin may collect now.
     assert.notEqual(await page.$('button[data-action=collect]'), null);
     assert.deepEqual(await injected(page, ['xss-ctr']), { elements: [], ran: null });

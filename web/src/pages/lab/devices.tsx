@@ -153,12 +153,22 @@ function DriveCharts({ deviceId, drive, time }: { deviceId: string; drive: strin
   const rows = [...(hist.data?.data ?? [])].reverse();
   const t = rows.map((r) => new Date(r.time).getTime());
   const series = (label: string, pick: (r: Drive) => number | null): Series[] => [{ label, time: t, values: rows.map(pick) }];
+  // Sector counts are drawn when some sample is above 0; a count that stayed 0 is said in words.
+  const counts: [string, string, (r: Drive) => number | null][] = [
+    ['reallocated sectors', 'reallocated', (r) => r.reallocatedSectors],
+    ['pending sectors', 'pending', (r) => r.pendingSectors],
+  ];
+  const quiet = counts.filter(([, , pick]) => !rows.some((r) => (pick(r) ?? 0) > 0)).map(([title]) => `${title[0]!.toUpperCase()}${title.slice(1)}`);
   return (
     <div class="grid2" data-drive-charts={drive}>
       {hist.error && <p class="error">{hist.error}</p>}
       <Chart title={`${drive} temperature`} unit="°C" series={series('temperature', (r) => r.temperatureCelsius)} tz={time.tz} from={time.from} to={time.to} height={160} />
-      <Chart title={`${drive} reallocated sectors`} unit="sectors" series={series('reallocated', (r) => r.reallocatedSectors)} tz={time.tz} from={time.from} to={time.to} height={160} />
-      <Chart title={`${drive} pending sectors`} unit="sectors" series={series('pending', (r) => r.pendingSectors)} tz={time.tz} from={time.from} to={time.to} height={160} />
+      {counts.map(([title, label, pick]) =>
+        rows.some((r) => (pick(r) ?? 0) > 0) ? (
+          <Chart title={`${drive} ${title}`} unit="sectors" series={series(label, pick)} tz={time.tz} from={time.from} to={time.to} height={160} />
+        ) : null,
+      )}
+      {hist.data && rows.length > 0 && quiet.length > 0 && <p class="hint">{quiet.join(', ')}: 0 in every sample of this range.</p>}
     </div>
   );
 }
