@@ -310,6 +310,28 @@ test('a held tool call waits for an operator: the reason is checked before sendi
   }
 });
 
+test("a decision the API refuses shows the API's problem next to the form (a call decided meanwhile by someone else)", async () => {
+  await ok('PUT', '/api/v1/tools/e2e-drain-node', { description: 'drain a node', argsSchema: { type: 'object' }, riskLevel: 'critical' });
+  await ok('POST', '/api/v1/policies', { name: 'e2e drains need an operator', toolName: 'e2e-drain-node', approverRole: 'operator' });
+  const id = await runningRun('E2E drain', 'e2e-drain-agent');
+  const call = await ok('POST', `/api/v1/runs/${id}/tool-calls`, { tool: 'e2e-drain-node', arguments: { node: 'k8s-3' } });
+  await createTestUser(app.rt, 'e2e-lab-operator', 'operator');
+  const card = `article[data-approval="${call.id}"]`;
+  const { page } = await app.openPage('/agents/approvals?refresh=off');
+  try {
+    await logIn(page, 'e2e-lab-operator', TEST_USER_PASSWORD);
+    await page.waitForSelector(`${card} input[name=reason]`);
+    await ok('POST', `/api/v1/tool-calls/${call.id}/reject`, { reason: 'not during business hours' });
+    await page.type(`${card} input[name=reason]`, 'go ahead');
+    await page.click(`${card} button[data-action=approve]`);
+    await page.waitForSelector(`${card} p.error`);
+    assert.match(await page.$eval(`${card} p.error`, (p) => p.textContent ?? ''), /^TOOL_CALL_NOT_PENDING: /);
+    assert.equal((await ok('GET', `/api/v1/tool-calls/${call.id}`)).approval, 'rejected');
+  } finally {
+    await page.close();
+  }
+});
+
 test('the audit log is linked for admins only, and the API refuses it to others', async () => {
   await createTestUser(app.rt, 'e2e-lab-operator', 'operator');
   const op = await app.openPage('/agents');
