@@ -45,7 +45,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    /** Field-level problems of the answer (`errors[].path`, e.g. `querystring.nodeId`, `body.domain`). */
+    /** The problem's field errors (`errors[].path` such as `body.reason`), shown next to their fields. */
     readonly errors: { path: string; message: string }[] = [],
   ) {
     super(message);
@@ -75,10 +75,10 @@ async function problemOf(res: Response): Promise<ApiError> {
   let detail = res.statusText || `HTTP ${res.status}`;
   let errors: { path: string; message: string }[] = [];
   try {
-    const p = (await res.json()) as { code?: string; detail?: string; errors?: { path: string; message: string }[] };
+    const p = (await res.json()) as { code?: string; detail?: string; errors?: { path?: unknown; message?: unknown }[] };
     if (p.code) code = p.code;
     if (p.detail) detail = p.detail;
-    if (Array.isArray(p.errors)) errors = p.errors;
+    if (Array.isArray(p.errors)) errors = p.errors.map((e) => ({ path: String(e.path ?? ''), message: String(e.message ?? '') }));
   } catch {
     // not JSON: keep the status line
   }
@@ -152,11 +152,21 @@ export async function logout(): Promise<void> {
 
 /** A call of the API as the signed-in user: JSON in and out; ApiError on a problem answer. */
 export async function api<T>(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  const res = await apiResponse(path, init);
+  return (res.status === 204 ? null : await res.json()) as T;
+}
+
+/**
+ * The same call answered as the Response, its body unread: for a streamed answer
+ * (a run's server-sent events, read with fetch because EventSource cannot send the
+ * bearer token). ApiError on a problem answer.
+ */
+export async function apiResponse(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Response> {
   if (!accessToken || Date.now() > expiresAt - 10_000) {
     if (!(await refresh())) throw new ApiError(401, 'UNAUTHENTICATED', 'session ended');
   }
   const call = () => {
-    const headers: Record<string, string> = { authorization: `Bearer ${accessToken ?? ''}` };
+    const headers: Record<string, string> = { ...init.headers, authorization: `Bearer ${accessToken ?? ''}` };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     return fetch(path, {
       method: init.method ?? 'GET',
@@ -172,7 +182,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     res = await call();
   }
   if (!res.ok) throw await problemOf(res);
-  return (res.status === 204 ? null : await res.json()) as T;
+  return res;
 }
 
 /** Can the signed-in user do what needs `role`? Buttons a user cannot use are not shown. */

@@ -19,6 +19,10 @@ import { RuleEditPage, RulesPage } from './ops/rules.tsx';
 import { SilencesPage } from './ops/silences.tsx';
 import { ChannelsPage } from './ops/channels.tsx';
 import { ProbePage, ProbesPage } from './ops/probes.tsx';
+import { DevicePage, DevicesPage } from './lab/devices.tsx';
+import { ConfigChangesPage, DeviceConfigsPage } from './lab/configs.tsx';
+import { RunPage, RunsPage } from './agents/runs.tsx';
+import { ApprovalsPage, AuditPage, UsagePage } from './agents/ledger.tsx';
 
 export interface PageProps {
   user: User;
@@ -59,6 +63,15 @@ export const PAGES: PageDef[] = [
   { path: '/alerts/channels', title: 'Notification channels', component: ChannelsPage },
   { path: '/probes', title: 'Probes', nav: 'Probes', component: ProbesPage },
   { path: '/probes/:id', title: 'Probe', component: ProbePage },
+  { path: '/lab', title: 'Home lab', nav: 'Home lab', component: DevicesPage },
+  { path: '/lab/configs', title: 'Configuration changes', component: ConfigChangesPage },
+  { path: '/lab/devices/:id', title: 'Device', component: DevicePage },
+  { path: '/lab/devices/:id/configs', title: 'Device configuration', component: DeviceConfigsPage },
+  { path: '/agents', title: 'Agent runs', nav: 'Agents', component: RunsPage },
+  { path: '/agents/runs/:id', title: 'Agent run', component: RunPage },
+  { path: '/agents/approvals', title: 'Approvals', component: ApprovalsPage },
+  { path: '/agents/usage', title: 'Agent cost and tools', component: UsagePage },
+  { path: '/agents/audit', title: 'Audit log', component: AuditPage },
 ];
 
 /** The page of a path and its parameters, or null. */
