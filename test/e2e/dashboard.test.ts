@@ -153,6 +153,61 @@ test('the time range lives in the page address: a preset is kept across pages, a
   }
 });
 
+test("a node's page lists the processes its agent reports, with markup in a name shown as text", async () => {
+  const at = new Date(Date.now() - 60_000).toISOString();
+  const row = { time: at, nodeId: 'e2e-proc', cpuPercent: 12, ramPercent: 40, diskPercent: 50, processes: [
+    { name: 'zone-mta', running: true, pid: 1234, cpuPercent: 3.1, memoryMB: 210.5 },
+    { name: '<img src=x onerror="window.__pwned=1">haraka', running: false, pid: null, cpuPercent: null, memoryMB: null },
+  ] };
+  const res = await app.apiCall('POST', '/api/v1/metrics/system', app.adminAuth, { type: 'system', data: [row] });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  const { page, problems } = await app.openPage('/nodes/e2e-proc?range=1h');
+  try {
+    await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
+    await page.waitForSelector('[data-panel="processes"] tr[data-process]');
+    const rows = await page.$$eval('[data-panel="processes"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 5).map((td) => td.textContent)));
+    // sorted by the API (by name): the hostile name sorts first ('<' before 'z')
+    assert.deepEqual(rows, [
+      ['<img src=x onerror="window.__pwned=1">haraka', 'not running', '–', '–', '–'],
+      ['zone-mta', 'running', '1234', '3.1 %', '211 MB'],
+    ]);
+    assert.equal(await page.$$eval('[data-panel="processes"] img', (x) => x.length), 0);
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('the nodes page shows the MongoDB replica set: members, roles, the lagging one, the summary', async () => {
+  const now = Date.now();
+  const ts = (s: number) => new Date(now - s * 1000).toISOString();
+  const member = (nodeId: string, role: string, lag: number) => [
+    { nodeId, timestamp: ts(20), role, connectionsCurrent: 10, connectionsAvailable: 90, opsInsert: 15, opsQuery: 15, replLagSeconds: lag, wtCacheUsedBytes: 50, wtCacheMaxBytes: 100, oplogWindowHours: 30 },
+    { nodeId, timestamp: ts(5), role, connectionsCurrent: 10, connectionsAvailable: 90, opsInsert: 30, opsQuery: 0, replLagSeconds: lag, wtCacheUsedBytes: 50, wtCacheMaxBytes: 100, oplogWindowHours: 24 },
+  ];
+  const res = await app.apiCall('POST', '/api/v1/metrics', app.adminAuth, { type: 'mongodb', data: [...member('e2e-mongo-a', 'primary', 0), ...member('e2e-mongo-b', 'secondary', 45)] });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  const { page, problems } = await app.openPage('/nodes');
+  try {
+    await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
+    await page.waitForSelector('[data-panel="mongodb"] tr[data-member="e2e-mongo-b"]');
+    const rows = await page.$$eval('[data-panel="mongodb"] tr[data-member^="e2e-mongo"]', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 5).map((td) => td.textContent)));
+    // 30 inserts over the 15 s between the two samples: 2 ops/s; the secondary lags 45 s (threshold 10 s by default)
+    assert.deepEqual(rows, [
+      ['e2e-mongo-a', 'primary', 'ok', '0 s', '2'],
+      ['e2e-mongo-b', 'secondary', 'lagging', '45 s', '2'],
+    ]);
+    const summary = await page.$eval('[data-panel="mongodb"] p.hint', (p) => p.textContent ?? '');
+    assert.match(summary, /primary e2e-mongo-a/);
+    assert.match(summary, /worst lag 45 s/);
+    assert.match(summary, /shortest oplog window 24 h/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
 test('two nodes open side by side in the comparison, one series each', async () => {
   await ingestSystem('e2e-cmp-a', 12, 10);
   await ingestSystem('e2e-cmp-b', 12, 60);

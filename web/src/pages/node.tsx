@@ -2,7 +2,7 @@
 import { api } from '../api.ts';
 import { Chart, hasValues, type Series } from '../chart.tsx';
 import { families, fetchSeries, useData, type FamilyInfo, type NodeSeries } from '../data.ts';
-import { formatAge, formatTime } from '../format.ts';
+import { formatAge, formatNumber, formatTime } from '../format.ts';
 import type { TimeView } from '../time.ts';
 import type { PageProps } from './index.ts';
 import type { ClusterStatus } from './overview.tsx';
@@ -47,6 +47,51 @@ function FamilyCharts({ family, nodeId, time }: { family: FamilyInfo; nodeId: st
   );
 }
 
+interface Process {
+  name: string;
+  running: boolean;
+  pid: number | null;
+  cpuPercent: number | null;
+  memoryMB: number | null;
+  reportedAt: string;
+}
+
+/** The processes the node's agent watches (its latest report), or how to get them. */
+function Processes({ nodeId, time }: { nodeId: string; time: TimeView }) {
+  const list = useData((signal) => api<{ items: Process[] }>(`/api/v1/nodes/${encodeURIComponent(nodeId)}/processes`, { signal }), [nodeId, time.from.getTime()]);
+  const items = list.data?.items ?? [];
+  return (
+    <section class="processes" data-panel="processes">
+      <h2>Processes</h2>
+      {list.error && <p class="error">{list.error}</p>}
+      {list.data && items.length === 0 && (
+        <p class="hint">No process list from this node. The agent sends one with its system metrics: a <code>processes</code> array (name, running, pid, cpuPercent, memoryMB) in the rows it posts to <code>/api/v1/metrics/system</code>.</p>
+      )}
+      {items.length > 0 && (
+        <div class="table-wrap">
+          <table class="table">
+            <thead>
+              <tr><th>Process</th><th>State</th><th>PID</th><th>CPU</th><th>Memory</th><th>Reported</th></tr>
+            </thead>
+            <tbody>
+              {items.map((p) => (
+                <tr data-process={p.name}>
+                  <td>{p.name}</td>
+                  <td><span class={`badge ${p.running ? 'state-ok' : 'state-bad'}`}>{p.running ? 'running' : 'not running'}</span></td>
+                  <td>{p.pid ?? '–'}</td>
+                  <td>{p.cpuPercent === null ? '–' : `${formatNumber(p.cpuPercent, 1)} %`}</td>
+                  <td>{p.memoryMB === null ? '–' : `${formatNumber(p.memoryMB, 0)} MB`}</td>
+                  <td>{formatTime(p.reportedAt, time.tz)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 export function NodePage({ params, time }: PageProps) {
   const id = params.id!;
   const node = useData((signal) => api<{ id: string; hostname: string | null; role: string | null; status: string; health: string; addresses: Record<string, unknown>; labels: Record<string, unknown>; lastSeen: string | null; registeredAt: string }>(`/api/v1/nodes/${encodeURIComponent(id)}`, { signal }), [id]);
@@ -71,6 +116,7 @@ export function NodePage({ params, time }: PageProps) {
           {Object.entries(n.labels).map(([k, v]) => <><dt>{k}</dt><dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd></>)}
         </dl>
       )}
+      <Processes nodeId={id} time={time} />
       {status.data && shown.length === 0 && <p class="hint">This node has not reported any metric family yet.</p>}
       {shown.map((f) => <FamilyCharts family={f} nodeId={id} time={time} />)}
     </section>

@@ -7,6 +7,7 @@ import { Link } from '../link.tsx';
 import { navigate, setQuery } from '../router.ts';
 import type { PageProps } from './index.ts';
 import { AgentHint, latest, type ClusterNode, type ClusterStatus } from './overview.tsx';
+import { MongoPanel } from './mongodb.tsx';
 
 interface Column {
   key: string;
@@ -103,6 +104,7 @@ export function NodesPage({ query }: PageProps) {
           </tbody>
         </table>
       </div>
+      {nodes.some((n) => n.role === 'mongodb' || 'mongodb' in n.families) && <MongoPanel />}
     </section>
   );
 }
