@@ -6,27 +6,10 @@ import { formatTime } from '../format.ts';
 import { Link } from '../link.tsx';
 import { setQuery } from '../router.ts';
 import type { PageProps } from './index.ts';
+import type { AlertEvent } from '../../../src/modules/alerts/service.ts';
 import { AlertsTabs } from './ops/tabs.tsx';
 
-export interface AlertEvent {
-  id: number;
-  ruleId: number | null;
-  alertType: string;
-  alertName: string;
-  severity: 'info' | 'warning' | 'critical';
-  status: 'pending' | 'firing' | 'acknowledged' | 'resolved';
-  message: string;
-  labels: Record<string, string>;
-  nodeId: string | null;
-  serviceName: string | null;
-  value: number | null;
-  createdAt: string;
-  firedAt: string | null;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  resolvedAt: string | null;
-  mutedBy: { kind: string; id?: number; at: string }[];
-}
+export type { AlertEvent };
 
 export function SeverityBadge({ severity }: { severity: string }) {
   return <span class={`badge sev-${severity}`}>{severity}</span>;

@@ -5,6 +5,8 @@ import { families, fetchSeries, useData, type FamilyInfo, type NodeSeries } from
 import { formatAge, formatNumber, formatTime } from '../format.ts';
 import type { TimeView } from '../time.ts';
 import type { PageProps } from './index.ts';
+/** A process as GET /api/v1/nodes/{id}/processes answers it (the service's view). */
+import type { ProcessView as Process } from '../../../src/modules/nodes/service.ts';
 import type { ClusterStatus } from './overview.tsx';
 
 /** The system family's charts: fields drawn together share a unit. */
@@ -47,14 +49,6 @@ function FamilyCharts({ family, nodeId, time }: { family: FamilyInfo; nodeId: st
   );
 }
 
-interface Process {
-  name: string;
-  running: boolean;
-  pid: number | null;
-  cpuPercent: number | null;
-  memoryMB: number | null;
-  reportedAt: string;
-}
 
 /** The processes the node's agent watches (its latest report), or how to get them. */
 function Processes({ nodeId, time }: { nodeId: string; time: TimeView }) {

@@ -17,43 +17,13 @@ import { AgentsNav, Windowed } from './common.tsx';
 export const RUN_STATUSES = ['queued', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled'] as const;
 const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
-export interface Run {
-  id: number;
-  taskId: number;
-  status: (typeof RUN_STATUSES)[number];
-  userPrompt: string;
-  agent: string;
-  node: string | null;
-  workloadId: number | null;
-  createdBy: string;
-  queuedAt: string;
-  startedAt: string | null;
-  approvalRequestedAt: string | null;
-  approvalDecidedAt: string | null;
-  succeededAt: string | null;
-  failedAt: string | null;
-  cancelledAt: string | null;
-  error: string | null;
-  lastEventSeq: number;
-}
+export type { Run } from '../../../../src/modules/ledger/runs.ts';
+import type { Run } from '../../../../src/modules/ledger/runs.ts';
+import type { ToolCall } from '../../../../src/modules/ledger/tools.ts';
 interface Task { id: number; title: string }
 interface RunEvent { seq: number; id: number; kind: string; message: string | null; data: Record<string, unknown>; at: string }
 export interface CostRow { key: string; requests: number; inputTokens: number; cachedInputTokens: number; outputTokens: number; reasoningTokens: number; cost: number; unpricedRequests: number }
-export interface ToolCall {
-  id: number;
-  runId: number;
-  eventSeq: number;
-  tool: string;
-  arguments: unknown;
-  argsValid: boolean;
-  approval: 'not_required' | 'pending' | 'approved' | 'rejected';
-  approverRole: 'viewer' | 'operator' | 'admin' | null;
-  decidedBy: string | null;
-  decisionReason: string | null;
-  outcome: string | null;
-  durationMs: number | null;
-  requestedAt: string;
-}
+export type { ToolCall };
 
 const tasks = new Map<number, Promise<Task>>();
 /** A task's title, read once per page load. */

@@ -12,24 +12,10 @@ import { Link } from '../../link.tsx';
 import { setQuery } from '../../router.ts';
 import type { TimeView } from '../../time.ts';
 import type { PageProps } from '../index.ts';
+import type { DeviceView as Device } from '../../../../src/modules/homelab/devices.ts';
 import { Badge, Command, errorText, FieldError, fieldErrors, formatDuration, Pager, type PageEnvelope } from './ui.tsx';
 
-export interface Device {
-  id: string;
-  hostname: string | null;
-  deviceType: string | null;
-  metadata: Record<string, unknown>;
-  address: string;
-  port: number;
-  username: string;
-  hostKey: { state: 'unpinned' | 'pinned' | 'mismatch'; sha256: string | null; presentedSha256: string | null };
-  configPaths: string[];
-  enabled: boolean;
-  lastCollectionAt: string | null;
-  lastSuccessfulCollection: string | null;
-  lastCollectionStatus: 'success' | 'failed' | 'partial' | null;
-  lastError: string | null;
-}
+export type { Device };
 interface Container { time: string; containerId: string; name: string | null; image: string | null; status: string | null; state: string | null; runtime: string | null; cpuPercent: number | null; memoryUsageBytes: number | null; memoryLimitBytes: number | null }
 interface Drive { time: string; driveName: string; model: string | null; serialNumber: string | null; protocol: string | null; temperatureCelsius: number | null; powerOnHours: number | null; isHealthy: boolean | null; reallocatedSectors: number | null; pendingSectors: number | null }
 interface Io { time: string; kind: 'disk' | 'interface' | 'filesystem'; name: string; readBytesPerSec: number | null; writeBytesPerSec: number | null; rxBytesPerSec: number | null; txBytesPerSec: number | null; rxErrors: number | null; txErrors: number | null; sizeBytes: number | null; usedBytes: number | null; usedPercent: number | null }

@@ -10,21 +10,9 @@ import { Link } from '../../link.tsx';
 import type { TimeView } from '../../time.ts';
 import './mail.css';
 
-/** The outcome counts and rates every analytics answer carries (docs/mail.md "Outcomes and rates"). */
-export interface Outcomes {
-  events: number;
-  sent: number;
-  received: number;
-  delivered: number;
-  bounced: number;
-  deferred: number;
-  rejected: number;
-  outcomes: number;
-  deliveredRate: number | null;
-  bouncedRate: number | null;
-  deferredRate: number | null;
-  rejectedRate: number | null;
-}
+/** The outcome counts and rates every analytics answer carries (docs/mail.md "Outcomes and rates"): the service's own type. */
+export type { Outcomes } from '../../../../src/modules/mail-analytics/service.ts';
+import type { Outcomes } from '../../../../src/modules/mail-analytics/service.ts';
 
 /** The analytics filters the pages offer, with the client-side rule of each (the API's rules, for a message before sending). */
 export const FILTERS = [

@@ -11,6 +11,7 @@ import { formatNumber, formatPercent, formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
 import { navigate, setQuery } from '../../router.ts';
 import type { PageProps } from '../index.ts';
+import type { WindowFigures as Window } from '../../../../src/modules/sending-domains/reputation.ts';
 import { errorText, Field, fieldErrors, isDomain, MailNav, Stat } from './common.tsx';
 
 type Part = 'configured' | 'missing' | 'invalid' | 'error' | string;
@@ -33,19 +34,6 @@ interface Domain {
   lastCheckOutcome: string | null;
   consecutiveCheckErrors: number;
   lastCheck: Evidence | null;
-}
-interface Window {
-  attempts: number;
-  delivered: number;
-  bounced: number;
-  bounceRate: number | null;
-  hardBounceRate: number | null;
-  complaints: number;
-  complaintRate: number | null;
-  avgDeliveryMs: number | null;
-  dkimPassRate: number | null;
-  spfPassRate: number | null;
-  dmarcPassRate: number | null;
 }
 interface Reputation {
   problems: string[];

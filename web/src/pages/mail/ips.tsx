@@ -13,6 +13,7 @@ import { Link } from '../../link.tsx';
 import { setQuery } from '../../router.ts';
 import { useStore } from '../../store.ts';
 import type { PageProps } from '../index.ts';
+import type { WarmupState as Warmup } from '../../../../src/modules/sending-ips/warmup.ts';
 import { errorText, Field, fieldErrors, isNodeId, MailNav, pct, SafeLink, Stat } from './common.tsx';
 
 export interface SendingIp {
@@ -40,17 +41,6 @@ interface Plan {
   id: number;
   name: string;
   days: number;
-}
-interface Warmup {
-  plan: { id: number; name: string; days: number } | null;
-  day: number;
-  completed: boolean;
-  todayAllowance: number | null;
-  sentToday: number;
-  remainingToday: number | null;
-  held: boolean;
-  heldReason: string | null;
-  warmupStart: string | null;
 }
 interface Rates {
   attempts: number;

@@ -10,26 +10,9 @@ import { formatNumber, formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
 import { navigate } from '../../router.ts';
 import type { PageProps } from '../index.ts';
+import type { TraceEvent } from '../../../../src/modules/mail-analytics/service.ts';
 import { Field, fieldErrors, MailNav, qs } from './common.tsx';
 
-interface TraceEvent {
-  timestamp: string;
-  eventId: string;
-  eventType: string;
-  mtaNode: string | null;
-  queueId: string | null;
-  fromAddress: string | null;
-  toAddress: string | null;
-  toDomain: string | null;
-  mxHost: string | null;
-  sendingIp: string | null;
-  statusCode: number | null;
-  statusMessage: string | null;
-  bounceType: string | null;
-  bounceCategory: string | null;
-  bounceMessage: string | null;
-  deliveryTimeMs: number | null;
-}
 interface TraceAnswer {
   messageId: string;
   from: string;
