@@ -16,6 +16,7 @@ import { blackhole, startDnsServer, type DnsRecords, type DnsServer } from '../.
 import { ManualClock } from '../../domain/clock.ts';
 import { AlertsService } from '../alerts/service.ts';
 import { ruleInputSchema } from '../alerts/conditions.ts';
+import { refreshScores } from '../sending-ips/reputation.ts';
 import { dnsblQueryName, DnsblResolver } from './lookup.ts';
 import { DnsblService, dnsblListedObserver, dnsblNodeIpsObserver } from './service.ts';
 
@@ -149,6 +150,18 @@ for (const kind of enabledBackends()) {
       assert.deepEqual(rep54.listings, []);
       assert.deepEqual(rep54.dnsbl.errors.map((e: { zone: string }) => e.zone), ['crit.bl.test']);
       assert.ok(rep54.reasons.includes('no PTR record'), JSON.stringify(rep54.reasons));
+      // Scores: a critical listing costs 40, a medium one 10, a PTR that is missing or does not point back 10;
+      // no mail sent yet, so the rate terms are not evaluated.
+      assert.deepEqual(rep.score, { score: 60, deductions: [{ term: 'listed_critical', points: 40, value: 1 }], notEvaluated: ['bounce_rate_24h', 'complaint_rate_24h'] });
+      assert.deepEqual(rep54.score.deductions, [{ term: 'ptr', points: 10, value: 'false' }]);
+      assert.equal((await ip('192.0.2.9')).reputationScore, 50, 'not scored yet: the column default');
+      assert.deepEqual(await refreshScores(rt.db, clock.now()), { scored: 4, updated: 4 });
+      assert.deepEqual(
+        await Promise.all(['192.0.2.7', '192.0.2.9', '192.0.2.54'].map(async (a) => (await ip(a)).reputationScore)),
+        [60, 80, 90],
+        'critical listing − 40; medium listing and a PTR that points elsewhere − 10 each; no PTR − 10',
+      );
+      assert.deepEqual(await refreshScores(rt.db, clock.now()), { scored: 4, updated: 0 }, 'unchanged scores are not written again');
 
       const alerts = new AlertsService({ db: rt.db, clock, observers: { dnsbl_listed: dnsblListedObserver, dnsbl_node_ips: dnsblNodeIpsObserver } });
       const critical = await alerts.createRule(ruleInputSchema.parse({ name: `bl-crit-${kind}`, severity: 'critical', condition: { kind: 'dnsbl_listed', lists: 'critical' } }));

@@ -13,6 +13,7 @@ import type { ConditionObserver } from '../alerts/contracts.ts';
 import { DnsblResolver } from '../dnsbl/lookup.ts';
 import { dnsblRoutes } from '../dnsbl/routes.ts';
 import { DnsblService, dnsblListedObserver, dnsblNodeIpsObserver } from '../dnsbl/service.ts';
+import { refreshScores } from './reputation.ts';
 import { sendingIpRoutes } from './routes.ts';
 import { SendingIpService } from './service.ts';
 import { WarmupService, warmupBounceObserver, warmupHeldObserver } from './warmup.ts';
@@ -22,7 +23,7 @@ export interface SendingIpsModule {
   warmup: WarmupService;
   dnsbl: DnsblService;
   routes: RouteModule;
-  /** `dnsbl-check` (every 60 s, lease, outside transactions) and `sending-ips-warmup` (every 5 min). */
+  /** `dnsbl-check` (every 60 s, lease, outside transactions) and `sending-ips-warmup` and `sending-ips-reputation` (every 5 min). */
   jobs: JobDefinition[];
   /** Alert condition observers by kind: dnsbl_listed, dnsbl_node_ips, warmup_bounce, warmup_held. */
   observers: Record<string, ConditionObserver>;
@@ -62,6 +63,12 @@ export function createSendingIpsModule(o: SendingIpsModuleOptions): SendingIpsMo
       description: 'Once a day advances or holds each warming IP by its plan\'s gates; refreshes today\'s sent counts',
       intervalMs: 300_000,
       run: async () => ({ ...(await warmup.advanceDue()) }),
+    },
+    {
+      name: 'sending-ips-reputation',
+      description: 'Scores every sending IP (bounce and complaint rates of 24 h, DNSBL listings by tier, PTR) and stores the scores that changed in reputation_score',
+      intervalMs: 300_000,
+      run: async () => ({ ...(await refreshScores(o.db, o.clock.now())) }),
     },
   ];
   return {

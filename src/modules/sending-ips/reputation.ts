@@ -9,7 +9,9 @@
  * level), its warm-up is held, its PTR is missing or does not point back, or its
  * last DNSBL checks failed; otherwise `ok`.
  */
+import type { Queryable } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { DnsblTier } from '../dnsbl/zones.ts';
 import type { DnsblService } from '../dnsbl/service.ts';
 import type { SendingIpService } from './service.ts';
 import { ratesByIp, type Rates, type WarmupService, type WarmupState } from './warmup.ts';
@@ -27,6 +29,75 @@ export interface Reputation {
   warmup: WarmupState | null;
   rates: { last24h: Rates; last7d: Rates };
   ptr: { record: string | null; confirmed: boolean | null; checkedAt: string | null; error: string | null };
+  /** The reputation score (0–100) as computed now, with its terms; `sending_ips.reputation_score` holds the last one the job stored. */
+  score: IpScore;
+}
+
+export interface IpScore {
+  score: number;
+  deductions: { term: string; points: number; value: number | string | null }[];
+  /** Terms without data: they deduct nothing. */
+  notEvaluated: string[];
+}
+
+/** Points one listing costs, by the zone's tier. */
+export const LISTING_POINTS: Record<DnsblTier, number> = { critical: 40, high: 20, medium: 10, low: 5 };
+
+/**
+ * An IP's reputation score, 0–100 (the requirements' `reputation_score`, the IP table's
+ * "85/100"), built like the domain health score from terms with their evidence:
+ *   100 − (bounce rate 24 h > 5 % ? 20 : bounce rate × 3)
+ *       − (complaint rate 24 h ≥ 0.3 % ? 25 : ≥ 0.1 % ? 10 : 0)   (the mailbox providers' bulk-sender limits)
+ *       − Σ listings (critical 40, high 20, medium 10, low 5 each)
+ *       − (PTR checked and not forward-confirmed ? 10 : 0),
+ * rates in percent, clamped to 0–100 and rounded to an integer (the column's type). An IP without
+ * delivery attempts in 24 h is scored on its listings and PTR only (the rate terms are listed in
+ * notEvaluated), so a listed IP that has not sent yet still scores low.
+ */
+export function ipScore(input: { last24h: Pick<Rates, 'attempts' | 'bounceRate' | 'complaintRate'>; listingTiers: readonly DnsblTier[]; ptr: { checked: boolean; confirmed: boolean | null } }): IpScore {
+  const deductions: IpScore['deductions'] = [];
+  const notEvaluated: string[] = [];
+  const take = (term: string, points: number, value: number | string | null) => points > 0 && deductions.push({ term, points: Math.round(points * 1000) / 1000, value });
+  const r = input.last24h;
+  if (r.attempts === 0 || r.bounceRate === null) notEvaluated.push('bounce_rate_24h');
+  else take('bounce_rate_24h', r.bounceRate > 5 ? 20 : r.bounceRate * 3, r.bounceRate);
+  if (r.attempts === 0 || r.complaintRate === null) notEvaluated.push('complaint_rate_24h');
+  else take('complaint_rate_24h', r.complaintRate >= 0.3 ? 25 : r.complaintRate >= 0.1 ? 10 : 0, r.complaintRate);
+  for (const tier of ['critical', 'high', 'medium', 'low'] as const) {
+    const n = input.listingTiers.filter((t) => t === tier).length;
+    take(`listed_${tier}`, n * LISTING_POINTS[tier], n);
+  }
+  if (!input.ptr.checked) notEvaluated.push('ptr');
+  else take('ptr', input.ptr.confirmed === true ? 0 : 10, input.ptr.confirmed === null ? 'missing' : String(input.ptr.confirmed));
+  const total = deductions.reduce((s, x) => s + x.points, 0);
+  return { score: Math.round(Math.min(100, Math.max(0, 100 - total))), deductions, notEvaluated };
+}
+
+/**
+ * Computes every registered IP's score (all but retired) and stores the ones that changed:
+ * one pass over the last 24 h of email_events by sending IP, one read of the listings and the
+ * PTR state. Returns how many IPs were scored and updated.
+ */
+export async function refreshScores(db: Queryable, now: Date): Promise<{ scored: number; updated: number }> {
+  const ips = await db.queryMany<{ ip: string; score: number; ptr_checked: boolean; ptr_confirmed: boolean | null; tiers: DnsblTier[] | null }>(
+    `SELECT host(s.ip) AS ip, s.reputation_score AS score, s.ptr_checked_at IS NOT NULL AS ptr_checked, s.ptr_confirmed,
+            (SELECT array_agg(z.tier) FROM dnsbl_listings l JOIN dnsbl_zones z ON z.zone = l.zone WHERE l.ip = s.ip AND l.listed AND z.enabled) AS tiers
+       FROM sending_ips s WHERE s.status <> 'retired'`,
+  );
+  if (ips.length === 0) return { scored: 0, updated: 0 };
+  const rates = await ratesByIp(db, ips.map((r) => r.ip), new Date(now.getTime() - 86_400_000), now);
+  const changed: { ip: string; score: number }[] = [];
+  for (const r of ips) {
+    const s = ipScore({ last24h: rates.get(r.ip)!, listingTiers: r.tiers ?? [], ptr: { checked: r.ptr_checked, confirmed: r.ptr_confirmed } }).score;
+    if (s !== r.score) changed.push({ ip: r.ip, score: s });
+  }
+  if (changed.length > 0) {
+    await db.query(
+      `UPDATE sending_ips s SET reputation_score = c.score, updated_at = $3 FROM unnest($1::inet[], $2::int[]) AS c(ip, score) WHERE s.ip = c.ip`,
+      [changed.map((c) => c.ip), changed.map((c) => c.score), now.toISOString()],
+    );
+  }
+  return { scored: ips.length, updated: changed.length };
 }
 
 export async function reputationOf(ipIn: string, deps: { ips: SendingIpService; dnsbl: DnsblService; warmup: WarmupService; clock: Clock }): Promise<Reputation> {
@@ -62,5 +133,6 @@ export async function reputationOf(ipIn: string, deps: { ips: SendingIpService; 
     warmup,
     rates: { last24h, last7d },
     ptr: { record: ip.ptrRecord, confirmed: ip.ptrConfirmed, checkedAt: ip.ptrCheckedAt, error: ptrError },
+    score: ipScore({ last24h, listingTiers: listings.map((l) => l.tier), ptr: { checked: ip.ptrCheckedAt !== null, confirmed: ip.ptrConfirmed } }),
   };
 }

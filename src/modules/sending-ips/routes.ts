@@ -44,7 +44,7 @@ const sendingIp = z.object({
   dailyLimit: z.number().int().nullable().describe('Today\'s warm-up limit; null: no limit'),
   currentDailySent: z.number().int().describe('Delivery attempts today (UTC) from email_events, refreshed by the sending-ips-warmup job'),
   blacklistCount: z.number().int().describe('Enabled DNSBL zones the IP is currently listed on'),
-  reputationScore: z.number().int(),
+  reputationScore: z.number().int().describe('0–100: computed every 5 minutes by the sending-ips-reputation job from the IP\'s 24-hour bounce and complaint rates, its DNSBL listings and its PTR; 50 until first scored'),
   lastBlacklistCheck: dateTime,
   notes: z.string().nullable(),
   createdAt: z.string(),
@@ -197,9 +197,9 @@ export function sendingIpRoutes(app: App, _deps: AppDeps, s: { ips: SendingIpSer
       config: { access: WRITE },
       schema: {
         tags: ['ips'],
-        summary: 'Change notes, status, node or reputation score',
+        summary: 'Change notes, status or node',
         params: ipParams,
-        body: z.strictObject({ notes: z.string().max(2000).nullable().optional(), status: status.optional(), nodeId: nodeId.nullable().optional(), reputationScore: z.number().int().min(0).max(100).optional() }),
+        body: z.strictObject({ notes: z.string().max(2000).nullable().optional(), status: status.optional(), nodeId: nodeId.nullable().optional() }),
         response: { 200: sendingIp, 400: problemSchema, 404: problemSchema },
       },
     },
@@ -247,6 +247,13 @@ export function sendingIpRoutes(app: App, _deps: AppDeps, s: { ips: SendingIpSer
             warmup: warmupState.nullable(),
             rates: z.object({ last24h: rates, last7d: rates }),
             ptr: z.object({ record: z.string().nullable(), confirmed: z.boolean().nullable(), checkedAt: z.string().nullable(), error: z.string().nullable() }),
+            score: z
+              .object({
+                score: z.number().int().min(0).max(100),
+                deductions: z.array(z.object({ term: z.string(), points: z.number(), value: z.union([z.number(), z.string()]).nullable() })),
+                notEvaluated: z.array(z.string()),
+              })
+              .describe('The reputation score as computed now, with its terms (reputation_score holds the one the scoring job last stored)'),
           }),
           404: problemSchema,
         },

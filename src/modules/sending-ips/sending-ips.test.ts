@@ -52,6 +52,8 @@ for (const kind of enabledBackends()) {
       assert.equal((await req('GET', '/api/v1/ips/2001:db8::10', viewer)).json().ip, '2001:db8::10');
       const patched = await req('PATCH', '/api/v1/ips/198.51.100.10', op, { notes: 'pool B', status: 'paused' });
       assert.deepEqual([patched.json().notes, patched.json().status, patched.json().statusReason], ['pool B', 'paused', 'set by a user']);
+      const scored = await req('PATCH', '/api/v1/ips/198.51.100.10', op, { reputationScore: 90 });
+      assert.equal(scored.statusCode, 400, 'the reputation score is computed by Opsdeck, not set by hand');
       const retired = await req('DELETE', '/api/v1/ips/198.51.100.10', op);
       assert.equal(retired.json().status, 'retired');
       assert.equal((await req('GET', '/api/v1/ips/198.51.100.10', viewer)).json().status, 'retired', 'retiring keeps the row');

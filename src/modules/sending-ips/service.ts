@@ -336,7 +336,7 @@ export class SendingIpService {
     });
   }
 
-  async update(ipIn: string, patch: { notes?: string | null | undefined; status?: IpStatus | undefined; nodeId?: string | null | undefined; reputationScore?: number | undefined }): Promise<SendingIp> {
+  async update(ipIn: string, patch: { notes?: string | null | undefined; status?: IpStatus | undefined; nodeId?: string | null | undefined }): Promise<SendingIp> {
     const ip = canonicalIp(ipIn, 'ip');
     return this.db.transaction(async (tx) => {
       await this.get(ip, tx);
@@ -349,7 +349,6 @@ export class SendingIpService {
       };
       if (patch.notes !== undefined) set('notes', patch.notes);
       if (patch.nodeId !== undefined) set('node_id', patch.nodeId);
-      if (patch.reputationScore !== undefined) set('reputation_score', patch.reputationScore);
       if (patch.status !== undefined) {
         set('status', patch.status);
         sets.push(`status_changed_at = CASE WHEN status IS DISTINCT FROM $${params.length} THEN $2::timestamptz ELSE status_changed_at END`);
