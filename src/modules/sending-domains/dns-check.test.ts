@@ -13,7 +13,7 @@ const KEY = 'MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGe
 const IPS = ['192.0.2.10', '198.51.100.7', '203.0.113.5'];
 
 const records = {
-  authoritative: [Z],
+  authoritative: [Z, 'brand.co.uk', 'solo.co.uk'],
   a: { [`relay.chain.${Z}`]: ['198.51.100.7'] },
   txt: {
     [`good.${Z}`]: ['v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.7 ip4:203.0.113.0/28 ip6:2001:db8::/32 -all', 'site-verification=abc123'],
@@ -31,6 +31,10 @@ const records = {
     [`_dmarc.good.${Z}`]: [`v=DMARC1; p=reject; sp=quarantine; pct=50; rua=mailto:dmarc@good.${Z}`],
     [`_dmarc.partial.${Z}`]: ['v=DMARC1; p=none'],
     [`_dmarc.two.${Z}`]: ['v=DMARC1; p=reject', 'v=DMARC1; p=none'],
+    // An organisational domain under a two-label public suffix, with a subdomain policy.
+    ['_dmarc.brand.co.uk']: ['v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@brand.co.uk'],
+    ['_dmarc.own.brand.co.uk']: ['v=DMARC1; p=none'],
+    ['_dmarc.solo.co.uk']: ['v=DMARC1; p=quarantine'],
   },
 };
 
@@ -149,6 +153,28 @@ describe('sending-domain DNS checks (real DNS server on loopback)', () => {
     const two = await checkDmarc(lookup(), `two.${Z}`);
     assert.equal(two.state, 'not_configured');
     assert.match(two.reason, /^2 DMARC records/);
+  });
+
+  test('DMARC: a subdomain without a record takes its organisational domain\'s sp (or p), found by the Public Suffix List; its own record wins', async () => {
+    const sub = await checkDmarc(lookup(), 'mail.brand.co.uk');
+    assert.deepEqual(
+      { state: sub.state, source: sub.source, org: sub.organizationalDomain, policy: sub.policy, sp: sub.subdomainPolicy, records: sub.records },
+      { state: 'configured', source: 'organizational', org: 'brand.co.uk', policy: 'quarantine', sp: 'quarantine', records: ['v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@brand.co.uk'] },
+    );
+    assert.match(sub.reason, /inherited from brand\.co\.uk/);
+    const deep = await checkDmarc(lookup(), 'a.b.brand.co.uk');
+    assert.deepEqual([deep.state, deep.policy, deep.organizationalDomain], ['configured', 'quarantine', 'brand.co.uk'], 'the organisational domain, not the parent');
+    const own = await checkDmarc(lookup(), 'own.brand.co.uk');
+    assert.deepEqual([own.state, own.source, own.policy], ['configured', 'domain', 'none']);
+    const org = await checkDmarc(lookup(), 'brand.co.uk');
+    assert.deepEqual([org.state, org.source, org.organizationalDomain, org.policy], ['configured', 'domain', null, 'reject']);
+    const noSp = await checkDmarc(lookup(), 'news.solo.co.uk');
+    assert.deepEqual([noSp.state, noSp.policy], ['configured', 'quarantine'], 'without sp the organisational p applies');
+    const none = await checkDmarc(lookup(), `nospf.${Z}`);
+    assert.deepEqual([none.state, none.organizationalDomain], ['not_configured', Z]);
+    assert.equal(none.reason, `no DMARC record (TXT v=DMARC1 at _dmarc.nospf.${Z} or at the organisational domain's _dmarc.${Z})`);
+    const two = await checkDmarc(lookup(), `x.two.${Z}`);
+    assert.equal(two.state, 'not_configured', 'no record at x.two and none at the organisational domain');
   });
 
   test('a DNS server that never answers: every part is an error, never configured or not configured', async () => {

@@ -14,13 +14,17 @@
  *   configured when every configured selector has a key (and at least one selector is configured).
  * - DMARC (RFC 7489): `_dmarc.<domain>` TXT starting `v=DMARC1`; exactly one (several = none,
  *   §6.6.3); `p=` (a missing or invalid p with a valid rua counts as none, §6.6.3), `sp=`, `pct=`,
- *   `rua=`. The organisational-domain fallback (a public-suffix list) is not done.
+ *   `rua=`. With no record at the domain, the organisational domain's record applies (§6.6.3 step 3):
+ *   the domain one label below its public suffix by the Public Suffix List (ICANN and private
+ *   sections, as the list file that DMARC receivers load holds both; the `tldts` package), its `sp=`
+ *   (or `p=`) being the policy. Several records at the domain end the discovery (§6.6.3 step 5).
  *
  * A lookup that gets no answer (timeout, SERVFAIL, refused) makes that part `error`: nothing is
  * concluded about it. NXDOMAIN and "no records of that type" are answers.
  */
 import { Resolver } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { getDomain } from 'tldts';
 import type { DmarcPolicy, PartState } from './schema.ts';
 
 /** A DNS question that got no answer (timeout, SERVFAIL, REFUSED, connection refused …). */
@@ -103,8 +107,12 @@ export interface DkimEvidence {
 export interface DmarcEvidence {
   state: PartState;
   reason: string;
-  /** The TXT records of _dmarc.<domain> that start with v=DMARC1. */
+  /** The TXT records that start with v=DMARC1, at `_dmarc.<domain>` or, when it has none, at `_dmarc.<organisational domain>`. */
   records: string[];
+  /** Where the record applied was found: the domain itself, or its organisational domain (then `policy` is that record's `sp`, or its `p`). */
+  source: 'domain' | 'organizational' | null;
+  /** The organisational domain by the Public Suffix List (null: the domain is one, or has no registrable part). */
+  organizationalDomain: string | null;
   policy: DmarcPolicy | null;
   subdomainPolicy: DmarcPolicy | null;
   pct: number | null;
@@ -412,30 +420,52 @@ export async function checkDkim(dns: DnsLookup, domain: string, selectors: reado
 
 const asPolicy = (v: string | undefined): DmarcPolicy | null => (v === 'none' || v === 'quarantine' || v === 'reject' ? v : null);
 
+/** The organisational domain of a name (RFC 7489 §3.2) by the Public Suffix List, or null when the name is one itself. */
+export function organizationalDomain(domain: string): string | null {
+  const org = getDomain(domain, { allowPrivateDomains: true });
+  return org && org !== domain ? org : null;
+}
+
+async function dmarcRecords(dns: DnsLookup, domain: string): Promise<string[]> {
+  return (await dns.txt(`_dmarc.${domain}`)).filter((t) => /^v\s*=\s*DMARC1\s*(;|$)/.test(t.trim()));
+}
+
 export async function checkDmarc(dns: DnsLookup, domain: string): Promise<DmarcEvidence> {
-  const base = { records: [] as string[], policy: null as DmarcPolicy | null, subdomainPolicy: null as DmarcPolicy | null, pct: null as number | null, rua: [] as string[] };
+  const org = organizationalDomain(domain);
+  const base = { records: [] as string[], source: null as DmarcEvidence['source'], organizationalDomain: org, policy: null as DmarcPolicy | null, subdomainPolicy: null as DmarcPolicy | null, pct: null as number | null, rua: [] as string[] };
   let records: string[];
+  let at = domain;
   try {
-    records = (await dns.txt(`_dmarc.${domain}`)).filter((t) => /^v\s*=\s*DMARC1\s*(;|$)/.test(t.trim()));
+    records = await dmarcRecords(dns, domain);
+    if (records.length === 0 && org !== null) {
+      records = await dmarcRecords(dns, org);
+      at = org;
+    }
   } catch (e) {
     if (e instanceof DnsUnansweredError) return { ...base, state: 'error', reason: 'DNS did not answer', error: e.message };
     throw e;
   }
   base.records = records;
-  if (records.length === 0) return { ...base, state: 'not_configured', reason: `no DMARC record (TXT v=DMARC1 at _dmarc.${domain})` };
-  if (records.length > 1) return { ...base, state: 'not_configured', reason: `${records.length} DMARC records: receivers apply none (RFC 7489 §6.6.3)` };
+  if (records.length === 0) return { ...base, state: 'not_configured', reason: `no DMARC record (TXT v=DMARC1 at _dmarc.${domain}${org ? ` or at the organisational domain's _dmarc.${org}` : ''})` };
+  if (records.length > 1) return { ...base, state: 'not_configured', reason: `${records.length} DMARC records at _dmarc.${at}: receivers apply none (RFC 7489 §6.6.3)` };
+  const inherited = at !== domain;
+  base.source = inherited ? 'organizational' : 'domain';
   const tags = parseTags(records[0]!);
-  if (!tags) return { ...base, state: 'not_configured', reason: 'the DMARC record is not a tag list' };
+  if (!tags) return { ...base, state: 'not_configured', reason: `the DMARC record at _dmarc.${at} is not a tag list` };
   base.rua = (tags.get('rua') ?? '').split(',').map((s) => s.trim()).filter((s) => /^mailto:\S+@\S+$/i.test(s) || /^https?:\/\/\S+$/i.test(s));
-  base.policy = asPolicy(tags.get('p')?.toLowerCase());
-  if (base.policy === null) {
-    if (base.rua.length === 0) return { ...base, state: 'not_configured', reason: `no valid p= (${tags.get('p') ?? 'missing'})` };
-    base.policy = 'none'; // RFC 7489 §6.6.3: an invalid or missing p with a valid rua is p=none
+  let p = asPolicy(tags.get('p')?.toLowerCase());
+  if (p === null) {
+    if (base.rua.length === 0) return { ...base, state: 'not_configured', reason: `no valid p= (${tags.get('p') ?? 'missing'}) at _dmarc.${at}` };
+    p = 'none'; // RFC 7489 §6.6.3: an invalid or missing p with a valid rua is p=none
   }
-  base.subdomainPolicy = asPolicy(tags.get('sp')?.toLowerCase()) ?? base.policy;
+  const sp = asPolicy(tags.get('sp')?.toLowerCase()) ?? p;
+  // Inherited from the organisational domain, this domain is one of its subdomains: sp is its policy.
+  base.policy = inherited ? sp : p;
+  base.subdomainPolicy = sp;
   const pct = tags.get('pct');
   base.pct = pct !== undefined && /^[0-9]{1,3}$/.test(pct) && Number(pct) <= 100 ? Number(pct) : 100;
-  return { ...base, state: 'configured', reason: `p=${base.policy}${base.pct < 100 ? ` on ${base.pct} %` : ''}${base.rua.length ? ', aggregate reports requested' : ', no aggregate reports (rua)'}` };
+  const from = inherited ? ` (inherited from ${org}: no record at _dmarc.${domain})` : '';
+  return { ...base, state: 'configured', reason: `p=${base.policy}${base.pct < 100 ? ` on ${base.pct} %` : ''}${base.rua.length ? ', aggregate reports requested' : ', no aggregate reports (rua)'}${from}` };
 }
 
 /** Every part of one domain's check. Never throws for DNS failures: they are `error` parts. */

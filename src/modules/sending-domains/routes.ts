@@ -57,6 +57,8 @@ const evidence = z
       state: part,
       reason: z.string(),
       records: z.array(z.string()),
+      source: z.enum(['domain', 'organizational']).nullable().optional().describe('Where the applied record was found: at the domain, or at its organisational domain (then policy is that record\'s sp, or its p). Absent in checks made before Opsdeck looked there'),
+      organizationalDomain: z.string().nullable().optional().describe('The organisational domain by the Public Suffix List; null when the domain is one'),
       policy,
       subdomainPolicy: policy,
       pct: z.number().int().nullable(),
