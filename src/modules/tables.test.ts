@@ -237,6 +237,7 @@ forEachBackend('regular tables', (kind) => {
       'dnsbl_listings',
       'dnsbl_tiers',
       'dnsbl_zones',
+      'ip_pools',
       'llm_requests',
       'llm_responses',
       'monitors',

@@ -20,7 +20,7 @@ import { sendingDomainChecks, sendingDomains } from './sending-domains/schema.ts
 import { LEDGER_TABLES } from './ledger/schema.ts';
 import { configurationChangeEvents, configurationSnapshots } from './config-tracking/schema.ts';
 import { HOMELAB_TABLES } from './homelab/schema.ts';
-import { sendingIps, warmupPlans } from './sending-ips/schema.ts';
+import { ipPools, sendingIps, warmupPlans } from './sending-ips/schema.ts';
 import { dnsblListings, dnsblTiers, dnsblZones } from './dnsbl/schema.ts';
 
-export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly, sendingDomains, sendingDomainChecks, ...LEDGER_TABLES, ...HOMELAB_TABLES, warmupPlans, sendingIps, dnsblTiers, dnsblZones, dnsblListings, configurationSnapshots, configurationChangeEvents];
+export const TABLES: readonly PgTable[] = [nodes, nodeProcesses, dashboardUsers, apiKeys, refreshTokens, savedViews, agentCounterTotals, alertRules, alertRuleDefaults, alertEvents, alertEventTransitions, alertSilences, alertMaintenanceWindows, notificationChannels, notificationDeliveries, monitors, serviceHealthChecks, serviceHealthHourly, sendingDomains, sendingDomainChecks, ...LEDGER_TABLES, ...HOMELAB_TABLES, warmupPlans, ipPools, sendingIps, dnsblTiers, dnsblZones, dnsblListings, configurationSnapshots, configurationChangeEvents];

@@ -13,6 +13,8 @@ import type { ConditionObserver } from '../alerts/contracts.ts';
 import { DnsblResolver } from '../dnsbl/lookup.ts';
 import { dnsblRoutes } from '../dnsbl/routes.ts';
 import { DnsblService, dnsblListedObserver, dnsblNodeIpsObserver } from '../dnsbl/service.ts';
+import { poolRoutes } from './pools/routes.ts';
+import { PoolService } from './pools.ts';
 import { refreshScores } from './reputation.ts';
 import { sendingIpRoutes } from './routes.ts';
 import { SendingIpService } from './service.ts';
@@ -20,6 +22,7 @@ import { WarmupService, warmupBounceObserver, warmupHeldObserver } from './warmu
 
 export interface SendingIpsModule {
   ips: SendingIpService;
+  pools: PoolService;
   warmup: WarmupService;
   dnsbl: DnsblService;
   routes: RouteModule;
@@ -43,6 +46,7 @@ export interface SendingIpsModuleOptions {
 export function createSendingIpsModule(o: SendingIpsModuleOptions): SendingIpsModule {
   const ips = new SendingIpService({ db: o.db, clock: o.clock });
   const warmup = new WarmupService({ db: o.db, clock: o.clock });
+  const pools = new PoolService({ db: o.db, clock: o.clock });
   const resolver = new DnsblResolver({ servers: o.dnsbl.resolvers, timeoutMs: o.dnsbl.timeoutMs, tries: 2 });
   const dnsbl = new DnsblService({ db: o.db, clock: o.clock, streams: o.streams, resolver, concurrency: o.dnsbl.concurrency, ...(o.dnsbl.maxPerRound ? { maxPerRound: o.dnsbl.maxPerRound } : {}) });
   const jobs: JobDefinition[] = [
@@ -73,10 +77,12 @@ export function createSendingIpsModule(o: SendingIpsModuleOptions): SendingIpsMo
   ];
   return {
     ips,
+    pools,
     warmup,
     dnsbl,
     routes: (app, deps) => {
       sendingIpRoutes(app, deps, { ips, warmup, dnsbl, clock: o.clock });
+      poolRoutes(app, deps, pools);
       dnsblRoutes(app, deps, dnsbl);
     },
     jobs,

@@ -11,6 +11,7 @@ import { problemSchema } from '../../http/problem.ts';
 import { NODE_ID_PATTERN } from '../../timeseries/family.ts';
 import type { DnsblService } from '../dnsbl/service.ts';
 import { MAX_IPV6_COUNT, parseCidr } from './addresses.ts';
+import { POOL_NAME } from './pools.ts';
 import { reputationOf } from './reputation.ts';
 import { IP_STATUSES } from './schema.ts';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, type SendingIpService } from './service.ts';
@@ -44,6 +45,8 @@ const sendingIp = z.object({
   dailyLimit: z.number().int().nullable().describe('Today\'s warm-up limit; null: no limit'),
   currentDailySent: z.number().int().describe('Delivery attempts today (UTC) from email_events, refreshed by the sending-ips-warmup job'),
   blacklistCount: z.number().int().describe('Enabled DNSBL zones the IP is currently listed on'),
+  pool: z.string().nullable().describe('The IP pool it belongs to (/api/v1/ip-pools), or null'),
+  poolRatio: z.number().nullable().describe('Its share of the pool\'s connections when set by hand (ZoneMTA\'s ratio, 0 < r ≤ 1); null: Opsdeck decides (docs/mail.md "IP pools")'),
   reputationScore: z.number().int().describe('0–100: computed every 5 minutes by the sending-ips-reputation job from the IP\'s 24-hour bounce and complaint rates, its DNSBL listings and its PTR; 50 until first scored'),
   lastBlacklistCheck: dateTime,
   notes: z.string().nullable(),
@@ -57,6 +60,7 @@ const filterShape = {
   subnet: cidrString.optional().describe('Only IPs inside this range'),
   listed: z.enum(['true', 'false']).transform((v) => v === 'true').optional().describe('true: listed on at least one DNSBL; false: on none'),
   search: z.string().min(1).max(100).optional().describe('Part of the address, PTR name, node id or notes'),
+  pool: z.union([z.literal('-'), z.string().regex(POOL_NAME, 'a pool name')]).optional().describe('Only IPs of this pool; `-`: IPs in no pool'),
 };
 const filter = z.strictObject({ ...filterShape, listed: z.boolean().optional() });
 
@@ -98,6 +102,8 @@ const planBody = z.strictObject({
   maxComplaintPercent: z.number().min(0).max(100).default(0.1).describe('… and the complaint rate below this (when complaints are measured)'),
   minDailyEvents: z.number().int().min(0).max(10_000_000).default(1).describe('… and at least this many delivery attempts were made'),
 });
+
+export { filter as ipFilterSchema, ipString };
 
 export function sendingIpRoutes(app: App, _deps: AppDeps, s: { ips: SendingIpService; warmup: WarmupService; dnsbl: DnsblService; clock: Clock }): void {
   const { ips, warmup } = s;
@@ -197,9 +203,16 @@ export function sendingIpRoutes(app: App, _deps: AppDeps, s: { ips: SendingIpSer
       config: { access: WRITE },
       schema: {
         tags: ['ips'],
-        summary: 'Change notes, status or node',
+        summary: 'Change notes, status, node or pool',
+        description: 'Moving the IP to another pool (or to none) drops a poolRatio set for the old one unless the same request sets one. A poolRatio needs a pool.',
         params: ipParams,
-        body: z.strictObject({ notes: z.string().max(2000).nullable().optional(), status: status.optional(), nodeId: nodeId.nullable().optional() }),
+        body: z.strictObject({
+          notes: z.string().max(2000).nullable().optional(),
+          status: status.optional(),
+          nodeId: nodeId.nullable().optional(),
+          pool: z.string().regex(POOL_NAME, 'a pool name').nullable().optional(),
+          poolRatio: z.number().gt(0).max(1).nullable().optional(),
+        }),
         response: { 200: sendingIp, 400: problemSchema, 404: problemSchema },
       },
     },

@@ -2,7 +2,7 @@
  * Drizzle declarations of the sending-IP tables (src/db/migrations/0022_sending_ips.sql):
  * `sending_ips` (§6.2 of the mail-cluster requirements, column for column, plus the
  * warm-up, auto-response and PTR columns) and `warmup_plans` (daily-limit schedules
- * with their gates). The status tuple is shared by the column, its CHECK and the
+ * with their gates), `ip_pools` (0028_ip_pools.sql). The status tuple is shared by the column, its CHECK and the
  * routes' Zod schemas. Property names are the column names, so a raw `SELECT *` row
  * has the `$inferSelect` shape.
  */
@@ -37,6 +37,25 @@ export const warmupPlans = pgTable(
 );
 export type WarmupPlanRow = typeof warmupPlans.$inferSelect;
 
+/**
+ * IP pools (§10.4): named groups of sending IPs ("transactional", "marketing", …) that
+ * ZoneMTA's sending zones send from (its `pools` configuration; Opsdeck writes it).
+ */
+export const ipPools = pgTable(
+  'ip_pools',
+  {
+    name: text().primaryKey(),
+    description: text().notNull().default(''),
+    created_at: tstz().notNull().defaultNow(),
+    updated_at: tstz().notNull().defaultNow(),
+  },
+  (t) => [
+    check('ip_pools_name_check', sql`${t.name} ~ '^[a-z0-9][a-z0-9_-]{0,62}$'`),
+    check('ip_pools_description_check', sql`length(${t.description}) <= 500`),
+  ],
+);
+export type IpPoolRow = typeof ipPools.$inferSelect;
+
 export const sendingIps = pgTable(
   'sending_ips',
   {
@@ -66,6 +85,8 @@ export const sendingIps = pgTable(
     ptr_confirmed: boolean(),
     ptr_checked_at: tstz(),
     ptr_error: text(),
+    pool: text().references(() => ipPools.name, { onDelete: 'restrict', onUpdate: 'cascade' }),
+    pool_ratio: doublePrecision(),
   },
   (t) => [
     check('sending_ips_status_check', sql`${t.status} IN (${sqlList(IP_STATUSES)})`),
@@ -76,7 +97,9 @@ export const sendingIps = pgTable(
     check('sending_ips_notes_check', sql`${t.notes} IS NULL OR length(${t.notes}) <= 2000`),
     index('idx_sending_ips_node').on(t.node_id, t.ip),
     index('idx_sending_ips_status').on(t.status, t.ip),
+    check('sending_ips_pool_ratio_check', sql`${t.pool_ratio} IS NULL OR (${t.pool_ratio} > 0 AND ${t.pool_ratio} <= 1)`),
     index('idx_sending_ips_subnet').on(t.subnet),
+    index('idx_sending_ips_pool').on(t.pool, t.ip),
   ],
 );
 export type SendingIpRow = typeof sendingIps.$inferSelect;

@@ -31,6 +31,10 @@ export interface SendingIp {
   currentDailySent: number;
   blacklistCount: number;
   reputationScore: number;
+  /** The IP pool it belongs to (ip_pools.name), or null. */
+  pool: string | null;
+  /** Its share of the pool's connections when set by hand (0 < r ≤ 1); null: Opsdeck decides. */
+  poolRatio: number | null;
   lastBlacklistCheck: string | null;
   notes: string | null;
   createdAt: string;
@@ -43,6 +47,7 @@ export interface ListQuery {
   subnet?: string | undefined;
   listed?: boolean | undefined;
   search?: string | undefined;
+  pool?: string | undefined;
   /** Keyset cursor: the last IP of the previous page (answers start after it, in address order). */
   after?: string | undefined;
   limit?: number | undefined;
@@ -54,13 +59,15 @@ export interface IpFilter {
   subnet?: string | undefined;
   listed?: boolean | undefined;
   search?: string | undefined;
+  /** A pool's name; `-` for IPs in no pool. */
+  pool?: string | undefined;
 }
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 const day = (d: Date | string | null): string | null => (d === null ? null : typeof d === 'string' ? d.slice(0, 10) : d.toISOString().slice(0, 10));
 
 export const IP_COLUMNS = `host(ip) AS ip, ip_version, node_id, subnet::text AS subnet, ptr_record, ptr_confirmed, ptr_checked_at, status, status_reason, status_changed_at,
-  warmup_plan_id, warmup_start::text AS warmup_start, warmup_day, daily_limit, current_daily_sent, blacklist_count, reputation_score, last_blacklist_check, notes, created_at, updated_at`;
+  warmup_plan_id, warmup_start::text AS warmup_start, warmup_day, daily_limit, current_daily_sent, blacklist_count, reputation_score, pool, pool_ratio, last_blacklist_check, notes, created_at, updated_at`;
 
 interface IpRow {
   ip: string;
@@ -80,6 +87,8 @@ interface IpRow {
   current_daily_sent: number;
   blacklist_count: number;
   reputation_score: number;
+  pool: string | null;
+  pool_ratio: number | null;
   last_blacklist_check: Date | null;
   notes: string | null;
   created_at: Date;
@@ -105,6 +114,8 @@ export function toApi(r: IpRow): SendingIp {
     currentDailySent: r.current_daily_sent,
     blacklistCount: r.blacklist_count,
     reputationScore: r.reputation_score,
+    pool: r.pool,
+    poolRatio: r.pool_ratio === null ? null : Number(r.pool_ratio),
     lastBlacklistCheck: iso(r.last_blacklist_check),
     notes: r.notes,
     createdAt: iso(r.created_at)!,
@@ -120,7 +131,8 @@ export function canonicalIp(ip: string, path: string, version?: 4 | 6): string {
   return ip.toLowerCase();
 }
 
-function filterSQL(f: IpFilter, params: unknown[]): string[] {
+/** The WHERE terms of a filter over sending_ips, their values appended to `params`. */
+export function filterSQL(f: IpFilter, params: unknown[]): string[] {
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
@@ -133,6 +145,8 @@ function filterSQL(f: IpFilter, params: unknown[]): string[] {
     if (!c) throw new InvalidError('INVALID_CIDR', `${JSON.stringify(f.subnet)} is not a CIDR range`, [{ path: 'subnet', message: 'expected address/prefix, e.g. 192.0.2.0/24' }]);
     where.push(`ip <<= ${p(c.text)}::cidr`);
   }
+  if (f.pool === '-') where.push('pool IS NULL');
+  else if (f.pool !== undefined) where.push(`pool = ${p(f.pool)}`);
   if (f.listed === true) where.push('blacklist_count > 0');
   if (f.listed === false) where.push('blacklist_count = 0');
   if (f.search !== undefined && f.search !== '') {
@@ -336,11 +350,14 @@ export class SendingIpService {
     });
   }
 
-  async update(ipIn: string, patch: { notes?: string | null | undefined; status?: IpStatus | undefined; nodeId?: string | null | undefined }): Promise<SendingIp> {
+  async update(ipIn: string, patch: { notes?: string | null | undefined; status?: IpStatus | undefined; nodeId?: string | null | undefined; pool?: string | null | undefined; poolRatio?: number | null | undefined }): Promise<SendingIp> {
     const ip = canonicalIp(ipIn, 'ip');
     return this.db.transaction(async (tx) => {
-      await this.get(ip, tx);
+      const current = await this.get(ip, tx);
       await this.checkRefs(tx, patch.nodeId, undefined);
+      if (patch.pool && !(await tx.queryOne('SELECT 1 FROM ip_pools WHERE name = $1', [patch.pool]))) throw new InvalidError('UNKNOWN_POOL', `IP pool ${patch.pool} does not exist`, [{ path: 'pool', message: 'no such pool' }]);
+      const pool = patch.pool === undefined ? current.pool : patch.pool;
+      if (pool === null && patch.poolRatio != null) throw new InvalidError('NOT_IN_POOL', `${ip} is in no pool: a ratio needs one`, [{ path: 'poolRatio', message: 'the IP is in no pool' }]);
       const sets: string[] = [];
       const params: unknown[] = [ip, this.clock.now().toISOString()];
       const set = (col: string, v: unknown) => {
@@ -349,6 +366,10 @@ export class SendingIpService {
       };
       if (patch.notes !== undefined) set('notes', patch.notes);
       if (patch.nodeId !== undefined) set('node_id', patch.nodeId);
+      if (patch.pool !== undefined) set('pool', patch.pool);
+      // Leaving a pool (or moving to another) drops a share set for the old one.
+      if (patch.poolRatio !== undefined) set('pool_ratio', patch.poolRatio);
+      else if (patch.pool !== undefined && patch.pool !== current.pool) set('pool_ratio', null);
       if (patch.status !== undefined) {
         set('status', patch.status);
         sets.push(`status_changed_at = CASE WHEN status IS DISTINCT FROM $${params.length} THEN $2::timestamptz ELSE status_changed_at END`);
