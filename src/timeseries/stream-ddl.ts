@@ -212,6 +212,8 @@ export function streamRollupDDL(s: Stream, r: StreamRollup, tier: StorageTier): 
     // Rollup groups may have NULL dimensions (an event without a sending IP): no primary key, a plain index.
     `CREATE TABLE ${mat} (\n  ${cols.join(',\n  ')}\n);`,
     `CREATE INDEX ${mat}_bucket_idx ON ${mat} (bucket DESC);`,
+    // A rollup read for one value of a dimension: TimescaleDB indexes each group-by column of a continuous aggregate this way itself.
+    ...(r.readBy ? [`CREATE INDEX ${mat}_${r.readBy}_idx ON ${mat} (${r.readBy}, bucket DESC);`] : []),
     streamRollupViewDDL(s, r),
     `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
     `INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES (${key}, '${r.level}', ${lit(r.name)}, ${lit(mat)}, INTERVAL ${lit(r.decl.retention)});`,

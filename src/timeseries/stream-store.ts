@@ -300,7 +300,7 @@ export class StreamStore {
     });
     const filterCols = Object.keys(q.filters ?? {}).map((f) => rt.dimensionSchemas.get(f)?.column.name ?? f);
     const needed = [...new Set([...groupCols, ...filterCols])];
-    const fits = (r: StreamRollup) => needed.every((c) => r.groupBy.includes(c));
+    const fits = (r: StreamRollup) => needed.every((c) => r.groupBy.includes(c)) && readable(r, filterCols);
     const requested = q.resolution ?? 'auto';
     const span = (q.to.getTime() - q.from.getTime()) / 1000;
     let rollup: StreamRollup | undefined;
@@ -348,7 +348,7 @@ export class StreamStore {
     });
     const measureSel = chosen.map((m) => `${m.merge} AS ${m.name}`);
     // A collapsed answer reads whole coarser buckets inside the window and the chosen level only at its edges.
-    const parts = q.collapse ? stitch(s.rollups, rollup, needed, chosen, from.getTime(), q.to.getTime()) : [{ rollup, from: from.getTime(), to: q.to.getTime() }];
+    const parts = q.collapse ? stitch(s.rollups, rollup, needed, chosen, from.getTime(), q.to.getTime(), filterCols) : [{ rollup, from: from.getTime(), to: q.to.getTime() }];
     const groupIdx = [...(q.collapse ? [] : ['1']), ...groupCols.map((_, i) => String(i + 2))].join(', ');
     const bucketSel = q.collapse ? `${p(from.toISOString())}::timestamptz AS bucket` : 'bucket';
     const grouping = groupIdx === '' ? 'HAVING count(*) > 0' : `GROUP BY ${groupIdx}\nORDER BY ${groupIdx}`;
@@ -484,6 +484,11 @@ function decodeListCursor(text: string, keyLength: number): { t: number; k: stri
  * stitched answer equals the one read at `fine` alone, from far fewer rows (a week of a
  * daily rollup is 7 buckets, of an hourly one 168). `from` is aligned to `fine`.
  */
+/** A rollup read for one value of a dimension (readBy) serves only queries filtered by it. */
+export function readable(r: StreamRollup, filtered: readonly string[]): boolean {
+  return r.readBy === null || filtered.includes(r.readBy);
+}
+
 export function stitch(
   rollups: readonly StreamRollup[],
   fine: StreamRollup,
@@ -491,9 +496,17 @@ export function stitch(
   measures: readonly StreamMeasure[],
   from: number,
   to: number,
+  /** Columns the query filters on: a rollup with `readBy` is used only when it is one of them. */
+  filtered: readonly string[] = needed,
 ): { rollup: StreamRollup; from: number; to: number }[] {
   const usable = rollups
-    .filter((r) => LEVEL_SECONDS[r.level] > LEVEL_SECONDS[fine.level] && needed.every((c) => r.groupBy.includes(c)) && measures.every((m) => r.measures.some((x) => x.field === m.field && x.merge === m.merge)))
+    .filter(
+      (r) =>
+        LEVEL_SECONDS[r.level] > LEVEL_SECONDS[fine.level] &&
+        needed.every((c) => r.groupBy.includes(c)) &&
+        readable(r, filtered) &&
+        measures.every((m) => r.measures.some((x) => x.field === m.field && x.merge === m.merge)),
+    )
     .sort((a, b) => LEVEL_SECONDS[b.level] - LEVEL_SECONDS[a.level] || a.groupBy.length - b.groupBy.length);
   const split = (lo: number, hi: number, coarser: number): { rollup: StreamRollup; from: number; to: number }[] => {
     if (hi <= lo) return [];

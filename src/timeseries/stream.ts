@@ -92,6 +92,13 @@ export interface StreamRollupDecl {
   /** How often it is refreshed (TimescaleDB policy schedule; Opsdeck's job on the postgres tier). */
   readonly refreshEvery: string;
   readonly retention: string;
+  /**
+   * A group-by dimension this rollup is read for one (or a few) values of, like an index: the
+   * stats planner uses it only for queries filtered by that dimension, and its storage is
+   * indexed by (dimension, bucket). For detail rollups whose other dimensions multiply the
+   * rows (one recipient domain's MX hosts, sending IPs, reply codes).
+   */
+  readonly readBy?: string;
 }
 
 export interface StreamDecl {
@@ -172,6 +179,8 @@ export interface StreamRollup {
   groupBy: readonly string[];
   storage: readonly StorageColumn[];
   measures: readonly StreamMeasure[];
+  /** See StreamRollupDecl.readBy; null: read for any query it fits. */
+  readBy: string | null;
 }
 
 export interface StreamColumn extends StreamColumnDecl {
@@ -303,6 +312,7 @@ export function defineStream<const D extends StreamDecl>(decl: D): Stream<D> {
     intervalSeconds(r.refreshEvery);
     if (intervalSeconds(r.retention) < LEVEL_SECONDS[r.level]) throw new Error(`${r.name}: retention shorter than one bucket`);
     for (const g of r.groupBy) if (!byName.get(g)?.dimension) throw new Error(`${r.name}: groupBy ${g} is not a dimension of ${t}`);
+    if (r.readBy !== undefined && !r.groupBy.includes(r.readBy)) throw new Error(`${r.name}: readBy ${r.readBy} is not one of its groupBy columns`);
     const storage: StorageColumn[] = [];
     const measures: StreamMeasure[] = [];
     for (const [m, d] of Object.entries(r.measures)) {
@@ -314,7 +324,7 @@ export function defineStream<const D extends StreamDecl>(decl: D): Stream<D> {
       measures.push({ ...d, name: m, finish: s.finish, merge: s.merge, field: camelCase(m), uses: s.storage.map((x) => x.name) });
     }
     for (const n of storage.map((s) => s.name)) if (r.groupBy.includes(n)) throw new Error(`${r.name}: storage column ${n} collides with a dimension`);
-    return { decl: r, name: r.name, level: r.level, groupBy: [...r.groupBy], storage, measures };
+    return { decl: r, name: r.name, level: r.level, groupBy: [...r.groupBy], storage, measures, readBy: r.readBy ?? null };
   });
   const partitionInterval = decl.partitionInterval ?? (intervalSeconds(decl.chunkInterval) >= 86400 ? decl.chunkInterval : '1 day');
   return { decl, table: t, key: decl.key, columns, byName, dimensions, rollups, partitionInterval };

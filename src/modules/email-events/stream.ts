@@ -207,13 +207,20 @@ export const emailEvents = defineStream({
     }),
     ...perQuestion('mx', ['mx_host'], 'MX host', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }),
     ...perQuestion('failure', ['status_code', 'enhanced_status', 'bounce_category'], 'SMTP reply code, enhanced status code, bounce category', { event_count: { fn: 'count' } }),
+    // One recipient domain in detail (its reply codes, MX hosts and sending IPs): read only for
+    // queries filtered by recipient domain (readBy), through an index on it, so a page about
+    // gmail.com reads gmail.com's rows of the window and not every domain's.
+    ...perQuestion('dest_code', ['to_domain', 'status_code'], 'recipient domain and SMTP reply code', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }, 'to_domain'),
+    ...perQuestion('dest_mx', ['to_domain', 'mx_host'], 'recipient domain and MX host', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }, 'to_domain'),
+    ...perQuestion('dest_ip', ['to_domain', 'sending_ip', 'sending_ip_v6'], 'recipient domain and sending IP (IPv4 or IPv6)', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }, 'to_domain'),
   ],
 });
 
 /** An hourly (90 days) and a daily (730 days) rollup of email events by `dims` and event type. */
-function perQuestion(name: string, dims: readonly string[], what: string, measures: Readonly<Record<string, MeasureDecl>>): StreamRollupDecl[] {
+function perQuestion(name: string, dims: readonly string[], what: string, measures: Readonly<Record<string, MeasureDecl>>, readBy?: string): StreamRollupDecl[] {
+  const by = readBy ? { readBy } : {};
   return [
-    { name: `email_stats_${name}_1h`, level: '1h', description: `Email events per hour by ${what} and event type (Opsdeck per-question rollup)`, groupBy: [...dims, 'event_type'], measures, refreshEvery: '5 minutes', retention: '90 days' },
-    { name: `email_stats_${name}_1d`, level: '1d', description: `Email events per day by ${what} and event type (Opsdeck per-question rollup)`, groupBy: [...dims, 'event_type'], measures, refreshEvery: '1 hour', retention: '730 days' },
+    { name: `email_stats_${name}_1h`, level: '1h', description: `Email events per hour by ${what} and event type (Opsdeck per-question rollup)`, groupBy: [...dims, 'event_type'], measures, refreshEvery: '5 minutes', retention: '90 days', ...by },
+    { name: `email_stats_${name}_1d`, level: '1d', description: `Email events per day by ${what} and event type (Opsdeck per-question rollup)`, groupBy: [...dims, 'event_type'], measures, refreshEvery: '1 hour', retention: '730 days', ...by },
   ];
 }

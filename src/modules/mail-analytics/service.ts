@@ -7,8 +7,8 @@
  *   by rollup dimensions (event type, sender and recipient domain, node, sending IP, MX host,
  *   reply code, enhanced status, bounce category); whole-window answers are stitched from
  *   daily and hourly buckets (ADR 0025);
- * - the raw events, for what no rollup keeps (one destination's codes, MX hosts and IPs, one
- *   Message-ID, and any answer filtered by a dimension its rollups lack), over a window of at
+ * - the raw events, for what no rollup keeps (one Message-ID, and any answer filtered by a
+ *   dimension its rollups lack), over a window of at
  *   most the stream's list window (31 days), through the indexes on message_id, to_domain and
  *   event_type.
  * Framework-free; refusals are domain errors.
@@ -339,6 +339,36 @@ export class MailAnalytics {
     return { truncated: rows.length > limit, groups: rows.slice(0, limit).map(([value, c]) => ({ value, ...withRates(c), p95DeliveryMs: null })) };
   }
 
+  /**
+   * One recipient domain's events per value of `key` over the window, from the rollups (merged
+   * over the window, stitched across levels): counts and rates of every group, in rawGroups'
+   * order (most events first, then by value, no value last), at most `limit`; the p95 delivery
+   * time from the merged histograms of the delivered events (within the histogram's bound).
+   */
+  private async detailGroups(q: Window & { filters?: Filters }, domain: string, fields: string[], key: (b: Record<string, unknown>) => string | number | null, limit: number) {
+    const filters = { ...q.filters, toDomain: [domain] };
+    const [counts, delivered] = await Promise.all([
+      this.streams.stats('email', { from: q.from, to: q.to, groupBy: [...fields, 'eventType'], measures: ['eventCount'], filters, collapse: true }),
+      q.filters?.eventType && !q.filters.eventType.includes('delivered')
+        ? null
+        : this.streams.stats('email', { from: q.from, to: q.to, groupBy: fields, measures: ['p95DeliveryMs'], filters: { ...filters, eventType: ['delivered'] }, collapse: true }),
+    ]);
+    const groups = new Map<string | number | null, Record<string, number>>();
+    for (const b of counts.buckets) {
+      const k = key(b);
+      const c = groups.get(k) ?? emptyCounts();
+      const n = Number(b.eventCount);
+      c.events! += n;
+      c[b.eventType as string] = (c[b.eventType as string] ?? 0) + n;
+      groups.set(k, c);
+    }
+    const p95 = new Map<string | number | null, number | null>();
+    for (const b of delivered?.buckets ?? []) p95.set(key(b), b.p95DeliveryMs === null || b.p95DeliveryMs === undefined ? null : Number(b.p95DeliveryMs));
+    const order = (a: string | number | null, b: string | number | null) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0);
+    const rows = [...groups.entries()].sort(([a, x], [b, y]) => y.events! - x.events! || order(a, b));
+    return { truncated: rows.length > limit, groups: rows.slice(0, limit).map(([value, c]) => ({ value, ...withRates(c), p95DeliveryMs: p95.get(value) ?? null })) };
+  }
+
   /** Every event of one Message-ID in [from, to), in time order, across nodes. */
   async trace(messageId: string, w: Window, limit = 1000) {
     if (!MESSAGE_ID.test(messageId)) throw new InvalidError('INVALID_MESSAGE_ID', 'not a Message-ID: <left@right>', [{ path: 'messageId', message: 'not a Message-ID' }]);
@@ -382,7 +412,7 @@ export class MailAnalytics {
     return { rollup: r.rollup, from: r.from, to: r.to, sort: r.sort, total: r.total, items, truncated: r.truncated };
   }
 
-  /** One recipient domain: its totals (rollup) and, from the raw events, SMTP codes, MX hosts and sending IPs. */
+  /** One recipient domain: its totals, and its SMTP codes, MX hosts and sending IPs (destination-detail rollups; raw events when a filter does not fit them). */
   async destination(domain: string, q: Window & { filters?: Filters }) {
     this.rawWindow(q);
     const d = domain.toLowerCase();
@@ -390,10 +420,16 @@ export class MailAnalytics {
     const item = summary.items[0];
     if (!item) throw new NotFoundError('DESTINATION_NOT_FOUND', `no events to ${d} in [${q.from.toISOString()}, ${q.to.toISOString()})`);
     const dom = `to_domain = $1`;
+    // From the destination-detail rollups (read by recipient domain) when every filter is one of
+    // their dimensions; else from the raw events.
+    const detail = (fields: string[], raw: string, key: (b: Record<string, unknown>) => string | number | null) =>
+      this.rollupFits([...fields, 'toDomain', 'eventType', ...Object.keys(q.filters ?? {})])
+        ? this.detailGroups(q, d, fields, key, 100)
+        : this.rawGroups(q, raw, q.filters, [dom], [d], 100);
     const [codes, mx, ips] = await Promise.all([
-      this.rawGroups(q, 'status_code', q.filters, [dom], [d], 100),
-      this.rawGroups(q, 'mx_host', q.filters, [dom], [d], 100),
-      this.rawGroups(q, 'host(coalesce(sending_ip, sending_ip_v6))', q.filters, [dom], [d], 100),
+      detail(['statusCode'], 'status_code', (b) => (b.statusCode === null || b.statusCode === undefined ? null : Number(b.statusCode))),
+      detail(['mxHost'], 'mx_host', (b) => (b.mxHost ?? null) as string | null),
+      detail(['sendingIp', 'sendingIpV6'], 'host(coalesce(sending_ip, sending_ip_v6))', (b) => (b.sendingIp ?? b.sendingIpV6 ?? null) as string | null),
     ]);
     const strip = ({ value: _v, ...rest }: { value: unknown } & Outcomes & { p95DeliveryMs: number | null }) => rest;
     return {
