@@ -47,21 +47,27 @@ export function FormErrors(props: { errors: FieldErrors; shown: string[] }) {
   return <>{otherErrors(props.errors, props.shown).map((m) => <p class="error" role="alert">{m}</p>)}</>;
 }
 
+const ownErrors = (errors: FieldErrors, path: string) => Object.entries(errors).filter(([p]) => p !== '' && (p === path || p.startsWith(`${path}.`)));
+
+/** The errors of `path` and of the paths below it, each naming its path in data-error-for. */
+export function PathErrors(props: { errors: FieldErrors; path: string }) {
+  const own = ownErrors(props.errors, props.path);
+  return <>{own.map(([p, m]) => <small class="field-error" role="alert" data-error-for={p}>{m}</small>)}</>;
+}
+
 /**
  * A labelled field with its errors under it: those of `path` and of the paths below it
  * (`matchers.0` shows `matchers.0.name`), each naming its path in data-error-for.
  * `class` replaces the look of `field` with an area's own (`mail-field`).
  */
 export function Field(props: { label: ComponentChildren; path: string; errors: FieldErrors; hint?: string | undefined; class?: string; children: ComponentChildren }) {
-  const own = Object.entries(props.errors).filter(([p]) => p !== '' && (p === props.path || p.startsWith(`${props.path}.`)));
+  const own = ownErrors(props.errors, props.path);
   return (
     <label class={`${props.class ?? 'field'}${own.length ? ' invalid' : ''}`} data-field={props.path}>
       <span class="field-label">{props.label}</span>
       {props.children}
       {props.hint && <small class="hint">{props.hint}</small>}
-      {own.map(([p, m]) => (
-        <small class="field-error" role="alert" data-error-for={p}>{m}</small>
-      ))}
+      <PathErrors errors={props.errors} path={props.path} />
     </label>
   );
 }

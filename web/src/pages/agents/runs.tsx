@@ -99,16 +99,16 @@ export function RunsPage({ user, time, query }: PageProps) {
           items={list.data.rows}
           head={<><th>Run</th><th>Status</th><th>Agent</th><th>Task</th><th>Target</th><th>Cost</th><th>Duration</th><th>Queued</th></>}
           row={({ run: r, title, cost }) => (
-                <tr data-run={String(r.id)}>
-                  <td><Link href={`/agents/runs/${r.id}`}>#{r.id}</Link></td>
-                  <td><RunStatus status={r.status} /></td>
-                  <td>{r.agent}</td>
-                  <td class="wrap">{title}</td>
-                  <td>{r.node ?? '—'}</td>
-                  <td class="col-cost">{cost.length ? formatUsd(cost.reduce((n, c) => n + c.cost, 0)) : '–'}</td>
-                  <td>{formatDuration(runDuration(r))}{FINISHED.includes(r.status) ? '' : ' so far'}</td>
-                  <td>{formatTime(r.queuedAt, time.tz)}</td>
-                </tr>
+            <tr data-run={String(r.id)}>
+              <td><Link href={`/agents/runs/${r.id}`}>#{r.id}</Link></td>
+              <td><RunStatus status={r.status} /></td>
+              <td>{r.agent}</td>
+              <td class="wrap">{title}</td>
+              <td>{r.node ?? '—'}</td>
+              <td class="col-cost">{cost.length ? formatUsd(cost.reduce((n, c) => n + c.cost, 0)) : '–'}</td>
+              <td>{formatDuration(runDuration(r))}{FINISHED.includes(r.status) ? '' : ' so far'}</td>
+              <td>{formatTime(r.queuedAt, time.tz)}</td>
+            </tr>
           )}
         />
       )}

@@ -100,16 +100,16 @@ export function ConfigChangesPage({ user, time, query }: PageProps) {
           items={list.data.items}
           head={<><th>When</th><th>Device</th><th>File</th><th>Risk</th><th>Restart</th><th>Lines</th><th>Why</th><th /></>}
           row={(c) => (
-                <tr data-change={c.id}>
-                  <td>{formatTime(c.time, time.tz)}</td>
-                  <td><Link href={`/lab/devices/${enc(c.nodeId)}`}>{c.nodeId}</Link></td>
-                  <td class="wrap"><Link href={`/lab/devices/${enc(c.nodeId)}/configs?path=${enc(c.filePath)}&to=${c.snapshotId}`}>{c.filePath}</Link> <small class="hint">{c.configType}</small></td>
-                  <td><RiskBadge risk={c.riskLevel} />{c.processed ? <small class="hint"> processed</small> : null}</td>
-                  <td><Restart required={c.requiresRestart} services={c.restartServices} /></td>
-                  <td><Lines l={c.changesSummary.lines} /></td>
-                  <td class="wrap">{(c.changesSummary.rules ?? []).map((r) => r.reason).join('; ')}</td>
-                  <td>{can(user, 'operator') && <button type="button" data-action="processed" onClick={() => void mark(c)}>{c.processed ? 'Reopen' : 'Mark processed'}</button>}</td>
-                </tr>
+            <tr data-change={c.id}>
+              <td>{formatTime(c.time, time.tz)}</td>
+              <td><Link href={`/lab/devices/${enc(c.nodeId)}`}>{c.nodeId}</Link></td>
+              <td class="wrap"><Link href={`/lab/devices/${enc(c.nodeId)}/configs?path=${enc(c.filePath)}&to=${c.snapshotId}`}>{c.filePath}</Link> <small class="hint">{c.configType}</small></td>
+              <td><RiskBadge risk={c.riskLevel} />{c.processed ? <small class="hint"> processed</small> : null}</td>
+              <td><Restart required={c.requiresRestart} services={c.restartServices} /></td>
+              <td><Lines l={c.changesSummary.lines} /></td>
+              <td class="wrap">{(c.changesSummary.rules ?? []).map((r) => r.reason).join('; ')}</td>
+              <td>{can(user, 'operator') && <button type="button" data-action="processed" onClick={() => void mark(c)}>{c.processed ? 'Reopen' : 'Mark processed'}</button>}</td>
+            </tr>
           )}
         />
       )}

@@ -61,15 +61,15 @@ export function DevicesPage({ time, query }: PageProps) {
           items={list.data.items}
           head={<><th>Device</th><th>Type</th><th>Address</th><th>Last collection</th><th>When</th><th>Last success</th><th>Error</th></>}
           row={(d) => (
-                <tr data-device={d.id}>
-                  <td><Link href={`/lab/devices/${enc(d.id)}`}>{d.id}</Link>{d.hostname ? <div class="hint">{d.hostname}</div> : null}</td>
-                  <td>{d.deviceType ?? '—'}</td>
-                  <td>{d.username}@{d.address}:{d.port}</td>
-                  <td><StatusBadge status={d.lastCollectionStatus} />{d.hostKey.state === 'mismatch' && <> <Badge kind="failed">host key changed</Badge></>}{!d.enabled && <> <Badge kind="none">paused</Badge></>}</td>
-                  <td>{formatTime(d.lastCollectionAt, time.tz)}</td>
-                  <td>{formatTime(d.lastSuccessfulCollection, time.tz)}</td>
-                  <td class="wrap">{d.lastError ?? ''}</td>
-                </tr>
+            <tr data-device={d.id}>
+              <td><Link href={`/lab/devices/${enc(d.id)}`}>{d.id}</Link>{d.hostname ? <div class="hint">{d.hostname}</div> : null}</td>
+              <td>{d.deviceType ?? '—'}</td>
+              <td>{d.username}@{d.address}:{d.port}</td>
+              <td><StatusBadge status={d.lastCollectionStatus} />{d.hostKey.state === 'mismatch' && <> <Badge kind="failed">host key changed</Badge></>}{!d.enabled && <> <Badge kind="none">paused</Badge></>}</td>
+              <td>{formatTime(d.lastCollectionAt, time.tz)}</td>
+              <td>{formatTime(d.lastSuccessfulCollection, time.tz)}</td>
+              <td class="wrap">{d.lastError ?? ''}</td>
+            </tr>
           )}
         />
       )}

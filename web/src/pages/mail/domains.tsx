@@ -138,16 +138,16 @@ export function DomainsPage({ user, time, query }: PageProps) {
         name="domains"
         head={<><th>Domain</th><th>Status</th><th>Authentication</th><th>DMARC policy</th><th>Last check</th>{operator && <th>Actions</th>}</>}
         row={(d) => (
-              <tr data-domain={d.domain}>
-                <td><Link href={`/mail/domains/${encodeURIComponent(d.domain)}`}>{d.domain}</Link></td>
-                <td>{d.status}</td>
-                <td class="auth-flags">
-                  <Flag ok={d.spfConfigured} label="SPF" state={d.lastCheck?.spf.state} /> <Flag ok={d.dkimConfigured} label="DKIM" state={d.lastCheck?.dkim.state} /> <Flag ok={d.dmarcConfigured} label="DMARC" state={d.lastCheck?.dmarc.state} />
-                </td>
-                <td>{d.dmarcPolicy ?? '–'}</td>
-                <td>{d.lastCheckedAt ? `${formatTime(d.lastCheckedAt, time.tz)} (${d.lastCheckOutcome ?? ''})` : <span class="hint">never checked</span>}{d.consecutiveCheckErrors > 0 ? <span class="error"> · {d.consecutiveCheckErrors} failed in a row</span> : null}</td>
-                {operator && <td class="actions"><button type="button" data-action="check" onClick={() => void check(d.domain)}>Check now</button></td>}
-              </tr>
+          <tr data-domain={d.domain}>
+            <td><Link href={`/mail/domains/${encodeURIComponent(d.domain)}`}>{d.domain}</Link></td>
+            <td>{d.status}</td>
+            <td class="auth-flags">
+              <Flag ok={d.spfConfigured} label="SPF" state={d.lastCheck?.spf.state} /> <Flag ok={d.dkimConfigured} label="DKIM" state={d.lastCheck?.dkim.state} /> <Flag ok={d.dmarcConfigured} label="DMARC" state={d.lastCheck?.dmarc.state} />
+            </td>
+            <td>{d.dmarcPolicy ?? '–'}</td>
+            <td>{d.lastCheckedAt ? `${formatTime(d.lastCheckedAt, time.tz)} (${d.lastCheckOutcome ?? ''})` : <span class="hint">never checked</span>}{d.consecutiveCheckErrors > 0 ? <span class="error"> · {d.consecutiveCheckErrors} failed in a row</span> : null}</td>
+            {operator && <td class="actions"><button type="button" data-action="check" onClick={() => void check(d.domain)}>Check now</button></td>}
+          </tr>
         )}
       />
       <Pager page={page} totalPages={list.data?.totalPages} />

@@ -8,7 +8,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api.ts';
 import { useActions } from '../../components/action.ts';
-import { Field, FormErrors, inputValue, useSubmit, type FieldErrors } from '../../components/form.tsx';
+import { Field, FormErrors, inputValue, PathErrors, useSubmit, type FieldErrors } from '../../components/form.tsx';
 import { Table } from '../../components/table.tsx';
 import { tick, useData } from '../../data.ts';
 import { formatTime } from '../../format.ts';
@@ -194,7 +194,7 @@ function WindowForm({ time, editing, onDone }: { time: TimeView; editing: Mainte
                 <label><input type="checkbox" name="weekdays" value={String(day)} checked={draft.weekdays.includes(day)} onChange={() => set({ weekdays: draft.weekdays.includes(day) ? draft.weekdays.filter((x) => x !== day) : [...draft.weekdays, day] })} /> {label}</label>
               ))}
             </span>
-            {Object.entries(errors).filter(([p]) => p === 'weekdays' || p.startsWith('weekdays.')).map(([p, m]) => <small class="field-error" role="alert" data-error-for={p}>{m}</small>)}
+            <PathErrors errors={errors} path="weekdays" />
           </div>
         )}
         <Field label="Time zone (IANA)" path="timeZone" errors={errors}>

@@ -177,17 +177,17 @@ export function RulesPage({ user, time, query }: PageProps) {
           items={list.data.items}
           head={<><th>Enabled</th><th>Severity</th><th>Rule</th><th>Kind</th><th>Last state</th><th>Evaluated</th></>}
           row={(r) => {
-                const st = lastState(r);
-                return (
-                  <tr data-rule={r.name}>
-                    <td>{mayChange ? <input type="checkbox" aria-label={`Enabled: ${r.name}`} checked={r.enabled} onChange={() => void toggle(r)} /> : r.enabled ? 'yes' : 'no'}</td>
-                    <td><SeverityBadge severity={r.severity} /></td>
-                    <td class="wrap"><Link href={`/alerts/rules/${r.id}`}>{r.name}</Link>{r.muted ? ' (muted)' : ''}<div class="cond">{describeCondition(r.condition)}</div></td>
-                    <td>{KINDS[r.condition.kind]?.label ?? r.condition.kind}</td>
-                    <td class={`wrap ${st.cls}`}>{st.text}</td>
-                    <td><time>{formatTime(r.lastEvaluatedAt, time.tz)}</time></td>
-                  </tr>
-                );
+            const st = lastState(r);
+            return (
+              <tr data-rule={r.name}>
+                <td>{mayChange ? <input type="checkbox" aria-label={`Enabled: ${r.name}`} checked={r.enabled} onChange={() => void toggle(r)} /> : r.enabled ? 'yes' : 'no'}</td>
+                <td><SeverityBadge severity={r.severity} /></td>
+                <td class="wrap"><Link href={`/alerts/rules/${r.id}`}>{r.name}</Link>{r.muted ? ' (muted)' : ''}<div class="cond">{describeCondition(r.condition)}</div></td>
+                <td>{KINDS[r.condition.kind]?.label ?? r.condition.kind}</td>
+                <td class={`wrap ${st.cls}`}>{st.text}</td>
+                <td><time>{formatTime(r.lastEvaluatedAt, time.tz)}</time></td>
+              </tr>
+            );
           }}
         />
       )}
