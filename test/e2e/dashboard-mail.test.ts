@@ -359,3 +359,60 @@ test("an IP's page shows its warm-up progress (day of the plan, today's allowanc
     await page.close();
   }
 });
+
+test('"Pause all N matching" sends the filter and pauses every IP of a /24 though only a few rows are in the page; the others stay as they were', async () => {
+  const range = await app.apiCall('POST', '/api/v1/ips/range', app.adminAuth, { cidr: '10.205.7.0/24' });
+  assert.equal(range.status, 201, JSON.stringify(range.json));
+  assert.equal((range.json as { added: string[] }).added.length, 254);
+  // Outside the range, one of them matching a text search for "10.205.7" (10.205.70.7).
+  const outside = ['10.205.6.254', '10.205.8.1', '10.205.70.7'];
+  for (const ip of outside) {
+    const r = await app.apiCall('POST', '/api/v1/ips', app.adminAuth, { ip });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+  }
+  await createTestUser(app.rt, 'e2e-mail-bulk-operator', 'operator');
+  const { page, problems } = await app.openPage('/mail/ips');
+  const sent: unknown[] = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/api/v1/ips/bulk-action')) sent.push(JSON.parse(r.postData() ?? 'null'));
+  });
+  try {
+    await logIn(page, 'e2e-mail-bulk-operator', TEST_USER_PASSWORD);
+    await page.waitForSelector('input[name=subnet]');
+    // Not a range: caught before sending.
+    await page.type('input[name=subnet]', '10.205.7.0/33');
+    await page.click('form.mail-filters button[type=submit]');
+    await waitText(page, 'label[data-field=subnet] .field-error', /address range/);
+    await page.locator('input[name=subnet]').fill('10.205.7.0/24');
+    await page.click('form.mail-filters button[type=submit]');
+    await waitText(page, '[data-total]', /^254 IPs match$/);
+    await page.waitForSelector('tr[data-ip="10.205.7.1"]');
+    const inDom = await page.$$eval('.ip-table tr.row', (r) => r.length);
+    assert.ok(inDom < 100, `rows in the DOM: ${inDom}`);
+    await page.click('button[data-action=pause-all]');
+    await page.waitForSelector('[data-confirm=pause]');
+    const confirm = await text(page, '[data-confirm=pause]');
+    assert.match(confirm, /Pause all 254 IPs in 10\.205\.7\.0\/24\?/);
+    await page.click('[data-confirm=pause] button[data-action=confirm]');
+    await waitText(page, '[role=status]', /^Paused 254 of the IPs in 10\.205\.7\.0\/24; unchanged 0\.$/);
+    assert.deepEqual(sent, [{ action: 'pause', filter: { subnet: '10.205.7.0/24' }, reason: 'from the dashboard (all matching)' }]);
+
+    const list = async (q: string) => (await app.apiCall('GET', `/api/v1/ips?${q}&limit=1000`, app.adminAuth)).json as { items: { ip: string; status: string }[]; total: number };
+    const inRange = await list('subnet=10.205.7.0/24');
+    assert.equal(inRange.total, 254);
+    assert.deepEqual([...new Set(inRange.items.map((i) => i.status))], ['paused']);
+    const around = await list('subnet=10.205.0.0/16');
+    assert.deepEqual(around.items.filter((i) => outside.includes(i.ip)).map((i) => [i.ip, i.status]), [['10.205.6.254', 'active'], ['10.205.8.1', 'active'], ['10.205.70.7', 'active']]);
+    assert.equal(around.items.filter((i) => i.status === 'paused').length, 254);
+
+    // Resume them all again, by the same filter.
+    await page.click('button[data-action=resume-all]');
+    await page.waitForSelector('[data-confirm=resume]');
+    await page.click('[data-confirm=resume] button[data-action=confirm]');
+    await waitText(page, '[role=status]', /^Resumed 254 of the IPs in 10\.205\.7\.0\/24/);
+    assert.deepEqual([...new Set((await list('subnet=10.205.7.0/24')).items.map((i) => i.status))], ['active']);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});

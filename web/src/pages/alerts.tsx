@@ -1,7 +1,8 @@
 /** Alerts: active alerts with acknowledge / silence / resolve (operators and admins), and the history. */
-import { useState } from 'preact/hooks';
-import { api, ApiError, can } from '../api.ts';
-import { tick, useData } from '../data.ts';
+import { api, can } from '../api.ts';
+import { useActions } from '../components/action.ts';
+import { pageOf, Pager } from '../components/pager.tsx';
+import { useData } from '../data.ts';
 import { formatTime } from '../format.ts';
 import { Link } from '../link.tsx';
 import { setQuery } from '../router.ts';
@@ -19,22 +20,11 @@ const SILENCE_HOURS = [1, 4, 24];
 
 export function AlertsPage({ user, time, query }: PageProps) {
   const history = query.get('tab') === 'history';
-  const page = Math.max(1, Number(query.get('page')) || 1);
+  const page = pageOf(query);
   const status = history ? 'resolved' : 'pending,firing,acknowledged';
   const list = useData((signal) => api<{ items: AlertEvent[]; total: number; totalPages: number }>(`/api/v1/alerts?status=${status}&page=${page}&pageSize=50`, { signal }), [status, page]);
-  const [message, setMessage] = useState<string | null>(null);
+  const { message, act } = useActions();
   const mayChange = can(user, 'operator');
-
-  const act = async (label: string, fn: () => Promise<unknown>) => {
-    setMessage(null);
-    try {
-      await fn();
-      setMessage(label);
-    } catch (err) {
-      setMessage(err instanceof ApiError ? `${err.code}: ${err.message}` : String(err));
-    }
-    tick.set(tick.get() + 1);
-  };
   const silence = (a: AlertEvent, hours: number) =>
     act(`Silenced for ${hours} h`, () =>
       api('/api/v1/silences', {
@@ -96,13 +86,7 @@ export function AlertsPage({ user, time, query }: PageProps) {
           ))}
         </tbody>
       </table>
-      {list.data && list.data.totalPages > 1 && (
-        <div class="pager">
-          <button type="button" disabled={page <= 1} onClick={() => setQuery({ page: String(page - 1) })}>‹ Newer</button>
-          <span>page {page} of {list.data.totalPages}</span>
-          <button type="button" disabled={page >= list.data.totalPages} onClick={() => setQuery({ page: String(page + 1) })}>Older ›</button>
-        </div>
-      )}
+      <Pager page={page} totalPages={list.data?.totalPages} newest />
     </section>
   );
 }

@@ -10,7 +10,8 @@ import { formatNumber, formatPercent, formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
 import { setQuery } from '../../router.ts';
 import type { PageProps } from '../index.ts';
-import { errorText, FieldError, fieldErrors, formatDuration, Command, type PageEnvelope } from '../lab/ui.tsx';
+import { errorsOf, FieldError } from '../../components/form.tsx';
+import { formatDuration, Command, type PageEnvelope } from '../lab/ui.tsx';
 import { AgentsNav } from './common.tsx';
 import { formatUsd, type CostRow, type ToolCall } from './runs.tsx';
 
@@ -36,16 +37,16 @@ function Decide({ call }: { call: ToolCall }) {
       setBusy(false);
     }
   };
-  const reasonErrors = fieldErrors(problem, 'body.reason');
+  const errors = errorsOf(problem);
   return (
     <form class="lab-form" data-form="decide" onSubmit={(e) => e.preventDefault()}>
       <div class="field">
         <input name="reason" aria-label="Reason" placeholder="Reason (required)" maxLength={2000} value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
-        <FieldError messages={[local, ...reasonErrors]} />
+        <FieldError messages={[local, errors.reason]} />
       </div>
       <button type="button" class="primary" data-action="approve" disabled={busy} onClick={() => void decide('approve')}>Approve</button>
       <button type="button" data-action="reject" disabled={busy} onClick={() => void decide('reject')}>Reject</button>
-      {problem !== null && reasonErrors.length === 0 && <p class="error">{errorText(problem)}</p>}
+      {errors[''] && <p class="error">{errors['']}</p>}
     </form>
   );
 }

@@ -11,7 +11,10 @@ import { formatNumber, formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
 import { setQuery } from '../../router.ts';
 import type { PageProps } from '../index.ts';
-import { Badge, Command, errorText, formatDuration, Pager, type PageEnvelope } from '../lab/ui.tsx';
+import { errorText } from '../../components/form.tsx';
+import { Pager } from '../../components/pager.tsx';
+import { Table } from '../../components/table.tsx';
+import { Badge, Command, formatDuration, type PageEnvelope } from '../lab/ui.tsx';
 import { AgentsNav, Windowed } from './common.tsx';
 
 export const RUN_STATUSES = ['queued', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled'] as const;
@@ -92,27 +95,24 @@ export function RunsPage({ user, time, query }: PageProps) {
         </div>
       )}
       {list.data && list.data.total > 0 && (
-        <div class="table-wrap">
-          <table class="table">
-            <thead><tr><th>Run</th><th>Status</th><th>Agent</th><th>Task</th><th>Target</th><th>Cost</th><th>Duration</th><th>Queued</th></tr></thead>
-            <tbody>
-              {list.data.rows.map(({ run: r, title, cost }) => (
-                <tr data-run={String(r.id)}>
-                  <td><Link href={`/agents/runs/${r.id}`}>#{r.id}</Link></td>
-                  <td><RunStatus status={r.status} /></td>
-                  <td>{r.agent}</td>
-                  <td class="wrap">{title}</td>
-                  <td>{r.node ?? '—'}</td>
-                  <td class="col-cost">{cost.length ? formatUsd(cost.reduce((n, c) => n + c.cost, 0)) : '–'}</td>
-                  <td>{formatDuration(runDuration(r))}{FINISHED.includes(r.status) ? '' : ' so far'}</td>
-                  <td>{formatTime(r.queuedAt, time.tz)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          items={list.data.rows}
+          head={<><th>Run</th><th>Status</th><th>Agent</th><th>Task</th><th>Target</th><th>Cost</th><th>Duration</th><th>Queued</th></>}
+          row={({ run: r, title, cost }) => (
+            <tr data-run={String(r.id)}>
+              <td><Link href={`/agents/runs/${r.id}`}>#{r.id}</Link></td>
+              <td><RunStatus status={r.status} /></td>
+              <td>{r.agent}</td>
+              <td class="wrap">{title}</td>
+              <td>{r.node ?? '—'}</td>
+              <td class="col-cost">{cost.length ? formatUsd(cost.reduce((n, c) => n + c.cost, 0)) : '–'}</td>
+              <td>{formatDuration(runDuration(r))}{FINISHED.includes(r.status) ? '' : ' so far'}</td>
+              <td>{formatTime(r.queuedAt, time.tz)}</td>
+            </tr>
+          )}
+        />
       )}
-      {list.data && <Pager page={page} totalPages={list.data.totalPages} onPage={(p) => setQuery({ page: String(p) })} />}
+      <Pager page={page} totalPages={list.data?.totalPages} />
     </section>
   );
 }

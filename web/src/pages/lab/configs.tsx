@@ -3,16 +3,18 @@
  * their risk and restart need, and a device's tracked files with a side-by-side diff of
  * any two snapshots of a file (the API's diff answer, drawn as text lines).
  */
-import { useState } from 'preact/hooks';
 import { api, can } from '../../api.ts';
-import { tick, useData } from '../../data.ts';
+import { useData } from '../../data.ts';
 import { formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
 import { setQuery } from '../../router.ts';
 import type { PageProps } from '../index.ts';
 import { LabNav } from './devices.tsx';
 import { SideBySideDiff } from './diff.tsx';
-import { Badge, errorText, Pager, RiskBadge, type PageEnvelope } from './ui.tsx';
+import { useActions } from '../../components/action.ts';
+import { Pager } from '../../components/pager.tsx';
+import { Table } from '../../components/table.tsx';
+import { Badge, RiskBadge, type PageEnvelope } from './ui.tsx';
 
 type Risk = 'LOW' | 'MEDIUM' | 'HIGH';
 interface KeyChange { key: string; change: 'added' | 'removed' | 'changed'; old?: string | null; new?: string | null; masked?: true }
@@ -66,22 +68,14 @@ export function ConfigChangesPage({ user, time, query }: PageProps) {
   const minRisk = RISKS.find((r) => r === query.get('minRisk')) ?? null;
   const unprocessed = query.get('processed') === 'false';
   const device = query.get('device') ?? '';
-  const [message, setMessage] = useState<string | null>(null);
+  const { message, act } = useActions();
   const q = new URLSearchParams({ page: String(page), pageSize: '50', from: time.from.toISOString(), to: time.to.toISOString() });
   if (minRisk) q.set('minRisk', minRisk);
   if (unprocessed) q.set('processed', 'false');
   if (device) q.set('nodeId', device);
   const list = useData((signal) => api<PageEnvelope<ChangeEvent>>(`/api/v1/config-changes?${q}`, { signal }), [q.toString()]);
-  const mark = async (c: ChangeEvent) => {
-    setMessage(null);
-    try {
-      await api(`/api/v1/config-changes/${c.id}/processed`, { method: 'PUT', body: { processed: !c.processed } });
-      setMessage(`${c.filePath} on ${c.nodeId}: marked ${c.processed ? 'not processed' : 'processed'}`);
-    } catch (err) {
-      setMessage(errorText(err));
-    }
-    tick.set(tick.get() + 1);
-  };
+  const mark = (c: ChangeEvent) =>
+    act(`${c.filePath} on ${c.nodeId}: marked ${c.processed ? 'not processed' : 'processed'}`, () => api(`/api/v1/config-changes/${c.id}/processed`, { method: 'PUT', body: { processed: !c.processed } }));
   return (
     <section class="page lab configs">
       <h1>Configuration changes</h1>
@@ -102,27 +96,24 @@ export function ConfigChangesPage({ user, time, query }: PageProps) {
         </p>
       )}
       {list.data && list.data.total > 0 && (
-        <div class="table-wrap">
-          <table class="table">
-            <thead><tr><th>When</th><th>Device</th><th>File</th><th>Risk</th><th>Restart</th><th>Lines</th><th>Why</th><th /></tr></thead>
-            <tbody>
-              {list.data.items.map((c) => (
-                <tr data-change={c.id}>
-                  <td>{formatTime(c.time, time.tz)}</td>
-                  <td><Link href={`/lab/devices/${enc(c.nodeId)}`}>{c.nodeId}</Link></td>
-                  <td class="wrap"><Link href={`/lab/devices/${enc(c.nodeId)}/configs?path=${enc(c.filePath)}&to=${c.snapshotId}`}>{c.filePath}</Link> <small class="hint">{c.configType}</small></td>
-                  <td><RiskBadge risk={c.riskLevel} />{c.processed ? <small class="hint"> processed</small> : null}</td>
-                  <td><Restart required={c.requiresRestart} services={c.restartServices} /></td>
-                  <td><Lines l={c.changesSummary.lines} /></td>
-                  <td class="wrap">{(c.changesSummary.rules ?? []).map((r) => r.reason).join('; ')}</td>
-                  <td>{can(user, 'operator') && <button type="button" data-action="processed" onClick={() => void mark(c)}>{c.processed ? 'Reopen' : 'Mark processed'}</button>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          items={list.data.items}
+          head={<><th>When</th><th>Device</th><th>File</th><th>Risk</th><th>Restart</th><th>Lines</th><th>Why</th><th /></>}
+          row={(c) => (
+            <tr data-change={c.id}>
+              <td>{formatTime(c.time, time.tz)}</td>
+              <td><Link href={`/lab/devices/${enc(c.nodeId)}`}>{c.nodeId}</Link></td>
+              <td class="wrap"><Link href={`/lab/devices/${enc(c.nodeId)}/configs?path=${enc(c.filePath)}&to=${c.snapshotId}`}>{c.filePath}</Link> <small class="hint">{c.configType}</small></td>
+              <td><RiskBadge risk={c.riskLevel} />{c.processed ? <small class="hint"> processed</small> : null}</td>
+              <td><Restart required={c.requiresRestart} services={c.restartServices} /></td>
+              <td><Lines l={c.changesSummary.lines} /></td>
+              <td class="wrap">{(c.changesSummary.rules ?? []).map((r) => r.reason).join('; ')}</td>
+              <td>{can(user, 'operator') && <button type="button" data-action="processed" onClick={() => void mark(c)}>{c.processed ? 'Reopen' : 'Mark processed'}</button>}</td>
+            </tr>
+          )}
+        />
       )}
-      {list.data && <Pager page={page} totalPages={list.data.totalPages} onPage={(p) => setQuery({ page: String(p) })} />}
+      <Pager page={page} totalPages={list.data?.totalPages} />
     </section>
   );
 }

@@ -9,11 +9,13 @@ import { Chart, type Series } from '../../chart.tsx';
 import { tick, useData } from '../../data.ts';
 import { formatBytes, formatNumber, formatPercent, formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
-import { setQuery } from '../../router.ts';
 import type { TimeView } from '../../time.ts';
 import type { PageProps } from '../index.ts';
 import type { DeviceView as Device } from '../../../../src/modules/homelab/devices.ts';
-import { Badge, Command, errorText, FieldError, fieldErrors, formatDuration, Pager, type PageEnvelope } from './ui.tsx';
+import { errorsOf, FieldError } from '../../components/form.tsx';
+import { Pager } from '../../components/pager.tsx';
+import { Table } from '../../components/table.tsx';
+import { Badge, Command, formatDuration, type PageEnvelope } from './ui.tsx';
 
 export type { Device };
 interface Container { time: string; containerId: string; name: string | null; image: string | null; status: string | null; state: string | null; runtime: string | null; cpuPercent: number | null; memoryUsageBytes: number | null; memoryLimitBytes: number | null }
@@ -55,28 +57,23 @@ export function DevicesPage({ time, query }: PageProps) {
         </div>
       )}
       {list.data && list.data.total > 0 && (
-        <div class="table-wrap">
-          <table class="table">
-            <thead>
-              <tr><th>Device</th><th>Type</th><th>Address</th><th>Last collection</th><th>When</th><th>Last success</th><th>Error</th></tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((d) => (
-                <tr data-device={d.id}>
-                  <td><Link href={`/lab/devices/${enc(d.id)}`}>{d.id}</Link>{d.hostname ? <div class="hint">{d.hostname}</div> : null}</td>
-                  <td>{d.deviceType ?? '—'}</td>
-                  <td>{d.username}@{d.address}:{d.port}</td>
-                  <td><StatusBadge status={d.lastCollectionStatus} />{d.hostKey.state === 'mismatch' && <> <Badge kind="failed">host key changed</Badge></>}{!d.enabled && <> <Badge kind="none">paused</Badge></>}</td>
-                  <td>{formatTime(d.lastCollectionAt, time.tz)}</td>
-                  <td>{formatTime(d.lastSuccessfulCollection, time.tz)}</td>
-                  <td class="wrap">{d.lastError ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          items={list.data.items}
+          head={<><th>Device</th><th>Type</th><th>Address</th><th>Last collection</th><th>When</th><th>Last success</th><th>Error</th></>}
+          row={(d) => (
+            <tr data-device={d.id}>
+              <td><Link href={`/lab/devices/${enc(d.id)}`}>{d.id}</Link>{d.hostname ? <div class="hint">{d.hostname}</div> : null}</td>
+              <td>{d.deviceType ?? '—'}</td>
+              <td>{d.username}@{d.address}:{d.port}</td>
+              <td><StatusBadge status={d.lastCollectionStatus} />{d.hostKey.state === 'mismatch' && <> <Badge kind="failed">host key changed</Badge></>}{!d.enabled && <> <Badge kind="none">paused</Badge></>}</td>
+              <td>{formatTime(d.lastCollectionAt, time.tz)}</td>
+              <td>{formatTime(d.lastSuccessfulCollection, time.tz)}</td>
+              <td class="wrap">{d.lastError ?? ''}</td>
+            </tr>
+          )}
+        />
       )}
-      {list.data && <Pager page={page} totalPages={list.data.totalPages} onPage={(p) => setQuery({ page: String(p) })} />}
+      <Pager page={page} totalPages={list.data?.totalPages} />
     </section>
   );
 }
@@ -117,11 +114,11 @@ function CollectNow({ deviceId }: { deviceId: string }) {
             <label><input type="checkbox" name="dataTypes" value={t} checked={types.includes(t)} onChange={() => setTypes(types.includes(t) ? types.filter((x) => x !== t) : [...types, t])} /> {t}</label>
           ))}
         </span>
-        <FieldError messages={[local, ...fieldErrors(problem, 'body.dataTypes')]} />
+        <FieldError messages={[local, errorsOf(problem).dataTypes]} />
       </div>
       <label><input type="checkbox" name="force" checked={force} onChange={() => setForce(!force)} /> bypass the cache</label>
       <button type="submit" class="primary" data-action="collect" disabled={busy}>{busy ? 'Collecting…' : 'Collect now'}</button>
-      {problem !== null && fieldErrors(problem, 'body.dataTypes').length === 0 && <p class="error">{errorText(problem)}</p>}
+      {errorsOf(problem)[''] && <p class="error">{errorsOf(problem)['']}</p>}
       {done && (
         <p class="notice" role="status">
           {done.map((o) => `${o.dataType}: ${o.status}${o.error ? ` (${o.error})` : ''}`).join(' · ')}

@@ -1,10 +1,9 @@
 /**
- * Shared pieces of the mail pages: the filters kept in the page URL, the outcome columns of
- * the analytics answers, field-level errors (client rules and the API's `errors[].path`),
- * the empty-state hint and the mail sub-navigation.
+ * Shared pieces of the mail pages: the filters kept in the page URL and their client-side
+ * rules, the outcome columns of the analytics answers, the empty-state hint and the mail
+ * sub-navigation. Fields and their errors are components/form.tsx's (look: `mail-field`).
  */
 import type { ComponentChildren } from 'preact';
-import { ApiError } from '../../api.ts';
 import { formatNumber, formatPercent } from '../../format.ts';
 import { Link } from '../../link.tsx';
 import type { TimeView } from '../../time.ts';
@@ -70,28 +69,6 @@ export function qs(time: Pick<TimeView, 'from' | 'to'> | null, params: Record<st
 
 /** Rates of the API are fractions (0–1); shown in percent. */
 export const pct = (v: number | null | undefined, digits = 1) => formatPercent(v === null || v === undefined ? null : v * 100, digits);
-
-/** Field → message of a problem answer (`querystring.nodeId`, `body.domain`, `params.messageId` → nodeId, domain, messageId). */
-export function fieldErrors(err: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (err instanceof ApiError) for (const e of err.errors) out[e.path.replace(/^(querystring|body|params)\./, '')] = e.message;
-  return out;
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof ApiError ? `${err.code}: ${err.message}` : String(err);
-}
-
-/** A labelled input with its error under it. */
-export function Field(props: { label: string; name: string; error?: string | null | undefined; children: ComponentChildren }) {
-  return (
-    <label class="mail-field" data-field={props.name}>
-      <span>{props.label}</span>
-      {props.children}
-      {props.error && <small class="error field-error" role="alert">{props.error}</small>}
-    </label>
-  );
-}
 
 /** The mail pages' tabs. */
 export function MailNav({ current }: { current: 'delivery' | 'destinations' | 'trace' | 'ips' | 'domains' }) {

@@ -11,7 +11,8 @@ import { formatNumber } from '../../format.ts';
 import { Link } from '../../link.tsx';
 import { setQuery } from '../../router.ts';
 import type { PageProps } from '../index.ts';
-import { Field, fieldErrors, filterProblem, filtersOf, FILTERS, MailEventsHint, MailNav, OUTCOME_HEADERS, OutcomeCells, pct, qs, Stat, type FilterKey, type Outcomes } from './common.tsx';
+import { errorsOf, Field, useSubmit, type FieldErrors } from '../../components/form.tsx';
+import { filterProblem, filtersOf, FILTERS, MailEventsHint, MailNav, OUTCOME_HEADERS, OutcomeCells, pct, qs, Stat, type FilterKey, type Outcomes } from './common.tsx';
 
 interface Bucket extends Outcomes {
   bucket: string;
@@ -62,29 +63,27 @@ export function onGrid(a: StatsAnswer, from: Date, to: Date): { time: number[]; 
   return { time, rows };
 }
 
-function FilterForm({ query, apiErrors }: { query: URLSearchParams; apiErrors: Record<string, string> }) {
+function FilterForm({ query, apiErrors }: { query: URLSearchParams; apiErrors: FieldErrors }) {
   const initial = Object.fromEntries(FILTERS.map((f) => [f.key, query.get(f.key) ?? ''])) as Record<FilterKey, string>;
   const [values, setValues] = useState(initial);
-  const [errors, setErrors] = useState<Record<string, string>>({});
   useEffect(() => setValues(initial), [query.toString()]);
+  const form = useSubmit({
+    check: () => {
+      const problems: FieldErrors = {};
+      for (const f of FILTERS) {
+        const p = filterProblem(f.key, values[f.key].trim());
+        if (p) problems[f.key] = p;
+      }
+      return problems;
+    },
+    send: () => setQuery(Object.fromEntries(FILTERS.map((f) => [f.key, values[f.key].trim() || null]))),
+  });
+  const errors = { ...apiErrors, ...form.errors };
   return (
-    <form
-      class="mail-filters"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        const problems: Record<string, string> = {};
-        for (const f of FILTERS) {
-          const p = filterProblem(f.key, values[f.key].trim());
-          if (p) problems[f.key] = p;
-        }
-        setErrors(problems);
-        if (Object.keys(problems).length === 0) setQuery(Object.fromEntries(FILTERS.map((f) => [f.key, values[f.key].trim() || null])));
-      }}
-    >
+    <form class="mail-filters" noValidate onSubmit={form.onSubmit}>
       {FILTERS.map((f) => (
-        <Field label={f.label} name={f.key} error={errors[f.key] ?? apiErrors[f.key]}>
-          <input name={f.key} placeholder={f.placeholder} value={values[f.key]} aria-invalid={errors[f.key] ?? apiErrors[f.key] ? 'true' : undefined} onInput={(e) => setValues({ ...values, [f.key]: (e.target as HTMLInputElement).value })} />
+        <Field class="mail-field" label={f.label} path={f.key} errors={errors}>
+          <input name={f.key} placeholder={f.placeholder} value={values[f.key]} aria-invalid={errors[f.key] ? 'true' : undefined} onInput={(e) => setValues({ ...values, [f.key]: (e.target as HTMLInputElement).value })} />
         </Field>
       ))}
       <div class="mail-filter-actions">
@@ -139,7 +138,7 @@ export function DeliveryPage({ time, query }: PageProps) {
     { sent: 0, delivered: 0, bounced: 0, deferred: 0, rejected: 0, outcomes: 0, received: 0 },
   );
   const r = (n: number) => (tot.outcomes ? n / tot.outcomes : null);
-  const apiErrors = fieldErrors(stats.problem ?? breakdown.problem ?? bounces.problem);
+  const apiErrors = errorsOf(stats.problem ?? breakdown.problem ?? bounces.problem);
   const error = stats.error ?? breakdown.error ?? bounces.error;
   const empty = stats.data && stats.data.buckets.length === 0;
 

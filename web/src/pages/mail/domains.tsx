@@ -5,14 +5,18 @@
  * and 7 d windows, health score and what it lost points for) and the check history.
  */
 import { useState } from 'preact/hooks';
-import { api, can } from '../../api.ts';
+import { api, ApiError, can } from '../../api.ts';
+import { useActions } from '../../components/action.ts';
+import { errorsOf, errorText, Field, FormErrors, useSubmit, type FieldErrors } from '../../components/form.tsx';
+import { pageOf, Pager } from '../../components/pager.tsx';
+import { Table } from '../../components/table.tsx';
 import { tick, useData } from '../../data.ts';
 import { formatNumber, formatPercent, formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
 import { navigate, setQuery } from '../../router.ts';
 import type { PageProps } from '../index.ts';
 import type { WindowFigures as Window } from '../../../../src/modules/sending-domains/reputation.ts';
-import { errorText, Field, fieldErrors, isDomain, MailNav, Stat } from './common.tsx';
+import { isDomain, MailNav, Stat } from './common.tsx';
 
 type Part = 'configured' | 'missing' | 'invalid' | 'error' | string;
 interface Evidence {
@@ -59,66 +63,54 @@ function Flag({ ok, label, state }: { ok: boolean; label: string; state?: string
 function AddDomain({ onAdded }: { onAdded: () => void }) {
   const [domain, setDomain] = useState('');
   const [selectors, setSelectors] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
+  const d = domain.trim().toLowerCase().replace(/\.$/, '');
+  const sel = selectors.split(/[\s,]+/).map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const form = useSubmit({
+    check: () => {
+      setMessage(null);
+      const p: FieldErrors = {};
+      if (!isDomain(d)) p.domain = 'a host name such as example.com: two or more labels of letters, digits and hyphens';
+      if (sel.some((s) => !/^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(s))) p.dkimSelectors = 'DKIM selectors: labels of letters, digits, hyphens and underscores, separated by commas';
+      if (sel.length > 20) p.dkimSelectors = 'at most 20 selectors';
+      return p;
+    },
+    send: () => api('/api/v1/domains', { method: 'POST', body: { domain: d, dkimSelectors: sel } }),
+    done: () => {
+      setDomain('');
+      setSelectors('');
+      setMessage(`Added ${d}. Its records are read by the next check (or "Check now").`);
+      onAdded();
+    },
+    problem: (err) => (err instanceof ApiError && err.code === 'DOMAIN_EXISTS' ? { domain: `${d} is already listed` } : errorsOf(err)),
+  });
+  const { errors } = form;
   return (
-    <form
-      class="mail-filters add-domain"
-      noValidate
-      onSubmit={async (e) => {
-        e.preventDefault();
-        setMessage(null);
-        const d = domain.trim().toLowerCase().replace(/\.$/, '');
-        const sel = selectors.split(/[\s,]+/).map((s) => s.trim().toLowerCase()).filter(Boolean);
-        const p: Record<string, string> = {};
-        if (!isDomain(d)) p.domain = 'a host name such as example.com: two or more labels of letters, digits and hyphens';
-        if (sel.some((s) => !/^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(s))) p.dkimSelectors = 'DKIM selectors: labels of letters, digits, hyphens and underscores, separated by commas';
-        if (sel.length > 20) p.dkimSelectors = 'at most 20 selectors';
-        setErrors(p);
-        if (Object.keys(p).length) return;
-        try {
-          await api('/api/v1/domains', { method: 'POST', body: { domain: d, dkimSelectors: sel } });
-          setDomain('');
-          setSelectors('');
-          setMessage(`Added ${d}. Its records are read by the next check (or "Check now").`);
-          onAdded();
-        } catch (err) {
-          const fe = fieldErrors(err);
-          for (const k of Object.keys(fe)) if (k.startsWith('dkimSelectors')) fe.dkimSelectors = fe[k]!;
-          if (Object.keys(fe).length) setErrors(fe);
-          else if ((err as { code?: string }).code === 'DOMAIN_EXISTS') setErrors({ domain: `${d} is already listed` });
-          else setMessage(errorText(err));
-        }
-      }}
-    >
-      <Field label="Add a sending domain" name="domain" error={errors.domain}>
+    <form class="mail-filters add-domain" noValidate onSubmit={form.onSubmit}>
+      <Field class="mail-field" label="Add a sending domain" path="domain" errors={errors}>
         <input name="domain" placeholder="shop.example" value={domain} aria-invalid={errors.domain ? 'true' : undefined} onInput={(e) => setDomain((e.target as HTMLInputElement).value)} />
       </Field>
-      <Field label="DKIM selectors" name="dkimSelectors" error={errors.dkimSelectors}>
+      <Field class="mail-field" label="DKIM selectors" path="dkimSelectors" errors={errors}>
         <input name="dkimSelectors" placeholder="s1, s2024" value={selectors} onInput={(e) => setSelectors((e.target as HTMLInputElement).value)} />
       </Field>
-      <div class="mail-filter-actions"><button type="submit" class="primary" data-action="add-domain">Add</button></div>
+      <div class="mail-filter-actions"><button type="submit" class="primary" data-action="add-domain" disabled={form.busy}>Add</button></div>
+      <FormErrors errors={errors} shown={['domain', 'dkimSelectors']} />
       {message && <p class="notice" role="status">{message}</p>}
     </form>
   );
 }
 
 export function DomainsPage({ user, time, query }: PageProps) {
-  const page = Math.max(1, Number(query.get('page')) || 1);
+  const page = pageOf(query);
   const search = query.get('search') ?? '';
   const [text, setText] = useState(search);
   const list = useData((signal) => api<{ items: Domain[]; total: number; totalPages: number }>(`/api/v1/domains?page=${page}&pageSize=50${search ? `&search=${encodeURIComponent(search)}` : ''}`, { signal }), [page, search]);
-  const [message, setMessage] = useState<string | null>(null);
+  const { message, setMessage, act } = useActions();
   const operator = can(user, 'operator');
-  const check = async (d: string) => {
+  const check = (d: string) => {
+    const checking = act((c: Check) => `${d}: SPF ${c.spf}, DKIM ${c.dkim}, DMARC ${c.dmarc} (${c.outcome}).`, () => api<Check>(`/api/v1/domains/${encodeURIComponent(d)}/check`, { method: 'POST' }));
     setMessage(`Checking ${d}…`);
-    try {
-      const c = await api<Check>(`/api/v1/domains/${encodeURIComponent(d)}/check`, { method: 'POST' });
-      setMessage(`${d}: SPF ${c.spf}, DKIM ${c.dkim}, DMARC ${c.dmarc} (${c.outcome}).`);
-    } catch (err) {
-      setMessage(errorText(err));
-    }
-    tick.set(tick.get() + 1);
+    return checking;
   };
   return (
     <section class="page mail domains">
@@ -141,32 +133,24 @@ export function DomainsPage({ user, time, query }: PageProps) {
   -H 'content-type: application/json' -d '{"domain":"shop.example","dkimSelectors":["s1"]}'`}</pre>
         </div>
       )}
-      <div class="table-wrap">
-        <table class="table" data-table="domains">
-          <thead><tr><th>Domain</th><th>Status</th><th>Authentication</th><th>DMARC policy</th><th>Last check</th>{operator && <th>Actions</th>}</tr></thead>
-          <tbody>
-            {list.data?.items.map((d) => (
-              <tr data-domain={d.domain}>
-                <td><Link href={`/mail/domains/${encodeURIComponent(d.domain)}`}>{d.domain}</Link></td>
-                <td>{d.status}</td>
-                <td class="auth-flags">
-                  <Flag ok={d.spfConfigured} label="SPF" state={d.lastCheck?.spf.state} /> <Flag ok={d.dkimConfigured} label="DKIM" state={d.lastCheck?.dkim.state} /> <Flag ok={d.dmarcConfigured} label="DMARC" state={d.lastCheck?.dmarc.state} />
-                </td>
-                <td>{d.dmarcPolicy ?? '–'}</td>
-                <td>{d.lastCheckedAt ? `${formatTime(d.lastCheckedAt, time.tz)} (${d.lastCheckOutcome ?? ''})` : <span class="hint">never checked</span>}{d.consecutiveCheckErrors > 0 ? <span class="error"> · {d.consecutiveCheckErrors} failed in a row</span> : null}</td>
-                {operator && <td class="actions"><button type="button" data-action="check" onClick={() => void check(d.domain)}>Check now</button></td>}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      {list.data && list.data.totalPages > 1 && (
-        <div class="pager">
-          <button type="button" disabled={page <= 1} onClick={() => setQuery({ page: String(page - 1) })}>‹ Previous</button>
-          <span>page {page} of {list.data.totalPages}</span>
-          <button type="button" disabled={page >= list.data.totalPages} onClick={() => setQuery({ page: String(page + 1) })}>Next ›</button>
-        </div>
-      )}
+      <Table
+        items={list.data?.items ?? []}
+        name="domains"
+        head={<><th>Domain</th><th>Status</th><th>Authentication</th><th>DMARC policy</th><th>Last check</th>{operator && <th>Actions</th>}</>}
+        row={(d) => (
+          <tr data-domain={d.domain}>
+            <td><Link href={`/mail/domains/${encodeURIComponent(d.domain)}`}>{d.domain}</Link></td>
+            <td>{d.status}</td>
+            <td class="auth-flags">
+              <Flag ok={d.spfConfigured} label="SPF" state={d.lastCheck?.spf.state} /> <Flag ok={d.dkimConfigured} label="DKIM" state={d.lastCheck?.dkim.state} /> <Flag ok={d.dmarcConfigured} label="DMARC" state={d.lastCheck?.dmarc.state} />
+            </td>
+            <td>{d.dmarcPolicy ?? '–'}</td>
+            <td>{d.lastCheckedAt ? `${formatTime(d.lastCheckedAt, time.tz)} (${d.lastCheckOutcome ?? ''})` : <span class="hint">never checked</span>}{d.consecutiveCheckErrors > 0 ? <span class="error"> · {d.consecutiveCheckErrors} failed in a row</span> : null}</td>
+            {operator && <td class="actions"><button type="button" data-action="check" onClick={() => void check(d.domain)}>Check now</button></td>}
+          </tr>
+        )}
+      />
+      <Pager page={page} totalPages={list.data?.totalPages} />
     </section>
   );
 }
@@ -192,7 +176,7 @@ export function DomainPage({ user, time, params }: PageProps) {
   const d = useData((signal) => api<Domain>(`/api/v1/domains/${encodeURIComponent(name)}`, { signal }), [name]);
   const rep = useData((signal) => api<Reputation>(`/api/v1/domains/${encodeURIComponent(name)}/reputation`, { signal }), [name]);
   const history = useData((signal) => api<{ items: Check[] }>(`/api/v1/domains/${encodeURIComponent(name)}/history?pageSize=10`, { signal }), [name]);
-  const [message, setMessage] = useState<string | null>(null);
+  const { message, setMessage, act } = useActions();
   const operator = can(user, 'operator');
   const e = d.data?.lastCheck;
   const r = rep.data;
@@ -205,15 +189,9 @@ export function DomainPage({ user, time, params }: PageProps) {
       {message && <p class="notice" role="status">{message}</p>}
       {operator && d.data && (
         <div class="toolbar">
-          <button type="button" data-action="check" onClick={async () => {
+          <button type="button" data-action="check" onClick={() => {
+            void act((c: Check) => `SPF ${c.spf}, DKIM ${c.dkim}, DMARC ${c.dmarc} (${c.outcome}).`, () => api<Check>(`/api/v1/domains/${encodeURIComponent(name)}/check`, { method: 'POST' }));
             setMessage('Checking…');
-            try {
-              const c = await api<Check>(`/api/v1/domains/${encodeURIComponent(name)}/check`, { method: 'POST' });
-              setMessage(`SPF ${c.spf}, DKIM ${c.dkim}, DMARC ${c.dmarc} (${c.outcome}).`);
-            } catch (err) {
-              setMessage(errorText(err));
-            }
-            tick.set(tick.get() + 1);
           }}>Check now</button>
           <button type="button" data-action="delete" onClick={async () => {
             if (!window.confirm(`Remove ${name} and its check history?`)) return;

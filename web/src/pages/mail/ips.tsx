@@ -7,6 +7,8 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, can } from '../../api.ts';
+import { useActions } from '../../components/action.ts';
+import { errorsOf, errorText, Field, inputValue, useSubmit, type FieldErrors } from '../../components/form.tsx';
 import { tick, useData } from '../../data.ts';
 import { formatNumber, formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
@@ -14,7 +16,7 @@ import { setQuery } from '../../router.ts';
 import { useStore } from '../../store.ts';
 import type { PageProps } from '../index.ts';
 import type { WarmupState as Warmup } from '../../../../src/modules/sending-ips/warmup.ts';
-import { errorText, Field, fieldErrors, isNodeId, MailNav, pct, SafeLink, Stat } from './common.tsx';
+import { isIp, isNodeId, MailNav, pct, SafeLink, Stat } from './common.tsx';
 
 export interface SendingIp {
   ip: string;
@@ -89,12 +91,14 @@ interface ListState {
   next: string | null;
   loading: boolean;
   problem: unknown;
+  /** The filters `total` counts (the list's first page for them has come). */
+  of: string | null;
 }
 
 /** The keyset-paged list for the filters: the first page at once, the next when asked. */
 function useIpList(filter: string): [ListState, () => void] {
   const n = useStore(tick);
-  const [state, setState] = useState<ListState>({ rows: [], total: 0, next: null, loading: true, problem: null });
+  const [state, setState] = useState<ListState>({ rows: [], total: 0, next: null, loading: true, problem: null, of: null });
   const gen = useRef(0);
   const busy = useRef(false);
   const load = (after: string | null, g: number) => {
@@ -104,12 +108,12 @@ function useIpList(filter: string): [ListState, () => void] {
       (p) => {
         if (g !== gen.current) return;
         busy.current = false;
-        setState((s) => ({ rows: after ? [...s.rows, ...p.items] : p.items, total: p.total, next: p.next, loading: false, problem: null }));
+        setState((s) => ({ rows: after ? [...s.rows, ...p.items] : p.items, total: p.total, next: p.next, loading: false, problem: null, of: filter }));
       },
       (err: unknown) => {
         if (g !== gen.current) return;
         busy.current = false;
-        setState((s) => ({ ...s, rows: after ? s.rows : [], total: after ? s.total : 0, loading: false, problem: err }));
+        setState((s) => ({ ...s, rows: after ? s.rows : [], total: after ? s.total : 0, loading: false, problem: err, of: after ? s.of : null }));
       },
     );
   };
@@ -120,50 +124,127 @@ function useIpList(filter: string): [ListState, () => void] {
   return [state, () => !busy.current && state.next && load(state.next, gen.current)];
 }
 
-function IpFilters({ query, apiErrors }: { query: URLSearchParams; apiErrors: Record<string, string> }) {
+/** The list's filters kept in the page URL (the API's query names). */
+const FILTER_KEYS = ['status', 'nodeId', 'subnet', 'listed', 'search'] as const;
+
+/** An address range such as 192.0.2.0/24 or 2001:db8::/48. */
+export function isCidr(v: string): boolean {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(v);
+  if (!m || !isIp(m[1]!)) return false;
+  return Number(m[2]) <= (m[1]!.includes(':') ? 128 : 32);
+}
+
+/** The URL's filters as the body filter of POST /api/v1/ips/bulk-action (`listed` a boolean there). */
+function bulkFilter(query: URLSearchParams): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (const k of FILTER_KEYS) {
+    const v = query.get(k);
+    if (v) out[k] = k === 'listed' ? v === 'true' : v;
+  }
+  return out;
+}
+
+/** The filters in words, for the confirmation of an action on every matching IP. */
+function describeFilter(f: Record<string, string | boolean>): string {
+  const words: Record<string, (v: string | boolean) => string> = {
+    status: (v) => `status ${String(v)}`,
+    nodeId: (v) => `node ${String(v)}`,
+    subnet: (v) => `in ${String(v)}`,
+    listed: (v) => (v ? 'listed on a DNSBL' : 'not listed'),
+    search: (v) => `containing “${String(v)}”`,
+  };
+  return Object.entries(f).map(([k, v]) => words[k]?.(v) ?? `${k}=${String(v)}`).join(', ');
+}
+
+function IpFilters({ query, apiErrors }: { query: URLSearchParams; apiErrors: FieldErrors }) {
   const [node, setNode] = useState(query.get('nodeId') ?? '');
+  const [subnet, setSubnet] = useState(query.get('subnet') ?? '');
   const [search, setSearch] = useState(query.get('search') ?? '');
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const form = useSubmit({
+    check: () => {
+      const p: FieldErrors = {};
+      if (node.trim() && !isNodeId(node.trim())) p.nodeId = 'a node id: letters, digits and . _ : @ - (starting with a letter or digit)';
+      if (subnet.trim() && !isCidr(subnet.trim())) p.subnet = 'an address range: address/prefix, e.g. 192.0.2.0/24';
+      if (search.trim().length > 100) p.search = 'at most 100 characters';
+      return p;
+    },
+    send: () => setQuery({ nodeId: node.trim() || null, subnet: subnet.trim() || null, search: search.trim() || null }),
+  });
+  const errors = { ...apiErrors, ...form.errors };
   return (
-    <form
-      class="mail-filters"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        const p: Record<string, string> = {};
-        if (node.trim() && !isNodeId(node.trim())) p.nodeId = 'a node id: letters, digits and . _ : @ - (starting with a letter or digit)';
-        if (search.trim().length > 100) p.search = 'at most 100 characters';
-        setErrors(p);
-        if (Object.keys(p).length === 0) setQuery({ nodeId: node.trim() || null, search: search.trim() || null });
-      }}
-    >
-      <Field label="Status" name="status">
-        <select name="status" value={query.get('status') ?? ''} onChange={(e) => setQuery({ status: (e.target as HTMLSelectElement).value || null })}>
+    <form class="mail-filters" noValidate onSubmit={form.onSubmit}>
+      <Field class="mail-field" label="Status" path="status" errors={errors}>
+        <select name="status" value={query.get('status') ?? ''} onChange={(e) => setQuery({ status: inputValue(e) || null })}>
           <option value="">Every status</option>
           {STATUSES.map((s) => <option value={s}>{s}</option>)}
         </select>
       </Field>
-      <Field label="Listed" name="listed">
-        <select name="listed" value={query.get('listed') ?? ''} onChange={(e) => setQuery({ listed: (e.target as HTMLSelectElement).value || null })}>
+      <Field class="mail-field" label="Listed" path="listed" errors={errors}>
+        <select name="listed" value={query.get('listed') ?? ''} onChange={(e) => setQuery({ listed: inputValue(e) || null })}>
           <option value="">Listed or not</option>
           <option value="true">Listed on a DNSBL</option>
           <option value="false">Not listed</option>
         </select>
       </Field>
-      <Field label="Node" name="nodeId" error={errors.nodeId ?? apiErrors.nodeId}>
-        <input name="nodeId" placeholder="mx-1" value={node} aria-invalid={errors.nodeId ?? apiErrors.nodeId ? 'true' : undefined} onInput={(e) => setNode((e.target as HTMLInputElement).value)} />
+      <Field class="mail-field" label="Node" path="nodeId" errors={errors}>
+        <input name="nodeId" placeholder="mx-1" value={node} aria-invalid={errors.nodeId ? 'true' : undefined} onInput={(e) => setNode(inputValue(e))} />
       </Field>
-      <Field label="Search" name="search" error={errors.search ?? apiErrors.search}>
-        <input name="search" type="search" placeholder="address, PTR, notes" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+      <Field class="mail-field" label="Range" path="subnet" errors={errors}>
+        <input name="subnet" placeholder="192.0.2.0/24" value={subnet} aria-invalid={errors.subnet ? 'true' : undefined} onInput={(e) => setSubnet(inputValue(e))} />
+      </Field>
+      <Field class="mail-field" label="Search" path="search" errors={errors}>
+        <input name="search" type="search" placeholder="address, PTR, notes" value={search} aria-invalid={errors.search ? 'true' : undefined} onInput={(e) => setSearch(inputValue(e))} />
       </Field>
       <div class="mail-filter-actions"><button type="submit" class="primary">Apply</button></div>
     </form>
   );
 }
 
+/**
+ * "Pause / Resume all N matching": the action on every IP the filters match (N is the
+ * list's total), not only on the rows loaded; a confirmation names N and the filters, and
+ * the API gets the filters, never a list of addresses.
+ */
+function AllMatching({ query, total, onDone }: { query: URLSearchParams; total: number; onDone: (message: string) => void }) {
+  const filter = bulkFilter(query);
+  const [asked, setAsked] = useState<'pause' | 'resume' | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const key = JSON.stringify(filter);
+  useEffect(() => setAsked(null), [key]);
+  if (Object.keys(filter).length === 0 || total === 0) return null;
+  const run = async (action: 'pause' | 'resume') => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      const r = await api<{ changed: string[]; unchanged: number }>('/api/v1/ips/bulk-action', { method: 'POST', body: { action, filter, reason: 'from the dashboard (all matching)' } });
+      setAsked(null);
+      onDone(`${action === 'pause' ? 'Paused' : 'Resumed'} ${formatNumber(r.changed.length)} of the IPs ${describeFilter(filter)}; unchanged ${formatNumber(r.unchanged)}.`);
+    } catch (err) {
+      setProblem(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" data-action="pause-all" onClick={() => setAsked('pause')}>Pause all {formatNumber(total)} matching</button>
+      <button type="button" data-action="resume-all" onClick={() => setAsked('resume')}>Resume all {formatNumber(total)} matching</button>
+      {asked && (
+        <div class="confirm" role="alertdialog" aria-label="Confirm" data-confirm={asked}>
+          <p>{asked === 'pause' ? 'Pause' : 'Resume'} all <strong data-confirm-count>{formatNumber(total)}</strong> IPs {describeFilter(filter)}? {asked === 'pause' ? 'Retired and already paused ones stay as they are.' : 'Only paused and blacklisted ones change.'}</p>
+          <button type="button" class="primary" data-action="confirm" disabled={busy} onClick={() => void run(asked)}>{asked === 'pause' ? 'Pause' : 'Resume'} {formatNumber(total)} IPs</button>
+          <button type="button" data-action="cancel" disabled={busy} onClick={() => setAsked(null)}>Cancel</button>
+          {problem && <p class="error" role="alert">{problem}</p>}
+        </div>
+      )}
+    </>
+  );
+}
+
 export function IpsPage({ user, time, query }: PageProps) {
   const f = new URLSearchParams();
-  for (const k of ['status', 'nodeId', 'listed', 'search']) {
+  for (const k of FILTER_KEYS) {
     const v = query.get(k);
     if (v) f.set(k, v);
   }
@@ -215,7 +296,7 @@ export function IpsPage({ user, time, query }: PageProps) {
     }
     tick.set(tick.get() + 1);
   };
-  const apiErrors = fieldErrors(list.problem);
+  const apiErrors = errorsOf(list.problem);
   const cols = operator ? 9 : 8;
 
   return (
@@ -223,7 +304,7 @@ export function IpsPage({ user, time, query }: PageProps) {
       <h1>Sending IPs</h1>
       <MailNav current="ips" />
       <IpFilters query={query} apiErrors={apiErrors} />
-      {list.problem !== null && Object.keys(apiErrors).length === 0 && <p class="error">{errorText(list.problem)}</p>}
+      {apiErrors[''] && <p class="error">{apiErrors['']}</p>}
       <div class="toolbar">
         <span class="hint" data-total>{list.loading && list.rows.length === 0 ? 'Loading…' : `${formatNumber(count)} IPs${filter ? ' match' : ''}`}</span>
         {operator && (
@@ -231,6 +312,13 @@ export function IpsPage({ user, time, query }: PageProps) {
             <button type="button" data-action="select-loaded" disabled={list.rows.length === 0} onClick={() => setSelected(selected.size ? new Set() : new Set(list.rows.map((r) => r.ip)))}>{selected.size ? 'Clear selection' : `Select ${formatNumber(list.rows.length)} loaded`}</button>
             <button type="button" data-action="pause" disabled={selected.size === 0} onClick={() => void bulk('pause')}>Pause {selected.size ? `(${selected.size})` : ''}</button>
             <button type="button" data-action="resume" disabled={selected.size === 0} onClick={() => void bulk('resume')}>Resume {selected.size ? `(${selected.size})` : ''}</button>
+            {list.of === filter && (
+              <AllMatching query={query} total={count} onDone={(m) => {
+                setMessage(m);
+                setSelected(new Set());
+                tick.set(tick.get() + 1);
+              }} />
+            )}
           </>
         )}
       </div>
@@ -284,18 +372,8 @@ export function IpPage({ user, time, params }: PageProps) {
   const ip = params.ip ?? '';
   const rep = useData((signal) => api<Reputation>(`/api/v1/ips/${encodeURIComponent(ip)}/reputation`, { signal }), [ip]);
   const row = useData((signal) => api<SendingIp>(`/api/v1/ips/${encodeURIComponent(ip)}`, { signal }), [ip]);
-  const [message, setMessage] = useState<string | null>(null);
+  const { message, act } = useActions();
   const operator = can(user, 'operator');
-  const act = async (label: string, fn: () => Promise<unknown>) => {
-    setMessage(null);
-    try {
-      await fn();
-      setMessage(label);
-    } catch (err) {
-      setMessage(errorText(err));
-    }
-    tick.set(tick.get() + 1);
-  };
   const r = rep.data;
   const w = r?.warmup;
   const status = row.data?.status ?? r?.status.status;

@@ -11,7 +11,8 @@ import { Link } from '../../link.tsx';
 import { navigate } from '../../router.ts';
 import type { PageProps } from '../index.ts';
 import type { TraceEvent } from '../../../../src/modules/mail-analytics/service.ts';
-import { Field, fieldErrors, MailNav, qs } from './common.tsx';
+import { errorsOf, Field, useSubmit, type FieldErrors } from '../../components/form.tsx';
+import { MailNav, qs } from './common.tsx';
 
 interface TraceAnswer {
   messageId: string;
@@ -36,7 +37,6 @@ function replyText(e: TraceEvent): string {
 export function TracePage({ time, params }: PageProps) {
   const messageId = params.messageId ?? '';
   const [input, setInput] = useState(messageId);
-  const [error, setError] = useState<string | null>(null);
   useEffect(() => setInput(messageId), [messageId]);
   const to = time.to;
   const from = new Date(Math.max(to.getTime() - 31 * DAY, Math.min(time.from.getTime(), to.getTime() - 7 * DAY)));
@@ -44,30 +44,26 @@ export function TracePage({ time, params }: PageProps) {
     (signal) => (messageId ? api<TraceAnswer>(`/api/v1/email/trace/${encodeURIComponent(messageId)}?${qs({ from, to })}`, { signal }) : Promise.resolve(null)),
     [messageId, Math.floor(to.getTime() / 60_000)],
   );
-  const apiError = fieldErrors(trace.problem).messageId;
+  const apiError = errorsOf(trace.problem).messageId;
+  // A Message-ID pasted without its angle brackets gets them.
+  const wanted = () => {
+    const v = input.trim();
+    return v && !v.startsWith('<') && !v.endsWith('>') && MESSAGE_ID.test(`<${v}>`) ? `<${v}>` : v;
+  };
+  const form = useSubmit({
+    check: (): FieldErrors => (MESSAGE_ID.test(wanted()) ? {} : { messageId: 'a Message-ID with its angle brackets: <left@right>, without blanks' }),
+    send: () => navigate(`/mail/trace/${encodeURIComponent(wanted())}`),
+  });
+  const error = form.errors.messageId ?? apiError;
   const t = trace.data;
   const events = t?.events ?? [];
   return (
     <section class="page mail trace">
       <h1>Message trace</h1>
       <MailNav current="trace" />
-      <form
-        class="mail-filters"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          let v = input.trim();
-          if (v && !v.startsWith('<') && !v.endsWith('>') && MESSAGE_ID.test(`<${v}>`)) v = `<${v}>`;
-          if (!MESSAGE_ID.test(v)) {
-            setError('a Message-ID with its angle brackets: <left@right>, without blanks');
-            return;
-          }
-          setError(null);
-          navigate(`/mail/trace/${encodeURIComponent(v)}`);
-        }}
-      >
-        <Field label="Message-ID" name="messageId" error={error ?? apiError}>
-          <input name="messageId" class="wide" placeholder="<abc+1@shop.example>" value={input} aria-invalid={error ?? apiError ? 'true' : undefined} onInput={(e) => setInput((e.target as HTMLInputElement).value)} />
+      <form class="mail-filters" noValidate onSubmit={form.onSubmit}>
+        <Field class="mail-field" label="Message-ID" path="messageId" errors={error ? { messageId: error } : {}}>
+          <input name="messageId" class="wide" placeholder="<abc+1@shop.example>" value={input} aria-invalid={error ? 'true' : undefined} onInput={(e) => setInput((e.target as HTMLInputElement).value)} />
         </Field>
         <div class="mail-filter-actions"><button type="submit" class="primary">Trace</button></div>
       </form>

@@ -9,7 +9,8 @@ import { useState } from 'preact/hooks';
 import { api, can } from '../../api.ts';
 import { tick, useData } from '../../data.ts';
 import type { PageProps } from '../index.ts';
-import { errorsOf, Field, inputValue, listOf, otherErrors, pairsText, parsePairs, type FieldErrors } from './form.tsx';
+import { errorsOf, Field, inputValue, otherErrors, type FieldErrors } from '../../components/form.tsx';
+import { listOf, pairsText, parsePairs } from './form.tsx';
 import { AlertsTabs } from './tabs.tsx';
 
 interface Channel {

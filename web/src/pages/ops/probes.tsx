@@ -8,8 +8,8 @@ import { api } from '../../api.ts';
 import { Chart, type Series } from '../../chart.tsx';
 import { useData } from '../../data.ts';
 import { formatAge, formatPercent, formatTime } from '../../format.ts';
+import { Pager } from '../../components/pager.tsx';
 import { Link } from '../../link.tsx';
-import { setQuery } from '../../router.ts';
 import type { PageProps } from '../index.ts';
 import './ops.css';
 
@@ -68,13 +68,7 @@ export function ProbesPage({ time, query }: PageProps) {
           </table>
         </div>
       )}
-      {pages > 1 && (
-        <div class="pager">
-          <button type="button" disabled={page <= 1} onClick={() => setQuery({ page: String(page - 1) })}>‹ Previous</button>
-          <span>page {page} of {pages}</span>
-          <button type="button" disabled={page >= pages} onClick={() => setQuery({ page: String(page + 1) })}>Next ›</button>
-        </div>
-      )}
+      <Pager page={page} totalPages={pages} />
     </section>
   );
 }

@@ -10,10 +10,13 @@ import { api, can } from '../../api.ts';
 import { families, tick, useData, type FamilyInfo } from '../../data.ts';
 import { formatTime } from '../../format.ts';
 import { Link } from '../../link.tsx';
-import { navigate, setQuery } from '../../router.ts';
+import { navigate } from '../../router.ts';
 import { SeverityBadge } from '../alerts.tsx';
 import type { PageProps } from '../index.ts';
-import { errorsOf, Field, inputValue, listOf, otherErrors, pairsText, parsePairs, type FieldErrors } from './form.tsx';
+import { pageOf, Pager } from '../../components/pager.tsx';
+import { Table } from '../../components/table.tsx';
+import { errorsOf, Field, inputValue, otherErrors, type FieldErrors } from '../../components/form.tsx';
+import { listOf, pairsText, parsePairs } from './form.tsx';
 import { AlertsTabs } from './tabs.tsx';
 
 export interface Rule {
@@ -144,7 +147,7 @@ function lastState(r: Rule): { text: string; cls: string } {
 }
 
 export function RulesPage({ user, time, query }: PageProps) {
-  const page = Math.max(1, Number(query.get('page')) || 1);
+  const page = pageOf(query);
   const list = useData((signal) => api<{ items: Rule[]; total: number; totalPages: number }>(`/api/v1/alert-rules?page=${page}&pageSize=50`, { signal }), [page]);
   const mayChange = can(user, 'operator');
   const [message, setMessage] = useState<string | null>(null);
@@ -170,36 +173,25 @@ export function RulesPage({ user, time, query }: PageProps) {
         <p class="empty-state">No alert rules. {mayChange ? 'Create one with “New rule”, or ' : 'An operator creates them here or with '}POST /api/v1/alert-rules (docs/alerts.md).</p>
       )}
       {list.data && list.data.items.length > 0 && (
-        <div class="table-wrap">
-          <table class="table">
-            <thead>
-              <tr><th>Enabled</th><th>Severity</th><th>Rule</th><th>Kind</th><th>Last state</th><th>Evaluated</th></tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((r) => {
-                const st = lastState(r);
-                return (
-                  <tr data-rule={r.name}>
-                    <td>{mayChange ? <input type="checkbox" aria-label={`Enabled: ${r.name}`} checked={r.enabled} onChange={() => void toggle(r)} /> : r.enabled ? 'yes' : 'no'}</td>
-                    <td><SeverityBadge severity={r.severity} /></td>
-                    <td class="wrap"><Link href={`/alerts/rules/${r.id}`}>{r.name}</Link>{r.muted ? ' (muted)' : ''}<div class="cond">{describeCondition(r.condition)}</div></td>
-                    <td>{KINDS[r.condition.kind]?.label ?? r.condition.kind}</td>
-                    <td class={`wrap ${st.cls}`}>{st.text}</td>
-                    <td><time>{formatTime(r.lastEvaluatedAt, time.tz)}</time></td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          items={list.data.items}
+          head={<><th>Enabled</th><th>Severity</th><th>Rule</th><th>Kind</th><th>Last state</th><th>Evaluated</th></>}
+          row={(r) => {
+            const st = lastState(r);
+            return (
+              <tr data-rule={r.name}>
+                <td>{mayChange ? <input type="checkbox" aria-label={`Enabled: ${r.name}`} checked={r.enabled} onChange={() => void toggle(r)} /> : r.enabled ? 'yes' : 'no'}</td>
+                <td><SeverityBadge severity={r.severity} /></td>
+                <td class="wrap"><Link href={`/alerts/rules/${r.id}`}>{r.name}</Link>{r.muted ? ' (muted)' : ''}<div class="cond">{describeCondition(r.condition)}</div></td>
+                <td>{KINDS[r.condition.kind]?.label ?? r.condition.kind}</td>
+                <td class={`wrap ${st.cls}`}>{st.text}</td>
+                <td><time>{formatTime(r.lastEvaluatedAt, time.tz)}</time></td>
+              </tr>
+            );
+          }}
+        />
       )}
-      {list.data && list.data.totalPages > 1 && (
-        <div class="pager">
-          <button type="button" disabled={page <= 1} onClick={() => setQuery({ page: String(page - 1) })}>‹ Previous</button>
-          <span>page {page} of {list.data.totalPages}</span>
-          <button type="button" disabled={page >= list.data.totalPages} onClick={() => setQuery({ page: String(page + 1) })}>Next ›</button>
-        </div>
-      )}
+      <Pager page={page} totalPages={list.data?.totalPages} />
     </section>
   );
 }

@@ -8,7 +8,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, logins } from '../../api.ts';
 import { navigate, useLocation } from '../../router.ts';
-import { errorsOf, Field, inputValue, otherErrors, type FieldErrors } from './form.tsx';
+import { errorsOf, Field, inputValue, otherErrors, type FieldErrors } from '../../components/form.tsx';
+import './ops.css';
 
 export interface SavedView { id: number; name: string; config: { path?: unknown; query?: unknown }; isDefault: boolean }
 

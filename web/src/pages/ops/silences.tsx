@@ -1,41 +1,42 @@
 /**
  * Silences and maintenance windows: the silences (active first, or all), a form to create
  * one (label matchers, start and end in the shell's time zone, comment), expiring one (its
- * end set to now), and the maintenance windows with whether each is active now.
+ * end set to now), and the maintenance windows (maintenance.tsx: list, create, edit, delete).
  */
 import { useState } from 'preact/hooks';
 import { api, can } from '../../api.ts';
+import { useActions } from '../../components/action.ts';
+import { Field, FormErrors, inputValue, useSubmit, type FieldErrors } from '../../components/form.tsx';
+import { pageOf, Pager } from '../../components/pager.tsx';
 import { tick, useData } from '../../data.ts';
 import { formatTime } from '../../format.ts';
 import { setQuery } from '../../router.ts';
 import { fromInputValue, toInputValue } from '../../time.ts';
 import type { PageProps } from '../index.ts';
-import { errorsOf, Field, inputValue, otherErrors, type FieldErrors } from './form.tsx';
+import { MaintenanceWindows } from './maintenance.tsx';
+import './ops.css';
 import { AlertsTabs } from './tabs.tsx';
 
 interface Matcher { name: string; op: '=' | '!=' | '=~' | '!~'; value: string }
 interface Silence { id: number; matchers: Matcher[]; startsAt: string; endsAt: string; createdBy: string; comment: string }
-interface Window { id: number; name: string; nodeIds: string[]; services: string[]; recurrence: string; startsAt: string; endsAt: string | null; startTime: string | null; durationMinutes: number | null; timeZone: string; comment: string; active: boolean }
 
 const OPS = ['=', '!=', '=~', '!~'] as const;
 const LABEL = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export function SilencesPage({ user, time, query }: PageProps) {
   const all = query.get('show') === 'all';
-  const page = Math.max(1, Number(query.get('page')) || 1);
+  const page = pageOf(query);
   const silences = useData((signal) => api<{ items: Silence[]; totalPages: number }>(`/api/v1/silences?active=${all ? 'false' : 'true'}&page=${page}&pageSize=50`, { signal }), [all, page]);
-  const windows = useData((signal) => api<{ items: Window[] }>('/api/v1/maintenance-windows?pageSize=100', { signal }), []);
   const mayChange = can(user, 'operator');
   const now = Date.now();
   const [matchers, setMatchers] = useState<Matcher[]>([{ name: 'alertname', op: '=', value: '' }]);
   const [startsAt, setStartsAt] = useState(toInputValue(new Date(now), time.tz));
   const [endsAt, setEndsAt] = useState(toInputValue(new Date(now + 2 * 3600_000), time.tz));
   const [comment, setComment] = useState('');
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [message, setMessage] = useState<string | null>(null);
-
-  const create = async (e: Event) => {
-    e.preventDefault();
+  const { message, setMessage, act } = useActions();
+  const start = fromInputValue(startsAt, time.tz);
+  const end = fromInputValue(endsAt, time.tz);
+  const check = () => {
     setMessage(null);
     const found: FieldErrors = {};
     matchers.forEach((m, i) => {
@@ -48,33 +49,27 @@ export function SilencesPage({ user, time, query }: PageProps) {
         }
       }
     });
-    const start = fromInputValue(startsAt, time.tz);
-    const end = fromInputValue(endsAt, time.tz);
     if (!start) found.startsAt = 'a date and time';
     if (!end) found.endsAt = 'a date and time';
     else if (start && end <= start) found.endsAt = 'after the start';
-    setErrors(found);
-    if (Object.keys(found).length > 0 || !start || !end) return;
-    try {
-      await api('/api/v1/silences', { method: 'POST', body: { matchers, startsAt: start.toISOString(), endsAt: end.toISOString(), comment } });
+    return found;
+  };
+  const form = useSubmit({
+    check,
+    send: () => api('/api/v1/silences', { method: 'POST', body: { matchers, startsAt: start!.toISOString(), endsAt: end!.toISOString(), comment } }),
+    done: () => {
       setMessage('Silence created');
       setComment('');
       tick.set(tick.get() + 1);
-    } catch (err) {
-      setErrors(errorsOf(err));
-    }
-  };
-  const expire = async (s: Silence) => {
-    setMessage(null);
-    try {
-      if (new Date(s.startsAt).getTime() > Date.now()) await api(`/api/v1/silences/${s.id}`, { method: 'DELETE' });
-      else await api(`/api/v1/silences/${s.id}`, { method: 'PUT', body: { matchers: s.matchers, startsAt: s.startsAt, endsAt: new Date().toISOString(), comment: s.comment } });
-      setMessage('Silence expired');
-    } catch (err) {
-      setMessage(Object.values(errorsOf(err)).join('; '));
-    }
-    tick.set(tick.get() + 1);
-  };
+    },
+  });
+  const { errors } = form;
+  const expire = (s: Silence) =>
+    act('Silence expired', () =>
+      new Date(s.startsAt).getTime() > Date.now()
+        ? api(`/api/v1/silences/${s.id}`, { method: 'DELETE' })
+        : api(`/api/v1/silences/${s.id}`, { method: 'PUT', body: { matchers: s.matchers, startsAt: s.startsAt, endsAt: new Date().toISOString(), comment: s.comment } }),
+    );
 
   return (
     <section class="page silences">
@@ -109,18 +104,12 @@ export function SilencesPage({ user, time, query }: PageProps) {
           </table>
         </div>
       )}
-      {silences.data && silences.data.totalPages > 1 && (
-        <div class="pager">
-          <button type="button" disabled={page <= 1} onClick={() => setQuery({ page: String(page - 1) })}>‹ Newer</button>
-          <span>page {page} of {silences.data.totalPages}</span>
-          <button type="button" disabled={page >= silences.data.totalPages} onClick={() => setQuery({ page: String(page + 1) })}>Older ›</button>
-        </div>
-      )}
+      <Pager page={page} totalPages={silences.data?.totalPages} newest />
 
       {mayChange && (
         <>
           <h2>New silence</h2>
-          <form class="ops-form silence-form" noValidate onSubmit={create}>
+          <form class="ops-form silence-form" noValidate onSubmit={form.onSubmit}>
             <fieldset>
               <legend>Matchers (all must match the alert's labels)</legend>
               {matchers.map((m, i) => (
@@ -143,33 +132,13 @@ export function SilencesPage({ user, time, query }: PageProps) {
               <Field label="Ends" path="endsAt" errors={errors}><input type="datetime-local" name="endsAt" value={endsAt} onInput={(e) => setEndsAt(inputValue(e))} /></Field>
               <Field label="Comment" path="comment" errors={errors}><input name="comment" value={comment} onInput={(e) => setComment(inputValue(e))} /></Field>
             </fieldset>
-            {otherErrors(errors, ['matchers', 'startsAt', 'endsAt', 'comment']).map((m) => <p class="error" role="alert">{m}</p>)}
-            <div class="form-actions"><button type="submit" class="primary">Create silence</button></div>
+            <FormErrors errors={errors} shown={['matchers', 'startsAt', 'endsAt', 'comment']} />
+            <div class="form-actions"><button type="submit" class="primary" disabled={form.busy}>Create silence</button></div>
           </form>
         </>
       )}
 
-      <h2>Maintenance windows</h2>
-      {windows.error && <p class="error">{windows.error}</p>}
-      {windows.data && windows.data.items.length === 0 && <p class="empty-state">No maintenance windows. Create one with POST /api/v1/maintenance-windows (nodes, services, once or daily / weekly; docs/alerts.md).</p>}
-      {windows.data && windows.data.items.length > 0 && (
-        <div class="table-wrap">
-          <table class="table">
-            <thead><tr><th>Name</th><th>Now</th><th>Covers</th><th>When</th><th>Comment</th></tr></thead>
-            <tbody>
-              {windows.data.items.map((w) => (
-                <tr data-window={String(w.id)}>
-                  <td class="wrap">{w.name}</td>
-                  <td>{w.active ? <strong>active</strong> : 'inactive'}</td>
-                  <td class="wrap">{[...w.nodeIds, ...w.services].join(', ') || '—'}</td>
-                  <td class="wrap">{w.recurrence === 'none' ? `${formatTime(w.startsAt, time.tz)} → ${formatTime(w.endsAt, time.tz)}` : `${w.recurrence} at ${w.startTime ?? '?'} for ${w.durationMinutes ?? '?'} min (${w.timeZone})`}</td>
-                  <td class="wrap">{w.comment}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <MaintenanceWindows time={time} mayChange={mayChange} />
     </section>
   );
 }
