@@ -26,6 +26,13 @@ const PALETTE = ['#3b82f6', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#06b6d4
 export const LEGEND_MAX = 8;
 /** The axes' font (set explicitly, so the label widths measured here are the drawn ones). */
 const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif';
+/**
+ * Up to this many points (all series) the unfocused series fade on hover; beyond, only the
+ * cursor point marks the focused one. Fading redraws every series at each change of focus:
+ * with 100 series × 31 points a mouse sweep dropped frames (p95 50 ms) on the shared
+ * 2-core machine, without fading it did not (docs/performance.md, "Dashboard").
+ */
+const FADE_MAX_POINTS = 1_000;
 /** Room between two time labels, in CSS pixels. */
 const LABEL_GAP = 16;
 /** Below this plot width a label with date and time takes two lines. */
@@ -102,6 +109,7 @@ export function Chart(props: ChartProps) {
     const span = (props.to.getTime() - props.from.getTime()) / 1000;
     const axis: uPlot.Axis = { stroke: fg, font: AXIS_FONT, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     const many = props.series.length > LEGEND_MAX;
+    const points = props.series.reduce((n, x) => n + x.time.length, 0);
     // The labels last drawn on each axis with their centres (CSS px along the axis), on the figure for tests and tools.
     const drawn: { x: [string, number][]; y: [string, number][] } = { x: [], y: [] };
     const figure = el.closest('figure');
@@ -147,16 +155,17 @@ export function Chart(props: ChartProps) {
         ...props.series.map((s, i) => ({
           label: s.label,
           stroke: PALETTE[i % PALETTE.length]!,
-          width: 1.5,
+          width: many ? 1 : 1.5,
           spanGaps: false,
           ...(props.fill ? { fill: `${PALETTE[i % PALETTE.length]!}33` } : {}),
           value: (_u: uPlot, v: number | null) => fmt(v),
         })),
       ],
       legend: { show: !many, live: true },
-      // Many series: the one nearest the cursor is drawn in full, the others faded.
-      ...(many ? { focus: { alpha: 0.15 } } : {}),
-      cursor: { drag: { x: false, y: false }, ...(many ? { focus: { prox: 30 } } : {}) },
+      // Many series: the one nearest the cursor is focused — marked by the one cursor point and
+      // named below the chart; the others are faded too while a redraw is cheap (FADE_MAX_POINTS).
+      ...(many ? { focus: { alpha: points <= FADE_MAX_POINTS ? 0.15 : 1 } } : {}),
+      cursor: { drag: { x: false, y: false }, ...(many ? { focus: { prox: 30 }, points: { one: true } } : {}) },
       hooks: {
         draw: [
           (u: uPlot) => {
