@@ -106,6 +106,8 @@ export function Chart(props: ChartProps) {
     const tables: uPlot.AlignedData[] = props.series.map((s) => [s.time.map((t) => t / 1000), s.values] as uPlot.AlignedData);
     const data = tables.length === 1 ? tables[0]! : uPlot.join(tables);
     const fmt = (v: number | null) => formatUnit(v, props.unit);
+    /** A cursor time: date and time of day in the chosen zone (as the legend shows it). */
+    const when = (t: number) => new Date(t * 1000).toLocaleString('sv-SE', { timeZone: props.tz === 'utc' ? 'UTC' : undefined });
     const span = (props.to.getTime() - props.from.getTime()) / 1000;
     const axis: uPlot.Axis = { stroke: fg, font: AXIS_FONT, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     const many = props.series.length > LEGEND_MAX;
@@ -122,7 +124,7 @@ export function Chart(props: ChartProps) {
       const idx = focused === null ? null : (u.cursor.idxs?.[focused] ?? u.cursor.idx);
       const s = focused === null ? undefined : props.series[focused - 1];
       const v = focused === null || idx === null || idx === undefined ? null : (u.data[focused]?.[idx] ?? null);
-      focusLine.textContent = s && v !== null ? `${s.label}: ${fmt(v)} at ${tickLabel(u.data[0][idx!]!, 0, props.tz, false)}` : '';
+      focusLine.textContent = s && v !== null ? `${s.label}: ${fmt(v)} at ${when(u.data[0][idx!]!)}` : '';
     };
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
@@ -151,7 +153,7 @@ export function Chart(props: ChartProps) {
         },
       ],
       series: [
-        { value: (_u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleString('sv-SE', { timeZone: props.tz === 'utc' ? 'UTC' : undefined })) },
+        { value: (_u, v) => (v === null ? '–' : when(v)) },
         ...props.series.map((s, i) => ({
           label: s.label,
           stroke: PALETTE[i % PALETTE.length]!,
