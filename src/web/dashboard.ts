@@ -1,8 +1,12 @@
 /**
  * The web dashboard, bundled when Opsdeck starts: esbuild turns web/src/main.tsx
- * (Preact + uPlot) into one minified JS and one CSS file with content-hashed names,
- * kept in memory with their gzip and brotli forms, and an index.html that loads
- * them. Nothing is built ahead or committed (docs/adr/0024-web-dashboard.md).
+ * (Preact + uPlot) into minified ES modules split by area — the entry (shell, login,
+ * overview, nodes, alerts), one chunk per area loaded on demand (mail, alerting set-up,
+ * home lab, agents) and shared chunks as esbuild cuts them — and one CSS file with every
+ * page's styles, all with content-hashed names, kept in memory with their gzip and
+ * brotli forms, and an index.html that loads the CSS and the entry and preloads the
+ * entry's static imports. Nothing is built ahead or committed
+ * (docs/adr/0024-web-dashboard.md).
  *
  * Infrastructure: imports no feature module. `dashboardRoutes` serves `/` and
  * `/assets/:name`; `servePage` answers the client-side routes (any other GET that
@@ -11,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
+import type { BuildOptions } from 'esbuild';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** Content-Security-Policy of the dashboard's pages: same-origin scripts, styles, images and requests only; no inline code. */
@@ -33,8 +38,12 @@ export interface Encoded {
 export interface Dashboard {
   /** index.html */
   page: Encoded;
-  /** file name (e.g. main-3F2A1B.js) → asset */
+  /** file name (e.g. main-3F2A1B.js, mail-5D0C9E11.js, chunk-7A4B2C3D.js) → asset */
   assets: ReadonlyMap<string, Encoded>;
+  /** The entry module's file name. */
+  entry: string;
+  /** The chunks the entry imports statically (index.html preloads them). */
+  preload: string[];
 }
 
 const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -54,7 +63,7 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8',
 async function bundle(root: string): Promise<Dashboard> {
   // Loaded on first use: a process that serves no dashboard never loads esbuild.
   const { build } = await import('esbuild');
-  const result = await build({
+  const common: BuildOptions & { write: false } = {
     absWorkingDir: root,
     entryPoints: ['src/main.tsx'],
     bundle: true,
@@ -66,30 +75,36 @@ async function bundle(root: string): Promise<Dashboard> {
     tsconfig: 'tsconfig.json',
     outdir: 'assets',
     entryNames: '[name]-[hash]',
+    chunkNames: '[name]-[hash]',
     assetNames: '[name]-[hash]',
     write: false,
     legalComments: 'none',
     logLevel: 'silent',
-  });
+  };
+  // The JS split by area. esbuild also cuts the CSS by area then, but a chunk's CSS is not
+  // loaded by its JS; the styles come from an unsplit build instead: one CSS file, every page.
+  const [split, whole] = await Promise.all([build({ ...common, splitting: true, metafile: true }), build(common)]);
   const assets = new Map<string, Encoded>();
-  let js = '';
-  let css = '';
-  for (const f of result.outputFiles) {
-    const name = f.path.slice(f.path.lastIndexOf('/') + 1);
-    const ext = name.slice(name.lastIndexOf('.'));
-    const type = TYPES[ext];
-    if (!type) continue;
-    assets.set(name, encode(type, Buffer.from(f.contents)));
-    if (ext === '.js') js = name;
-    else css = name;
-  }
-  if (!js || !css) throw new Error('the dashboard bundle lacks its JS or CSS file');
+  const add = (path: string, contents: Uint8Array): string => {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    assets.set(name, encode(TYPES[name.slice(name.lastIndexOf('.'))]!, Buffer.from(contents)));
+    return name;
+  };
+  const css = whole.outputFiles.filter((f) => f.path.endsWith('.css')).map((f) => add(f.path, f.contents));
+  for (const f of split.outputFiles) if (f.path.endsWith('.js')) add(f.path, f.contents);
+  const outputs = Object.entries(split.metafile.outputs);
+  const entry = outputs.find(([p, o]) => o.entryPoint === 'src/main.tsx' && p.endsWith('.js'));
+  if (!entry || css.length !== 1) throw new Error('the dashboard bundle lacks its entry JS or its CSS file');
+  const js = entry[0].slice(entry[0].lastIndexOf('/') + 1);
+  // What the entry imports statically is fetched right away: preloaded beside it, not after it.
+  const preload = entry[1].imports.filter((i) => i.kind === 'import-statement').map((i) => i.path.slice(i.path.lastIndexOf('/') + 1));
   const html =
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">' +
     '<meta name="color-scheme" content="dark light"><title>Opsdeck</title><link rel="icon" href="data:,">' +
-    `<link rel="stylesheet" href="/assets/${css}"><script type="module" src="/assets/${js}"></script></head>` +
-    '<body><div id="app"><noscript>The Opsdeck dashboard needs JavaScript; the API is at /docs.</noscript></div></body></html>';
-  return { page: encode('text/html; charset=utf-8', Buffer.from(html)), assets };
+    `<link rel="stylesheet" href="/assets/${css[0]}"><script type="module" src="/assets/${js}"></script>` +
+    preload.map((p) => `<link rel="modulepreload" href="/assets/${p}">`).join('') +
+    '</head><body><div id="app"><noscript>The Opsdeck dashboard needs JavaScript; the API is at /docs.</noscript></div></body></html>';
+  return { page: encode('text/html; charset=utf-8', Buffer.from(html)), assets, entry: js, preload };
 }
 
 const bundles = new Map<string, Promise<Dashboard>>();

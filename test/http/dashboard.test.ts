@@ -78,10 +78,11 @@ test('an unknown /api path asked for as HTML is still a problem+json 404, not th
 test('assets have content-hashed names, a year of immutable cache, and gzip and brotli forms of the same bytes', async () => {
   const html = (await rt.app.inject({ method: 'GET', url: '/', headers: { accept: HTML } })).body;
   const names = assetNames(html);
-  assert.equal(names.filter((n) => n.endsWith('.js')).length, 1, html);
+  assert.equal([...html.matchAll(/<script /g)].length, 1, html);
+  assert.match(html, /<script type="module" src="\/assets\/main-[A-Z0-9]{8}\.js"><\/script>/);
   assert.equal(names.filter((n) => n.endsWith('.css')).length, 1, html);
   for (const name of names) {
-    assert.match(name, /^main-[A-Z0-9]{8}\.(js|css)$/);
+    assert.match(name, /^(main|chunk)-[A-Z0-9]{8}\.(js|css)$/);
     const plain = await rt.app.inject({ method: 'GET', url: `/assets/${name}` });
     assert.equal(plain.statusCode, 200);
     assert.equal(plain.headers['cache-control'], 'public, max-age=31536000, immutable');
@@ -101,6 +102,50 @@ test('assets have content-hashed names, a year of immutable cache, and gzip and 
   const missing = await rt.app.inject({ method: 'GET', url: '/assets/main-AAAAAAAA.js' });
   assert.equal(missing.statusCode, 404);
   assert.match(String(missing.headers['content-type']), /^application\/problem\+json/);
+});
+
+/** The modules a JS module imports, statically (`from"./x.js"`) and on demand (`import("./x.js")`), by file name. */
+function importsOf(js: string): { static: string[]; dynamic: string[] } {
+  return {
+    static: [...js.matchAll(/from\s*"\.\/([\w-]+\.js)"/g)].map((m) => m[1]!),
+    dynamic: [...js.matchAll(/import\(\s*"\.\/([\w-]+\.js)"\s*\)/g)].map((m) => m[1]!),
+  };
+}
+
+test('the dashboard is split by area: the entry preloads its static imports, every chunk it names is served like the entry, an unknown chunk is a 404', async () => {
+  const html = (await rt.app.inject({ method: 'GET', url: '/', headers: { accept: HTML } })).body;
+  const entry = /<script type="module" src="\/assets\/([^"]+)">/.exec(html)?.[1];
+  assert.ok(entry, html);
+  const js = (await rt.app.inject({ method: 'GET', url: `/assets/${entry}` })).body;
+  const { static: shared, dynamic: areas } = importsOf(js);
+  // The areas loaded on demand: mail, alerting set-up (ops), home lab, agents — one chunk each.
+  assert.deepEqual(areas.map((n) => n.replace(/-[A-Z0-9]{8}\.js$/, '')).sort(), ['agents', 'lab', 'mail', 'ops']);
+  assert.ok(shared.length >= 1, 'the entry imports shared code');
+  // index.html preloads exactly the entry's static imports, none of the areas.
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="\/assets\/([^"]+)">/g)].map((m) => m[1]!);
+  assert.deepEqual(preloaded.sort(), [...new Set(shared)].sort());
+  // Every chunk reachable from the entry: hashed name, a year of immutable cache, brotli, JS type.
+  const seen = new Set<string>();
+  const queue = [...shared, ...areas];
+  while (queue.length) {
+    const name = queue.shift()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    assert.match(name, /^(chunk|mail|ops|lab|agents)-[A-Z0-9]{8}\.js$/);
+    const res = await rt.app.inject({ method: 'GET', url: `/assets/${name}`, headers: { 'accept-encoding': 'br' } });
+    assert.equal(res.statusCode, 200, name);
+    assert.equal(res.headers['cache-control'], 'public, max-age=31536000, immutable', name);
+    assert.equal(res.headers['content-encoding'], 'br', name);
+    assert.match(String(res.headers['content-type']), /^text\/javascript/, name);
+    const body = brotliDecompressSync(res.rawPayload).toString();
+    const more = importsOf(body);
+    queue.push(...more.static, ...more.dynamic);
+  }
+  assert.ok(seen.size >= 5, [...seen].join(' '));
+  // A chunk name of an older build (a tab open across a restart) is a 404 problem, not the page.
+  const old = await rt.app.inject({ method: 'GET', url: '/assets/mail-AAAAAAAA.js', headers: { accept: '*/*' } });
+  assert.equal(old.statusCode, 404);
+  assert.match(String(old.headers['content-type']), /^application\/problem\+json/);
 });
 
 test('/docs keeps its own page and CSP', async () => {

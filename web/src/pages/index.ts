@@ -1,6 +1,8 @@
 /**
  * The dashboard's pages. Adding one: a component in src/pages/<name>.tsx taking
  * PageProps, and a line here (its path pattern, title and, for the sidebar, a nav label).
+ * A page of an area loaded on demand is re-exported by its area's module (src/areas/)
+ * and named here with `lazyPage(area, 'ExportName')`.
  */
 import type { ComponentType } from 'preact';
 import type { User } from '../api.ts';
@@ -10,19 +12,37 @@ import { NodesPage } from './nodes.tsx';
 import { NodePage } from './node.tsx';
 import { ComparePage } from './compare.tsx';
 import { AlertsPage } from './alerts.tsx';
-import { DeliveryPage } from './mail/delivery.tsx';
-import { DestinationPage, DestinationsPage } from './mail/destinations.tsx';
-import { TracePage } from './mail/trace.tsx';
-import { IpPage, IpsPage } from './mail/ips.tsx';
-import { DomainPage, DomainsPage } from './mail/domains.tsx';
-import { RuleEditPage, RulesPage } from './ops/rules.tsx';
-import { SilencesPage } from './ops/silences.tsx';
-import { ChannelsPage } from './ops/channels.tsx';
-import { ProbePage, ProbesPage } from './ops/probes.tsx';
-import { DevicePage, DevicesPage } from './lab/devices.tsx';
-import { ConfigChangesPage, DeviceConfigsPage } from './lab/configs.tsx';
-import { RunPage, RunsPage } from './agents/runs.tsx';
-import { ApprovalsPage, AuditPage, UsagePage } from './agents/ledger.tsx';
+import { chunk, lazyPage } from '../lazy.tsx';
+
+// The entry holds the shell, login, overview, nodes and alerts; each other area is a chunk
+// of its own, fetched when one of its pages is first shown (docs/adr/0024-web-dashboard.md).
+const mail = chunk(() => import('../areas/mail.ts'));
+const ops = chunk(() => import('../areas/ops.ts'));
+const lab = chunk(() => import('../areas/lab.ts'));
+const agents = chunk(() => import('../areas/agents.ts'));
+const DeliveryPage = lazyPage(mail, 'DeliveryPage');
+const DestinationsPage = lazyPage(mail, 'DestinationsPage');
+const DestinationPage = lazyPage(mail, 'DestinationPage');
+const TracePage = lazyPage(mail, 'TracePage');
+const IpsPage = lazyPage(mail, 'IpsPage');
+const IpPage = lazyPage(mail, 'IpPage');
+const DomainsPage = lazyPage(mail, 'DomainsPage');
+const DomainPage = lazyPage(mail, 'DomainPage');
+const RulesPage = lazyPage(ops, 'RulesPage');
+const RuleEditPage = lazyPage(ops, 'RuleEditPage');
+const SilencesPage = lazyPage(ops, 'SilencesPage');
+const ChannelsPage = lazyPage(ops, 'ChannelsPage');
+const ProbesPage = lazyPage(ops, 'ProbesPage');
+const ProbePage = lazyPage(ops, 'ProbePage');
+const DevicesPage = lazyPage(lab, 'DevicesPage');
+const DevicePage = lazyPage(lab, 'DevicePage');
+const ConfigChangesPage = lazyPage(lab, 'ConfigChangesPage');
+const DeviceConfigsPage = lazyPage(lab, 'DeviceConfigsPage');
+const RunsPage = lazyPage(agents, 'RunsPage');
+const RunPage = lazyPage(agents, 'RunPage');
+const ApprovalsPage = lazyPage(agents, 'ApprovalsPage');
+const UsagePage = lazyPage(agents, 'UsagePage');
+const AuditPage = lazyPage(agents, 'AuditPage');
 
 export interface PageProps {
   user: User;

@@ -1,7 +1,13 @@
-/** Nodes: every node with its latest CPU, RAM, disk, network and load; sortable, filterable; 2–5 selected → comparison. */
+/**
+ * Nodes: every node with its latest CPU, RAM, disk, network and load; sortable, filterable;
+ * 2–5 selected → comparison. Above the list, the fleet chart: one chosen metric with one
+ * series per node of the (filtered) list over the shell's range, read in one columnar
+ * request at the API's auto resolution.
+ */
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { useData } from '../data.ts';
+import { Chart } from '../chart.tsx';
+import { fetchSeries, useData } from '../data.ts';
 import { formatAge, formatBytes, formatNumber, formatPercent } from '../format.ts';
 import { Link } from '../link.tsx';
 import { navigate, setQuery } from '../router.ts';
@@ -31,12 +37,40 @@ const COLUMNS: Column[] = [
   { key: 'seen', label: 'Last seen', value: (n) => n.ageSeconds, render: (n) => formatAge(n.ageSeconds) },
 ];
 
+/** The metrics the fleet chart offers: field of the system family, label, unit. */
+export const FLEET_METRICS = [
+  { field: 'cpuPercent', label: 'CPU', unit: 'percent' },
+  { field: 'ramPercent', label: 'RAM', unit: 'percent' },
+  { field: 'diskPercent', label: 'Disk', unit: 'percent' },
+  { field: 'load1m', label: 'Load 1 min', unit: 'load' },
+] as const;
+
+/** One metric of every node shown: a single request per range or metric change (never one per node); the filter only picks series. */
+function FleetChart({ ids, time, metric }: { ids: string[]; time: PageProps['time']; metric: string }) {
+  const m = FLEET_METRICS.find((x) => x.field === metric) ?? FLEET_METRICS[0];
+  const data = useData((signal) => fetchSeries('system', { fields: [m.field], from: time.from, to: time.to, signal }), [m.field, time.from.getTime(), time.to.getTime()]);
+  const byNode = new Map((data.data?.series ?? []).map((s) => [s.identity.nodeId ?? '', s]));
+  const series = ids.filter((id) => byNode.has(id)).map((id) => ({ label: id, time: byNode.get(id)!.time, values: byNode.get(id)!.fields[m.field] ?? [] }));
+  return (
+    <section class="fleet" data-panel="fleet">
+      <div class="toolbar">
+        <select aria-label="Fleet metric" value={m.field} onChange={(e) => setQuery({ metric: (e.target as HTMLSelectElement).value })}>
+          {FLEET_METRICS.map((x) => <option value={x.field}>{x.label}</option>)}
+        </select>
+        {data.data && <span class="hint">{series.length} node{series.length === 1 ? '' : 's'} · {data.data.resolution}</span>}
+      </div>
+      {data.error && <p class="error">{data.error}</p>}
+      {data.data && <Chart title={`Fleet ${m.label}`} unit={m.unit} series={series} tz={time.tz} from={time.from} to={time.to} height={260} />}
+    </section>
+  );
+}
+
 function Bar({ pct }: { pct: number | null }) {
   if (pct === null) return null;
   return <span class={`bar ${pct > 90 ? 'bad' : pct > 75 ? 'warn' : ''}`}><span style={{ width: `${Math.min(100, Math.max(0, pct))}%` }} /></span>;
 }
 
-export function NodesPage({ query }: PageProps) {
+export function NodesPage({ query, time }: PageProps) {
   const cluster = useData((signal) => api<ClusterStatus>('/api/v1/cluster/status?pageSize=500', { signal }), []);
   const [selected, setSelected] = useState<string[]>([]);
   const sort = query.get('sort') ?? 'id';
@@ -73,6 +107,7 @@ export function NodesPage({ query }: PageProps) {
         </button>
       </div>
       {cluster.data && nodes.length === 0 && <AgentHint />}
+      {cluster.data && shown.length > 0 && <FleetChart ids={shown.map((n) => n.id)} time={time} metric={query.get('metric') ?? 'cpuPercent'} />}
       <div class="table-wrap">
         <table class="table">
           <thead>
