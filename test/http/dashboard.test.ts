@@ -104,10 +104,10 @@ test('assets have content-hashed names, a year of immutable cache, and gzip and 
   assert.match(String(missing.headers['content-type']), /^application\/problem\+json/);
 });
 
-/** The modules a JS module imports, statically (`from"./x.js"`) and on demand (`import("./x.js")`), by file name. */
+/** The modules a JS module imports, statically (`from"./x.js"`, or for its effects `import"./x.js"`) and on demand (`import("./x.js")`), by file name. */
 function importsOf(js: string): { static: string[]; dynamic: string[] } {
   return {
-    static: [...js.matchAll(/from\s*"\.\/([\w-]+\.js)"/g)].map((m) => m[1]!),
+    static: [...js.matchAll(/(?:from|import)\s*"\.\/([\w-]+\.js)"/g)].map((m) => m[1]!),
     dynamic: [...js.matchAll(/import\(\s*"\.\/([\w-]+\.js)"\s*\)/g)].map((m) => m[1]!),
   };
 }

@@ -26,6 +26,7 @@ const DestinationPage = lazyPage(mail, 'DestinationPage');
 const TracePage = lazyPage(mail, 'TracePage');
 const IpsPage = lazyPage(mail, 'IpsPage');
 const IpPage = lazyPage(mail, 'IpPage');
+const PoolsPage = lazyPage(mail, 'PoolsPage');
 const DomainsPage = lazyPage(mail, 'DomainsPage');
 const DomainPage = lazyPage(mail, 'DomainPage');
 const RulesPage = lazyPage(ops, 'RulesPage');
@@ -74,6 +75,7 @@ export const PAGES: PageDef[] = [
   { path: '/mail/trace/:messageId', title: 'Message trace', component: TracePage },
   { path: '/mail/ips', title: 'Sending IPs', component: IpsPage },
   { path: '/mail/ips/:ip', title: 'Sending IP', component: IpPage },
+  { path: '/mail/pools', title: 'IP pools', component: PoolsPage },
   { path: '/mail/domains', title: 'Sending domains', component: DomainsPage },
   { path: '/mail/domains/:domain', title: 'Sending domain', component: DomainPage },
   { path: '/alerts/rules', title: 'Alert rules', component: RulesPage },

@@ -71,12 +71,13 @@ export function qs(time: Pick<TimeView, 'from' | 'to'> | null, params: Record<st
 export const pct = (v: number | null | undefined, digits = 1) => formatPercent(v === null || v === undefined ? null : v * 100, digits);
 
 /** The mail pages' tabs. */
-export function MailNav({ current }: { current: 'delivery' | 'destinations' | 'trace' | 'ips' | 'domains' }) {
+export function MailNav({ current }: { current: 'delivery' | 'destinations' | 'trace' | 'ips' | 'pools' | 'domains' }) {
   const tabs = [
     ['delivery', '/mail', 'Delivery'],
     ['destinations', '/mail/destinations', 'Destinations'],
     ['trace', '/mail/trace', 'Message trace'],
     ['ips', '/mail/ips', 'Sending IPs'],
+    ['pools', '/mail/pools', 'IP pools'],
     ['domains', '/mail/domains', 'Domains'],
   ] as const;
   // The analytics filters follow between the delivery and destination pages.

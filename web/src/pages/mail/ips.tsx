@@ -15,25 +15,12 @@ import { Link } from '../../link.tsx';
 import { setQuery } from '../../router.ts';
 import { useStore } from '../../store.ts';
 import type { PageProps } from '../index.ts';
-import type { WarmupState as Warmup } from '../../../../src/modules/sending-ips/warmup.ts';
 import { isIp, isNodeId, MailNav, pct, SafeLink, Stat } from './common.tsx';
 
-export interface SendingIp {
-  ip: string;
-  ipVersion: number;
-  nodeId: string | null;
-  ptrRecord: string | null;
-  ptrConfirmed: boolean | null;
-  status: string;
-  statusReason: string | null;
-  warmupPlanId: number | null;
-  warmupDay: number;
-  dailyLimit: number | null;
-  currentDailySent: number;
-  blacklistCount: number;
-  lastBlacklistCheck: string | null;
-  notes: string | null;
-}
+/** The API's sending IP and reputation overview: the services' own types. */
+export type { SendingIp } from '../../../../src/modules/sending-ips/service.ts';
+import type { SendingIp } from '../../../../src/modules/sending-ips/service.ts';
+import type { Reputation } from '../../../../src/modules/sending-ips/reputation.ts';
 interface Page {
   items: SendingIp[];
   total: number;
@@ -44,24 +31,6 @@ interface Plan {
   name: string;
   days: number;
 }
-interface Rates {
-  attempts: number;
-  bounced: number;
-  complaints: number | null;
-  bounceRate: number | null;
-  complaintRate: number | null;
-}
-interface Reputation {
-  verdict: 'ok' | 'attention' | 'bad';
-  reasons: string[];
-  status: { status: string; reason: string | null; since: string | null };
-  listings: { zone: string; tier: string; since: string | null; response: string | null; reason: string | null; delistUrl: string | null; checkedAt: string }[];
-  dnsbl: { zones: number; clean: number; listed: number; errors: { zone: string; error: string | null; checkedAt: string }[]; lastCheckedAt: string | null };
-  warmup: Warmup | null;
-  rates: { last24h: Rates; last7d: Rates };
-  ptr: { record: string | null; confirmed: boolean | null; checkedAt: string | null; error: string | null };
-}
-
 const STATUSES = ['active', 'warming', 'paused', 'blacklisted', 'retired'];
 /** Every row has this height (CSS .ip-table tr.row), so the rows in view follow from the scroll position. */
 export const ROW_HEIGHT = 36;
@@ -125,7 +94,7 @@ function useIpList(filter: string): [ListState, () => void] {
 }
 
 /** The list's filters kept in the page URL (the API's query names). */
-const FILTER_KEYS = ['status', 'nodeId', 'subnet', 'listed', 'search'] as const;
+const FILTER_KEYS = ['status', 'nodeId', 'subnet', 'listed', 'search', 'pool'] as const;
 
 /** An address range such as 192.0.2.0/24 or 2001:db8::/48. */
 export function isCidr(v: string): boolean {
@@ -152,11 +121,13 @@ function describeFilter(f: Record<string, string | boolean>): string {
     subnet: (v) => `in ${String(v)}`,
     listed: (v) => (v ? 'listed on a DNSBL' : 'not listed'),
     search: (v) => `containing “${String(v)}”`,
+    pool: (v) => (v === '-' ? 'in no pool' : `in pool ${String(v)}`),
   };
   return Object.entries(f).map(([k, v]) => words[k]?.(v) ?? `${k}=${String(v)}`).join(', ');
 }
 
 function IpFilters({ query, apiErrors }: { query: URLSearchParams; apiErrors: FieldErrors }) {
+  const pools = useData((signal) => api<{ items: { name: string }[] }>('/api/v1/ip-pools', { signal }).then((a) => a.items.map((p) => p.name)), []).data ?? [];
   const [node, setNode] = useState(query.get('nodeId') ?? '');
   const [subnet, setSubnet] = useState(query.get('subnet') ?? '');
   const [search, setSearch] = useState(query.get('search') ?? '');
@@ -184,6 +155,14 @@ function IpFilters({ query, apiErrors }: { query: URLSearchParams; apiErrors: Fi
           <option value="">Listed or not</option>
           <option value="true">Listed on a DNSBL</option>
           <option value="false">Not listed</option>
+        </select>
+      </Field>
+      <Field class="mail-field" label="Pool" path="pool" errors={errors}>
+        <select name="pool" value={query.get('pool') ?? ''} onChange={(e) => setQuery({ pool: inputValue(e) || null })}>
+          <option value="">Any pool</option>
+          <option value="-">In no pool</option>
+          {pools.map((p) => <option value={p}>{p}</option>)}
+          {query.get('pool') && query.get('pool') !== '-' && !pools.includes(query.get('pool')!) && <option value={query.get('pool')!}>{query.get('pool')}</option>}
         </select>
       </Field>
       <Field class="mail-field" label="Node" path="nodeId" errors={errors}>
@@ -297,7 +276,7 @@ export function IpsPage({ user, time, query }: PageProps) {
     tick.set(tick.get() + 1);
   };
   const apiErrors = errorsOf(list.problem);
-  const cols = operator ? 9 : 8;
+  const cols = operator ? 11 : 10;
 
   return (
     <section class="page mail ips">
@@ -340,6 +319,8 @@ export function IpsPage({ user, time, query }: PageProps) {
               <th>Node</th>
               <th>PTR</th>
               <th class="num">Listed on</th>
+              <th class="num" title="Reputation score, 0–100">Score</th>
+              <th>Pool</th>
               <th>Warm-up (sent / limit today)</th>
               <th>Last DNSBL check</th>
               <th>Notes</th>
@@ -355,6 +336,8 @@ export function IpsPage({ user, time, query }: PageProps) {
                 <td>{ip.nodeId ?? <span class="hint">–</span>}</td>
                 <td>{ip.ptrRecord ?? <span class="hint">none</span>} {ip.ptrConfirmed === true ? '✓' : ip.ptrConfirmed === false ? '✗' : ''}</td>
                 <td class={`num${ip.blacklistCount > 0 ? ' bad' : ''}`}>{ip.blacklistCount}</td>
+                <td class={`num${ip.reputationScore < 50 ? ' bad' : ''}`} data-col="score">{ip.reputationScore}</td>
+                <td data-col="pool">{ip.pool ?? <span class="hint">–</span>}</td>
                 <td><WarmupCell ip={ip} plans={plans.data ?? new Map()} /></td>
                 <td>{formatTime(ip.lastBlacklistCheck, time.tz)}</td>
                 <td class="notes">{ip.notes ?? ''}</td>
@@ -395,12 +378,17 @@ export function IpPage({ user, time, params }: PageProps) {
         <>
           <div class="stats">
             <Stat label="Verdict" value={r.verdict} tone={r.verdict === 'ok' ? 'ok' : r.verdict === 'bad' ? 'bad' : 'warn'} />
+            <Stat label="Reputation score" value={`${r.score.score}/100`} tone={r.score.score >= 80 ? 'ok' : r.score.score >= 50 ? 'warn' : 'bad'} sub={row.data?.pool ? `pool ${row.data.pool}` : 'in no pool'} />
             <Stat label="Status" value={r.status.status} sub={r.status.reason ?? undefined} />
             <Stat label="Listed on" value={`${r.dnsbl.listed} of ${r.dnsbl.zones}`} tone={r.dnsbl.listed ? 'bad' : undefined} sub={`last check ${formatTime(r.dnsbl.lastCheckedAt, time.tz)}`} />
             <Stat label="Bounce rate 24 h" value={pct(r.rates.last24h.bounceRate === null ? null : r.rates.last24h.bounceRate / 100)} sub={`${formatNumber(r.rates.last24h.attempts)} attempts`} tone={(r.rates.last24h.bounceRate ?? 0) >= 5 ? 'bad' : undefined} />
             <Stat label="Bounce rate 7 d" value={pct(r.rates.last7d.bounceRate === null ? null : r.rates.last7d.bounceRate / 100)} sub={`${formatNumber(r.rates.last7d.attempts)} attempts`} />
           </div>
           {r.reasons.length > 0 && <ul class="reasons">{r.reasons.map((x) => <li>{x}</li>)}</ul>}
+          <p class="hint" data-score-terms>
+            Score: 100{r.score.deductions.map((d) => ` − ${d.points} (${d.term.replace(/_/g, ' ')}${d.value !== null ? ` ${d.value}` : ''})`).join('')} = {r.score.score}
+            {r.score.notEvaluated.length > 0 && `; not evaluated: ${r.score.notEvaluated.map((t) => t.replace(/_/g, ' ')).join(', ')}`}
+          </p>
           <h2>Warm-up</h2>
           {w ? (
             <div class="warmup" data-warmup>
