@@ -193,9 +193,10 @@ function pointsOf(a: { points?: unknown[]; series?: { time: unknown[] }[] }): nu
   return a.points?.length ?? (a.series ?? []).reduce((s, x) => s + x.time.length, 0);
 }
 
+/** A metric query over loopback, every page when asked; uncompressed (`accept-encoding: identity`), so the figures measure the query path as before the API gzipped its answers. */
 async function get(h: Host, path: string, allPages = false): Promise<{ status: number; text: string; ms: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${h.base}${path}`, { headers: { authorization: `Bearer ${h.token}` } });
+  const res = await fetch(`${h.base}${path}`, { headers: { authorization: `Bearer ${h.token}`, 'accept-encoding': 'identity' } });
   const text = await res.text();
   if (!allPages || res.status !== 200) return { status: res.status, text, ms: performance.now() - t0 };
   // every page: one answer object whose points / series are those of all pages (series joined by identity)
@@ -203,7 +204,7 @@ async function get(h: Host, path: string, allPages = false): Promise<{ status: n
   let next = all.next;
   let pages = 1;
   while (next !== undefined && pages < 1000) {
-    const r = await fetch(`${h.base}${path}&cursor=${next}`, { headers: { authorization: `Bearer ${h.token}` } });
+    const r = await fetch(`${h.base}${path}&cursor=${next}`, { headers: { authorization: `Bearer ${h.token}`, 'accept-encoding': 'identity' } });
     if (r.status !== 200) return { status: r.status, text: await r.text(), ms: performance.now() - t0 };
     const page = (await r.json()) as typeof all;
     if (all.points && page.points) for (const p of page.points) all.points.push(p);

@@ -4,7 +4,8 @@
  * GET  /api/v1/metrics            — the families and their fields
  * The contract comes from mongodb-metrics-fix-and-cluster-status.md; field names come from each family declaration.
  */
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
+import { constants as zlibConstants, createGzip } from 'node:zlib';
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { csvParam, nodeIdListParam } from '../../http/params.ts';
@@ -138,7 +139,7 @@ export const metricsRoutes: RouteModule = (app, deps) => {
         tags: ['metrics'],
         summary: "A family's rows over a time range",
         description:
-          'format=rows (default) answers `points`, one object per row; format=columns answers `series`, one per identity, with the times once (epoch ms) and one array per field. Both are streamed as they are read (chunked transfer encoding): an error after the first bytes ends the response early, so a body that is not complete JSON is a failed answer. resolution=auto picks the coarsest rollup that still gives `points` buckets over the range; rollups include the newest, not yet materialized rows. The range must satisfy to > from and stay within OPSDECK_QUERY_MAX_SPAN_DAYS; an explicit resolution whose expected answer exceeds OPSDECK_QUERY_MAX_POINTS is refused. An answer carries at most OPSDECK_QUERY_MAX_POINTS points and 500,000 cells (points × (timestamp + identity + fields + samples)), whatever the real sampling rate: a longer one says `truncated: true` and gives `next`, to pass as `cursor` with the same query.',
+          'format=rows (default) answers `points`, one object per row; format=columns answers `series`, one per identity, with the times once (epoch ms) and one array per field. Both are streamed as they are read (chunked transfer encoding), gzip-compressed as they stream when the request accepts gzip: an error after the first bytes ends the response early, so a body that is not complete JSON is a failed answer. resolution=auto picks the coarsest rollup that still gives `points` buckets over the range; rollups include the newest, not yet materialized rows. The range must satisfy to > from and stay within OPSDECK_QUERY_MAX_SPAN_DAYS; an explicit resolution whose expected answer exceeds OPSDECK_QUERY_MAX_POINTS is refused. An answer carries at most OPSDECK_QUERY_MAX_POINTS points and 500,000 cells (points × (timestamp + identity + fields + samples)), whatever the real sampling rate: a longer one says `truncated: true` and gives `next`, to pass as `cursor` with the same query.',
         params: z.object({ family: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_]*$/, 'lowercase family key') }),
         querystring: queryString,
         response: { 200: queryResponse, 404: z.any() },
@@ -156,7 +157,25 @@ export const metricsRoutes: RouteModule = (app, deps) => {
         { from, to, nodeIds: req.query.nodeId, resolution: req.query.resolution, fields: req.query.fields, points: req.query.points, cursor: req.query.cursor },
         req.query.format,
       );
-      return reply.type('application/json; charset=utf-8').send(Readable.from(text, { objectMode: false }) as never);
+      const body = Readable.from(text, { objectMode: false });
+      reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+      if (!acceptsGzip(req.headers['accept-encoding'])) return reply.send(body as never);
+      // Compressed as it streams (JSON of numbers shrinks ~4-6× at the fastest level); a client that
+      // goes away destroys the gzip stream, which ends the pipeline and so the database cursor.
+      const gzip = createGzip({ level: zlibConstants.Z_BEST_SPEED });
+      pipeline(body, gzip, () => undefined);
+      return reply.header('content-encoding', 'gzip').send(gzip as never);
     },
   );
 };
+
+/** Whether an Accept-Encoding header takes gzip (not refused with q=0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (name !== 'gzip' && name !== '*') return false;
+    const q = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
