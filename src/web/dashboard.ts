@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import type { BuildOptions } from 'esbuild';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { acceptsEncoding } from '../http/encoding.ts';
 
 /** Content-Security-Policy of the dashboard's pages: same-origin scripts, styles, images and requests only; no inline code. */
 export const PAGE_CSP =
@@ -122,11 +123,11 @@ export function loadDashboard(root: string = WEB_ROOT): Promise<Dashboard> {
 
 /** Sends one of the precompressed forms the client accepts. */
 function sendEncoded(req: FastifyRequest, reply: FastifyReply, e: Encoded, cache: string): FastifyReply {
-  const accept = String(req.headers['accept-encoding'] ?? '');
+  const accept = req.headers['accept-encoding'];
   reply.header('vary', 'accept-encoding').header('cache-control', cache).header('etag', e.etag).type(e.type);
   if (req.headers['if-none-match'] === e.etag) return reply.code(304).send();
-  if (/\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(e.br);
-  if (/\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(e.gzip);
+  if (acceptsEncoding(accept, 'br')) return reply.header('content-encoding', 'br').send(e.br);
+  if (acceptsEncoding(accept, 'gzip')) return reply.header('content-encoding', 'gzip').send(e.gzip);
   return reply.send(e.identity);
 }
 

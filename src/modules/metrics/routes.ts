@@ -8,6 +8,7 @@ import { pipeline, Readable } from 'node:stream';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
+import { acceptsEncoding } from '../../http/encoding.ts';
 import { csvParam, nodeIdListParam } from '../../http/params.ts';
 import { batchRows } from '../../http/batch.ts';
 import { ingestMetrics } from './service.ts';
@@ -159,7 +160,7 @@ export const metricsRoutes: RouteModule = (app, deps) => {
       );
       const body = Readable.from(text, { objectMode: false });
       reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
-      if (!acceptsGzip(req.headers['accept-encoding'])) return reply.send(body as never);
+      if (!acceptsEncoding(req.headers['accept-encoding'], 'gzip')) return reply.send(body as never);
       // Compressed as it streams (JSON of numbers shrinks ~4-6× at the fastest level); a client that
       // goes away destroys the gzip stream, which ends the pipeline and so the database cursor.
       const gzip = createGzip({ level: zlibConstants.Z_BEST_SPEED });
@@ -168,14 +169,3 @@ export const metricsRoutes: RouteModule = (app, deps) => {
     },
   );
 };
-
-/** Whether an Accept-Encoding header takes gzip (not refused with q=0). */
-export function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  return header.split(',').some((part) => {
-    const [name, ...params] = part.trim().toLowerCase().split(';');
-    if (name !== 'gzip' && name !== '*') return false;
-    const q = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
-  });
-}
