@@ -71,6 +71,31 @@ export function withRates(c: Record<string, number>): Outcomes {
   };
 }
 
+/**
+ * Adds a stats answer's rows (`eventCount` per `eventType`) into counts per group: `key` names a
+ * row's group (undefined leaves the row out), `types` keeps only these event types.
+ */
+function tally<K>(rows: readonly Record<string, unknown>[], key: (b: Record<string, unknown>) => K | undefined, types?: readonly string[]): Map<K, Record<string, number>> {
+  const groups = new Map<K, Record<string, number>>();
+  for (const b of rows) {
+    const type = b.eventType as string;
+    if (types && !types.includes(type)) continue;
+    const k = key(b);
+    if (k === undefined) continue;
+    let c = groups.get(k);
+    if (!c) groups.set(k, (c = emptyCounts()));
+    const n = Number(b.eventCount);
+    c.events! += n;
+    c[type] = (c[type] ?? 0) + n;
+  }
+  return groups;
+}
+
+/** rawGroups' order: most events first, then by value, no value last. */
+function byEventsThenValue<K extends string | number | null>([a, x]: [K, Record<string, number>], [b, y]: [K, Record<string, number>]): number {
+  return y.events! - x.events! || (a === null ? (b === null ? 0 : 1) : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0);
+}
+
 export interface Window {
   from: Date;
   to: Date;
@@ -196,17 +221,7 @@ export class MailAnalytics {
       filters: q.filters ?? {},
       collapse: true,
     });
-    const groups = new Map<string, Record<string, number>>();
-    for (const b of st.buckets) {
-      const v = b[q.by];
-      if (v === null || v === undefined) continue;
-      const key = String(v);
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = emptyCounts()));
-      const n = Number(b.eventCount);
-      g.events! += n;
-      g[b.eventType as string] = (g[b.eventType as string] ?? 0) + n;
-    }
+    const groups = tally(st.buckets, (b) => (b[q.by] === null || b[q.by] === undefined ? undefined : String(b[q.by])));
     const sort = q.sort ?? 'events';
     const rows = [...groups.entries()].map(([value, g]) => ({ value, outcomes: withRates(g) }));
     const sortKey = (x: Outcomes) => (sort === 'bounceRate' ? (x.bouncedRate ?? -1) : x[sort]);
@@ -325,17 +340,8 @@ export class MailAnalytics {
    */
   private async failureGroups(q: Window & { filters?: Filters }, dimension: string, key: (v: unknown) => string | null, limit: number) {
     const st = await this.streams.stats('email', { from: q.from, to: q.to, groupBy: [dimension, 'eventType'], measures: ['eventCount'], filters: q.filters ?? {}, collapse: true });
-    const groups = new Map<string | null, Record<string, number>>();
-    for (const b of st.buckets) {
-      const type = b.eventType as string;
-      if (type !== 'bounced' && type !== 'deferred' && type !== 'rejected') continue;
-      const k = key(b[dimension] ?? null);
-      const c = groups.get(k) ?? emptyCounts();
-      c[type] = (c[type] ?? 0) + Number(b.eventCount);
-      c.events! += Number(b.eventCount);
-      groups.set(k, c);
-    }
-    const rows = [...groups.entries()].sort(([a, x], [b, y]) => y.events! - x.events! || (a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0));
+    const groups = tally(st.buckets, (b) => key(b[dimension] ?? null), ['bounced', 'deferred', 'rejected']);
+    const rows = [...groups.entries()].sort(byEventsThenValue);
     return { truncated: rows.length > limit, groups: rows.slice(0, limit).map(([value, c]) => ({ value, ...withRates(c), p95DeliveryMs: null })) };
   }
 
@@ -353,19 +359,10 @@ export class MailAnalytics {
         ? null
         : this.streams.stats('email', { from: q.from, to: q.to, groupBy: fields, measures: ['p95DeliveryMs'], filters: { ...filters, eventType: ['delivered'] }, collapse: true }),
     ]);
-    const groups = new Map<string | number | null, Record<string, number>>();
-    for (const b of counts.buckets) {
-      const k = key(b);
-      const c = groups.get(k) ?? emptyCounts();
-      const n = Number(b.eventCount);
-      c.events! += n;
-      c[b.eventType as string] = (c[b.eventType as string] ?? 0) + n;
-      groups.set(k, c);
-    }
+    const groups = tally(counts.buckets, key);
     const p95 = new Map<string | number | null, number | null>();
     for (const b of delivered?.buckets ?? []) p95.set(key(b), b.p95DeliveryMs === null || b.p95DeliveryMs === undefined ? null : Number(b.p95DeliveryMs));
-    const order = (a: string | number | null, b: string | number | null) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0);
-    const rows = [...groups.entries()].sort(([a, x], [b, y]) => y.events! - x.events! || order(a, b));
+    const rows = [...groups.entries()].sort(byEventsThenValue);
     return { truncated: rows.length > limit, groups: rows.slice(0, limit).map(([value, c]) => ({ value, ...withRates(c), p95DeliveryMs: p95.get(value) ?? null })) };
   }
 

@@ -18,6 +18,7 @@
 import type { Database, Queryable } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { ConflictError, InvalidError, NotFoundError } from '../../domain/errors.ts';
+import { IP_STATUSES } from './schema.ts';
 import { canonicalIp, filterSQL, type IpFilter } from './service.ts';
 import { countsByIp } from './warmup.ts';
 
@@ -49,7 +50,19 @@ export interface ZoneMtaPools {
   warnings: string[];
 }
 
-const STATUS_KEYS = ['active', 'warming', 'paused', 'blacklisted', 'retired'] as const;
+/** A pool member as the configuration needs it. */
+interface PoolIpRow {
+  ip: string;
+  pool: string;
+  status: string;
+  status_reason: string | null;
+  ptr_record: string | null;
+  ptr_confirmed: boolean | null;
+  pool_ratio: number | null;
+  daily_limit: number | null;
+}
+
+const STATUS_KEYS = IP_STATUSES;
 const SENDING = new Set(['active', 'warming']);
 const iso = (d: Date | string) => new Date(d).toISOString();
 
@@ -63,11 +76,13 @@ const checkName = (name: string) => {
 export class PoolService {
   constructor(private readonly o: { db: Database; clock: Clock }) {}
 
-  async list(db: Queryable = this.o.db): Promise<IpPool[]> {
+  /** The pools (or the one named), with their IPs counted by status. */
+  async list(db: Queryable = this.o.db, name?: string): Promise<IpPool[]> {
     const rows = await db.queryMany<{ name: string; description: string; created_at: Date; updated_at: Date; counts: Record<string, number> | null }>(
       `SELECT p.name, p.description, p.created_at, p.updated_at,
               (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*)::int AS n FROM sending_ips s WHERE s.pool = p.name GROUP BY status) c) AS counts
-         FROM ip_pools p ORDER BY p.name`,
+         FROM ip_pools p${name === undefined ? '' : ' WHERE p.name = $1'} ORDER BY p.name`,
+      name === undefined ? [] : [name],
     );
     return rows.map((r) => {
       const c = r.counts ?? {};
@@ -79,7 +94,7 @@ export class PoolService {
   }
 
   async get(name: string, db: Queryable = this.o.db): Promise<IpPool> {
-    const p = (await this.list(db)).find((x) => x.name === name);
+    const p = (await this.list(db, name))[0];
     if (!p) throw new NotFoundError('POOL_NOT_FOUND', `IP pool ${name} does not exist`);
     return p;
   }
@@ -153,18 +168,18 @@ export class PoolService {
   /** ZoneMTA's `pools` for one node (its IPs), or for every IP when `nodeId` is null. */
   async zonemta(nodeId: string | null): Promise<ZoneMtaPools> {
     const now = this.o.clock.now();
-    const rows = await this.o.db.queryMany<{ ip: string; pool: string; status: string; status_reason: string | null; ptr_record: string | null; ptr_confirmed: boolean | null; pool_ratio: number | null; daily_limit: number | null }>(
-      `SELECT host(ip) AS ip, pool, status, status_reason, ptr_record, ptr_confirmed, pool_ratio, daily_limit FROM sending_ips
-        WHERE pool IS NOT NULL${nodeId === null ? '' : ' AND node_id = $1'} ORDER BY pool, ip`,
-      nodeId === null ? [] : [nodeId],
-    );
-    const pools = await this.list();
-    // The pools' volume of the last 24 h, over all their IPs on every node: what a warming IP's limit is a share of.
-    const everyone = await this.o.db.queryMany<{ ip: string; pool: string }>('SELECT host(ip) AS ip, pool FROM sending_ips WHERE pool IS NOT NULL');
-    const counts = await countsByIp(this.o.db, everyone.map((r) => r.ip), new Date(now.getTime() - 86_400_000), now);
+    // Every IP of every pool: the node's are configured; all of them make a pool's volume of the last
+    // 24 h (on every node), which a warming IP's limit is a share of.
+    const [names, all] = await Promise.all([
+      this.o.db.queryMany<{ name: string }>('SELECT name FROM ip_pools ORDER BY name'),
+      this.o.db.queryMany<PoolIpRow & { node_id: string | null }>(
+        'SELECT host(ip) AS ip, node_id, pool, status, status_reason, ptr_record, ptr_confirmed, pool_ratio, daily_limit FROM sending_ips WHERE pool IS NOT NULL ORDER BY pool, ip',
+      ),
+    ]);
+    const counts = await countsByIp(this.o.db, all.map((r) => r.ip), new Date(now.getTime() - 86_400_000), now);
     const volume = new Map<string, number>();
-    for (const r of everyone) volume.set(r.pool, (volume.get(r.pool) ?? 0) + (counts.get(r.ip)?.attempts ?? 0));
-    return zonemtaPools(nodeId, now, pools.map((p) => p.name), rows, volume);
+    for (const r of all) volume.set(r.pool, (volume.get(r.pool) ?? 0) + (counts.get(r.ip)?.attempts ?? 0));
+    return zonemtaPools(nodeId, now, names.map((n) => n.name), nodeId === null ? all : all.filter((r) => r.node_id === nodeId), volume);
   }
 }
 
@@ -179,7 +194,7 @@ export function zonemtaPools(
   nodeId: string | null,
   now: Date,
   poolNames: readonly string[],
-  rows: readonly { ip: string; pool: string; status: string; status_reason: string | null; ptr_record: string | null; ptr_confirmed: boolean | null; pool_ratio: number | null; daily_limit: number | null }[],
+  rows: readonly PoolIpRow[],
   volume24h: ReadonlyMap<string, number>,
 ): ZoneMtaPools {
   const out: ZoneMtaPools = { nodeId, generatedAt: now.toISOString(), pools: {}, ratios: [], excluded: [], warnings: [] };

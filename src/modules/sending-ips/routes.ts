@@ -103,7 +103,7 @@ const planBody = z.strictObject({
   minDailyEvents: z.number().int().min(0).max(10_000_000).default(1).describe('… and at least this many delivery attempts were made'),
 });
 
-export { filter as ipFilterSchema, ipString };
+export { filter as ipFilterSchema, ipString, READ, WRITE };
 
 export function sendingIpRoutes(app: App, _deps: AppDeps, s: { ips: SendingIpService; warmup: WarmupService; dnsbl: DnsblService; clock: Clock }): void {
   const { ips, warmup } = s;

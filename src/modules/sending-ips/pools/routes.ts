@@ -9,10 +9,7 @@ import type { App, AppDeps } from '../../../http/app.ts';
 import { problemSchema } from '../../../http/problem.ts';
 import { NODE_ID_PATTERN } from '../../../timeseries/family.ts';
 import { POOL_NAME, poolsToml, type PoolService } from '../pools.ts';
-import { ipFilterSchema, ipString } from '../routes.ts';
-
-const READ = { role: 'viewer', scope: 'read' } as const;
-const WRITE = { role: 'operator', scope: 'admin' } as const;
+import { ipFilterSchema, ipString, READ, WRITE } from '../routes.ts';
 
 const poolName = z.string().regex(POOL_NAME, 'lower-case letters, digits, - and _ (at most 63), starting with a letter or digit');
 const nameParams = z.object({ name: poolName });

@@ -31,7 +31,8 @@ interface Plan {
   name: string;
   days: number;
 }
-const STATUSES = ['active', 'warming', 'paused', 'blacklisted', 'retired'];
+/** The sending-IP statuses, in the API's order. */
+export const STATUSES = ['active', 'warming', 'paused', 'blacklisted', 'retired'] as const;
 /** Every row has this height (CSS .ip-table tr.row), so the rows in view follow from the scroll position. */
 export const ROW_HEIGHT = 36;
 const PAGE = 500;

@@ -14,12 +14,11 @@ import { Link } from '../../link.tsx';
 import { setQuery } from '../../router.ts';
 import type { IpPool, ZoneMtaPools } from '../../../../src/modules/sending-ips/pools.ts';
 import type { PageProps } from '../index.ts';
-import { isCidr } from './ips.tsx';
+import { isCidr, STATUSES } from './ips.tsx';
 import { isNodeId, MailNav } from './common.tsx';
 
 /** The API's pool-name rule (ip_pools_name_check), for a message before sending. */
 const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const STATUSES = ['active', 'warming', 'paused', 'blacklisted', 'retired'] as const;
 
 function NewPool() {
   const [name, setName] = useState('');
