@@ -8,6 +8,7 @@
  * Input: one JSON argument (HostTask). Output: one IPC message (HostResult).
  */
 import { fork } from 'node:child_process';
+import Fastify from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
@@ -70,6 +71,8 @@ export interface HostResult {
   auth: { method: string; note?: string };
   batch: (BatchResult & { storedRows: number; phase: PhaseStats }) | null;
   single: (SingleResult & { storedRows: number; phase: PhaseStats }) | null;
+  /** B.3's load against a bare Fastify server (server tier only; see bareFloor). */
+  singleFloor?: SingleFloor;
   /** After items 2–3, before any rollup refresh (jobs are off): the pending rollup work and queries that must read it. */
   pending: { invalidationRows: number; distinctBuckets: number; queries: QueryResult | null } | null;
   query: (QueryResult & { phase: PhaseStats; dataset: DataShape }) | null;
@@ -299,6 +302,29 @@ async function runEvents(task: HostTask, e: HostEventsTask, out: HostResult): Pr
   return res;
 }
 
+/**
+ * The floor of B.3: the same single-request load (same generator, bodies, connections and
+ * time) against a bare Fastify server in this process that parses each JSON body and answers
+ * 200 — no authentication, validation or database. What the HTTP stack and the generator
+ * alone allow on this machine, beside Opsdeck's figure.
+ */
+async function bareFloor(s: { seconds: number; connections: number; endMs: number }): Promise<SingleFloor> {
+  const app = Fastify({ logger: false });
+  app.post('/api/v1/metrics', async (req) => ({ received: Array.isArray((req.body as { data?: unknown } | null)?.data) ? 1 : 0 }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const cpu0 = process.cpuUsage();
+  try {
+    const r = (await runWorker({ mode: 'single', base, token: 'floor', seconds: s.seconds, connections: s.connections, endMs: s.endMs })) as SingleResult;
+    return { ...r, serverCpuSeconds: nodeCpuSince(cpu0) };
+  } finally {
+    await app.close();
+  }
+}
+
+export type SingleFloor = SingleResult & { serverCpuSeconds: number };
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as HostTask;
   const out: HostResult = { tier: task.tier, auth: { method: 'none' }, batch: null, single: null, pending: null, query: null, events: null, memory: { peakRssMiB: 0, vmHwmMiB: 0, idleRssAfterStartMiB: 0 } };
@@ -324,6 +350,7 @@ async function main(): Promise<void> {
         task.profilePrefix && `${task.profilePrefix}-single.cpuprofile`,
       );
       out.single = { ...(r.value as SingleResult), storedRows: (await storedRows(rt)) - before, phase: r.phase };
+      if (task.tier === 'server') out.singleFloor = await bareFloor(s);
     }
     const inv = await rt.db.queryOne<{ n: number; b: number }>('SELECT count(*)::int AS n, count(DISTINCT bucket)::int AS b FROM opsdeck_rollup_invalidations');
     const shape = task.batch?.shape ?? { nodes: 100, ticks: 1, endMs: task.single?.endMs ?? Date.now() };
