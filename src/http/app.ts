@@ -25,6 +25,7 @@ import type { WriteCoalescer } from '../timeseries/coalescer.ts';
 import type { Authenticator } from '../domain/access.ts';
 import { authorize, describeAccess, type Access } from './access.ts';
 import { Metrics } from './metrics.ts';
+import { BodyBudget, bodyReservation } from './body-budget.ts';
 import { HttpError, mapError, problemSchema, toProblem, type MappedError } from './problem.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
 import { auditActionOf, type AuditSink } from '../domain/audit.ts';
@@ -393,6 +394,23 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       reply.code(m.status).type(PROBLEM_CT);
       return JSON.stringify(toProblem(m, req.id, req.url.split('?')[0]));
     }
+  });
+
+  // Bodies processed at once are bounded (src/http/body-budget.ts): beyond the budget a request
+  // waits, then gets 503 with Retry-After, before its body is read. Only authenticated requests
+  // take part (authentication ran in onRequest): a client without a credential cannot hold the
+  // budget by declaring large bodies and sending them slowly; public routes take small bodies.
+  const budget = new BodyBudget(deps.config.bodyBudgetBytes, deps.config.bodyQueueMs);
+  app.addHook('preParsing', async (req, reply, payload) => {
+    if (!req.principal) return payload;
+    const bytes = bodyReservation(req.headers, deps.config.bodyLimitBytes);
+    if (bytes === 0) return payload;
+    const release = await budget.acquire(bytes);
+    if (!release) {
+      throw new HttpError(503, 'BUSY', `too many request bodies are being processed; retry in a moment (waited ${deps.config.bodyQueueMs} ms)`, {}, { 'retry-after': '1' });
+    }
+    reply.raw.once('close', release);
+    return payload;
   });
 
   app.addHook('preParsing', async (req, reply, payload) => {
