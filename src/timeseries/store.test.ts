@@ -38,6 +38,16 @@ forEachBackend('time-series store', (kind) => {
     assert.equal(c?.n, 80);
   });
 
+  test('a large batch (tried without conflict handling first) that partly overlaps stored rows stores only the new ones', async () => {
+    // 3 × 200 = 600 rows: above the size written with ON CONFLICT at once (DIRECT_SKIP_ROWS, 500).
+    const now = Date.now() - 7_200_000;
+    const rows = sampleRows(now, ['big-a', 'big-b', 'big-c'], 200);
+    assert.deepEqual(await m.store.ingest('system', rows.slice(0, 450)), { family: 'system', received: 450, inserted: 450, duplicates: 0 });
+    assert.deepEqual(await m.store.ingest('system', rows), { family: 'system', received: 600, inserted: 150, duplicates: 450 });
+    const c = await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_system WHERE node_id IN ('big-a','big-b','big-c')`);
+    assert.equal(c?.n, 600);
+  });
+
   test('an invalid row rejects the whole batch with row index and field path', async () => {
     const now = Date.now();
     const rows = sampleRows(now - 3_600_000, ['ts-bad'], 5);

@@ -172,7 +172,7 @@ export class TimeseriesStore {
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const sql = returning ? rt.insertReturning : rt.insert;
     const params = arrayLiterals(f, batch);
-    const res = await insertOnce(tx, sql, params, rt.partitions);
+    const res = await insertOnce(tx, sql, params, rt.partitions, batch.rows);
     if (returning) {
       for (const r of res.rows) keys.add(rowKey(Number(r.time_us), f.identity.map((i) => r[i])));
     }

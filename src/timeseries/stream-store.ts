@@ -203,7 +203,7 @@ export class StreamStore {
     const s = rt.stream;
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const params = streamArrayLiterals(s, batch);
-    const res = await insertOnce(tx, rt.insert, params, rt.partitions);
+    const res = await insertOnce(tx, rt.insert, params, rt.partitions, batch.rows);
     const keys = new Set<string>();
     for (const r of res.rows) keys.add(rowKey(Number(r.time_us), s.decl.idempotencyKey.map((k) => r[k])));
     if (res.rowCount > 0 && this.tier === 'postgres') await invalidateBuckets(tx, s.rollups.map((r) => r.name), batch.micros);
