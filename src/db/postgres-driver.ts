@@ -7,6 +7,7 @@
  * Lost connections are replaced by postgres.js on the next query.
  */
 import postgres from 'postgres';
+import { Semaphore } from '../domain/semaphore.ts';
 import {
   BaseDatabase,
   classifyError,
@@ -25,47 +26,6 @@ export interface PostgresDriverOptions extends DatabaseOptions {
   /** How long a caller may wait for a free connection before 503 (ms). */
   poolWaitMs?: number;
   applicationName?: string;
-}
-
-class Semaphore {
-  private active = 0;
-  private readonly queue: Array<{ resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
-  constructor(private readonly max: number) {}
-
-  get inUse(): number {
-    return this.active;
-  }
-  get waiting(): number {
-    return this.queue.length;
-  }
-
-  acquire(timeoutMs: number): Promise<void> {
-    if (this.active < this.max) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const entry = {
-        resolve: () => {
-          clearTimeout(entry.timer);
-          resolve();
-        },
-        reject,
-        timer: setTimeout(() => {
-          const i = this.queue.indexOf(entry);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(new DatabaseUnavailableError(`no database connection free within ${timeoutMs} ms (pool of ${this.max} busy)`));
-        }, timeoutMs),
-      };
-      this.queue.push(entry);
-    });
-  }
-
-  release(): void {
-    const next = this.queue.shift();
-    if (next) next.resolve();
-    else this.active--;
-  }
 }
 
 /**
@@ -127,10 +87,17 @@ export class PostgresDatabase extends BaseDatabase {
     this.sql = this.newPool();
   }
 
+  /** One of the pool's permits (a connection), or 503 after poolWaitMs. */
+  private async permit(): Promise<() => void> {
+    const release = await this.sem.acquire(1, this.poolWaitMs);
+    if (!release) throw new DatabaseUnavailableError(`no database connection free within ${this.poolWaitMs} ms (pool of ${this.sem.capacity} busy)`);
+    this.opened = Math.max(this.opened, this.sem.inUse);
+    return release;
+  }
+
   private async withPermit<R>(run: (sql: postgres.Sql) => Promise<R>): Promise<R> {
     if (this.closed) throw new DatabaseUnavailableError('database pool is closed');
-    await this.sem.acquire(this.poolWaitMs);
-    this.opened = Math.max(this.opened, this.sem.inUse);
+    const release = await this.permit();
     const sql = this.sql;
     try {
       return await run(sql);
@@ -138,7 +105,7 @@ export class PostgresDatabase extends BaseDatabase {
       if (sql === this.sql && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) this.renewPool();
       throw err;
     } finally {
-      this.sem.release();
+      release();
     }
   }
 
@@ -177,8 +144,7 @@ export class PostgresDatabase extends BaseDatabase {
    */
   protected override async *rawCursor<T>(text: string, params: readonly unknown[], batchRows: number): AsyncGenerator<T[]> {
     if (this.closed) throw new DatabaseUnavailableError('database pool is closed');
-    await this.sem.acquire(this.poolWaitMs);
-    this.opened = Math.max(this.opened, this.sem.inUse);
+    const release = await this.permit();
     const sql = this.sql;
     try {
       const q = sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 });
@@ -187,7 +153,7 @@ export class PostgresDatabase extends BaseDatabase {
       if (sql === this.sql && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) this.renewPool();
       throw classifyError(err);
     } finally {
-      this.sem.release();
+      release();
     }
   }
 

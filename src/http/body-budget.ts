@@ -13,30 +13,27 @@
  * (chunked) the body limit. Never more than the body limit. The reservation is
  * returned when the response has been sent or the connection closed.
  */
+import { Semaphore } from '../domain/semaphore.ts';
 
 /** Reservation of a compressed body per byte sent (its decoded size is not known ahead). */
 export const ENCODED_FACTOR = 8;
 
-interface Waiter {
-  bytes: number;
-  grant: () => void;
-}
-
+/** The bytes of request bodies processed at once (a Semaphore weighted in bytes). */
 export class BodyBudget {
-  private used = 0;
-  private inFlight = 0;
-  private readonly queue: Waiter[] = [];
+  private readonly sem: Semaphore;
 
   constructor(
     /** Bytes of bodies being processed at once. */
-    readonly capacity: number,
+    capacity: number,
     /** Longest wait for room before a request is refused. */
     readonly queueMs: number,
-  ) {}
+  ) {
+    this.sem = new Semaphore(capacity);
+  }
 
   /** Bytes reserved now, and requests holding them (for self-monitoring and tests). */
   stats(): { usedBytes: number; requests: number; waiting: number } {
-    return { usedBytes: this.used, requests: this.inFlight, waiting: this.queue.length };
+    return { usedBytes: this.sem.inUse, requests: this.sem.held, waiting: this.sem.waiting };
   }
 
   /**
@@ -44,47 +41,7 @@ export class BodyBudget {
    * no room within queueMs. A request larger than the whole budget runs alone.
    */
   acquire(bytes: number): Promise<(() => void) | null> {
-    const n = Math.min(bytes, this.capacity);
-    if (this.queue.length === 0 && this.fits(n)) return Promise.resolve(this.take(n));
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        bytes: n,
-        grant: () => {
-          clearTimeout(timer);
-          resolve(this.take(n));
-        },
-      };
-      const timer = setTimeout(() => {
-        const i = this.queue.indexOf(waiter);
-        if (i >= 0) this.queue.splice(i, 1);
-        resolve(null);
-        // The head of the queue may have been the one too large to fit: the next may fit now.
-        this.drain();
-      }, this.queueMs);
-      this.queue.push(waiter);
-    });
-  }
-
-  private fits(n: number): boolean {
-    return this.inFlight === 0 || this.used + n <= this.capacity;
-  }
-
-  private take(n: number): () => void {
-    this.used += n;
-    this.inFlight++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.used -= n;
-      this.inFlight--;
-      this.drain();
-    };
-  }
-
-  /** Grants waiters in arrival order while the head fits. */
-  private drain(): void {
-    while (this.queue.length > 0 && this.fits(this.queue[0]!.bytes)) this.queue.shift()!.grant();
+    return this.sem.acquire(bytes, this.queueMs);
   }
 }
 
