@@ -15,7 +15,7 @@ const SERVICE_FILES = ['src/modules/**/*.ts'];
 const NOT_SERVICE_FILES = ['src/modules/**/routes.ts', 'src/modules/**/index.ts', '**/*.test.ts', 'src/modules/**/*-test-kit.ts'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'coverage/**', '.tmp/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'data/**', 'coverage/**', '.tmp/**', 'bench/results/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

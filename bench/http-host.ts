@@ -3,15 +3,17 @@
  * the HTTP benchmarks, and drives it from separate load processes
  * (bench/load-worker.ts). Runs in its own process, forked by bench/run.ts, so
  * its peak RSS is the server's alone: the benchmark process holds a million
- * generated rows that must not count as server memory.
+ * generated rows that must not count as server memory. It runs as a bundle
+ * (dist/bench-http-host.mjs, bin/bundle.mjs), without a TypeScript loader, as
+ * `npm start` runs Opsdeck.
  *
  * Input: one JSON argument (HostTask). Output: one IPC message (HostResult).
  */
 import { fork } from 'node:child_process';
 import Fastify from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
+import { rootPath } from '../src/paths.ts';
 import type { Principal } from '../src/domain/access.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import type { EmailShape } from './lib/email-gen.ts';
@@ -178,7 +180,7 @@ async function credentials(rt: Runtime, base: string, mode: 'auto' | 'stub'): Pr
 
 function runWorker(task: LoadTask): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [JSON.stringify(task)], {
+    const child = fork(rootPath('bench', 'load-worker.ts'), [JSON.stringify(task)], {
       execArgv: ['--import', 'tsx', '--max-old-space-size=6144'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { startPgServer, type PgServer } from '../test/support/pg-server.ts';
 import { alignedEnd, copyText, rowsRange, type DataShape, type SystemRow } from './lib/gen.ts';
 import { startNodeFlags } from './lib/start-flags.ts';
+import { ensureBundle } from '../bin/bundle.mjs';
 import { MachineLoad, envFlag, envInt, log, machineInfo, round } from './lib/util.ts';
 import { emailCopyText, emailEventsRange, firstEventTime, SENDER_DOMAINS, type EmailShape } from './lib/email-gen.ts';
 import type { HostResult, HostTask } from './http-host.ts';
@@ -132,11 +133,13 @@ interface TierResults {
 
 const emptyTier = (): TierResults => ({ copy: null, breakdown: null, copyParallel: null, insert: null, queryLoad: null, chart: null, http: null, victoria: null });
 
-function runHost(task: HostTask, logFile: string): Promise<HostResult> {
+async function runHost(task: HostTask, logFile: string): Promise<HostResult> {
+  // Bundled like `npm start`'s Opsdeck (bin/opsdeck.mjs): no TypeScript loader in the server process.
+  const host = await ensureBundle({ root: fileURLToPath(new URL('..', import.meta.url)), entry: 'bench/http-host.ts', name: 'bench-http-host' });
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./http-host.ts', import.meta.url)), [JSON.stringify(task)], {
+    const child = fork(host.path, [JSON.stringify(task)], {
       // The server process runs with npm start's Node flags (heap limits).
-      execArgv: ['--import', 'tsx', ...startNodeFlags()],
+      execArgv: startNodeFlags(),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const chunks: Buffer[] = [];

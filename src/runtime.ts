@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { connectDatabase } from './db/connect.ts';
 import type { Database, Queryable } from './db/database.ts';
 import { migrate } from './db/migrator.ts';
+import { rootPath } from './paths.ts';
 import type { TierInfo } from './db/tier.ts';
 import { buildApp, type App, type AppState, type RouteModule } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
@@ -49,7 +50,7 @@ import { createSendingIpsModule } from './modules/sending-ips/index.ts';
 import { loadDashboard } from './web/dashboard.ts';
 import { dashboardRoutes } from './web/routes.ts';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(rootPath('package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * Fields that hold credentials, censored wherever they appear in a log object (one or two

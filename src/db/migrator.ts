@@ -13,12 +13,12 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { rootPath } from '../paths.ts';
 import type { Database, Queryable } from './database.ts';
 import { describeTier, detectTier, type StorageTier, type TierInfo, type TierPreference } from './tier.ts';
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+export const MIGRATIONS_DIR = rootPath('src', 'db', 'migrations');
 const MIGRATION_LOCK_KEY = 7_210_431_001; // arbitrary, constant: "opsdeck migrations"
 
 export interface MigrationFile {

@@ -13,11 +13,11 @@
  * asks for HTML outside /api, /docs and /assets) from the app's not-found handler.
  */
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import type { BuildOptions } from 'esbuild';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { acceptsEncoding } from '../http/encoding.ts';
+import { rootPath } from '../paths.ts';
 
 /** Content-Security-Policy of the dashboard's pages: same-origin scripts, styles, images and requests only; no inline code. */
 export const PAGE_CSP =
@@ -47,7 +47,7 @@ export interface Dashboard {
   preload: string[];
 }
 
-const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
+const WEB_ROOT = rootPath('web');
 
 function encode(type: string, body: Buffer): Encoded {
   return {
