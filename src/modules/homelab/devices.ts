@@ -6,7 +6,6 @@
  * a mismatch is kept until an admin accepts the key the device presented.
  */
 import { isIP } from 'node:net';
-import ssh2 from 'ssh2';
 import type { Queryable } from '../../db/database.ts';
 import type { SecretBox } from '../../crypto/secrets.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -14,10 +13,8 @@ import { ConflictError, InvalidError, NotFoundError } from '../../domain/errors.
 import { pageResult, type Page } from '../../domain/paging.ts';
 import { configPathProblem } from './commands.ts';
 import type { DeviceSshTargetRow, HostKeyState } from './schema.ts';
-import { sshAddressProblem, type SshTarget } from './ssh.ts';
+import { loadSsh2, sshAddressProblem, type SshTarget } from './ssh.ts';
 import { DATA_TYPES, type DataType } from './streams.ts';
-
-const { utils } = ssh2;
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
@@ -98,7 +95,8 @@ export function addressProblem(address: string): string | null {
 }
 
 /** The public key line of a private key, or the reason it does not parse. */
-export function publicKeyOf(privateKey: string, passphrase: string | undefined, comment: string): { line: string } | { problem: string } {
+export async function publicKeyOf(privateKey: string, passphrase: string | undefined, comment: string): Promise<{ line: string } | { problem: string }> {
+  const { utils } = await loadSsh2();
   const parsed = utils.parseKey(privateKey, passphrase);
   if (parsed instanceof Error) return { problem: `does not parse as an OpenSSH/PEM private key: ${parsed.message}` };
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
@@ -107,19 +105,20 @@ export function publicKeyOf(privateKey: string, passphrase: string | undefined, 
 }
 
 /** The key of a registration or a key change: generated, or uploaded and parsed. Problems go to `issues`; null when no key was given and none is required. */
-function keyMaterial(
+async function keyMaterial(
   input: { privateKey?: string | undefined; passphrase?: string | undefined; generate?: boolean | undefined },
   nodeId: string,
   issues: { path: string; message: string }[],
   required: boolean,
-): { privateKey: string; publicKey: string; authKind: 'uploaded' | 'generated' } | null {
+): Promise<{ privateKey: string; publicKey: string; authKind: 'uploaded' | 'generated' } | null> {
   if (input.generate) {
     if (input.privateKey) issues.push({ path: 'privateKey', message: 'give a private key or generate: true, not both' });
+    const { utils } = await loadSsh2();
     const pair = utils.generateKeyPairSync('ed25519', { comment: `opsdeck@${nodeId}` });
     return { privateKey: pair.private, publicKey: pair.public.trim(), authKind: 'generated' };
   }
   if (input.privateKey) {
-    const r = publicKeyOf(input.privateKey, input.passphrase, `opsdeck@${nodeId}`);
+    const r = await publicKeyOf(input.privateKey, input.passphrase, `opsdeck@${nodeId}`);
     if ('problem' in r) issues.push({ path: 'privateKey', message: r.problem });
     return { privateKey: input.privateKey, publicKey: 'line' in r ? r.line : '', authKind: 'uploaded' };
   }
@@ -146,7 +145,7 @@ export class DeviceRegistry {
       const pp = configPathProblem(p);
       if (pp) issues.push({ path: `configPaths.${i}`, message: pp });
     });
-    const key = keyMaterial(input, input.id, issues, true);
+    const key = await keyMaterial(input, input.id, issues, true);
     if (issues.length) throw new InvalidError('INVALID_DEVICE', `invalid device: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
     const db = this.o.db;
     const exists = await db.queryOne('SELECT 1 FROM device_ssh_targets WHERE node_id = $1', [input.id]);
@@ -245,7 +244,7 @@ export class DeviceRegistry {
       const pp = configPathProblem(p);
       if (pp) issues.push({ path: `configPaths.${i}`, message: pp });
     });
-    const key = keyMaterial(patch, id, issues, false);
+    const key = await keyMaterial(patch, id, issues, false);
     if (issues.length) throw new InvalidError('INVALID_DEVICE', `invalid device: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues);
     const now = this.o.clock.now();
     const db = this.o.db;

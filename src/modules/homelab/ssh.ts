@@ -12,11 +12,21 @@
 import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { refusedRange } from '../../net/outbound.ts';
 
-const { Client } = ssh2;
+type Ssh2 = typeof import('ssh2');
+let ssh2: Promise<Ssh2> | undefined;
+
+/**
+ * The ssh2 package, loaded on first use. A process that collects from no device does not
+ * hold it: its sources and the 16 MB WebAssembly memory of its Poly1305 module, created
+ * when it is imported.
+ */
+export function loadSsh2(): Promise<Ssh2> {
+  // A CommonJS package: its exports object is the namespace's default.
+  return (ssh2 ??= import('ssh2').then((m) => (m as unknown as { default: Ssh2 }).default));
+}
 
 export interface SshTarget {
   nodeId: string;
@@ -132,7 +142,7 @@ export class SshPool {
     const refused = sshAddressProblem(address);
     if (refused) throw new SshAddressRefusedError(address, refused);
     let presented = '';
-    const client = new Client();
+    const client = new (await loadSsh2()).Client();
     const entry: Entry = { key: SshPool.keyOf(t), client, presentedHostKey: '', idle: null, busy: 0, closed: false };
     await new Promise<void>((resolve, reject) => {
       let mismatch: HostKeyMismatchError | null = null;

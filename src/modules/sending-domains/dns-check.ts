@@ -24,7 +24,6 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { getDomain } from 'tldts';
 import type { DmarcPolicy, PartState } from './schema.ts';
 
 /** A DNS question that got no answer (timeout, SERVFAIL, REFUSED, connection refused …). */
@@ -421,7 +420,9 @@ export async function checkDkim(dns: DnsLookup, domain: string, selectors: reado
 const asPolicy = (v: string | undefined): DmarcPolicy | null => (v === 'none' || v === 'quarantine' || v === 'reject' ? v : null);
 
 /** The organisational domain of a name (RFC 7489 §3.2) by the Public Suffix List, or null when the name is one itself. */
-export function organizationalDomain(domain: string): string | null {
+export async function organizationalDomain(domain: string): Promise<string | null> {
+  // The suffix list is loaded on the first DMARC check (~1 MB of heap otherwise held from the start).
+  const { getDomain } = await import('tldts');
   const org = getDomain(domain, { allowPrivateDomains: true });
   return org && org !== domain ? org : null;
 }
@@ -431,7 +432,7 @@ async function dmarcRecords(dns: DnsLookup, domain: string): Promise<string[]> {
 }
 
 export async function checkDmarc(dns: DnsLookup, domain: string): Promise<DmarcEvidence> {
-  const org = organizationalDomain(domain);
+  const org = await organizationalDomain(domain);
   const base = { records: [] as string[], source: null as DmarcEvidence['source'], organizationalDomain: org, policy: null as DmarcPolicy | null, subdomainPolicy: null as DmarcPolicy | null, pct: null as number | null, rua: [] as string[] };
   let records: string[];
   let at = domain;

@@ -5,7 +5,6 @@
  * internal relay) and handed to nodemailer, which does STARTTLS or implicit TLS on it with
  * the configured host name for SNI and certificate checks.
  */
-import nodemailer from 'nodemailer';
 import type { ChannelWithSecrets } from '../channels.ts';
 import { noticeLine, noticeLabels, summarize, type NoticeGroup } from '../message.ts';
 import { errorOutcome, type Sender } from './http.ts';
@@ -40,6 +39,8 @@ export function buildEmail(channel: ChannelWithSecrets, group: NoticeGroup) {
 
 export const sendEmail: Sender = async (channel, group, ctx) => {
   const cfg = channel.config as unknown as EmailConfig;
+  // Loaded on the first email: a process that sends none does not hold nodemailer (~1 MB of heap).
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: cfg.host,
     port: cfg.port,
