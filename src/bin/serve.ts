@@ -26,6 +26,8 @@ export async function serve(config: Config): Promise<number> {
 async function run(config: Config, rt: Runtime): Promise<number> {
   const { logger } = rt;
   const seeded = await rt.auth.seed();
+  // The connection that migrated and seeded keeps the catalogue of every relation it touched; serve on fresh ones.
+  await rt.db.renewConnections();
   if (config.jobs) rt.jobs.start();
   let selfmon: SelfMonitor | null = null;
   if (config.selfMonitor) {

@@ -117,6 +117,54 @@ if (process.env.TEST_BACKENDS === undefined || process.env.TEST_BACKENDS.include
     }
   });
 
+  test('postgres driver: renewConnections serves from new connections, lets running work finish and ends the old ones', { timeout: 60_000 }, async () => {
+    const { url, drop } = await createTestDatabase();
+    const db = new PostgresDatabase({ url, max: 4, applicationName: 'renew-test' });
+    const admin = new PostgresDatabase({ url, max: 1, applicationName: 'admin' });
+    try {
+      const before = new Set((await Promise.all([1, 2].map(() => db.queryOne<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.05)')))).map((r) => r!.pid));
+      // A statement still running when the connections are renewed finishes with its answer.
+      const running = db.queryOne<{ v: number }>('SELECT 7 AS v FROM pg_sleep(0.3)');
+      await new Promise((r) => setTimeout(r, 50));
+      await db.renewConnections();
+      assert.equal((await running)?.v, 7);
+      const after = (await db.queryOne<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid;
+      assert.equal(before.has(after), false, 'the next query runs on a connection opened after the renewal');
+      const alive = await admin.queryMany<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'renew-test' AND datname = current_database()`);
+      assert.deepEqual(alive.map((r) => r.pid).filter((p) => before.has(p)), [], 'the connections from before the renewal are closed');
+    } finally {
+      await admin.close();
+      await db.close();
+      await drop();
+    }
+  });
+
+  test('postgres driver: after a burst, steady one-at-a-time work keeps one connection and the others close when idle', { timeout: 60_000 }, async () => {
+    const { url, drop } = await createTestDatabase();
+    const db = new PostgresDatabase({ url, max: 4, idleTimeoutSec: 1, applicationName: 'shrink-test' });
+    const admin = new PostgresDatabase({ url, max: 1, applicationName: 'admin' });
+    const open = async () => (await admin.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'shrink-test' AND datname = current_database()`))!.n;
+    try {
+      // A burst: four statements at once take four connections.
+      await Promise.all([1, 2, 3, 4].map(() => db.query('SELECT pg_sleep(0.1)')));
+      assert.equal(await open(), 4);
+      // Then one statement every 200 ms for 3 s: each connection handed out in turn would be
+      // idle 800 ms at most and never reach the 1 s idle timeout.
+      for (let i = 0; i < 15; i++) {
+        await db.query('SELECT 1');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(await open(), 1);
+      // The pool still grows for the next burst.
+      const pids = await Promise.all([1, 2, 3].map(() => db.queryOne<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.1)')));
+      assert.equal(new Set(pids.map((r) => r!.pid)).size, 3);
+    } finally {
+      await admin.close();
+      await db.close();
+      await drop();
+    }
+  });
+
   test('postgres driver: a busy pool answers DatabaseUnavailableError after the configured wait, not a hang', { timeout: 60_000 }, async () => {
     const { url, drop } = await createTestDatabase();
     const db = new PostgresDatabase({ url, max: 2, poolWaitMs: 200 });

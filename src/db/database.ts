@@ -55,6 +55,11 @@ export interface Database extends Queryable {
   poolStats(): PoolStats;
   /** The name the Mission Control database layer documents for poolStats(): `{ total, idle, waiting }`. */
   getPoolStats(): PoolStats;
+  /**
+   * Work from here on runs on newly opened connections; the current ones end when idle.
+   * Opsdeck calls it once start-up (migrations, seed) is done. A no-op on PGlite's one connection.
+   */
+  renewConnections(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -165,6 +170,9 @@ export abstract class BaseDatabase implements Database {
   getPoolStats(): PoolStats {
     return this.poolStats();
   }
+
+  /** Nothing to renew by default (PGlite's one connection lives as long as the database). */
+  async renewConnections(): Promise<void> {}
 
   inTransaction(): boolean {
     return this.txStorage.getStore() !== undefined;
