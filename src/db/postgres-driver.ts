@@ -126,7 +126,7 @@ export class PostgresDatabase extends BaseDatabase {
     try {
       return await run(lease.sql);
     } catch (err) {
-      if (lease.pool === this.pool && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) this.renewPool('lost');
+      if (lease.pool === this.pool && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) void this.renewPool('lost');
       throw err;
     } finally {
       lease.done();
@@ -142,14 +142,15 @@ export class PostgresDatabase extends BaseDatabase {
    * growing through an outage; both outlive the outage. A fresh pool starts
    * clean; the old one finishes what it still runs (up to 5 s) and is ended.
    */
-  private renewPool(why: 'lost' | 'asked'): void {
-    if (this.closed) return;
+  private renewPool(why: 'lost' | 'asked'): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const old = this.pool;
     this.pool = this.openPool();
     if (why === 'lost') this.logger?.warn('database connection lost: replaced the connection pool');
     const ending: Promise<void> = endPool(old);
     this.retired.add(ending);
     void ending.then(() => this.retired.delete(ending));
+    return ending;
   }
 
   /**
@@ -159,9 +160,7 @@ export class PostgresDatabase extends BaseDatabase {
    * created) holds ~25 MB on the embedded server, against ~13 MB for one that serves requests.
    */
   override async renewConnections(): Promise<void> {
-    const old = this.pool;
-    this.renewPool('asked');
-    if (old !== this.pool) await endPool(old);
+    await this.renewPool('asked');
   }
 
   protected rawQuery<T>(text: string, params: readonly unknown[]): Promise<QueryResult<T>> {
@@ -184,7 +183,7 @@ export class PostgresDatabase extends BaseDatabase {
       const q = lease.sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 });
       for await (const rows of q.cursor(batchRows)) yield Array.from(rows) as unknown as T[];
     } catch (err) {
-      if (lease.pool === this.pool && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) this.renewPool('lost');
+      if (lease.pool === this.pool && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) void this.renewPool('lost');
       throw classifyError(err);
     } finally {
       lease.done();
