@@ -1,7 +1,7 @@
 /**
  * Idle memory of `npm start`: starts `node bin/opsdeck.mjs serve` on a fresh
  * temporary data folder (self-monitoring on, jobs on — the defaults), waits,
- * then prints the PSS (proportional set size, /proc/<pid>/smaps_rollup) of every
+ * then prints the PSS (proportional set size, /proc/<pid>/smaps_rollup; in MiB) of every
  * process of its tree — Opsdeck, the embedded PostgreSQL watchdog and server
  * processes — and the total. PSS splits shared pages among the processes that
  * share them, so the sum is what the tree costs the machine.
@@ -90,8 +90,8 @@ try {
   const totalMB = Math.round(rows.reduce((s, r) => s + r.pssMB, 0) * 10) / 10;
   if (process.env.FOOTPRINT_JSON) console.log(JSON.stringify({ embedded, seconds, totalMB, processes: rows }));
   else {
-    for (const r of rows) console.log(`${String(r.pid).padStart(8)} ${r.pssMB.toFixed(1).padStart(8)} MB  ${r.command}`);
-    console.log(`${'total'.padStart(8)} ${totalMB.toFixed(1).padStart(8)} MB  (PSS, ${rows.length} processes, embedded ${embedded}, after ${seconds} s idle)`);
+    for (const r of rows) console.log(`${String(r.pid).padStart(8)} ${r.pssMB.toFixed(1).padStart(8)} MiB  ${r.command}`);
+    console.log(`${'total'.padStart(8)} ${totalMB.toFixed(1).padStart(8)} MiB  (PSS, ${rows.length} processes, embedded ${embedded}, after ${seconds} s idle)`);
   }
 } finally {
   child.kill('SIGTERM');

@@ -408,7 +408,7 @@ async function main(): Promise<void> {
           timeout: (ENV.footprintSeconds + 180) * 1000,
         });
         footprint = JSON.parse(out.trim().split('\n').at(-1)!) as Footprint;
-        log(`  ${footprint.totalMB} MB PSS over ${footprint.processes.length} processes`);
+        log(`  ${footprint.totalMB} MiB PSS over ${footprint.processes.length} processes`);
       } catch (err) {
         log(`  footprint failed: ${(err as Error).message.split('\n')[0]}`);
       }
