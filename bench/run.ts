@@ -18,6 +18,7 @@ import { startPgServer, type PgServer } from '../test/support/pg-server.ts';
 import { alignedEnd, copyText, rowsRange, type DataShape, type SystemRow } from './lib/gen.ts';
 import { startNodeFlags } from './lib/start-flags.ts';
 import { ensureBundle } from '../bin/bundle.mjs';
+import { ROOT } from '../src/paths.ts';
 import { MachineLoad, envFlag, envInt, log, machineInfo, round } from './lib/util.ts';
 import { emailCopyText, emailEventsRange, firstEventTime, SENDER_DOMAINS, type EmailShape } from './lib/email-gen.ts';
 import type { HostResult, HostTask } from './http-host.ts';
@@ -135,7 +136,7 @@ const emptyTier = (): TierResults => ({ copy: null, breakdown: null, copyParalle
 
 async function runHost(task: HostTask, logFile: string): Promise<HostResult> {
   // Bundled like `npm start`'s Opsdeck (bin/opsdeck.mjs): no TypeScript loader in the server process.
-  const host = await ensureBundle({ root: fileURLToPath(new URL('..', import.meta.url)), entry: 'bench/http-host.ts', name: 'bench-http-host' });
+  const host = await ensureBundle({ root: ROOT, entry: 'bench/http-host.ts', name: 'bench-http-host' });
   return new Promise((resolve, reject) => {
     const child = fork(host.path, [JSON.stringify(task)], {
       // The server process runs with npm start's Node flags (heap limits).
