@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { TEST_ADMIN_PASSWORD } from '../support/app.ts';
 import { createTestUser, login, TEST_USER_PASSWORD } from '../support/auth.ts';
-import { chartPoints, heading, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
+import { chartPoints, expectHeading, fitsPhone, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
 
 const app = useBrowserApp();
 const fixture = (f: string) => readFileSync(new URL(`../fixtures/homelab/${f}`, import.meta.url), 'utf8');
@@ -36,14 +36,6 @@ async function ok(method: string, url: string, body?: unknown, auth = app.adminA
 /** A device registered by the admin (Opsdeck makes its key pair); nothing is collected over SSH in these tests. */
 async function device(id: string): Promise<void> {
   await ok('POST', '/api/v1/devices', { id, address: '192.168.77.20', username: 'monitor', generate: true, deviceType: 'nas' });
-}
-
-/** At a phone's width the page does not scroll sideways (wide tables scroll inside their box). */
-async function fitsPhone(page: import('puppeteer-core').Page): Promise<void> {
-  await page.setViewport({ width: 390, height: 844 });
-  await page.waitForFunction(() => window.innerWidth === 390);
-  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-  assert.ok(widths[0]! <= widths[1]!, `page ${widths[0]} px wide in a ${widths[1]} px window`);
 }
 
 /** What an injected element would leave behind: elements with these ids, or a script that ran. */
@@ -74,12 +66,12 @@ test("a device's page shows its last collection, its containers (markup in a nam
   const { page, problems } = await app.openPage('/lab?range=24h');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Home lab');
+    await expectHeading(page, 'Home lab');
     await page.waitForSelector('tr[data-device="e2e-lab-nas"]');
     assert.match(await page.$eval('tr[data-device="e2e-lab-nas"]', (r) => r.textContent ?? ''), /ok/);
     await page.click('tr[data-device="e2e-lab-nas"] a');
     await page.waitForFunction(() => window.location.pathname === '/lab/devices/e2e-lab-nas');
-    assert.equal(await heading(page), 'e2e-lab-nas');
+    await expectHeading(page, 'e2e-lab-nas');
     // Containers: the two pushed, the injected name shown as text.
     await page.waitForSelector('tr[data-container="c0ffee000002"]');
     const evilRow = await page.$eval('tr[data-container="c0ffee000002"]', (r) => r.textContent ?? '');
@@ -153,7 +145,7 @@ test('a configuration change shows its risk and restart need, and a side-by-side
   const { page, problems } = await app.openPage('/lab/configs?range=24h');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Configuration changes');
+    await expectHeading(page, 'Configuration changes');
     const row = `tr[data-change="${change.id}"]`;
     await page.waitForSelector(row);
     const text = await page.$eval(row, (r) => r.textContent ?? '');
@@ -197,7 +189,7 @@ test("a run's events show, a new one appears without a reload while it runs, and
   const { page, problems } = await app.openPage(`/agents/runs/${id}`);
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), `Run #${id}`);
+    await expectHeading(page, `Run #${id}`);
     await page.waitForSelector('[data-live]');
     // seq 1 and 2 are the run's states (queued, running), then the two messages.
     await page.waitForSelector('.event[data-seq="4"]');
@@ -282,7 +274,7 @@ test('a held tool call waits for an operator: the reason is checked before sendi
   const viewer = await app.openPage('/agents/approvals');
   try {
     await logIn(viewer.page, 'e2e-lab-viewer', TEST_USER_PASSWORD);
-    assert.equal(await heading(viewer.page), 'Approvals');
+    await expectHeading(viewer.page, 'Approvals');
     await viewer.page.waitForFunction(() => /higher role/.test(document.querySelector('main')?.textContent ?? ''), { timeout: WAIT });
     assert.equal(await viewer.page.$(card), null);
     assert.equal(await viewer.page.$('button[data-action=approve]'), null);
@@ -351,7 +343,7 @@ test('the audit log is linked for admins only, and the API refuses it to others'
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
     await page.waitForSelector('nav.subnav a[href^="/agents/audit"]');
     await page.click('nav.subnav a[href^="/agents/audit"]');
-    assert.equal(await heading(page), 'Audit log');
+    await expectHeading(page, 'Audit log');
     await page.waitForSelector('table[data-table=audit] tr[data-audit]');
   } finally {
     await page.close();

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'puppeteer-core';
 import { TEST_ADMIN_PASSWORD } from '../support/app.ts';
 import { createTestUser, TEST_USER_PASSWORD } from '../support/auth.ts';
-import { chartPoints, heading, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
+import { chartPoints, expectHeading, fitsPhone, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
 
 const app = useBrowserApp();
 
@@ -44,7 +44,7 @@ test('the delivery page shows the totals, rates, breakdown and bounce analysis o
   const { page, problems } = await app.openPage('/mail?range=1h&fromDomain=e2e-deliv.example&by=toDomain&tz=utc');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Mail delivery');
+    await expectHeading(page, 'Mail delivery');
     // 10 outcomes: 6 delivered (60 %), 2 bounced (20 %), 1 deferred, 1 rejected (10 % each); 3 queued.
     await waitText(page, '[data-stat="Delivered"] .value', /^6$/);
     assert.equal(await text(page, '[data-stat="Delivered"] .sub'), '60.0 %');
@@ -114,7 +114,7 @@ test('the trace of one Message-ID lists its events across nodes in time order, w
   const { page, problems } = await app.openPage('/mail/trace?range=1h&tz=utc');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Message trace');
+    await expectHeading(page, 'Message trace');
     await page.type('input[name=messageId]', 'not a message id');
     await page.click('form.mail-filters button[type=submit]');
     await waitText(page, 'label[data-field=messageId] .field-error', /angle brackets/);
@@ -325,13 +325,12 @@ test('on a phone width the mail pages do not scroll sideways (wide tables scroll
   try {
     await page.setViewport({ width: 390, height: 844 });
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Mail delivery');
+    await expectHeading(page, 'Mail delivery');
     for (const path of ['/mail?range=1h&fromDomain=e2e-phone.example', '/mail/destinations?range=1h', `/mail/trace/${encodeURIComponent('<e2e-phone-1@shop.example>')}`, '/mail/ips', '/mail/domains']) {
       await page.goto(`${app.base}${path}`, { waitUntil: 'domcontentloaded' });
       await page.waitForSelector('main h1');
       await page.waitForSelector('main table, main .trace-event');
-      const widths = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-      assert.ok(widths[0]! <= widths[1]!, `${path}: page ${widths[0]} px wide in a ${widths[1]} px window`);
+      await fitsPhone(page, 390, path);
     }
   } finally {
     await page.close();
@@ -430,7 +429,7 @@ test('IP pools: an operator creates a pool (a bad name is caught before sending)
   const { page, problems } = await app.openPage('/mail/pools');
   try {
     await logIn(page, 'e2e-pool-operator', TEST_USER_PASSWORD);
-    assert.equal(await heading(page), 'IP pools');
+    await expectHeading(page, 'IP pools');
     const sent: string[] = [];
     page.on('request', (r) => void (r.method() === 'POST' && r.url().includes('/api/v1/ip-pools') && sent.push(r.postData() ?? '')));
     await page.type('form[data-form=new-pool] input[name=name]', 'E2E Pool');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'puppeteer-core';
 import { TEST_ADMIN_PASSWORD } from '../support/app.ts';
 import { createTestUser, login, TEST_USER_PASSWORD } from '../support/auth.ts';
-import { chartPoints, heading, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
+import { chartPoints, expectHeading, fitsPhone, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
 
 const app = useBrowserApp();
 
@@ -35,7 +35,7 @@ test('an alert rule made with the condition builder is listed and stored with ex
   const { page, problems } = await app.openPage('/alerts/rules/new');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'New alert rule');
+    await expectHeading(page, 'New alert rule');
     await fill(page, 'input[name="name"]', name);
     await page.select('select[name="severity"]', 'critical');
     // The metric kind: family, then one of its columns (from GET /api/v1/metrics), aggregation, comparison, threshold, window.
@@ -72,8 +72,7 @@ test('an alert rule made with the condition builder is listed and stored with ex
     assert.equal(rule.enabled, true);
 
     // On a phone the list scrolls inside its box, not the page.
-    await page.setViewport({ width: 375, height: 800 });
-    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
+    await fitsPhone(page, 375);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
@@ -89,7 +88,7 @@ test('editing a rule keeps what the form does not change; the list switches a ru
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
     await page.waitForSelector('input[name="condition.threshold"]');
-    assert.equal(await heading(page), 'e2e-edit-rule');
+    await expectHeading(page, 'e2e-edit-rule');
     assert.equal(await page.$eval('input[name="condition.threshold"]', (i) => (i as HTMLInputElement).value), '85');
     assert.equal(await page.$eval('select[name="condition.column"]', (i) => (i as HTMLSelectElement).value), 'ram_percent');
     await fill(page, 'input[name="condition.threshold"]', '90');
@@ -134,8 +133,7 @@ test("a rule with a bad threshold shows the API's error next to the threshold fi
     const rules = await app.apiCall('GET', '/api/v1/alert-rules?pageSize=200', app.adminAuth);
     assert.equal((rules.json as { items: { name: string }[] }).items.some((r) => r.name === name), false);
     // On a phone the form fits the width (no horizontal page scroll).
-    await page.setViewport({ width: 375, height: 800 });
-    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
+    await fitsPhone(page, 375);
   } finally {
     await page.close();
   }
@@ -147,7 +145,7 @@ test("a channel's secret is never shown after saving; a refused URL is named at 
   const { page, problems } = await app.openPage('/alerts/channels');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Notification channels');
+    await expectHeading(page, 'Notification channels');
     await page.click('button.primary');
     await page.waitForSelector('form.channel-form');
     await fill(page, 'input[name="name"]', name);
@@ -200,12 +198,12 @@ test("a probe's page shows its uptime over the range and charts latency and upti
   const { page, problems } = await app.openPage('/probes?range=1h&tz=utc');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Probes');
+    await expectHeading(page, 'Probes');
     const row = await rowText(page, 'data-probe', 'e2e-probe-web');
     assert.match(row, /80\.00 %/);
     await screenshot(page, 'probes');
     await page.goto(`${app.base}/probes/${id}?range=1h&tz=utc`, { waitUntil: 'domcontentloaded' });
-    assert.equal(await heading(page), 'e2e-probe-web');
+    await expectHeading(page, 'e2e-probe-web');
     await page.waitForSelector('[data-stat="Uptime"]');
     assert.match(await page.$eval('[data-stat="Uptime"]', (s) => s.textContent ?? ''), /80\.00 %.*10 checks, 2 down/);
     assert.equal(await chartPoints(page, 'Latency'), 10);
@@ -223,7 +221,7 @@ test('a saved default view opens with its range after logging out and in again',
   const { page, problems } = await app.openPage('/probes?range=6h&tz=utc');
   try {
     await logIn(page, 'e2e-views', TEST_USER_PASSWORD);
-    assert.equal(await heading(page), 'Probes');
+    await expectHeading(page, 'Probes');
     await page.click('button[data-action=views]');
     await fill(page, 'input[name=viewName]', 'e2e probes 6h');
     await page.click('input[name=viewDefault]');
@@ -248,7 +246,7 @@ test('a saved default view opens with its range after logging out and in again',
     assert.equal(await page.evaluate(() => window.location.pathname), '/');
     await logIn(page, 'e2e-views', TEST_USER_PASSWORD);
     await page.waitForFunction(() => window.location.pathname === '/probes', { timeout: WAIT });
-    assert.equal(await heading(page), 'Probes');
+    await expectHeading(page, 'Probes');
     assert.equal(await page.evaluate(() => window.location.search), '?range=6h&tz=utc');
     assert.equal(await page.$eval('select[aria-label=Range]', (s) => (s as HTMLSelectElement).value), '6h');
     assert.equal(await page.$eval('select[aria-label="Time zone"]', (s) => (s as HTMLSelectElement).value), 'utc');
@@ -267,7 +265,7 @@ test('a viewer sees no "New rule", rule or channel controls, and the API refuses
   const { page } = await app.openPage('/alerts/rules');
   try {
     await logIn(page, 'e2e-ops-viewer', TEST_USER_PASSWORD);
-    assert.equal(await heading(page), 'Alert rules');
+    await expectHeading(page, 'Alert rules');
     await rowText(page, 'data-rule', 'e2e-viewer-sees');
     assert.equal(await page.$('a[href^="/alerts/rules/new"]'), null, 'no New rule link');
     assert.equal(await page.$('tr[data-rule="e2e-viewer-sees"] input[type=checkbox]'), null, 'no enable switch');
@@ -276,7 +274,7 @@ test('a viewer sees no "New rule", rule or channel controls, and the API refuses
     assert.equal(await page.$('button[data-action=test]'), null, 'no Send test');
     assert.equal(await page.$('main button.primary'), null, 'no New channel');
     await page.goto(`${app.base}/alerts/silences`, { waitUntil: 'domcontentloaded' });
-    assert.equal(await heading(page), 'Silences and maintenance');
+    await expectHeading(page, 'Silences and maintenance');
     assert.equal(await page.$('form.silence-form'), null, 'no silence form');
     // The API decides too.
     const viewer = (await login(app.rt, 'e2e-ops-viewer', TEST_USER_PASSWORD)).authorization;
@@ -291,7 +289,7 @@ test('a silence made with the form is listed with its matchers and can be expire
   const { page, problems } = await app.openPage('/alerts/silences?tz=utc');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Silences and maintenance');
+    await expectHeading(page, 'Silences and maintenance');
     await page.waitForSelector('form.silence-form');
     await fill(page, 'input[name="matchers.0.value"]', 'E2eSilenced');
     // A bad label name is caught before sending.

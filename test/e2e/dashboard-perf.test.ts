@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HTTPRequest, Page } from 'puppeteer-core';
 import { TEST_ADMIN_PASSWORD } from '../support/app.ts';
-import { heading, logIn, useBrowserApp, WAIT } from '../support/browser.ts';
+import { expectHeading, logIn, useBrowserApp, WAIT } from '../support/browser.ts';
 
 const app = useBrowserApp();
 
@@ -36,7 +36,7 @@ test('a mail page opened directly loads its chunk; from the overview the chunk i
   const direct = await app.openPage('/mail');
   try {
     await logIn(direct.page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(direct.page), 'Mail delivery');
+    await expectHeading(direct.page, 'Mail delivery');
     assert.deepEqual(direct.problems, []);
   } finally {
     await direct.page.close();
@@ -49,7 +49,7 @@ test('a mail page opened directly loads its chunk; from the overview the chunk i
   try {
     await page.goto(`${app.base}/`, { waitUntil: 'domcontentloaded' });
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'Overview');
+    await expectHeading(page, 'Overview');
     assert.ok(assets.some((a) => /^main-\w+\.js$/.test(a)), assets.join(' '));
     assert.deepEqual(assets.filter((a) => /^(mail|ops|lab|agents)-/.test(a)), [], 'no area chunk before its page is opened');
     await page.click('nav.sidebar a[href^="/mail"]');
@@ -90,7 +90,7 @@ test('a chunk that cannot be fetched (an old tab after a restart) says Opsdeck w
     assert.ok(await page.$('nav.sidebar a[href="/nodes"]'));
     refuse = false;
     await page.click('main [role=alert] button[data-action=reload]');
-    assert.equal(await heading(page), 'Mail delivery');
+    await expectHeading(page, 'Mail delivery');
   } finally {
     await page.close();
   }

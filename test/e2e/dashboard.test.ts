@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TEST_ADMIN_PASSWORD } from '../support/app.ts';
 import { createTestUser, login, TEST_USER_PASSWORD } from '../support/auth.ts';
-import { chartPoints, heading, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
+import { chartPoints, expectHeading, logIn, screenshot, useBrowserApp, WAIT } from '../support/browser.ts';
 
 const app = useBrowserApp();
 
@@ -68,7 +68,7 @@ test('/ carries the strict CSP and the pages run under it (no CSP violation, no 
   const { page, problems } = await app.openPage('/nodes/e2e-csp-node?range=1h');
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
-    assert.equal(await heading(page), 'e2e-csp-node');
+    await expectHeading(page, 'e2e-csp-node');
     await chartPoints(page, 'CPU');
     assert.deepEqual(problems, []);
   } finally {
@@ -87,7 +87,7 @@ test('a user who must change the password logs in, changes it, and lands on the 
     await page.type('input[name=newPassword]', 'a-fresh-e2e-password-42');
     await page.type('input[name=newPasswordAgain]', 'a-fresh-e2e-password-42');
     await page.click('button[type=submit]');
-    assert.equal(await heading(page), 'Overview');
+    await expectHeading(page, 'Overview');
     await page.waitForSelector('[data-stat="Nodes online"]');
     // The new password works through the API; the old one does not.
     assert.equal((await fetch(`${app.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'e2e-first', password: 'a-fresh-e2e-password-42' }) })).status, 200);
@@ -215,6 +215,9 @@ test('two nodes open side by side in the comparison, one series each', async () 
   try {
     await logIn(page, 'admin', TEST_ADMIN_PASSWORD);
     await page.waitForSelector('tr[data-node="e2e-cmp-b"]');
+    // The fleet chart above the list is drawn first: its arrival moves the rows down, and a
+    // click aimed before that would land on the chart.
+    assert.equal(await chartPoints(page, 'Fleet CPU'), 24);
     await page.click('tr[data-node="e2e-cmp-a"] input[type=checkbox]');
     await page.click('tr[data-node="e2e-cmp-b"] input[type=checkbox]');
     await page.click('button[data-action=compare]');
@@ -337,7 +340,7 @@ test('when the session ends the login page shows, and after logging in the user 
   const { page } = await app.openPage('/alerts?tab=history&tz=utc');
   try {
     await logIn(page, 'e2e-expiry', TEST_USER_PASSWORD);
-    assert.equal(await heading(page), 'Alerts');
+    await expectHeading(page, 'Alerts');
     // The password changes elsewhere: every other session's refresh token is revoked and its access tokens refused.
     const other = await login(app.rt, 'e2e-expiry');
     const changed = await app.apiCall('POST', '/api/v1/auth/password', other.authorization, { currentPassword: TEST_USER_PASSWORD, newPassword: 'another-e2e-password-77' });
@@ -348,7 +351,7 @@ test('when the session ends the login page shows, and after logging in the user 
     assert.match(notice, /session ended/i);
     assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, '/alerts?tab=history&tz=utc');
     await logIn(page, 'e2e-expiry', 'another-e2e-password-77');
-    assert.equal(await heading(page), 'Alerts');
+    await expectHeading(page, 'Alerts');
     assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, '/alerts?tab=history&tz=utc');
     assert.equal(await page.$eval('[role=tab][aria-selected=true]', (b) => b.textContent), 'History');
   } finally {

@@ -98,6 +98,39 @@ export async function heading(page: Page): Promise<string> {
   return page.$eval('main h1', (h) => h.textContent ?? '');
 }
 
+/**
+ * Asserts the page's main heading. A page may show a generic heading ("Probe") until its data
+ * has arrived, so this waits up to WAIT for the expected text before it compares.
+ */
+export async function expectHeading(page: Page, expected: string): Promise<void> {
+  await page.waitForFunction((t) => document.querySelector('main h1')?.textContent === t, { timeout: WAIT }, expected).catch(() => undefined);
+  assert.equal(await heading(page), expected);
+}
+
+/**
+ * At a phone's width (390 px unless given) the page does not scroll sideways: wide tables
+ * scroll inside their box, charts redraw at the new width. A chart resizes on its
+ * ResizeObserver in a later frame than the one that changed the window, so this waits up to
+ * WAIT for the page to fit; when it never does, the failure names what reaches past the window.
+ */
+export async function fitsPhone(page: Page, width = 390, label = 'page'): Promise<void> {
+  await page.setViewport({ width, height: 844 });
+  await page.waitForFunction((w) => window.innerWidth === w, { timeout: WAIT }, width);
+  const fits = await page
+    .waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, { timeout: WAIT })
+    .then(() => true, () => false);
+  if (fits) return;
+  const found = await page.evaluate(() => {
+    const past = (e: Element | null) => !!e && e.getBoundingClientRect().right > window.innerWidth + 0.5;
+    const wide = [...document.querySelectorAll('body *')].filter((e) => past(e) && !past(e.parentElement));
+    return {
+      scroll: document.documentElement.scrollWidth,
+      wide: wide.slice(0, 5).map((e) => `${e.tagName.toLowerCase()}${typeof e.className === 'string' && e.className ? `.${e.className.trim().replace(/\s+/g, '.')}` : ''} to ${Math.round(e.getBoundingClientRect().right)} px: ${(e.textContent ?? '').slice(0, 60)}`),
+    };
+  });
+  assert.fail(`${label}: ${found.scroll} px wide in a ${width} px window; reaching past it: ${found.wide.join(' | ')}`);
+}
+
 /** Waits until the chart titled `title` is drawn with data; returns its number of points (all series). */
 export async function chartPoints(page: Page, title: string): Promise<number> {
   const sel = `figure[data-chart="${title}"]`;
