@@ -13,10 +13,13 @@ const span = (ms: number) => ({ from: new Date(Date.UTC(2026, 0, 1)), to: new Da
 describe('resolution choice', () => {
   test('auto takes the coarsest level that still gives the requested density', () => {
     const f = metricsSystem;
-    assert.equal(chooseResolution(f, { ...span(H) }, 1, DEFAULT_LIMITS), 'raw'); // 12 five-minute buckets < 300
-    assert.equal(chooseResolution(f, { ...span(D) }, 1, DEFAULT_LIMITS), 'raw'); // 288 < 300
+    // 250 points per series unless asked otherwise
+    assert.equal(chooseResolution(f, { ...span(H) }, 1, DEFAULT_LIMITS), 'raw'); // 12 five-minute buckets < 250
+    assert.equal(chooseResolution(f, { ...span(20 * H) }, 1, DEFAULT_LIMITS), 'raw'); // 240 < 250
+    assert.equal(chooseResolution(f, { ...span(D) }, 1, DEFAULT_LIMITS), '5m'); // 288 ≥ 250
+    assert.equal(chooseResolution(f, { ...span(D), points: 300 }, 1, DEFAULT_LIMITS), 'raw'); // 288 < 300
     assert.equal(chooseResolution(f, { ...span(2 * D) }, 1, DEFAULT_LIMITS), '5m');
-    assert.equal(chooseResolution(f, { ...span(7 * D) }, 1, DEFAULT_LIMITS), '5m'); // 168 hours < 300
+    assert.equal(chooseResolution(f, { ...span(7 * D) }, 1, DEFAULT_LIMITS), '5m'); // 168 hours < 250
     assert.equal(chooseResolution(f, { ...span(30 * D) }, 1, DEFAULT_LIMITS), '1h');
     assert.equal(chooseResolution(f, { ...span(400 * D) }, 1, DEFAULT_LIMITS), '1d');
     assert.equal(chooseResolution(f, { ...span(D), points: 100 }, 1, DEFAULT_LIMITS), '5m');

@@ -53,7 +53,7 @@ export interface RangeQuery {
   resolution?: Resolution | 'auto' | undefined;
   /** camelCase value fields to return (default: all). */
   fields?: readonly string[] | undefined;
-  /** Desired number of buckets per series for `auto` (default 300). */
+  /** Desired number of buckets per series for `auto` (default DEFAULT_AUTO_POINTS). */
   points?: number | undefined;
   /** `next` of a truncated answer to the same query: the answer continues from there. */
   cursor?: string | undefined;
@@ -110,6 +110,9 @@ function estimate(f: Family, r: Resolution, spanSeconds: number, series: number)
   return Math.ceil(spanSeconds / stepSeconds(f, r)) * Math.max(1, series);
 }
 
+/** Points per series that resolution=auto aims at when the request names none. */
+export const DEFAULT_AUTO_POINTS = 250;
+
 /**
  * Picks the resolution: `auto` takes the coarsest level that still gives at least
  * `points` buckets per series over the span (raw when even 5-minute buckets are
@@ -130,7 +133,9 @@ export function chooseResolution(f: Family, q: RangeQuery, series: number, limit
     }
     return requested;
   }
-  const points = q.points ?? 300;
+  // Prometheus's graph picks a step of range/250 by default; the same density here: a day
+  // is 288 five-minute buckets (not 5,760 raw samples per node), a month 720 hours.
+  const points = q.points ?? DEFAULT_AUTO_POINTS;
   const ladder: Resolution[] = ['raw', ...ROLLUP_LEVELS];
   let chosen: Resolution = 'raw';
   for (const level of [...ROLLUP_LEVELS].reverse()) {
