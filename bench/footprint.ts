@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEnv, startNodeFlags } from './lib/start-flags.ts';
+import { startCommand } from './lib/start-flags.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const seconds = Number(process.env.FOOTPRINT_SECONDS ?? 300);
@@ -72,9 +72,10 @@ function command(pid: number): string {
 const dataDir = mkdtempSync(join(tmpdir(), 'opsdeck-footprint-'));
 const port = await freePort();
 // As `npm start` runs it: with the start script's environment and Node flags.
-const child = spawn(process.execPath, [...startNodeFlags(), 'bin/opsdeck.mjs', 'serve'], {
+const start = startCommand();
+const child = spawn(process.execPath, [...start.flags, 'bin/opsdeck.mjs', 'serve'], {
   cwd: ROOT,
-  env: { ...process.env, ...startEnv(), DATABASE_URL: '', OPSDECK_DATA_DIR: dataDir, OPSDECK_EMBEDDED: embedded, PORT: String(port), LOG_LEVEL: 'warn', OPSDECK_ADMIN_PASSWORD: 'footprint-idle-password-1' },
+  env: { ...process.env, ...start.env, DATABASE_URL: '', OPSDECK_DATA_DIR: dataDir, OPSDECK_EMBEDDED: embedded, PORT: String(port), LOG_LEVEL: 'warn', OPSDECK_ADMIN_PASSWORD: 'footprint-idle-password-1' },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let out = '';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPgServer, type PgServer } from '../test/support/pg-server.ts';
 import { alignedEnd, copyText, rowsRange, type DataShape, type SystemRow } from './lib/gen.ts';
-import { startEnv, startNodeFlags } from './lib/start-flags.ts';
+import { startCommand } from './lib/start-flags.ts';
 import { ensureBundle } from '../bin/bundle.mjs';
 import { ROOT } from '../src/paths.ts';
 import { MachineLoad, envFlag, envInt, log, machineInfo, round } from './lib/util.ts';
@@ -138,10 +138,11 @@ async function runHost(task: HostTask, logFile: string): Promise<HostResult> {
   // Bundled like `npm start`'s Opsdeck (bin/opsdeck.mjs): no TypeScript loader in the server process.
   const host = await ensureBundle({ root: ROOT, entry: 'bench/http-host.ts', name: 'bench-http-host' });
   return new Promise((resolve, reject) => {
+    const start = startCommand();
     const child = fork(host.path, [JSON.stringify(task)], {
       // The server process runs with npm start's Node flags (heap limits) and environment (malloc arenas).
-      execArgv: startNodeFlags(),
-      env: { ...process.env, ...startEnv() },
+      execArgv: start.flags,
+      env: { ...process.env, ...start.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const chunks: Buffer[] = [];

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 
-function startWords(): { env: Record<string, string>; flags: string[] } {
+/** The start script's leading environment assignments (glibc's malloc arenas) and its Node flags (heap limits). */
+export function startCommand(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
   const words = pkg.scripts.start.trim().split(/\s+/);
   const env: Record<string, string> = {};
@@ -22,14 +23,4 @@ function startWords(): { env: Record<string, string>; flags: string[] } {
     flags.push(w);
   }
   return { env, flags };
-}
-
-/** The start script's Node flags (heap limits). */
-export function startNodeFlags(): string[] {
-  return startWords().flags;
-}
-
-/** The environment variables the start script sets before node (glibc's malloc arenas). */
-export function startEnv(): Record<string, string> {
-  return startWords().env;
 }

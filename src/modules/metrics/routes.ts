@@ -13,6 +13,7 @@ import { csvParam, nodeIdListParam } from '../../http/params.ts';
 import { batchRows } from '../../http/batch.ts';
 import { ingestMetrics } from './service.ts';
 import { ANSWER_FORMATS } from '../../timeseries/answer.ts';
+import { DEFAULT_AUTO_POINTS } from '../../timeseries/query.ts';
 
 const ingestBody = z.object({
   type: z.string().min(1).max(64).describe('Family key, e.g. system, mongodb, redis, zonemta, rspamd'),
@@ -34,7 +35,7 @@ const queryString = z.object({
   nodeId: nodeIdListParam.describe("Node id(s), comma-separated or repeated: rows whose node field (the family's `node` in GET /api/v1/metrics) is one of them; 400 NODE_FILTER_UNSUPPORTED for a family without a node field"),
   resolution: z.enum(['raw', '5m', '1h', '1d', 'auto']).default('auto'),
   fields: csvParam((f) => /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(f), 'field name').describe('Fields to return (camelCase), comma-separated; default all'),
-  points: z.coerce.number().int().min(1).max(10_000).optional().describe('Desired points per series for resolution=auto (default 250, as Prometheus\'s range/250 step)'),
+  points: z.coerce.number().int().min(1).max(10_000).optional().describe(`Desired points per series for resolution=auto (default ${DEFAULT_AUTO_POINTS}, as Prometheus's range/250 step)`),
   cursor: z
     .string()
     .max(2048)
