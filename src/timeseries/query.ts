@@ -212,7 +212,14 @@ export function cellsPerPoint(f: Family, fields: number, resolution: Resolution)
   return 1 + f.identity.length + fields + (resolution === 'raw' ? 0 : 1);
 }
 
-export function planQuery(f: Family, q: RangeQuery, series: number, limits: QueryLimits = DEFAULT_LIMITS): QueryPlan {
+/**
+ * The relation a rollup level is read from, given the rollup columns the query needs: the
+ * declared name by default; the postgres tier passes the same relation narrowed to those
+ * columns (ddl.ts postgresRollupSQL).
+ */
+export type RollupRelation = (level: RollupLevel, rollupColumns: readonly string[]) => string;
+
+export function planQuery(f: Family, q: RangeQuery, series: number, limits: QueryLimits = DEFAULT_LIMITS, relation?: RollupRelation): QueryPlan {
   validateRange(q, limits);
   const nodeColumn = nodeFilterColumn(f, q.nodeIds);
   const columns = selectColumns(f, q.fields);
@@ -252,7 +259,9 @@ export function planQuery(f: Family, q: RangeQuery, series: number, limits: Quer
     sql = `SELECT time AS t, ${[...ids, ...columns.map((c) => c.name)].join(', ')}\nFROM ${f.table}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, time\nLIMIT ${limit}`;
   } else {
     const exprs = columns.map((c) => `${rollupExpr(f, c.name)} AS ${c.name}`);
-    sql = `SELECT bucket AS t, ${[...ids, ...exprs, 'samples'].join(', ')}\nFROM ${f.decl.rollups[resolution]}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, bucket\nLIMIT ${limit}`;
+    const needed = f.rollupColumns.filter((r) => columns.some((c) => c.name === r.source)).map((r) => r.name);
+    const from = relation ? relation(resolution, needed) : f.decl.rollups[resolution];
+    sql = `SELECT bucket AS t, ${[...ids, ...exprs, 'samples'].join(', ')}\nFROM ${from}\nWHERE ${where.join(' AND ')}\nORDER BY ${ids.join(', ')}, bucket\nLIMIT ${limit}`;
   }
   return {
     resolution,

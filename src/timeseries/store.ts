@@ -7,8 +7,8 @@
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.ts';
 import type { StorageTier } from '../db/tier.ts';
-import { refreshSQL } from './ddl.ts';
-import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution } from './family.ts';
+import { postgresRollupSQL, refreshSQL } from './ddl.ts';
+import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution, type RollupLevel } from './family.ts';
 import { PartitionCache } from './partitions.ts';
 import { insertOnce, invalidateBuckets } from './write.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
@@ -229,7 +229,9 @@ export class TimeseriesStore {
   private async planFor(key: string, q: RangeQuery) {
     const f = this.runtime(key).family;
     const series = await this.seriesCount(f, q);
-    return { f, plan: planQuery(f, q, series, this.limits) };
+    // postgres tier: the rollup view's branches narrowed to the columns asked (ddl.ts postgresRollupSQL)
+    const relation = this.tier === 'postgres' ? (level: RollupLevel, cols: readonly string[]) => `(\n${postgresRollupSQL(f, level, cols)}\n) r` : undefined;
+    return { f, plan: planQuery(f, q, series, this.limits, relation) };
   }
 
   private async openRows(key: string, q: RangeQuery, planned?: { f: Family; plan: QueryPlan }) {
