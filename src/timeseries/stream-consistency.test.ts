@@ -15,7 +15,7 @@ import { EXPECTED_TIER, forEachBackend, openMigrated, type MigratedDatabase } fr
 import { STREAMS } from '../modules/streams.ts';
 import { intervalSeconds } from './family.ts';
 import { STREAM_SQL_TYPES } from './stream.ts';
-import { rollupStorage, rollupViewColumns, streamRefreshStartSeconds } from './stream-ddl.ts';
+import { rollupStorage, rollupViewColumns, streamRefreshStartSeconds, streamRollupGroupIndexes } from './stream-ddl.ts';
 import type { StreamEvent, StreamRow } from './stream.ts';
 import { emailEvents } from '../modules/email-events/stream.ts';
 import { streamEventSchema } from './stream-ingest.ts';
@@ -154,6 +154,11 @@ forEachBackend('event streams match their declarations', (kind) => {
         assert.equal(rel?.kind, 'v', `${r.name} is a view on every tier`);
         const cols = await m.db.queryMany<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 ORDER BY attnum`, [r.name]);
         assert.deepEqual(cols.map((c) => c.name), rollupViewColumns(r));
+        // group indexes: by name, on the storage (a continuous aggregate's are on its materialization)
+        for (const ix of streamRollupGroupIndexes(r, m.tier)) {
+          const def = await m.db.queryOne<{ def: string }>(`SELECT indexdef AS def FROM pg_indexes WHERE indexname = $1`, [ix.name]);
+          assert.ok(def?.def.endsWith(`(${ix.columns.join(', ')})`), `${ix.name} on (${ix.columns.join(', ')}): ${def?.def ?? 'missing'}`);
+        }
         if (m.tier === 'timescale') {
           const cagg = rollupStorage(r, 'timescale');
           const job = await m.db.queryOne<{ every: string; start: string }>(

@@ -197,6 +197,7 @@ export function streamRollupDDL(s: Stream, r: StreamRollup, tier: StorageTier): 
       `SELECT add_continuous_aggregate_policy('${cagg}', start_offset => INTERVAL ${lit(intervalLiteral(start))}, end_offset => INTERVAL ${lit(LEVEL_INTERVAL[r.level])}, schedule_interval => INTERVAL ${lit(r.decl.refreshEvery)});`,
       `SELECT count(*) FROM (SELECT alter_job(job_id, config => config || jsonb_build_object('buckets_per_batch', 0)) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = 'public' AND hypertable_name = ${lit(cagg)}) s;`,
       `SELECT add_retention_policy('${cagg}', drop_after => INTERVAL ${lit(r.decl.retention)});`,
+      ...streamRollupGroupIndexDDL(r, 'timescale'),
       `CREATE VIEW ${r.name} AS\n  ${viewSelect(r, cagg)};`,
       `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
     ];
@@ -214,10 +215,22 @@ export function streamRollupDDL(s: Stream, r: StreamRollup, tier: StorageTier): 
     `CREATE INDEX ${mat}_bucket_idx ON ${mat} (bucket DESC);`,
     // A rollup read for one value of a dimension: TimescaleDB indexes each group-by column of a continuous aggregate this way itself.
     ...(r.readBy ? [`CREATE INDEX ${mat}_${r.readBy}_idx ON ${mat} (${r.readBy}, bucket DESC);`] : []),
+    ...streamRollupGroupIndexDDL(r, 'postgres'),
     streamRollupViewDDL(s, r),
     `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
     `INSERT INTO opsdeck_rollup_tables (family, level, relation, storage_table, retention) VALUES (${key}, '${r.level}', ${lit(r.name)}, ${lit(mat)}, INTERVAL ${lit(r.decl.retention)});`,
   ];
+}
+
+/** Names and columns of a rollup's declared group indexes (groupIndexes) on a tier's storage. */
+export function streamRollupGroupIndexes(r: StreamRollup, tier: StorageTier): { name: string; columns: string[] }[] {
+  const storage = rollupStorage(r, tier);
+  return (r.decl.groupIndexes ?? []).map((ix, k) => ({ name: `${storage}_groups${k === 0 ? '' : k + 1}_idx`, columns: [...ix, 'bucket DESC'] }));
+}
+
+/** CREATE INDEX statements of a rollup's group indexes (on a continuous aggregate, TimescaleDB puts them on its materialization). */
+export function streamRollupGroupIndexDDL(r: StreamRollup, tier: StorageTier): string[] {
+  return streamRollupGroupIndexes(r, tier).map((ix) => `CREATE INDEX ${ix.name} ON ${rollupStorage(r, tier)} (${ix.columns.join(', ')});`);
 }
 
 /** The CREATE statements of a stream for one storage tier. */

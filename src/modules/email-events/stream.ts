@@ -200,6 +200,11 @@ export const emailEvents = defineStream({
     // first is read: the overview rollups above stay the answer for cluster-wide series.
     ...perQuestion('ip', ['sending_ip'], 'sending IP', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }),
     ...perQuestion('sender', ['from_domain'], 'sender domain', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }),
+    // Counts alone by recipient domain and by MX host, declared before their twins with histograms:
+    // a list of every domain or host over a window counts all their rows, and rows without a
+    // histogram are a tenth as wide (a day of the week run: 25,000 rows on 11,000 pages read from disk).
+    ...perQuestion('destination_count', ['to_domain'], 'recipient domain (counts only)', { event_count: { fn: 'count' } }),
+    ...perQuestion('mx_count', ['mx_host'], 'MX host (counts only)', { event_count: { fn: 'count' } }),
     ...perQuestion('destination', ['to_domain'], 'recipient domain', {
       event_count: { fn: 'count' },
       avg_delivery_ms: STATS_5M_MEASURES.avg_delivery_ms,
