@@ -300,14 +300,24 @@ export class StreamStore {
     });
     const filterCols = Object.keys(q.filters ?? {}).map((f) => rt.dimensionSchemas.get(f)?.column.name ?? f);
     const needed = [...new Set([...groupCols, ...filterCols])];
-    const fits = (r: StreamRollup) => needed.every((c) => r.groupBy.includes(c)) && readable(r, filterCols);
+    const asked = q.measures ?? [];
+    const fitsDimensions = (r: StreamRollup) => needed.every((c) => r.groupBy.includes(c)) && readable(r, filterCols);
+    const hasMeasures = (r: StreamRollup) => asked.every((f) => r.measures.some((m) => m.field === f));
+    // A measure no rollup of these dimensions has is refused below (UNKNOWN_MEASURE), naming the measures of the one read.
+    const fits = s.rollups.some((r) => fitsDimensions(r) && hasMeasures(r)) ? (r: StreamRollup) => fitsDimensions(r) && hasMeasures(r) : fitsDimensions;
+    // Between rollups of one level and as many dimensions: the first declared, and between twins
+    // (the same dimensions): with measures named, the narrowest that has them (fewest stored
+    // columns: a counts-only twin before its twin with histograms); with none named, the one
+    // with the most measures, whose non-quantile measures are the answer's.
+    const breadth = (r: StreamRollup) => (q.measures ? r.storage.length : -r.measures.length);
+    const order = (a: StreamRollup, b: StreamRollup) => twinGroup(s.rollups, a) - twinGroup(s.rollups, b) || breadth(a) - breadth(b);
     const requested = q.resolution ?? 'auto';
     const span = (q.to.getTime() - q.from.getTime()) / 1000;
     let rollup: StreamRollup | undefined;
     if (requested !== 'auto') {
       const atLevel = s.rollups.filter((r) => r.level === requested);
       if (atLevel.length === 0) throw new InvalidError('NO_ROLLUP_AT_RESOLUTION', `${s.key} events have no ${requested} rollup`, [{ path: 'resolution', message: `no ${requested} rollup` }], { levels: [...new Set(s.rollups.map((r) => r.level))] });
-      rollup = atLevel.filter(fits).sort((a, b) => a.groupBy.length - b.groupBy.length)[0];
+      rollup = atLevel.filter(fits).sort((a, b) => a.groupBy.length - b.groupBy.length || order(a, b))[0];
       if (!rollup) {
         const missing = needed.filter((c) => !atLevel.some((r) => r.groupBy.includes(c))).map((c) => s.byName.get(c)!.field);
         throw new InvalidError('UNKNOWN_DIMENSION', `the ${requested} rollup of ${s.key} events is not grouped by ${missing.join(', ')}`, missing.map((m) => ({ path: m, message: `not a dimension of the ${requested} rollup` })), {
@@ -316,7 +326,7 @@ export class StreamStore {
       }
     } else {
       // finest level first; at one level, the rollup with the fewest dimensions (fewest rows)
-      const candidates = s.rollups.filter(fits).sort((a, b) => LEVEL_SECONDS[a.level] - LEVEL_SECONDS[b.level] || a.groupBy.length - b.groupBy.length);
+      const candidates = s.rollups.filter(fits).sort((a, b) => LEVEL_SECONDS[a.level] - LEVEL_SECONDS[b.level] || a.groupBy.length - b.groupBy.length || order(a, b));
       if (candidates.length === 0) {
         const all = new Set(s.rollups.flatMap((r) => r.groupBy));
         const unknown = needed.filter((c) => !all.has(c));
@@ -328,7 +338,7 @@ export class StreamStore {
       // because its edges are read at that level (see stitch) and a rollup with more dimensions
       // holds many more rows per bucket.
       rollup = q.collapse
-        ? [...candidates].sort((a, b) => a.groupBy.length - b.groupBy.length || LEVEL_SECONDS[a.level] - LEVEL_SECONDS[b.level])[0]!
+        ? [...candidates].sort((a, b) => a.groupBy.length - b.groupBy.length || LEVEL_SECONDS[a.level] - LEVEL_SECONDS[b.level] || order(a, b))[0]!
         : (candidates.find((r) => span / LEVEL_SECONDS[r.level] <= this.limits.statsAutoBuckets) ?? candidates.at(-1)!);
     }
     const width = LEVEL_SECONDS[rollup.level] * 1000;
@@ -484,6 +494,12 @@ function decodeListCursor(text: string, keyLength: number): { t: number; k: stri
  * stitched answer equals the one read at `fine` alone, from far fewer rows (a week of a
  * daily rollup is 7 buckets, of an hourly one 168). `from` is aligned to `fine`.
  */
+/** Where a rollup's twins (rollups of the same dimensions at any level) first appear in the declaration. */
+export function twinGroup(rollups: readonly StreamRollup[], r: StreamRollup): number {
+  const dims = [...r.groupBy].sort().join(',');
+  return rollups.findIndex((x) => [...x.groupBy].sort().join(',') === dims);
+}
+
 /** A rollup read for one value of a dimension (readBy) serves only queries filtered by it. */
 export function readable(r: StreamRollup, filtered: readonly string[]): boolean {
   return r.readBy === null || filtered.includes(r.readBy);
@@ -507,7 +523,7 @@ export function stitch(
         readable(r, filtered) &&
         measures.every((m) => r.measures.some((x) => x.field === m.field && x.merge === m.merge)),
     )
-    .sort((a, b) => LEVEL_SECONDS[b.level] - LEVEL_SECONDS[a.level] || a.groupBy.length - b.groupBy.length);
+    .sort((a, b) => LEVEL_SECONDS[b.level] - LEVEL_SECONDS[a.level] || a.groupBy.length - b.groupBy.length || twinGroup(rollups, a) - twinGroup(rollups, b) || a.storage.length - b.storage.length);
   const split = (lo: number, hi: number, coarser: number): { rollup: StreamRollup; from: number; to: number }[] => {
     if (hi <= lo) return [];
     for (const r of usable) {

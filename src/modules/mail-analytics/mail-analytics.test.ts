@@ -218,9 +218,20 @@ forEachBackend('mail analytics over HTTP', (kind) => {
       [250, 'delivered', 3],
       [550, 'bounced', 1],
     ]);
-    // one domain's totals still come from the recipient-domain rollup (fewer dimensions)
+    // one domain's totals still come from a recipient-domain rollup (fewer dimensions): the counts-only
+    // twin for counts, the twin with histograms for a p95, and that one too when no measure is named
     const totals = await rt.streams.stats('email', { ...q, groupBy: ['toDomain', 'eventType'], filters: { toDomain: ['gmail.com'] } });
-    assert.match(totals.rollup, /^email_stats_destination_1[hd]$/);
+    assert.match(totals.rollup, /^email_stats_destination_count_1[hd]$/);
+    assert.deepEqual(totals.buckets.map((b) => [b.toDomain, b.eventType, Number(b.eventCount)]), [
+      ['gmail.com', 'bounced', 1],
+      ['gmail.com', 'delivered', 3],
+    ]);
+    const p95 = await rt.streams.stats('email', { ...q, measures: ['eventCount', 'p95DeliveryMs'], groupBy: ['toDomain'], filters: { toDomain: ['gmail.com'] } });
+    assert.match(p95.rollup, /^email_stats_destination_1[hd]$/);
+    const { measures: _m, ...unnamed } = q;
+    const all3 = await rt.streams.stats('email', { ...unnamed, groupBy: ['toDomain'], filters: { toDomain: ['gmail.com'] } });
+    assert.match(all3.rollup, /^email_stats_destination_1[hd]$/);
+    assert.deepEqual(all3.measures, ['eventCount', 'avgDeliveryMs']);
   });
 
   test('destinations: rates and p95 delivery time per recipient domain, per MX host, and one domain in detail', async () => {
