@@ -93,7 +93,9 @@ export function streamDocs(streams: readonly Stream[] = STREAMS): string {
     for (const r of st.rollups) {
       out.push(
         `**\`${r.name}\`** — ${esc(r.decl.description)}: ${r.level} buckets by ${r.groupBy.map((g) => `\`${g}\``).join(', ')}; refreshed every ${r.decl.refreshEvery}, kept ${r.decl.retention}. ` +
-          `Measures: ${r.measures.map((m) => `\`${m.name}\` = ${measureText(m)}`).join('; ')}.`,
+          `Measures: ${r.measures.map((m) => `\`${m.name}\` = ${measureText(m)}`).join('; ')}.` +
+          (r.readBy ? ` Read only for questions filtered by \`${r.readBy}\` (indexed by it and the bucket).` : '') +
+          (r.decl.groupIndexes?.length ? ` Indexed by ${r.decl.groupIndexes.map((ix) => `(${[...ix, 'bucket'].map((c) => `\`${c}\``).join(', ')})`).join(' and ')}, for a page of groups.` : ''),
         '',
       );
     }
