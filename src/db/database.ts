@@ -53,6 +53,11 @@ export interface Database extends Queryable {
   cursor<T = Record<string, unknown>>(sql: string, params: readonly unknown[], batchRows: number): AsyncIterable<T[]>;
   healthCheck(): Promise<boolean>;
   poolStats(): PoolStats;
+  /**
+   * Connections a caller could take at once without waiting (0 while anyone waits): the ones a
+   * query may use to run parts of one answer side by side. 0 on PGlite's one connection.
+   */
+  freeConnections(): number;
   /** The name the Mission Control database layer documents for poolStats(): `{ total, idle, waiting }`. */
   getPoolStats(): PoolStats;
   /**
@@ -173,6 +178,10 @@ export abstract class BaseDatabase implements Database {
 
   /** Nothing to renew by default (PGlite's one connection lives as long as the database). */
   async renewConnections(): Promise<void> {}
+
+  freeConnections(): number {
+    return 0;
+  }
 
   inTransaction(): boolean {
     return this.txStorage.getStore() !== undefined;

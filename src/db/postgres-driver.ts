@@ -220,6 +220,10 @@ export class PostgresDatabase extends BaseDatabase {
     );
   }
 
+  override freeConnections(): number {
+    return this.closed || this.sem.waiting > 0 ? 0 : this.sem.capacity - this.sem.inUse;
+  }
+
   poolStats(): PoolStats {
     const total = Math.max(this.opened, this.sem.inUse);
     return { total, idle: total - this.sem.inUse, waiting: this.sem.waiting };

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { forEachBackend, openMigrated, refreshRollups, type MigratedDatabase } from '../../test/support/backends.ts';
 import { FAMILIES } from '../modules/families.ts';
 import { loadSampleData } from '../modules/mail-cluster/sample-data.ts';
+import type { Database } from '../db/database.ts';
 import { TimeseriesStore } from './store.ts';
 import { columnsSQL, planQuery } from './query.ts';
 import type { Resolution } from './family.ts';
@@ -16,7 +17,7 @@ import type { Resolution } from './family.ts';
 // Recent enough for the families' retention; whole hours so the 1h buckets line up.
 const NOW = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000);
 
-async function text(store: TimeseriesStore, key: string, resolution: Resolution, fields?: string[]): Promise<string> {
+async function text(store: TimeseriesStore, key: string, resolution: Resolution | 'auto', fields?: string[]): Promise<string> {
   const it = await store.queryText(key, { from: new Date(NOW.getTime() - 86_400_000), to: NOW, resolution, ...(fields ? { fields } : {}) }, 'columns');
   let s = '';
   for await (const c of it) s += c;
@@ -61,6 +62,34 @@ forEachBackend('columnar answers built by the database', (kind) => {
     assert.equal(s.fields.cpuPercent.length, 24);
     assert.ok(s.fields.cpuPercent.every((v) => typeof v === 'number' && v >= 0 && v <= 100));
     assert.deepEqual(a.series.map((x) => x.identity.nodeId), [...a.series.map((x) => x.identity.nodeId)].sort(), 'series in identity order');
+  });
+
+  test('split in two parts built side by side (two connections free): the same answer as row by row, every family and level', async () => {
+    // Counts the columnar statements the store starts; everything else goes to the real database.
+    const statements: string[] = [];
+    const spy: Database = Object.create(m.db) as Database;
+    spy.cursor = <T,>(sql: string, params: readonly unknown[], batchRows: number) => {
+      if (sql.includes('json_agg')) statements.push(sql);
+      return m.db.cursor<T>(sql, params, batchRows);
+    };
+    const split = new TimeseriesStore({ db: spy, tier: m.tier, families: FAMILIES, splitMinPoints: 1 });
+    let answers = 0;
+    let autoAnswers = 0;
+    for (const f of FAMILIES) {
+      for (const resolution of ['5m', '1h', '1d', 'auto'] as const) {
+        const before = statements.length;
+        const fromDb = JSON.parse(await text(split, f.key, resolution)) as { series: { identity: Record<string, string> }[]; truncated: boolean };
+        const fromRows = JSON.parse(await text(rowByRow, f.key, resolution)) as { series: unknown[]; truncated: boolean };
+        assert.deepEqual(fromDb, fromRows, `${f.key} ${resolution}`);
+        if (fromDb.truncated || fromDb.series.length < 2) continue;
+        answers++;
+        if (resolution === 'auto') autoAnswers++;
+        // PGlite has one connection: one statement; PostgreSQL's pool: one per half
+        assert.equal(statements.length - before, kind === 'postgres' ? 2 : 1, `${f.key} ${resolution}: statements`);
+      }
+    }
+    assert.ok(answers >= 5, `answers of two series or more (${answers})`);
+    assert.ok(autoAnswers >= 1, `auto answers built in parts (${autoAnswers})`);
   });
 
   test('an answer cut by the row limit goes row by row and says where to continue', async () => {

@@ -219,7 +219,13 @@ export function cellsPerPoint(f: Family, fields: number, resolution: Resolution)
  */
 export type RollupRelation = (level: RollupLevel, rollupColumns: readonly string[]) => string;
 
-export function planQuery(f: Family, q: RangeQuery, series: number, limits: QueryLimits = DEFAULT_LIMITS, relation?: RollupRelation): QueryPlan {
+/** One part of an answer's series: those whose first identity value is ≥ `from` and < `below`. */
+export interface SeriesPart {
+  from?: string;
+  below?: string;
+}
+
+export function planQuery(f: Family, q: RangeQuery, series: number, limits: QueryLimits = DEFAULT_LIMITS, relation?: RollupRelation, part?: SeriesPart): QueryPlan {
   validateRange(q, limits);
   const nodeColumn = nodeFilterColumn(f, q.nodeIds);
   const columns = selectColumns(f, q.fields);
@@ -249,6 +255,8 @@ export function planQuery(f: Family, q: RangeQuery, series: number, limits: Quer
     where.push(`bucket >= ${p(start.toISOString())}`, `bucket < ${p(q.to.toISOString())}`);
   }
   if (nodeColumn !== null) where.push(`${nodeColumn} = ANY(${p([...q.nodeIds!])}::text[])`);
+  if (part?.from !== undefined) where.push(`${ids[0]} >= ${p(part.from)}::text`);
+  if (part?.below !== undefined) where.push(`${ids[0]} < ${p(part.below)}::text`);
   if (cursor) {
     // rows come series-major (identity, then time): continue at the first row not yet returned
     where.push(`(${[...ids, timeCol].join(', ')}) >= (${[...cursor.identity.map((v) => `${p(v)}::text`), `${p(new Date(cursor.time).toISOString())}::timestamptz`].join(', ')})`);

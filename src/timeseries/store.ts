@@ -12,7 +12,7 @@ import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution, type Rollup
 import { PartitionCache } from './partitions.ts';
 import { insertOnce, invalidateBuckets } from './write.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
-import { columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery } from './query.ts';
+import { columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
 import { chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
 import type { z } from 'zod';
 
@@ -63,6 +63,8 @@ export interface TimeseriesStoreOptions {
   limits?: QueryLimits | undefined;
   /** Build columnar answers that fit in one page in the database (default true; false: always row by row in Node — for comparison in tests and benches). */
   columnsInDatabase?: boolean | undefined;
+  /** Columnar answers built by the database from this many points on are built in two parts side by side (default SPLIT_MIN_POINTS). */
+  splitMinPoints?: number | undefined;
 }
 
 interface FamilyRuntime {
@@ -75,11 +77,19 @@ interface FamilyRuntime {
   partitions: PartitionCache;
 }
 
+/**
+ * Columnar answers of at least this many points built by the database are built in two parts
+ * side by side when two connections are free: below it, a second statement's planning and
+ * connection cost about as much as it saves (docs/performance.md).
+ */
+export const SPLIT_MIN_POINTS = 10_000;
+
 export class TimeseriesStore {
   readonly db: Database;
   readonly tier: StorageTier;
   readonly limits: QueryLimits;
   private readonly columnsInDatabase: boolean;
+  private readonly splitMinPoints: number;
   private readonly logger: Logger | undefined;
   private readonly byKey = new Map<string, FamilyRuntime>();
   /** Called when retention dropped partitions (other writers' partition caches, e.g. event streams). */
@@ -93,6 +103,7 @@ export class TimeseriesStore {
     this.logger = opts.logger;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.columnsInDatabase = opts.columnsInDatabase ?? true;
+    this.splitMinPoints = opts.splitMinPoints ?? SPLIT_MIN_POINTS;
     for (const f of opts.families) {
       this.byKey.set(f.key, {
         family: f,
@@ -213,25 +224,30 @@ export class TimeseriesStore {
     );
   }
 
-  /** Series (distinct identities) the family has in the range, from its small daily rollup (for point estimates). */
-  private async seriesCount(f: Family, q: RangeQuery): Promise<number> {
+  /**
+   * Series (distinct identities) the family has in the range, from its small daily rollup (for
+   * point estimates), and the first identity value at their middle (where an answer splits in two).
+   */
+  private async seriesOf(f: Family, q: RangeQuery): Promise<{ n: number; middle: string | null }> {
     const ids = f.identity.join(', ');
     const node = nodeFilterColumn(f, q.nodeIds);
-    const r = await this.db.queryOne<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT DISTINCT ${ids} FROM ${f.decl.rollups['1d']}
+    const r = await this.db.queryOne<{ n: number; middle: string | null }>(
+      `SELECT count(*)::int AS n, percentile_disc(0.5) WITHIN GROUP (ORDER BY ${f.identity[0]}) AS middle FROM (SELECT DISTINCT ${ids} FROM ${f.decl.rollups['1d']}
          WHERE bucket >= $1 AND bucket < $2${node === null ? '' : ` AND ${node} = ANY($3::text[])`}) s`,
       [new Date(Math.floor(q.from.getTime() / 86_400_000) * 86_400_000).toISOString(), q.to.toISOString(), ...(node === null ? [] : [[...q.nodeIds!]])],
     );
-    return Math.max(1, r?.n ?? 1);
+    return { n: Math.max(1, r?.n ?? 1), middle: r?.middle ?? null };
   }
 
-  /** Plans a query and opens its rows: the family, the plan and the rows after the row limit (`cont.next` once read). */
+  /** Plans a query: the family, the plan, the series' middle (seriesOf), and how to plan one part of its series. */
   private async planFor(key: string, q: RangeQuery) {
     const f = this.runtime(key).family;
-    const series = await this.seriesCount(f, q);
+    const series = await this.seriesOf(f, q);
     // postgres tier: the rollup view's branches narrowed to the columns asked (ddl.ts postgresRollupSQL)
     const relation = this.tier === 'postgres' ? (level: RollupLevel, cols: readonly string[]) => `(\n${postgresRollupSQL(f, level, cols)}\n) r` : undefined;
-    return { f, plan: planQuery(f, q, series, this.limits, relation) };
+    const plan = planQuery(f, q, series.n, this.limits, relation);
+    const partPlan = (part: SeriesPart): QueryPlan => ({ ...planQuery(f, { ...q, resolution: plan.resolution }, series.n, this.limits, relation, part), requested: plan.requested });
+    return { f, plan, middle: series.middle, partPlan };
   }
 
   private async openRows(key: string, q: RangeQuery, planned?: { f: Family; plan: QueryPlan }) {
@@ -273,7 +289,12 @@ export class TimeseriesStore {
     // PostgreSQL's number text costs about as much as Node's, without the overlap of streaming.
     // An answer estimated to be cut goes row by row at once (the database would aggregate in vain).
     if (format === 'columns' && this.columnsInDatabase && planned.plan.resolution !== 'raw' && planned.plan.estimatedPoints <= planned.plan.rowLimit) {
-      const whole = await this.columnsFromDatabase(planned.f, planned.plan, q);
+      // A large answer in two halves of its series, built side by side on two connections when
+      // two are free (the database's JSON is most of its time), and sent one after the other.
+      const { middle, plan } = planned;
+      const split = middle !== null && q.cursor === undefined && plan.estimatedPoints >= this.splitMinPoints && this.db.freeConnections() >= 2;
+      const parts = split ? [planned.partPlan({ below: middle }), planned.partPlan({ from: middle })] : [plan];
+      const whole = await this.columnsFromDatabase(planned.f, parts, q);
       if (whole) return whole;
     }
     const { f, plan, cont, rows, head } = await this.openRows(key, q, planned);
@@ -286,26 +307,37 @@ export class TimeseriesStore {
    * answer; null when they do not (the caller then takes the row-by-row path, which knows
    * where to continue). The series' texts are read from a cursor and passed on as they are.
    */
-  private async columnsFromDatabase(f: Family, plan: QueryPlan, q: RangeQuery): Promise<AnswerText | null> {
+  private async columnsFromDatabase(f: Family, plans: readonly QueryPlan[], q: RangeQuery): Promise<AnswerText | null> {
+    const plan = plans[0]!;
     const head: AnswerHead = { family: f.key, resolution: plan.resolution, requestedResolution: plan.requested, from: q.from.toISOString(), to: q.to.toISOString() };
-    const it = this.db.cursor<{ s: string; total: number | string }>(columnsSQL(f, plan), plan.params, 64)[Symbol.asyncIterator]();
-    const first = await it.next();
-    const firstBatch = first.done ? [] : first.value;
-    if (firstBatch.length > 0 && Number(firstBatch[0]!.total) > plan.rowLimit) {
-      await it.return?.();
+    // Every part's statement starts now (each on its connection); the first batch of each says how many rows it read.
+    const its = plans.map((p) => this.db.cursor<{ s: string; total: number | string }>(columnsSQL(f, p), p.params, 64)[Symbol.asyncIterator]());
+    const closeAll = () => Promise.all(its.map((it) => it.return?.()));
+    const firsts = await Promise.allSettled(its.map((it) => it.next()));
+    const failed = firsts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await closeAll();
+      throw failed.reason;
+    }
+    const heads = firsts.map((r) => (r as PromiseFulfilledResult<IteratorResult<{ s: string; total: number | string }[]>>).value);
+    const read = heads.reduce((n, h) => n + (h.done || h.value.length === 0 ? 0 : Number(h.value[0]!.total)), 0);
+    if (read > plan.rowLimit) {
+      await closeAll();
       return null;
     }
     async function* text(): AsyncGenerator<string> {
       try {
         yield `${headText(head)},"series":[`;
         let n = 0;
-        for (const r of firstBatch) yield `${n++ === 0 ? '' : ','}${r.s}`;
-        if (!first.done) {
-          for (let b = await it.next(); !b.done; b = await it.next()) for (const r of b.value) yield `${n++ === 0 ? '' : ','}${r.s}`;
+        for (let k = 0; k < its.length; k++) {
+          const first = heads[k]!;
+          if (first.done) continue;
+          for (const r of first.value) yield `${n++ === 0 ? '' : ','}${r.s}`;
+          for (let b = await its[k]!.next(); !b.done; b = await its[k]!.next()) for (const r of b.value) yield `${n++ === 0 ? '' : ','}${r.s}`;
         }
         yield `],"truncated":false}`;
       } finally {
-        await it.return?.();
+        await closeAll();
       }
     }
     return primed(chunked(text()));
