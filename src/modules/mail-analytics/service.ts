@@ -30,6 +30,9 @@ export type BreakdownSort = (typeof BREAKDOWN_SORTS)[number];
 
 export type Filters = Readonly<Record<string, readonly string[]>>;
 
+/** A breakdown's p95 is merged in two halves of its page, side by side, from this many groups on. */
+export const P95_SPLIT_GROUPS = 20;
+
 /** Counts per event type of a group, and the outcome rates (null without outcomes). */
 export interface Outcomes {
   events: number;
@@ -233,16 +236,24 @@ export class MailAnalytics {
     const p95 = new Map<string, number | null>();
     const types = q.filters?.eventType;
     if (q.p95 && page.length > 0 && (types === undefined || types.includes('delivered'))) {
-      const d = await this.streams.stats('email', {
-        from: q.from,
-        to: q.to,
-        resolution: q.resolution ?? 'auto',
-        groupBy: [q.by],
-        measures: ['p95DeliveryMs'],
-        filters: { ...q.filters, [q.by]: page.map((r) => r.value), eventType: ['delivered'] },
-        collapse: true,
-      });
-      for (const b of d.buckets) p95.set(String(b[q.by]), (b.p95DeliveryMs ?? null) as number | null);
+      // In two halves of the page, asked together: each merge runs in its own database backend
+      // (two cores instead of one; one after the other when the pool has one connection free).
+      const values = page.map((r) => r.value);
+      const halves = values.length >= P95_SPLIT_GROUPS ? [values.slice(0, Math.ceil(values.length / 2)), values.slice(Math.ceil(values.length / 2))] : [values];
+      const answers = await Promise.all(
+        halves.map((groups) =>
+          this.streams.stats('email', {
+            from: q.from,
+            to: q.to,
+            resolution: q.resolution ?? 'auto',
+            groupBy: [q.by],
+            measures: ['p95DeliveryMs'],
+            filters: { ...q.filters, [q.by]: groups, eventType: ['delivered'] },
+            collapse: true,
+          }),
+        ),
+      );
+      for (const d of answers) for (const b of d.buckets) p95.set(String(b[q.by]), (b.p95DeliveryMs ?? null) as number | null);
     }
     const items: BreakdownItem[] = page.map((r) => ({ [q.by]: r.value, ...r.outcomes, ...(q.p95 ? { p95DeliveryMs: p95.get(r.value) ?? null } : {}) }) as BreakdownItem);
     return {
