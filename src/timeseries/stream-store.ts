@@ -310,7 +310,7 @@ export class StreamStore {
     // columns: a counts-only twin before its twin with histograms); with none named, the one
     // with the most measures, whose non-quantile measures are the answer's.
     const breadth = (r: StreamRollup) => (q.measures ? r.storage.length : -r.measures.length);
-    const order = (a: StreamRollup, b: StreamRollup) => twinGroup(s.rollups, a) - twinGroup(s.rollups, b) || breadth(a) - breadth(b);
+    const order = (a: StreamRollup, b: StreamRollup) => a.twinGroup - b.twinGroup || breadth(a) - breadth(b);
     const requested = q.resolution ?? 'auto';
     const span = (q.to.getTime() - q.from.getTime()) / 1000;
     let rollup: StreamRollup | undefined;
@@ -494,12 +494,6 @@ function decodeListCursor(text: string, keyLength: number): { t: number; k: stri
  * stitched answer equals the one read at `fine` alone, from far fewer rows (a week of a
  * daily rollup is 7 buckets, of an hourly one 168). `from` is aligned to `fine`.
  */
-/** Where a rollup's twins (rollups of the same dimensions at any level) first appear in the declaration. */
-export function twinGroup(rollups: readonly StreamRollup[], r: StreamRollup): number {
-  const dims = [...r.groupBy].sort().join(',');
-  return rollups.findIndex((x) => [...x.groupBy].sort().join(',') === dims);
-}
-
 /** A rollup read for one value of a dimension (readBy) serves only queries filtered by it. */
 export function readable(r: StreamRollup, filtered: readonly string[]): boolean {
   return r.readBy === null || filtered.includes(r.readBy);
@@ -523,7 +517,7 @@ export function stitch(
         readable(r, filtered) &&
         measures.every((m) => r.measures.some((x) => x.field === m.field && x.merge === m.merge)),
     )
-    .sort((a, b) => LEVEL_SECONDS[b.level] - LEVEL_SECONDS[a.level] || a.groupBy.length - b.groupBy.length || twinGroup(rollups, a) - twinGroup(rollups, b) || a.storage.length - b.storage.length);
+    .sort((a, b) => LEVEL_SECONDS[b.level] - LEVEL_SECONDS[a.level] || a.groupBy.length - b.groupBy.length || a.twinGroup - b.twinGroup || a.storage.length - b.storage.length);
   const split = (lo: number, hi: number, coarser: number): { rollup: StreamRollup; from: number; to: number }[] => {
     if (hi <= lo) return [];
     for (const r of usable) {

@@ -187,6 +187,8 @@ export interface StreamRollup {
   measures: readonly StreamMeasure[];
   /** See StreamRollupDecl.readBy; null: read for any query it fits. */
   readBy: string | null;
+  /** Where its twins (rollups of the same dimensions, at any level) first appear in the declaration. */
+  twinGroup: number;
 }
 
 export interface StreamColumn extends StreamColumnDecl {
@@ -333,7 +335,9 @@ export function defineStream<const D extends StreamDecl>(decl: D): Stream<D> {
       measures.push({ ...d, name: m, finish: s.finish, merge: s.merge, field: camelCase(m), uses: s.storage.map((x) => x.name) });
     }
     for (const n of storage.map((s) => s.name)) if (r.groupBy.includes(n)) throw new Error(`${r.name}: storage column ${n} collides with a dimension`);
-    return { decl: r, name: r.name, level: r.level, groupBy: [...r.groupBy], storage, measures, readBy: r.readBy ?? null };
+    const dims = [...r.groupBy].sort().join(',');
+    const twinGroup = decl.rollups.findIndex((x) => [...x.groupBy].sort().join(',') === dims);
+    return { decl: r, name: r.name, level: r.level, groupBy: [...r.groupBy], storage, measures, readBy: r.readBy ?? null, twinGroup };
   });
   const partitionInterval = decl.partitionInterval ?? (intervalSeconds(decl.chunkInterval) >= 86400 ? decl.chunkInterval : '1 day');
   return { decl, table: t, key: decl.key, columns, byName, dimensions, rollups, partitionInterval };
