@@ -195,7 +195,7 @@ export function postgresRollupViewDDL(f: Family, level: RollupLevel): string {
  * carrying only the bucket, the identity, those columns and `samples`: a query reads it in place
  * of the view (as a subquery), because PostgreSQL cannot narrow a view's gated branches — each
  * stays a subquery (a UNION ALL member with a WHERE is not pulled up) that forms every column of
- * every row it passes on (about a quarter of a 72,000-row chart's time in the database).
+ * every row it passes on (about a tenth of a 72,000-row chart's time in the database).
  */
 export function postgresRollupSQL(f: Family, level: RollupLevel, columns?: readonly string[]): string {
   const fam = lit(f.table);
