@@ -53,29 +53,74 @@ forEachBackend('group commit of small batches', (kind) => {
     assert.equal(stored?.n, 15);
   });
 
-  test('a database error fails every member of the group and stores none of it', async () => {
+  test('a small group is one statement: its rows, their rollup invalidations and the node rows, without a transaction', async () => {
     const writer = new WriteCoalescer(m.store, { maxInFlight: 1 });
-    const t = Date.now() - 120_000;
+    // a minute boundary two minutes ago: every row below falls into its 5-minute bucket or the one before
+    const t = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    const invalidations = async () => (await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM opsdeck_rollup_invalidations WHERE family = 'metrics_system'`))!.n;
+    const send = (node: string, at: number) => writer.write('system', m.store.prepare('system', [{ nodeId: node, nodeRole: 'web', timestamp: new Date(at).toISOString(), cpuPercent: 1 }]));
+    // the first write of the range creates its partitions (postgres tier) in a transaction
+    assert.equal(await send('one-0', t), 1);
+    let transactions = 0;
     const realTx = m.db.transaction.bind(m.db);
-    let calls = 0;
-    m.db.transaction = (async (fn: Parameters<typeof realTx>[0]) =>
-      realTx(async (tx) => {
-        const r = await fn(tx);
-        if (++calls === 2) await tx.query('SELECT 1/0'); // the second group fails after writing
-        return r;
-      })) as typeof m.db.transaction;
+    m.db.transaction = ((fn: Parameters<typeof realTx>[0]) => {
+      transactions++;
+      return realTx(fn);
+    }) as typeof m.db.transaction;
     try {
-      const first = writer.write('system', m.store.prepare('system', [{ nodeId: 'gcf-0', timestamp: new Date(t).toISOString() }]));
-      await new Promise((r) => setImmediate(r));
-      const group = [1, 2, 3].map((i) => writer.write('system', m.store.prepare('system', [{ nodeId: `gcf-${i}`, timestamp: new Date(t).toISOString() }])));
-      assert.equal(await first, 1);
-      const results = await Promise.allSettled(group);
-      assert.ok(results.every((r) => r.status === 'rejected'));
-      const stored = await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_system WHERE node_id LIKE 'gcf-%'`);
-      assert.equal(stored?.n, 1);
+      const before = await invalidations();
+      const counts = await Promise.all([send('one-1', t + 1000), send('one-2', t + 2000), send('one-3', t + 3000), send('one-1', t + 1000)]);
+      assert.deepEqual(counts, [1, 1, 1, 0], 'the repeated row is counted once, for the first request that sent it');
+      assert.equal(transactions, 0, 'known partitions: no transaction');
+      const nodes = await m.db.queryMany<{ id: string; role: string; last_seen: Date }>(`SELECT id, role, last_seen FROM nodes WHERE id IN ('one-1', 'one-2', 'one-3') ORDER BY id`);
+      assert.deepEqual(
+        nodes.map((n) => [n.id, n.role, n.last_seen.getTime()]),
+        [
+          ['one-1', 'web', t + 1000],
+          ['one-2', 'web', t + 2000],
+          ['one-3', 'web', t + 3000],
+        ],
+      );
+      const after = await invalidations();
+      // postgres tier: one invalidation row per 5-minute bucket of the group (t and t+3 s share one); TimescaleDB keeps its own
+      assert.equal(after - before, m.tier === 'postgres' ? 1 : 0);
+      // a group of rows already stored: nothing new, so no invalidation
+      assert.deepEqual(await Promise.all([send('one-2', t + 2000), send('one-3', t + 3000)]), [0, 0]);
+      assert.equal(await invalidations(), after);
+      assert.equal(transactions, 0);
     } finally {
       m.db.transaction = realTx;
     }
+  });
+
+  test('a database error fails every member of the group and stores none of it: rows, invalidations, node rows', async () => {
+    const writer = new WriteCoalescer(m.store, { maxInFlight: 1 });
+    const t = Date.now() - 120_000;
+    const send = (i: number) => writer.write('system', m.store.prepare('system', [{ nodeId: `gcf-${i}`, timestamp: new Date(t).toISOString() }]));
+    const invalidations = async () => (await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM opsdeck_rollup_invalidations WHERE family = 'metrics_system'`))!.n;
+    assert.equal(await send(0), 1);
+    // the database refuses the group's last row after it wrote the others
+    await m.db.query(`CREATE FUNCTION gcf_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.node_id = 'gcf-3' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$`);
+    await m.db.query(`CREATE TRIGGER gcf_refuse BEFORE INSERT ON metrics_system FOR EACH ROW EXECUTE FUNCTION gcf_refuse()`);
+    try {
+      const before = await invalidations();
+      const results = await Promise.allSettled([1, 2, 3].map(send));
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['rejected', 'rejected', 'rejected'],
+      );
+      const stored = await m.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_system WHERE node_id LIKE 'gcf-%'`);
+      assert.equal(stored?.n, 1);
+      assert.equal(await invalidations(), before);
+      const nodes = await m.db.queryMany<{ id: string }>(`SELECT id FROM nodes WHERE id LIKE 'gcf-%' ORDER BY id`);
+      assert.deepEqual(nodes.map((n) => n.id), ['gcf-0']);
+    } finally {
+      await m.db.query('DROP TRIGGER gcf_refuse ON metrics_system');
+      await m.db.query('DROP FUNCTION gcf_refuse()');
+    }
+    // the failed group's nodes are registered by their next rows (the process did not keep them as written)
+    assert.equal(await send(1), 1);
+    assert.deepEqual((await m.db.queryMany<{ id: string }>(`SELECT id FROM nodes WHERE id LIKE 'gcf-%' ORDER BY id`)).map((n) => n.id), ['gcf-0', 'gcf-1']);
   });
 });
 

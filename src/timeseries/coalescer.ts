@@ -36,6 +36,11 @@ export interface GroupWriter<B extends { rows: number }> {
   /** The rowKey of every row of a batch, in order. */
   keysOf(key: string, batch: B): readonly string[];
   merge(batches: readonly B[]): B;
+  /**
+   * Writes a small batch in one statement outside a transaction and resolves with the keys of
+   * its new rows; returns null (before anything is sent) when the batch needs a transaction.
+   */
+  writeAlone?(key: string, batch: B): Promise<Set<string>> | null;
   /** Called when a transaction did not commit (e.g. to forget cached state it wrote). */
   onFailure?(): void;
 }
@@ -109,12 +114,14 @@ export class GroupCommit<B extends { rows: number }> {
     try {
       if (g.members.length === 1) {
         const m = g.members[0]!;
-        m.resolve(await this.transaction((tx) => this.writer.writeCount(tx, key, m.batch)));
+        const alone = this.writer.writeAlone?.(key, m.batch);
+        m.resolve(alone ? (await alone).size : await this.transaction((tx) => this.writer.writeCount(tx, key, m.batch)));
         return;
       }
       const merged = this.writer.merge(g.members.map((m) => m.batch));
       const keys = this.writer.keysOf(key, merged);
-      const insertedKeys = await this.transaction((tx) => this.writer.writeKeys(tx, key, merged));
+      const alone = this.writer.writeAlone?.(key, merged);
+      const insertedKeys = alone ? await alone : await this.transaction((tx) => this.writer.writeKeys(tx, key, merged));
       // Attribute new rows to the requests that sent them (the first sender of a duplicated key).
       let offset = 0;
       for (const m of g.members) {
@@ -141,6 +148,7 @@ export class WriteCoalescer extends GroupCommit<ColumnBatch> {
         writeKeys: (tx, key, b) => store.writeBatchReturningKeys(tx, key, b),
         keysOf: (key, b) => rowKeys(b, store.family(key).identity.length),
         merge: mergeBatches,
+        writeAlone: (key, b) => store.writeAlone(key, b),
         onFailure: () => store.forgetWrittenNodes(),
       },
       opts,

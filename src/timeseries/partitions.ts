@@ -19,18 +19,20 @@ export class PartitionCache {
     this.widthMs = intervalSeconds(partitionInterval) * 1000;
   }
 
+  /** True when every partition of [minTime, maxTime] (milliseconds) is known to exist. */
+  covers(minTime: number, maxTime: number): boolean {
+    const w = this.widthMs;
+    for (let s = Math.floor((minTime - PARTITION_ORIGIN) / w) * w + PARTITION_ORIGIN; s <= maxTime; s += w) {
+      if (!this.known.has(s)) return false;
+    }
+    return true;
+  }
+
   /** Makes sure partitions cover [minTime, maxTime] (milliseconds), inside the caller's transaction. */
   async ensure(tx: Queryable, minTime: number, maxTime: number): Promise<void> {
+    if (this.covers(minTime, maxTime)) return;
     const w = this.widthMs;
     const first = Math.floor((minTime - PARTITION_ORIGIN) / w) * w + PARTITION_ORIGIN;
-    let missing = false;
-    for (let s = first; s <= maxTime; s += w) {
-      if (!this.known.has(s)) {
-        missing = true;
-        break;
-      }
-    }
-    if (!missing) return;
     await tx.query('SELECT opsdeck_ensure_partitions($1, $2, $3)', [this.table, new Date(minTime).toISOString(), new Date(maxTime + 1).toISOString()]);
     for (let s = first; s <= maxTime; s += w) this.known.add(s);
   }

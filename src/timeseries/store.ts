@@ -10,8 +10,8 @@ import type { StorageTier } from '../db/tier.ts';
 import { postgresRollupSQL, refreshSQL } from './ddl.ts';
 import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution, type RollupLevel } from './family.ts';
 import { PartitionCache } from './partitions.ts';
-import { insertOnce, invalidateBuckets } from './write.ts';
-import { arrayLiterals, compileFastCheck, ingestRowSchema, insertSQL, prepareBatch, type ColumnBatch, type ValidateOptions } from './ingest.ts';
+import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAloneSQL } from './write.ts';
+import { arrayLiterals, compileFastCheck, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
 import { columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
 import { chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
 import type { z } from 'zod';
@@ -73,6 +73,8 @@ interface FamilyRuntime {
   /** Plain insert (tried first), and the ON CONFLICT DO NOTHING form for batches that hit stored rows. */
   insert: { plain: string; skip: string };
   insertReturning: { plain: string; skip: string };
+  /** The small-batch write as one statement (writeAloneSQL), without and with the nodes upsert. */
+  writeAlone: { rows: string; withNodes: string };
   fast: (row: unknown) => boolean;
   partitions: PartitionCache;
 }
@@ -105,13 +107,15 @@ export class TimeseriesStore {
     this.columnsInDatabase = opts.columnsInDatabase ?? true;
     this.splitMinPoints = opts.splitMinPoints ?? SPLIT_MIN_POINTS;
     for (const f of opts.families) {
+      const returning = `\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`;
       this.byKey.set(f.key, {
         family: f,
         schema: ingestRowSchema(f),
         insert: { plain: insertSQL(f, false), skip: insertSQL(f, true) },
-        insertReturning: {
-          plain: `${insertSQL(f, false)}\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`,
-          skip: `${insertSQL(f, true)}\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`,
+        insertReturning: { plain: insertSQL(f, false) + returning, skip: insertSQL(f, true) + returning },
+        writeAlone: {
+          rows: writeAloneSQL(insertSQL(f, true) + returning, insertColumns(f).length, opts.tier === 'postgres'),
+          withNodes: writeAloneSQL(insertSQL(f, true) + returning, insertColumns(f).length, opts.tier === 'postgres', nodesUpsertSQL),
         },
         fast: compileFastCheck(f),
         partitions: new PartitionCache(f.table, f.partitionInterval),
@@ -201,26 +205,54 @@ export class TimeseriesStore {
    * is that last_seen may lag by up to NODE_TOUCH_MS (stale needs 3 intervals).
    */
   private async touchNodes(tx: Queryable, f: Family, batch: ColumnBatch): Promise<void> {
-    if (f.nodeColumn === null) return;
-    const entries = [...batch.latestByNode.entries()]
+    const entries = this.nodesToTouch(f, batch);
+    if (entries.length === 0) return;
+    this.markTouched(f, entries);
+    await tx.query(nodesUpsertSQL(1), nodesParams(f, entries));
+  }
+
+  /** Records the nodes rows about to be written (forgetWrittenNodes undoes it when the write fails). */
+  private markTouched(f: Family, entries: readonly [string, LatestSample][]): void {
+    if (this.touched.size > 100_000) this.touched.clear();
+    for (const [node, e] of entries) this.touched.set(`${f.key}\u0000${node}`, { time: e.time, role: e.role });
+  }
+
+  /** The batch's nodes whose row touchNodes must write, in id order (empty for a family without a node column). */
+  private nodesToTouch(f: Family, batch: ColumnBatch): [string, LatestSample][] {
+    if (f.nodeColumn === null) return [];
+    return [...batch.latestByNode.entries()]
       .filter(([node, e]) => {
         const known = this.touched.get(`${f.key}\u0000${node}`);
         return !known || e.time > known.time + NODE_TOUCH_MS || (e.role !== null && e.role !== known.role && e.time >= known.time);
       })
       .sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    if (entries.length === 0) return;
-    if (this.touched.size > 100_000) this.touched.clear();
-    for (const [node, e] of entries) this.touched.set(`${f.key}\u0000${node}`, { time: e.time, role: e.role });
-    await tx.query(
-      `INSERT INTO nodes (id, role, last_seen, expected_interval_seconds)
-       SELECT id, role, seen, $4::int FROM unnest($1::text[], $2::text[], $3::text[]::timestamptz[]) AS x(id, role, seen)
-       ON CONFLICT (id) DO UPDATE SET
-         role = CASE WHEN nodes.last_seen IS NULL OR EXCLUDED.last_seen >= nodes.last_seen THEN COALESCE(EXCLUDED.role, nodes.role) ELSE nodes.role END,
-         last_seen = GREATEST(nodes.last_seen, EXCLUDED.last_seen),
-         expected_interval_seconds = LEAST(COALESCE(nodes.expected_interval_seconds, EXCLUDED.expected_interval_seconds), EXCLUDED.expected_interval_seconds)
-       WHERE nodes.last_seen IS NULL OR nodes.last_seen < EXCLUDED.last_seen
-          OR nodes.expected_interval_seconds IS NULL OR nodes.expected_interval_seconds > EXCLUDED.expected_interval_seconds`,
-      [entries.map((e) => e[0]), entries.map((e) => e[1].role), entries.map((e) => e[1].at), f.sampleSeconds],
+  }
+
+  /**
+   * A small batch written by one statement outside a transaction (writeAloneSQL: the insert and,
+   * on the postgres tier, its rollup invalidations), resolving with the keys of the new rows; null
+   * when the batch needs writeBatch's transaction: more than DIRECT_SKIP_ROWS rows, a partition
+   * not known to exist, or nodes to register.
+   */
+  writeAlone(key: string, batch: ColumnBatch): Promise<Set<string>> | null {
+    const rt = this.runtime(key);
+    const f = rt.family;
+    if (batch.rows === 0 || batch.rows > DIRECT_SKIP_ROWS) return null;
+    if (this.tier === 'postgres' && !rt.partitions.covers(batch.minTime, batch.maxTime)) return null;
+    const nodes = this.nodesToTouch(f, batch);
+    this.markTouched(f, nodes);
+    const sql = nodes.length === 0 ? rt.writeAlone.rows : rt.writeAlone.withNodes;
+    const names = this.tier === 'postgres' ? [f.table] : [];
+    return writeAlone(this.db, sql, arrayLiterals(f, batch), names, batch.micros, rt.partitions, nodes.length === 0 ? [] : nodesParams(f, nodes)).then(
+      (res) => {
+        const keys = new Set<string>();
+        for (const r of res.rows) keys.add(rowKey(Number(r.time_us), f.identity.map((i) => r[i])));
+        return keys;
+      },
+      (err: unknown) => {
+        this.forgetWrittenNodes();
+        throw err;
+      },
     );
   }
 
@@ -416,4 +448,25 @@ export class TimeseriesStore {
     );
     return { droppedPartitions: dropped, deletedRollupRows: deleted };
   }
+}
+
+/**
+ * Registers nodes and advances last_seen/role (never backwards), parameters from
+ * `first` on: ids, roles, sample times (text), the family's sample interval in seconds.
+ */
+function nodesUpsertSQL(first: number): string {
+  const [ids, roles, seen, interval] = [first, first + 1, first + 2, first + 3];
+  return `INSERT INTO nodes (id, role, last_seen, expected_interval_seconds)
+       SELECT id, role, seen, $${interval}::int FROM unnest($${ids}::text[], $${roles}::text[], $${seen}::text[]::timestamptz[]) AS x(id, role, seen)
+       ON CONFLICT (id) DO UPDATE SET
+         role = CASE WHEN nodes.last_seen IS NULL OR EXCLUDED.last_seen >= nodes.last_seen THEN COALESCE(EXCLUDED.role, nodes.role) ELSE nodes.role END,
+         last_seen = GREATEST(nodes.last_seen, EXCLUDED.last_seen),
+         expected_interval_seconds = LEAST(COALESCE(nodes.expected_interval_seconds, EXCLUDED.expected_interval_seconds), EXCLUDED.expected_interval_seconds)
+       WHERE nodes.last_seen IS NULL OR nodes.last_seen < EXCLUDED.last_seen
+          OR nodes.expected_interval_seconds IS NULL OR nodes.expected_interval_seconds > EXCLUDED.expected_interval_seconds`;
+}
+
+/** The parameters of nodesUpsertSQL for nodesToTouch's entries. */
+function nodesParams(f: Family, entries: readonly [string, LatestSample][]): unknown[] {
+  return [entries.map((e) => e[0]), entries.map((e) => e[1].role), entries.map((e) => e[1].at), f.sampleSeconds];
 }

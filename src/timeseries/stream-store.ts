@@ -14,7 +14,7 @@ import { rowKey } from './store.ts';
 import { microsIso, normalizeTimestamp } from './ingest.ts';
 import { GroupCommit } from './coalescer.ts';
 import { PartitionCache } from './partitions.ts';
-import { insertOnce, invalidateBuckets } from './write.ts';
+import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAloneSQL } from './write.ts';
 import type { Stream, StreamColumn, StreamMeasure, StreamRollup } from './stream.ts';
 import { streamRefreshSQL } from './stream-ddl.ts';
 import {
@@ -109,6 +109,8 @@ interface StreamRuntime {
   schema: z.ZodObject;
   fast: (row: unknown) => boolean;
   insert: { plain: string; skip: string };
+  /** The small-batch write as one statement (writeAloneSQL). */
+  writeAlone: string;
   partitions: PartitionCache;
   dimensionSchemas: Map<string, { column: StreamColumn; schema: z.ZodType }>;
 }
@@ -144,6 +146,7 @@ export class StreamStore {
         writeKeys: (tx, key, b) => this.writeBatch(tx, this.runtime(key), b),
         keysOf: (_key, b) => b.keys,
         merge: mergeEventBatches,
+        writeAlone: (key, b) => this.writeAlone(this.runtime(key), b),
       },
       { smallBatchRows: opts.smallBatchRows ?? 500, maxGroupRows: opts.maxGroupRows ?? 5000, maxInFlight: opts.maxInFlight ?? 2 },
     );
@@ -153,6 +156,7 @@ export class StreamStore {
         schema: streamEventSchema(s),
         fast: compileStreamFastCheck(s),
         insert: { plain: streamInsertSQL(s, false), skip: streamInsertSQL(s, true) },
+        writeAlone: writeAloneSQL(streamInsertSQL(s, true), 1 + s.columns.length, this.invalidates(s)),
         partitions: new PartitionCache(s.table, s.partitionInterval),
         dimensionSchemas: new Map(s.dimensions.map((c) => [c.field, { column: c, schema: streamColumnSchema(c) }])),
       });
@@ -204,10 +208,27 @@ export class StreamStore {
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const params = streamArrayLiterals(s, batch);
     const res = await insertOnce(tx, rt.insert, params, rt.partitions, batch.rows);
-    const keys = new Set<string>();
-    for (const r of res.rows) keys.add(rowKey(Number(r.time_us), s.decl.idempotencyKey.map((k) => r[k])));
-    if (res.rowCount > 0 && this.tier === 'postgres') await invalidateBuckets(tx, s.rollups.map((r) => r.name), batch.micros);
-    return keys;
+    if (res.rowCount > 0 && this.invalidates(s)) await invalidateBuckets(tx, s.rollups.map((r) => r.name), batch.micros);
+    return eventKeys(s, res.rows);
+  }
+
+  /**
+   * A small batch written by one statement outside a transaction (writeAloneSQL: the insert and,
+   * on the postgres tier, its rollup invalidations), resolving with the keys of the new events;
+   * null when it needs writeBatch's transaction: more than DIRECT_SKIP_ROWS events or a
+   * partition not known to exist.
+   */
+  private writeAlone(rt: StreamRuntime, batch: EventBatch): Promise<Set<string>> | null {
+    const s = rt.stream;
+    if (batch.rows === 0 || batch.rows > DIRECT_SKIP_ROWS) return null;
+    if (this.tier === 'postgres' && !rt.partitions.covers(batch.minTime, batch.maxTime)) return null;
+    const names = this.invalidates(s) ? s.rollups.map((r) => r.name) : [];
+    return writeAlone(this.db, rt.writeAlone, streamArrayLiterals(s, batch), names, batch.micros, rt.partitions).then((res) => eventKeys(s, res.rows));
+  }
+
+  /** postgres tier: Opsdeck's refresh job keeps the stream's rollups, from invalidations written with the events. */
+  private invalidates(s: Stream): boolean {
+    return this.tier === 'postgres' && s.rollups.length > 0;
   }
 
   // ---------- queries ----------
@@ -530,4 +551,11 @@ export function stitch(
     return [{ rollup: fine, from: lo, to: hi }];
   };
   return split(from, to, Infinity);
+}
+
+/** Keys (rowKey: time µs + idempotency key) of the events an insert returned. */
+function eventKeys(s: Stream, rows: readonly Record<string, unknown>[]): Set<string> {
+  const keys = new Set<string>();
+  for (const r of rows) keys.add(rowKey(Number(r.time_us), s.decl.idempotencyKey.map((k) => r[k])));
+  return keys;
 }

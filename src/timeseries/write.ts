@@ -49,10 +49,59 @@ export async function insertOnce(
  */
 export async function invalidateBuckets(tx: Queryable, names: readonly string[], micros: readonly number[]): Promise<void> {
   if (names.length === 0) return;
+  await tx.query('INSERT INTO opsdeck_rollup_invalidations (family, bucket) SELECT r, b FROM unnest($1::text[]) AS r, unnest($2::timestamptz[]) AS b', [[...names], bucketsOf(micros)]);
+}
+
+/** The distinct 5-minute buckets of row times in microseconds, ascending, as ISO text. */
+function bucketsOf(micros: readonly number[]): string[] {
   const buckets = new Set<number>();
   for (const us of micros) buckets.add(Math.floor(us / 1000 / FIVE_MIN) * FIVE_MIN);
-  await tx.query('INSERT INTO opsdeck_rollup_invalidations (family, bucket) SELECT r, b FROM unnest($1::text[]) AS r, unnest($2::timestamptz[]) AS b', [
-    [...names],
-    [...buckets].sort((a, b) => a - b).map((b) => new Date(b).toISOString()),
-  ]);
+  return [...buckets].sort((a, b) => a - b).map((b) => new Date(b).toISOString());
+}
+
+/**
+ * The write of a small batch as one statement, run outside a transaction: the insert's `skip`
+ * form with its RETURNING list (`insertReturning`, `paramCount` parameters); when `invalidate`
+ * (postgres tier), the rollup invalidations of the written buckets in a data-modifying WITH —
+ * recorded only when a row was new, like invalidateBuckets after insertOnce (two parameters
+ * more: the rollup keys and the buckets); and `also`, a further data-modifying statement (its
+ * parameters start at the number it is given). One statement is atomic, so it does what BEGIN,
+ * the statements and COMMIT did in five round trips; each round trip of a group commit also
+ * waits behind the requests the server is parsing meanwhile (docs/performance.md). Its rows are
+ * the insert's.
+ */
+export function writeAloneSQL(insertReturning: string, paramCount: number, invalidate: boolean, also?: (firstParam: number) => string): string {
+  const ctes: string[] = [];
+  let next = paramCount + 1;
+  if (invalidate) {
+    ctes.push(
+      `inv AS (\nINSERT INTO opsdeck_rollup_invalidations (family, bucket)\nSELECT r, b FROM unnest($${next}::text[]) AS r, unnest($${next + 1}::timestamptz[]) AS b\nWHERE EXISTS (SELECT 1 FROM ins)\n)`,
+    );
+    next += 2;
+  }
+  if (also) ctes.push(`also AS (\n${also(next)}\n)`);
+  if (ctes.length === 0) return insertReturning;
+  return `WITH ins AS (\n${insertReturning}\n), ${ctes.join(', ')}\nSELECT * FROM ins`;
+}
+
+/**
+ * Runs writeAloneSQL on the pool (its own transaction): `params` are the insert's, `names` the
+ * rollup keys to invalidate (empty: none), `alsoParams` those of `also`. A row with no
+ * partition clears the cache, as in insertOnce.
+ */
+export async function writeAlone(
+  db: Queryable,
+  sql: string,
+  params: readonly unknown[],
+  names: readonly string[],
+  micros: readonly number[],
+  partitions: PartitionCache,
+  alsoParams: readonly unknown[] = [],
+): Promise<QueryResult<Record<string, unknown>>> {
+  try {
+    return await db.query<Record<string, unknown>>(sql, [...params, ...(names.length === 0 ? [] : [[...names], bucketsOf(micros)]), ...alsoParams]);
+  } catch (err) {
+    if (err instanceof DatabaseQueryError && err.sqlState === '23514') partitions.clear();
+    throw err;
+  }
 }
