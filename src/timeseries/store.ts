@@ -12,7 +12,7 @@ import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution, type Rollup
 import { PartitionCache } from './partitions.ts';
 import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAloneSQL } from './write.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
-import { columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
+import { cellsPerPoint, columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
 import { chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
 import type { z } from 'zod';
 
@@ -63,8 +63,8 @@ export interface TimeseriesStoreOptions {
   limits?: QueryLimits | undefined;
   /** Build columnar answers that fit in one page in the database (default true; false: always row by row in Node — for comparison in tests and benches). */
   columnsInDatabase?: boolean | undefined;
-  /** Columnar answers built by the database from this many points on are built in two parts side by side (default SPLIT_MIN_POINTS). */
-  splitMinPoints?: number | undefined;
+  /** Columnar answers built by the database from this many cells on (cellsPerPoint) are built in two parts side by side (default SPLIT_MIN_CELLS). */
+  splitMinCells?: number | undefined;
 }
 
 interface FamilyRuntime {
@@ -80,18 +80,18 @@ interface FamilyRuntime {
 }
 
 /**
- * Columnar answers of at least this many points built by the database are built in two parts
- * side by side when two connections are free: below it, a second statement's planning and
- * connection cost about as much as it saves (docs/performance.md).
+ * Columnar answers of at least this many cells (points × cellsPerPoint: the values the database
+ * writes as JSON) are built in two parts side by side when two connections are free: below it,
+ * a second statement's planning and connection cost about as much as it saves (docs/performance.md).
  */
-export const SPLIT_MIN_POINTS = 10_000;
+export const SPLIT_MIN_CELLS = 100_000;
 
 export class TimeseriesStore {
   readonly db: Database;
   readonly tier: StorageTier;
   readonly limits: QueryLimits;
   private readonly columnsInDatabase: boolean;
-  private readonly splitMinPoints: number;
+  private readonly splitMinCells: number;
   private readonly logger: Logger | undefined;
   private readonly byKey = new Map<string, FamilyRuntime>();
   /** Called when retention dropped partitions (other writers' partition caches, e.g. event streams). */
@@ -105,7 +105,7 @@ export class TimeseriesStore {
     this.logger = opts.logger;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.columnsInDatabase = opts.columnsInDatabase ?? true;
-    this.splitMinPoints = opts.splitMinPoints ?? SPLIT_MIN_POINTS;
+    this.splitMinCells = opts.splitMinCells ?? SPLIT_MIN_CELLS;
     for (const f of opts.families) {
       const returning = `\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`;
       this.byKey.set(f.key, {
@@ -316,15 +316,16 @@ export class TimeseriesStore {
    */
   async queryText(key: string, q: RangeQuery, format: AnswerFormat = 'rows'): Promise<AnswerText> {
     const planned = await this.planFor(key, q);
-    // Rollups only: there the database's JSON is 2-3× faster end to end than row by row (the
-    // 1-hour charts of docs/performance.md); raw answers carry every value of every sample, and
-    // PostgreSQL's number text costs about as much as Node's, without the overlap of streaming.
-    // An answer estimated to be cut goes row by row at once (the database would aggregate in vain).
-    if (format === 'columns' && this.columnsInDatabase && planned.plan.resolution !== 'raw' && planned.plan.estimatedPoints <= planned.plan.rowLimit) {
+    // The database's JSON is 2-4× faster end to end than row by row, for rollups (the 1-hour
+    // charts) and raw rows alike (docs/performance.md): the driver no longer parses every value
+    // into a row object for Node to write back as text. An answer estimated to be cut goes row
+    // by row at once (the database would aggregate in vain; only that path knows where to continue).
+    if (format === 'columns' && this.columnsInDatabase && planned.plan.estimatedPoints <= planned.plan.rowLimit) {
       // A large answer in two halves of its series, built side by side on two connections when
       // two are free (the database's JSON is most of its time), and sent one after the other.
-      const { middle, plan } = planned;
-      const split = middle !== null && q.cursor === undefined && plan.estimatedPoints >= this.splitMinPoints && this.db.freeConnections() >= 2;
+      const { f, middle, plan } = planned;
+      const cells = plan.estimatedPoints * cellsPerPoint(f, plan.columns.length, plan.resolution);
+      const split = middle !== null && q.cursor === undefined && cells >= this.splitMinCells && this.db.freeConnections() >= 2;
       const parts = split ? [planned.partPlan({ below: middle }), planned.partPlan({ from: middle })] : [plan];
       const whole = await this.columnsFromDatabase(planned.f, parts, q);
       if (whole) return whole;
