@@ -229,10 +229,10 @@ export class TimeseriesStore {
   }
 
   /**
-   * A small batch written by one statement outside a transaction (writeAloneSQL: the insert and,
-   * on the postgres tier, its rollup invalidations), resolving with the keys of the new rows; null
-   * when the batch needs writeBatch's transaction: more than DIRECT_SKIP_ROWS rows, a partition
-   * not known to exist, or nodes to register.
+   * A small batch written by one statement outside a transaction (writeAloneSQL: the insert, on
+   * the postgres tier its rollup invalidations, and the nodes upsert when a node's row is due),
+   * resolving with the keys of the new rows; null when the batch needs writeBatch's transaction:
+   * more than DIRECT_SKIP_ROWS rows, or a partition not known to exist.
    */
   writeAlone(key: string, batch: ColumnBatch): Promise<Set<string>> | null {
     const rt = this.runtime(key);
