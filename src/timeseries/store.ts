@@ -75,6 +75,8 @@ interface FamilyRuntime {
   insertReturning: { plain: string; skip: string };
   /** The small-batch write as one statement (writeAloneSQL), without and with the nodes upsert. */
   writeAlone: { rows: string; withNodes: string };
+  /** The rollup keys a write records invalidations for: the table on the postgres tier, none on TimescaleDB. */
+  invalidations: readonly string[];
   fast: (row: unknown) => boolean;
   partitions: PartitionCache;
 }
@@ -108,15 +110,17 @@ export class TimeseriesStore {
     this.splitMinCells = opts.splitMinCells ?? SPLIT_MIN_CELLS;
     for (const f of opts.families) {
       const returning = `\nRETURNING ${RETURNING_MICROS}, ${f.identity.join(', ')}`;
+      const invalidations = opts.tier === 'postgres' ? [f.table] : [];
       this.byKey.set(f.key, {
         family: f,
         schema: ingestRowSchema(f),
         insert: { plain: insertSQL(f, false), skip: insertSQL(f, true) },
         insertReturning: { plain: insertSQL(f, false) + returning, skip: insertSQL(f, true) + returning },
         writeAlone: {
-          rows: writeAloneSQL(insertSQL(f, true) + returning, insertColumns(f).length, opts.tier === 'postgres'),
-          withNodes: writeAloneSQL(insertSQL(f, true) + returning, insertColumns(f).length, opts.tier === 'postgres', nodesUpsertSQL),
+          rows: writeAloneSQL(insertSQL(f, true) + returning, insertColumns(f).length, invalidations.length > 0),
+          withNodes: writeAloneSQL(insertSQL(f, true) + returning, insertColumns(f).length, invalidations.length > 0, nodesUpsertSQL),
         },
+        invalidations,
         fast: compileFastCheck(f),
         partitions: new PartitionCache(f.table, f.partitionInterval),
       });
@@ -182,18 +186,14 @@ export class TimeseriesStore {
   private async write(tx: Queryable, key: string, batch: ColumnBatch, returning: boolean): Promise<{ count: number; keys: Set<string> }> {
     const rt = this.runtime(key);
     const f = rt.family;
-    const keys = new Set<string>();
-    if (batch.rows === 0) return { count: 0, keys };
+    if (batch.rows === 0) return { count: 0, keys: new Set() };
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const sql = returning ? rt.insertReturning : rt.insert;
     const params = arrayLiterals(f, batch);
     const res = await insertOnce(tx, sql, params, rt.partitions, batch.rows);
-    if (returning) {
-      for (const r of res.rows) keys.add(rowKey(Number(r.time_us), f.identity.map((i) => r[i])));
-    }
-    if (res.rowCount > 0 && this.tier === 'postgres') await invalidateBuckets(tx, [f.table], batch.micros);
+    if (res.rowCount > 0) await invalidateBuckets(tx, rt.invalidations, batch.micros);
     await this.touchNodes(tx, f, batch);
-    return { count: res.rowCount, keys };
+    return { count: res.rowCount, keys: returning ? newRowKeys(f, res.rows) : new Set() };
   }
 
   /**
@@ -208,7 +208,7 @@ export class TimeseriesStore {
     const entries = this.nodesToTouch(f, batch);
     if (entries.length === 0) return;
     this.markTouched(f, entries);
-    await tx.query(nodesUpsertSQL(1), nodesParams(f, entries));
+    await tx.query(NODES_UPSERT, nodesParams(f, entries));
   }
 
   /** Records the nodes rows about to be written (forgetWrittenNodes undoes it when the write fails). */
@@ -242,13 +242,8 @@ export class TimeseriesStore {
     const nodes = this.nodesToTouch(f, batch);
     this.markTouched(f, nodes);
     const sql = nodes.length === 0 ? rt.writeAlone.rows : rt.writeAlone.withNodes;
-    const names = this.tier === 'postgres' ? [f.table] : [];
-    return writeAlone(this.db, sql, arrayLiterals(f, batch), names, batch.micros, rt.partitions, nodes.length === 0 ? [] : nodesParams(f, nodes)).then(
-      (res) => {
-        const keys = new Set<string>();
-        for (const r of res.rows) keys.add(rowKey(Number(r.time_us), f.identity.map((i) => r[i])));
-        return keys;
-      },
+    return writeAlone(this.db, sql, arrayLiterals(f, batch), rt.invalidations, batch.micros, rt.partitions, nodes.length === 0 ? [] : nodesParams(f, nodes)).then(
+      (res) => newRowKeys(f, res.rows),
       (err: unknown) => {
         this.forgetWrittenNodes();
         throw err;
@@ -465,6 +460,16 @@ function nodesUpsertSQL(first: number): string {
          expected_interval_seconds = LEAST(COALESCE(nodes.expected_interval_seconds, EXCLUDED.expected_interval_seconds), EXCLUDED.expected_interval_seconds)
        WHERE nodes.last_seen IS NULL OR nodes.last_seen < EXCLUDED.last_seen
           OR nodes.expected_interval_seconds IS NULL OR nodes.expected_interval_seconds > EXCLUDED.expected_interval_seconds`;
+}
+
+/** nodesUpsertSQL on its own (touchNodes). */
+const NODES_UPSERT = nodesUpsertSQL(1);
+
+/** The keys (rowKey) of the rows an insert returned (time_us and the identity). */
+function newRowKeys(f: Family, rows: readonly Record<string, unknown>[]): Set<string> {
+  const keys = new Set<string>();
+  for (const r of rows) keys.add(rowKey(Number(r.time_us), f.identity.map((i) => r[i])));
+  return keys;
 }
 
 /** The parameters of nodesUpsertSQL for nodesToTouch's entries. */

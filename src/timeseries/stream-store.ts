@@ -111,6 +111,8 @@ interface StreamRuntime {
   insert: { plain: string; skip: string };
   /** The small-batch write as one statement (writeAloneSQL). */
   writeAlone: string;
+  /** The rollup keys a write records invalidations for: the stream's rollups on the postgres tier (Opsdeck's refresh job keeps them), none on TimescaleDB. */
+  invalidations: readonly string[];
   partitions: PartitionCache;
   dimensionSchemas: Map<string, { column: StreamColumn; schema: z.ZodType }>;
 }
@@ -151,12 +153,14 @@ export class StreamStore {
       { smallBatchRows: opts.smallBatchRows ?? 500, maxGroupRows: opts.maxGroupRows ?? 5000, maxInFlight: opts.maxInFlight ?? 2 },
     );
     for (const s of opts.streams) {
+      const invalidations = this.tier === 'postgres' ? s.rollups.map((r) => r.name) : [];
       this.byKey.set(s.key, {
         stream: s,
         schema: streamEventSchema(s),
         fast: compileStreamFastCheck(s),
         insert: { plain: streamInsertSQL(s, false), skip: streamInsertSQL(s, true) },
-        writeAlone: writeAloneSQL(streamInsertSQL(s, true), 1 + s.columns.length, this.invalidates(s)),
+        writeAlone: writeAloneSQL(streamInsertSQL(s, true), 1 + s.columns.length, invalidations.length > 0),
+        invalidations,
         partitions: new PartitionCache(s.table, s.partitionInterval),
         dimensionSchemas: new Map(s.dimensions.map((c) => [c.field, { column: c, schema: streamColumnSchema(c) }])),
       });
@@ -208,7 +212,7 @@ export class StreamStore {
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const params = streamArrayLiterals(s, batch);
     const res = await insertOnce(tx, rt.insert, params, rt.partitions, batch.rows);
-    if (res.rowCount > 0 && this.invalidates(s)) await invalidateBuckets(tx, s.rollups.map((r) => r.name), batch.micros);
+    if (res.rowCount > 0) await invalidateBuckets(tx, rt.invalidations, batch.micros);
     return eventKeys(s, res.rows);
   }
 
@@ -222,13 +226,7 @@ export class StreamStore {
     const s = rt.stream;
     if (batch.rows === 0 || batch.rows > DIRECT_SKIP_ROWS) return null;
     if (this.tier === 'postgres' && !rt.partitions.covers(batch.minTime, batch.maxTime)) return null;
-    const names = this.invalidates(s) ? s.rollups.map((r) => r.name) : [];
-    return writeAlone(this.db, rt.writeAlone, streamArrayLiterals(s, batch), names, batch.micros, rt.partitions).then((res) => eventKeys(s, res.rows));
-  }
-
-  /** postgres tier: Opsdeck's refresh job keeps the stream's rollups, from invalidations written with the events. */
-  private invalidates(s: Stream): boolean {
-    return this.tier === 'postgres' && s.rollups.length > 0;
+    return writeAlone(this.db, rt.writeAlone, streamArrayLiterals(s, batch), rt.invalidations, batch.micros, rt.partitions).then((res) => eventKeys(s, res.rows));
   }
 
   // ---------- queries ----------
