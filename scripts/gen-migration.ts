@@ -35,7 +35,7 @@ const write = (file: string, body: string) => {
   writeFileSync(file, body);
   console.log(`wrote ${file}`);
 };
-if (stream && !existing.some((m) => (m.common ?? '').includes('CREATE AGGREGATE opsdeck_hist('))) {
+if (stream && !existing.some((m) => (m.common ?? '').includes('CREATE FUNCTION opsdeck_hist_unit('))) {
   write(join(MIGRATIONS_DIR, `${base}.sql`), `-- Histogram functions of event-stream rollups (scripts/gen-migration.ts, from src/timeseries/stream-ddl.ts).\n\n${HISTOGRAM_FUNCTIONS_SQL}`);
 }
 for (const tier of ['timescale', 'postgres'] as const) {

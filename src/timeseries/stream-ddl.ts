@@ -22,70 +22,50 @@ import { HISTOGRAM, STREAM_SQL_TYPES, type Stream, type StreamRollup } from './s
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /**
- * The histogram functions quantile measures use (see HISTOGRAM in stream.ts),
- * created once by the migration that adds the first stream. Plain SQL and
- * PL/pgSQL: they exist on every tier, and TimescaleDB accepts the aggregates in
- * continuous aggregates.
+ * The histogram functions quantile measures use (see HISTOGRAM in stream.ts), created
+ * by the migration that adds the first stream (scripts/gen-migration.ts) — in Opsdeck's
+ * history, by the migration that moved the histograms to packed numerics. Plain SQL
+ * and PL/pgSQL: they exist on every tier. A histogram is built and merged with the
+ * built-in `sum(numeric)` (also inside TimescaleDB's continuous aggregates).
  */
 export const HISTOGRAM_FUNCTIONS_SQL = `-- Histograms of event-stream rollups: bucket 1 holds values below 1, bucket k >= 2 holds
 -- [2^((k-2)/8), 2^((k-1)/8)). Quantiles read back within 2^(1/16) - 1 (4.4 %) of the raw values' nearest-rank quantile.
+-- A histogram is one integer numeric: the count of bucket k is its ${HISTOGRAM.digitsPerBucket}-digit field k, counted from the
+-- right (count x 10^(${HISTOGRAM.digitsPerBucket}(k-1))). Built and merged with sum(); exact while no bucket of one answer holds
+-- ${HISTOGRAM.digitsPerBucket} digits' worth of values (10^${HISTOGRAM.digitsPerBucket} - 1).
 -- The bodies call built-in functions only: TimescaleDB runs refresh jobs with search_path = pg_catalog, pg_temp.
-CREATE FUNCTION opsdeck_hist_add(h bigint[], v double precision) RETURNS bigint[]
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-  k integer := CASE WHEN v < 1 THEN 1 ELSE floor(${HISTOGRAM.bucketsPerDoubling} * ln(v) / ln(2::double precision))::integer + 2 END;
-  n integer := coalesce(array_length(h, 1), 0);
-BEGIN
-  IF n < k THEN h := h || array_fill(0::bigint, ARRAY[k - n]); END IF;
-  h[k] := h[k] + 1;
-  RETURN h;
-END $$;
 
-CREATE FUNCTION opsdeck_hist_combine(a bigint[], b bigint[]) RETURNS bigint[]
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-  na integer := coalesce(array_length(a, 1), 0);
-  nb integer := coalesce(array_length(b, 1), 0);
-BEGIN
-  IF nb = 0 THEN RETURN coalesce(a, '{}'); END IF;
-  IF na = 0 THEN RETURN b; END IF;
-  IF na < nb THEN a := a || array_fill(0::bigint, ARRAY[nb - na]); END IF;
-  FOR i IN 1 .. nb LOOP
-    a[i] := a[i] + b[i];
-  END LOOP;
-  RETURN a;
-END $$;
-
-CREATE AGGREGATE opsdeck_hist(double precision) (
-  SFUNC = opsdeck_hist_add, STYPE = bigint[], INITCOND = '{}', COMBINEFUNC = opsdeck_hist_combine, PARALLEL = SAFE
-);
-
-CREATE AGGREGATE opsdeck_hist_merge(bigint[]) (
-  SFUNC = opsdeck_hist_combine, STYPE = bigint[], INITCOND = '{}', COMBINEFUNC = opsdeck_hist_combine, PARALLEL = SAFE
-);
+-- One value as a histogram (the unit of its bucket, from a table: built-in immutable functions only, so the
+-- planner inlines it); NULL for NULL. Values of 2^${(HISTOGRAM.maxBucket - 2) / HISTOGRAM.bucketsPerDoubling} and more count in the last bucket, ${HISTOGRAM.maxBucket}.
+CREATE FUNCTION opsdeck_hist_unit(v double precision) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (ARRAY[${Array.from({ length: HISTOGRAM.maxBucket }, (_, k) => `1e${HISTOGRAM.digitsPerBucket * k}`).join(', ')}]::numeric[])[CASE WHEN v < 1 THEN 1 WHEN v >= 2::double precision ^ ${(HISTOGRAM.maxBucket - 2) / HISTOGRAM.bucketsPerDoubling} THEN ${HISTOGRAM.maxBucket} ELSE floor(${HISTOGRAM.bucketsPerDoubling} * ln(v) / ln(2::double precision))::integer + 2 END];
 
 -- The q-quantile (nearest rank) of a histogram: the geometric middle of the bucket holding rank ceil(q * n);
--- 0 for bucket 1 (values below 1); NULL for an empty histogram.
-CREATE FUNCTION opsdeck_hist_quantile(h bigint[], q double precision) RETURNS double precision
+-- 0 for bucket 1 (values below 1); NULL for an empty histogram. The total is the sum of the fields, which is the
+-- histogram modulo 10^${HISTOGRAM.digitsPerBucket} - 1 (as a number's digit sum is the number modulo 9); the bucket is found by
+-- bisection over the count of the buckets below it (the total less the digit sum of the fields above).
+CREATE FUNCTION opsdeck_hist_quantile(h numeric, q double precision) RETURNS double precision
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
-  total bigint := 0;
-  rank bigint;
-  seen bigint := 0;
+  field numeric := ${'9'.repeat(HISTOGRAM.digitsPerBucket)};
+  total numeric;
+  rank numeric;
+  lo integer := 1;
+  hi integer;
+  mid integer;
 BEGIN
-  FOR i IN 1 .. coalesce(array_length(h, 1), 0) LOOP
-    total := total + h[i];
+  IF h <= 0 THEN RETURN NULL; END IF;
+  total := mod(h, field);
+  IF total = 0 THEN total := field; END IF;
+  rank := greatest(1, ceil(q * total::double precision));
+  hi := (length(trunc(h)::text) + ${HISTOGRAM.digitsPerBucket - 1}) / ${HISTOGRAM.digitsPerBucket};
+  WHILE lo < hi LOOP
+    mid := (lo + hi) / 2;
+    IF total - mod(trunc(h * ('1e-' || (${HISTOGRAM.digitsPerBucket} * mid))::numeric), field) >= rank THEN hi := mid; ELSE lo := mid + 1; END IF;
   END LOOP;
-  IF total = 0 THEN RETURN NULL; END IF;
-  rank := greatest(1, ceil(q * total)::bigint);
-  FOR i IN 1 .. array_length(h, 1) LOOP
-    seen := seen + h[i];
-    IF seen >= rank THEN
-      IF i = 1 THEN RETURN 0; END IF;
-      RETURN power(2::double precision, (i - 2 + 0.5) / ${HISTOGRAM.bucketsPerDoubling}.0);
-    END IF;
-  END LOOP;
-  RETURN NULL;
+  IF lo = 1 THEN RETURN 0; END IF;
+  RETURN power(2::double precision, (lo - 2 + 0.5) / ${HISTOGRAM.bucketsPerDoubling}.0);
 END $$;
 `;
 

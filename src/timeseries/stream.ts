@@ -150,11 +150,19 @@ export interface StreamDecl {
  * growth factor of Prometheus native histograms' schema 3. A quantile is read as
  * the geometric middle of the bucket holding its rank, so it is within
  * 2^(1/16) − 1 ≈ 4.4 % of the nearest-rank quantile of the raw values at every
- * level, and merging histograms (element-wise sums) loses nothing. Histograms are
- * stored as bigint[] trimmed after their last non-empty bucket.
+ * level, and merging histograms (element-wise sums) loses nothing. A histogram is
+ * stored as one integer `numeric` whose `digitsPerBucket`-digit fields, counted from
+ * the right, are the bucket counts (docs/adr/0028): PostgreSQL's own `sum(numeric)`
+ * builds and merges them, about thirty times faster than a PL/pgSQL loop over an
+ * array, and a sparse histogram is a quarter of the array's size. Exact while no
+ * bucket of one answer holds 10^12 values or more. Values of 2^63 and more count
+ * in the last bucket.
  */
 export const HISTOGRAM = {
   bucketsPerDoubling: 8,
+  digitsPerBucket: 12,
+  /** The last bucket, [2^63, ∞): every bigint and safe integer is below it. */
+  maxBucket: 8 * 63 + 2,
   relativeError: 2 ** (1 / 16) - 1,
 } as const;
 
@@ -276,9 +284,9 @@ function measureStorage(table: string, m: string, d: MeasureDecl, col: StreamCol
       need(d.q > 0 && d.q < 1, 'q must be between 0 and 1');
       const h = `${d.column}_hist`;
       return {
-        storage: [{ name: h, sqlType: 'bigint[]', fromRaw: `opsdeck_hist(${d.column}::double precision)`, merge: `opsdeck_hist_merge(${h})` }],
+        storage: [{ name: h, sqlType: 'numeric', fromRaw: `sum(opsdeck_hist_unit(${d.column}::double precision))`, merge: `sum(${h})` }],
         finish: `opsdeck_hist_quantile(${h}, ${d.q})`,
-        merge: `opsdeck_hist_quantile(opsdeck_hist_merge(${h}), ${d.q})`,
+        merge: `opsdeck_hist_quantile(sum(${h}), ${d.q})`,
       };
     }
   }
