@@ -16,7 +16,8 @@ import { GroupCommit } from './coalescer.ts';
 import { PartitionCache } from './partitions.ts';
 import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAloneSQL } from './write.ts';
 import type { Stream, StreamColumn, StreamMeasure, StreamRollup } from './stream.ts';
-import { streamRefreshSQL } from './stream-ddl.ts';
+import { rollupStorage, streamRefreshSQL } from './stream-ddl.ts';
+import { readRollups } from './rollup-source.ts';
 import {
   compileStreamFastCheck,
   mergeEventBatches,
@@ -381,22 +382,26 @@ export class StreamStore {
     const groupIdx = [...(q.collapse ? [] : ['1']), ...groupCols.map((_, i) => String(i + 2))].join(', ');
     const bucketSel = q.collapse ? `${p(from.toISOString())}::timestamptz AS bucket` : 'bucket';
     const grouping = groupIdx === '' ? 'HAVING count(*) > 0' : `GROUP BY ${groupIdx}\nORDER BY ${groupIdx}`;
-    let source: string;
-    let where: string[];
-    if (parts.length === 1) {
-      source = parts[0]!.rollup.name;
-      where = [`bucket >= ${p(from.toISOString())}::timestamptz`, `bucket < ${p(q.to.toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, rollup.groupBy)];
-    } else {
-      const cols = [...needed, ...new Set(chosen.flatMap((m) => m.uses))];
-      const branches = parts.map((part) => {
-        const w = [`bucket >= ${p(new Date(part.from).toISOString())}::timestamptz`, `bucket < ${p(new Date(part.to).toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, part.rollup.groupBy)];
-        return `  SELECT ${cols.join(', ')} FROM ${part.rollup.name} WHERE ${w.join(' AND ')}`;
-      });
-      source = `(\n${branches.join('\n  UNION ALL\n')}\n) u`;
-      where = [];
-    }
-    const sql = `SELECT ${bucketSel}${[...groupSel, ...measureSel].map((x) => `, ${x}`).join('')}\nFROM ${source}\n${where.length ? `WHERE ${where.join(' AND ')}\n` : ''}${grouping}\nLIMIT ${this.limits.statsMaxRows + 1}`;
-    const rows = await this.db.queryMany<Record<string, unknown>>(sql, params);
+    // Each rollup is read from its storage table when nothing of it is pending (rollup-source.ts).
+    const relations = [...new Set(parts.map((x) => x.rollup))].map((r) => ({ view: r.name, storage: rollupStorage(r, 'postgres'), invalidationKey: r.name }));
+    const rows = await readRollups(this.db, this.tier, relations, (rel, db) => {
+      let source: string;
+      let where: string[];
+      if (parts.length === 1) {
+        source = rel(parts[0]!.rollup.name);
+        where = [`bucket >= ${p(from.toISOString())}::timestamptz`, `bucket < ${p(q.to.toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, rollup.groupBy)];
+      } else {
+        const cols = [...needed, ...new Set(chosen.flatMap((m) => m.uses))];
+        const branches = parts.map((part) => {
+          const w = [`bucket >= ${p(new Date(part.from).toISOString())}::timestamptz`, `bucket < ${p(new Date(part.to).toISOString())}::timestamptz`, ...this.filterTerms(rt, q.filters, p, part.rollup.groupBy)];
+          return `  SELECT ${cols.join(', ')} FROM ${rel(part.rollup.name)} WHERE ${w.join(' AND ')}`;
+        });
+        source = `(\n${branches.join('\n  UNION ALL\n')}\n) u`;
+        where = [];
+      }
+      const sql = `SELECT ${bucketSel}${[...groupSel, ...measureSel].map((x) => `, ${x}`).join('')}\nFROM ${source}\n${where.length ? `WHERE ${where.join(' AND ')}\n` : ''}${grouping}\nLIMIT ${this.limits.statsMaxRows + 1}`;
+      return db.queryMany<Record<string, unknown>>(sql, params);
+    });
     const truncated = rows.length > this.limits.statsMaxRows;
     if (truncated) rows.length = this.limits.statsMaxRows;
     const buckets = rows.map((r) => {
