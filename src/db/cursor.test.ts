@@ -69,6 +69,22 @@ describe('Database.cursor on the postgres driver', { skip: !enabledBackends().in
     }
   });
 
+  test('a cursor plans its statement with its values each time: it is not kept prepared, as a query with parameters is', async () => {
+    const db = new PostgresDatabase({ url, max: 1 });
+    try {
+      const viaCursor = 'SELECT g FROM generate_series(1, $1::int) g';
+      const viaQuery = 'SELECT g FROM generate_series(2, $1::int) g';
+      for (let i = 0; i < 6; i++) {
+        for await (const b of db.cursor<{ g: number }>(viaCursor, [3], 10)) assert.deepEqual(b.map((r) => r.g), [1, 2, 3]);
+        assert.equal((await db.queryMany(viaQuery, [3])).length, 2);
+      }
+      const kept = await db.queryMany<{ statement: string }>(`SELECT statement FROM pg_prepared_statements WHERE statement IN ($1, $2)`, [viaCursor, viaQuery]);
+      assert.deepEqual(kept.map((k) => k.statement), [viaQuery]);
+    } finally {
+      await db.close();
+    }
+  });
+
   test("the statement timeout counts while a reader holds the portal: a stalled reader loses the connection's statement", async () => {
     const db = new PostgresDatabase({ url, statementTimeoutMs: 500 });
     try {

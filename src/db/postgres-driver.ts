@@ -174,13 +174,17 @@ export class PostgresDatabase extends BaseDatabase {
    * flight has arrived: the statement ends there and the connection goes back to the pool.
    * The server's statement_timeout counts from the first fetch to the last (a suspended portal
    * keeps it running), so a reader that stalls cannot hold the connection longer than that.
+   * The statement is not prepared (an unnamed one, parsed and planned with its values each
+   * time): the answers read this way are large and their best plan depends on their range,
+   * while PostgreSQL may keep a generic plan for a prepared statement after five runs — a
+   * generic plan made an hour of every node's 5-minute rollup 3.5× slower (docs/adr/0029).
    */
   protected override async *rawCursor<T>(text: string, params: readonly unknown[], batchRows: number): AsyncGenerator<T[]> {
     if (this.closed) throw new DatabaseUnavailableError('database pool is closed');
     const release = await this.permit();
     const lease = this.lease();
     try {
-      const q = lease.sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: params.length > 0 });
+      const q = lease.sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: false });
       for await (const rows of q.cursor(batchRows)) yield Array.from(rows) as unknown as T[];
     } catch (err) {
       if (lease.pool === this.pool && (connectionLost(err) || (err as { code?: string }).code === 'CONNECT_TIMEOUT')) void this.renewPool('lost');

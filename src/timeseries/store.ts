@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.ts';
 import type { StorageTier } from '../db/tier.ts';
-import { postgresRollupSQL, refreshSQL } from './ddl.ts';
+import { materializedTable, postgresRollupSQL, refreshSQL } from './ddl.ts';
 import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution, type RollupLevel } from './family.ts';
 import { PartitionCache } from './partitions.ts';
 import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAloneSQL } from './write.ts';
@@ -255,23 +255,36 @@ export class TimeseriesStore {
    * Series (distinct identities) the family has in the range, from its small daily rollup (for
    * point estimates), and the first identity value at their middle (where an answer splits in two).
    */
-  private async seriesOf(f: Family, q: RangeQuery): Promise<{ n: number; middle: string | null }> {
+  private async seriesOf(f: Family, q: RangeQuery, daily: string): Promise<{ n: number; middle: string | null }> {
     const ids = f.identity.join(', ');
     const node = nodeFilterColumn(f, q.nodeIds);
     const r = await this.db.queryOne<{ n: number; middle: string | null }>(
-      `SELECT count(*)::int AS n, percentile_disc(0.5) WITHIN GROUP (ORDER BY ${f.identity[0]}) AS middle FROM (SELECT DISTINCT ${ids} FROM ${f.decl.rollups['1d']}
+      `SELECT count(*)::int AS n, percentile_disc(0.5) WITHIN GROUP (ORDER BY ${f.identity[0]}) AS middle FROM (SELECT DISTINCT ${ids} FROM ${daily}
          WHERE bucket >= $1 AND bucket < $2${node === null ? '' : ` AND ${node} = ANY($3::text[])`}) s`,
       [new Date(Math.floor(q.from.getTime() / 86_400_000) * 86_400_000).toISOString(), q.to.toISOString(), ...(node === null ? [] : [[...q.nodeIds!]])],
     );
     return { n: Math.max(1, r?.n ?? 1), middle: r?.middle ?? null };
   }
 
+  /** Whether the family has invalidations its refresh has not processed yet (postgres tier). */
+  private async pending(f: Family): Promise<boolean> {
+    const r = await this.db.queryOne<{ p: boolean }>('SELECT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations WHERE family = $1) AS p', [f.table]);
+    return r?.p ?? true;
+  }
+
   /** Plans a query: the family, the plan, the series' middle (seriesOf), and how to plan one part of its series. */
   private async planFor(key: string, q: RangeQuery) {
     const f = this.runtime(key).family;
-    const series = await this.seriesOf(f, q);
-    // postgres tier: the rollup view's branches narrowed to the columns asked (ddl.ts postgresRollupSQL)
-    const relation = this.tier === 'postgres' ? (level: RollupLevel, cols: readonly string[]) => `(\n${postgresRollupSQL(f, level, cols)}\n) r` : undefined;
+    // postgres tier: with nothing of the family pending, its rollups are read from their storage
+    // tables; else through the views' branches narrowed to the columns asked (ddl.ts
+    // postgresRollupSQL). PostgreSQL plans a view's live part over every raw partition, its bound
+    // being known only when the query runs (ADR 0029). The storage tables then hold every bucket
+    // as of the check; a row committed after it is answered by the next query, as a query that
+    // started a moment earlier would not have seen it either.
+    const stored = this.tier === 'postgres' && !(await this.pending(f));
+    const series = await this.seriesOf(f, q, stored ? materializedTable(f, '1d') : f.decl.rollups['1d']);
+    const relation =
+      this.tier !== 'postgres' ? undefined : stored ? (level: RollupLevel) => materializedTable(f, level) : (level: RollupLevel, cols: readonly string[]) => `(\n${postgresRollupSQL(f, level, cols)}\n) r`;
     const plan = planQuery(f, q, series.n, this.limits, relation);
     const partPlan = (part: SeriesPart): QueryPlan => ({ ...planQuery(f, { ...q, resolution: plan.resolution }, series.n, this.limits, relation, part), requested: plan.requested });
     return { f, plan, middle: series.middle, partPlan };
