@@ -153,8 +153,8 @@ export interface StreamDecl {
  * level, and merging histograms (element-wise sums) loses nothing. A histogram is
  * stored as one integer `numeric` whose `digitsPerBucket`-digit fields, counted from
  * the right, are the bucket counts (docs/adr/0028): PostgreSQL's own `sum(numeric)`
- * builds and merges them, about thirty times faster than a PL/pgSQL loop over an
- * array, and a sparse histogram is a quarter of the array's size. Exact while no
+ * builds and merges them (merging, about fifteen times faster than a PL/pgSQL loop over an
+ * array), and a sparse histogram is about a quarter of the array's size. Exact while no
  * bucket of one answer holds 10^12 values or more. Values of 2^63 and more count
  * in the last bucket.
  */
