@@ -14,7 +14,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR } from '../src/db/migrator.ts';
 import { HISTOGRAM_FUNCTIONS_SQL, rollupStorage, streamRollupDDL, streamRollupViewDDL } from '../src/timeseries/stream-ddl.ts';
-import { HISTOGRAM } from '../src/timeseries/stream.ts';
+import { HISTOGRAM, type StreamRollup } from '../src/timeseries/stream.ts';
 import { STREAMS } from '../src/modules/streams.ts';
 
 const [base] = process.argv.slice(2);
@@ -28,7 +28,9 @@ const write = (file: string, body: string) => {
   writeFileSync(file, body);
   console.log(`wrote ${file}`);
 };
-const withHistograms = STREAMS.flatMap((s) => s.rollups.filter((r) => r.storage.some((c) => c.sqlType === 'numeric' && c.name.endsWith('_hist'))).map((r) => ({ s, r })));
+/** The storage columns of a rollup's quantile measures: its histograms. */
+const histograms = (r: StreamRollup) => r.measures.filter((m) => m.fn === 'quantile').flatMap((m) => m.uses);
+const withHistograms = STREAMS.flatMap((s) => s.rollups.filter((r) => histograms(r).length > 0).map((r) => ({ s, r })));
 const names = withHistograms.map(({ r }) => r.name);
 const d = HISTOGRAM.digitsPerBucket;
 
@@ -56,10 +58,9 @@ const header = (tier: string) =>
 
 const postgres = withHistograms.map(({ s, r }) => {
   const mat = rollupStorage(r, 'postgres');
-  const hist = r.storage.filter((c) => c.sqlType === 'numeric' && c.name.endsWith('_hist'));
   return [
     `DROP VIEW ${r.name};`,
-    `ALTER TABLE ${mat}\n  ${hist.map((c) => `ALTER COLUMN ${c.name} TYPE numeric USING opsdeck_hist_pack(${c.name})`).join(',\n  ')};`,
+    `ALTER TABLE ${mat}\n  ${histograms(r).map((c) => `ALTER COLUMN ${c} TYPE numeric USING opsdeck_hist_pack(${c})`).join(',\n  ')};`,
     streamRollupViewDDL(s, r),
     `COMMENT ON VIEW ${r.name} IS ${lit(r.decl.description)};`,
   ].join('\n\n');

@@ -41,16 +41,17 @@ export async function readRollups<T>(
   if (tier !== 'postgres' || rollups.length === 0 || db.inTransaction()) return read((view) => view, db);
   return db.transaction(async (tx) => {
     await tx.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan');
-    const keys = [...new Set(rollups.map((r) => r.invalidationKey))];
-    const pending = new Set(
-      (
-        await tx.queryMany<{ k: string }>(
-          'SELECT k FROM unnest($1::text[]) AS k WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = k)',
-          [keys],
-        )
-      ).map((r) => r.k),
-    );
+    const pending = await pendingKeys(tx, rollups.map((r) => r.invalidationKey));
     const byView = new Map(rollups.map((r) => [r.view, pending.has(r.invalidationKey) ? r.view : r.storage]));
     return read((view) => byView.get(view) ?? view, tx);
   });
+}
+
+/** Which of these invalidation keys (`family` of opsdeck_rollup_invalidations) have rows the refresh has not processed yet. */
+export async function pendingKeys(q: Queryable, keys: readonly string[]): Promise<Set<string>> {
+  const rows = await q.queryMany<{ k: string }>(
+    'SELECT k FROM unnest($1::text[]) AS k WHERE EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations i WHERE i.family = k)',
+    [[...new Set(keys)]],
+  );
+  return new Set(rows.map((r) => r.k));
 }

@@ -10,6 +10,7 @@ import type { StorageTier } from '../db/tier.ts';
 import { materializedTable, postgresRollupSQL, refreshSQL } from './ddl.ts';
 import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution, type RollupLevel } from './family.ts';
 import { PartitionCache } from './partitions.ts';
+import { pendingKeys } from './rollup-source.ts';
 import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAloneSQL } from './write.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
 import { cellsPerPoint, columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
@@ -266,12 +267,6 @@ export class TimeseriesStore {
     return { n: Math.max(1, r?.n ?? 1), middle: r?.middle ?? null };
   }
 
-  /** Whether the family has invalidations its refresh has not processed yet (postgres tier). */
-  private async pending(f: Family): Promise<boolean> {
-    const r = await this.db.queryOne<{ p: boolean }>('SELECT EXISTS (SELECT 1 FROM opsdeck_rollup_invalidations WHERE family = $1) AS p', [f.table]);
-    return r?.p ?? true;
-  }
-
   /** Plans a query: the family, the plan, the series' middle (seriesOf), and how to plan one part of its series. */
   private async planFor(key: string, q: RangeQuery) {
     const f = this.runtime(key).family;
@@ -281,7 +276,7 @@ export class TimeseriesStore {
     // being known only when the query runs (ADR 0029). The storage tables then hold every bucket
     // as of the check; a row committed after it is answered by the next query, as a query that
     // started a moment earlier would not have seen it either.
-    const stored = this.tier === 'postgres' && !(await this.pending(f));
+    const stored = this.tier === 'postgres' && (await pendingKeys(this.db, [f.table])).size === 0;
     const series = await this.seriesOf(f, q, stored ? materializedTable(f, '1d') : f.decl.rollups['1d']);
     const relation =
       this.tier !== 'postgres' ? undefined : stored ? (level: RollupLevel) => materializedTable(f, level) : (level: RollupLevel, cols: readonly string[]) => `(\n${postgresRollupSQL(f, level, cols)}\n) r`;
