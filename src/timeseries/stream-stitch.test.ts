@@ -2,7 +2,8 @@
  * Collapsed stats answers stitched from rollups of several levels: the parts of a window
  * each rollup reads (pure, over the email stream's declared rollups), and on every backend
  * the counts of nine hand-placed events over a window of two whole days and two partial ones,
- * before and after the rollups are refreshed.
+ * before and after the rollups are refreshed; the same counts spread into one object of event
+ * types per sending IP, and what a spread refuses.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,5 +111,39 @@ forEachBackend('collapsed stats stitched from daily and hourly rollups', (kind) 
       { rollup: 'email_stats_ip_1d', from: iso(at(1, '00:00')), to: iso(at(3, '00:00')) },
       { rollup: 'email_stats_ip_1h', from: iso(at(3, '00:00')), to: iso(at(3, '02:30')) },
     ]);
+  });
+
+  // every declared event type, 0 where none
+  const types = (counts: Record<string, number>) => ({ sent: 0, delivered: 0, bounced: 0, deferred: 0, rejected: 0, received: 0, complaint: 0, ...counts });
+
+  test('spread: one row per sending IP with the count of each event type, stitched and per hour', async () => {
+    const collapsed = await m.streams.stats('email', { from: new Date(from), to: new Date(to), groupBy: ['sendingIp', 'eventType'], spread: 'eventType', measures: ['eventCount'], collapse: true });
+    assert.equal(collapsed.rollups?.length, 3, 'read from the three parts as above');
+    assert.deepEqual(collapsed.groupBy, ['sendingIp']);
+    assert.equal(collapsed.spread, 'eventType');
+    assert.deepEqual(
+      collapsed.buckets.map((b) => [b.sendingIp, b.eventCount]).sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      [
+        [A, types({ delivered: 3, deferred: 1 })],
+        [B, types({ bounced: 1, delivered: 2 })],
+      ],
+    );
+    // day 3, 00:00–03:00 per hour: event 7 (B, 01:00) and event 8 (A, 02:45)
+    const hourly = await m.streams.stats('email', { from: new Date(at(3, '00:00')), to: new Date(at(3, '03:00')), resolution: '1h', groupBy: ['sendingIp', 'eventType'], spread: 'eventType', measures: ['eventCount'] });
+    assert.deepEqual(
+      hourly.buckets.map((b) => [b.bucket, b.sendingIp, b.eventCount]),
+      [
+        [iso(at(3, '01:00')), B, types({ delivered: 1 })],
+        [iso(at(3, '02:00')), A, types({ delivered: 1 })],
+      ],
+    );
+  });
+
+  test('spread refuses a dimension without declared values, one not grouped by, and a measure that is not a count or a sum', async () => {
+    const w = { from: new Date(from), to: new Date(to), measures: ['eventCount'] };
+    const refused = (q: Parameters<typeof m.streams.stats>[1]) => assert.rejects(m.streams.stats('email', q), (e: Error & { code?: string }) => e.code === 'INVALID_SPREAD');
+    await refused({ ...w, groupBy: ['sendingIp', 'eventType'], spread: 'sendingIp' });
+    await refused({ ...w, groupBy: ['sendingIp'], spread: 'eventType' });
+    await refused({ ...w, groupBy: ['toDomain', 'eventType'], spread: 'eventType', measures: ['eventCount', 'p95DeliveryMs'] });
   });
 });

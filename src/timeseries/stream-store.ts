@@ -75,6 +75,14 @@ export interface StreamStatsQuery {
    * comes from the merged histograms, not from averaging hourly ones.
    */
   collapse?: boolean;
+  /**
+   * One of `groupBy`, a dimension with declared values, whose groups become one object per
+   * measure instead of one row each: every measure (counts and sums only) answers
+   * `{ value: total }` for each declared value (0 where none), so a bucket and the other groups
+   * come back as one row — several times fewer rows to read, parse and send (a timeline of
+   * event types per node: 1 row instead of 7). Same rollup rows, same totals.
+   */
+  spread?: string | undefined;
 }
 
 export interface StreamStatsAnswer {
@@ -88,6 +96,8 @@ export interface StreamStatsAnswer {
   from: string;
   to: string;
   groupBy: string[];
+  /** The spread dimension, when asked: each measure of a row is an object of its values' totals. */
+  spread?: string;
   measures: string[];
   buckets: Record<string, unknown>[];
   truncated: boolean;
@@ -318,6 +328,14 @@ export class StreamStore {
       if (!d) throw new InvalidError('UNKNOWN_DIMENSION', `groupBy: ${f} is not a dimension of ${s.key} events`, [{ path: 'groupBy', message: `unknown dimension ${f}` }], { dimensions: [...rt.dimensionSchemas.keys()] });
       return d.column.name;
     });
+    let spread: { field: string; column: string; values: readonly string[] } | null = null;
+    if (q.spread !== undefined) {
+      const d = rt.dimensionSchemas.get(q.spread);
+      if (!d?.column.values || !groupFields.includes(q.spread)) {
+        throw new InvalidError('INVALID_SPREAD', `spread: ${q.spread} must be one of groupBy and a dimension with declared values`, [{ path: 'spread', message: 'not a grouped dimension with declared values' }]);
+      }
+      spread = { field: q.spread, column: d.column.name, values: d.column.values };
+    }
     const filterCols = Object.keys(q.filters ?? {}).map((f) => rt.dimensionSchemas.get(f)?.column.name ?? f);
     const needed = [...new Set([...groupCols, ...filterCols])];
     const asked = q.measures ?? [];
@@ -368,7 +386,7 @@ export class StreamStore {
       return `$${params.length}`;
     };
     const from = new Date(Math.floor((q.from.getTime() - BUCKET_ORIGIN_MS) / width) * width + BUCKET_ORIGIN_MS);
-    const groupSel = groupCols.map((c) => (s.byName.get(c)!.type === 'inet' ? `host(${c}) AS ${c}` : c));
+
     const chosen = q.measures === undefined ? rollup.measures.filter((m) => m.fn !== 'quantile') : q.measures.map((f) => {
       const m = rollup!.measures.find((x) => x.field === f);
       if (!m) {
@@ -376,10 +394,21 @@ export class StreamStore {
       }
       return m;
     });
-    const measureSel = chosen.map((m) => `${m.merge} AS ${m.name}`);
+    // The row's own groups: a spread dimension's become columns of its measures.
+    const rowCols = spread ? groupCols.filter((c) => c !== spread.column) : groupCols;
+    const rowFields = rowCols.map((c) => groupFields[groupCols.indexOf(c)]!);
+    const spreadSel = (m: StreamMeasure, sp: NonNullable<typeof spread>) => {
+      const inner = `sum(${m.uses[0]})`;
+      if (!['count', 'countWhere', 'sum'].includes(m.fn) || m.uses.length !== 1 || !m.merge.startsWith(inner)) {
+        throw new InvalidError('INVALID_SPREAD', `spread: ${m.field} is not a count or a sum`, [{ path: 'measures', message: `${m.field} cannot be spread` }]);
+      }
+      return sp.values.map((v, j) => `${m.merge.replace(inner, `${inner} FILTER (WHERE ${sp.column} = ${p(v)}::text)`)} AS ${m.name}__${j}`);
+    };
+    const measureSel = chosen.flatMap((m) => (spread ? spreadSel(m, spread) : [`${m.merge} AS ${m.name}`]));
     // A collapsed answer reads whole coarser buckets inside the window and the chosen level only at its edges.
     const parts = q.collapse ? stitch(s.rollups, rollup, needed, chosen, from.getTime(), q.to.getTime(), filterCols) : [{ rollup, from: from.getTime(), to: q.to.getTime() }];
-    const groupIdx = [...(q.collapse ? [] : ['1']), ...groupCols.map((_, i) => String(i + 2))].join(', ');
+    const groupSel = rowCols.map((c) => (s.byName.get(c)!.type === 'inet' ? `host(${c}) AS ${c}` : c));
+    const groupIdx = [...(q.collapse ? [] : ['1']), ...rowCols.map((_, i) => String(i + 2))].join(', ');
     const bucketSel = q.collapse ? `${p(from.toISOString())}::timestamptz AS bucket` : 'bucket';
     const grouping = groupIdx === '' ? 'HAVING count(*) > 0' : `GROUP BY ${groupIdx}\nORDER BY ${groupIdx}`;
     // Each rollup is read from its storage table when nothing of it is pending (rollup-source.ts).
@@ -404,10 +433,24 @@ export class StreamStore {
     });
     const truncated = rows.length > this.limits.statsMaxRows;
     if (truncated) rows.length = this.limits.statsMaxRows;
+    // Rows of one bucket (one per group) share its text: formatted once per bucket.
+    const isoOf = new Map<number, string>();
     const buckets = rows.map((r) => {
-      const b: Record<string, unknown> = { bucket: (r.bucket as Date).toISOString() };
-      groupCols.forEach((c, i) => (b[groupFields[i]!] = r[c] ?? null));
-      for (const m of chosen) b[m.field] = r[m.name] === null || r[m.name] === undefined ? null : Number(r[m.name]);
+      const t = (r.bucket as Date).getTime();
+      let iso = isoOf.get(t);
+      if (iso === undefined) isoOf.set(t, (iso = (r.bucket as Date).toISOString()));
+      const b: Record<string, unknown> = { bucket: iso };
+      for (let i = 0; i < rowCols.length; i++) b[rowFields[i]!] = r[rowCols[i]!] ?? null;
+      for (const m of chosen) {
+        if (spread) {
+          const byValue: Record<string, number> = {};
+          spread.values.forEach((v, j) => (byValue[v] = Number(r[`${m.name}__${j}`] ?? 0)));
+          b[m.field] = byValue;
+        } else {
+          const v = r[m.name];
+          b[m.field] = v === null || v === undefined ? null : Number(v);
+        }
+      }
       return b;
     });
     return {
@@ -418,7 +461,8 @@ export class StreamStore {
       requestedResolution: requested,
       from: q.from.toISOString(),
       to: q.to.toISOString(),
-      groupBy: [...groupFields],
+      groupBy: spread ? rowFields : [...groupFields],
+      ...(spread ? { spread: spread.field } : {}),
       measures: chosen.map((m) => m.field),
       buckets,
       truncated,

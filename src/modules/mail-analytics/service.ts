@@ -190,17 +190,17 @@ export class MailAnalytics {
   /** Outcome counts and rates per bucket (and per group), from the rollup the stats planner picks. */
   async timeline(q: TimelineQuery) {
     const groupBy = q.groupBy ? [q.groupBy, 'eventType'] : ['eventType'];
-    const st = await this.streams.stats('email', { from: q.from, to: q.to, resolution: q.resolution ?? 'auto', groupBy, measures: ['eventCount'], filters: q.filters ?? {} });
-    const byKey = new Map<string, { bucket: string; group: unknown; counts: Record<string, number> }>();
-    for (const b of st.buckets) {
-      const group = q.groupBy ? b[q.groupBy] : undefined;
-      const key = `${b.bucket as string}|${String(group)}`;
-      let e = byKey.get(key);
-      if (!e) byKey.set(key, (e = { bucket: b.bucket as string, group, counts: emptyCounts() }));
-      const n = Number(b.eventCount);
-      e.counts.events! += n;
-      e.counts[b.eventType as string] = (e.counts[b.eventType as string] ?? 0) + n;
-    }
+    // One row per bucket (and group) with the count of each event type.
+    const st = await this.streams.stats('email', { from: q.from, to: q.to, resolution: q.resolution ?? 'auto', groupBy, spread: 'eventType', measures: ['eventCount'], filters: q.filters ?? {} });
+    const rows = st.buckets.map((b) => {
+      const byType = b.eventCount as Record<string, number>;
+      const counts = emptyCounts();
+      for (const t in byType) {
+        counts.events! += byType[t]!;
+        counts[t] = (counts[t] ?? 0) + byType[t]!;
+      }
+      return { bucket: b.bucket as string, group: q.groupBy ? b[q.groupBy] : undefined, counts };
+    });
     return {
       rollup: st.rollup,
       resolution: st.resolution,
@@ -208,7 +208,7 @@ export class MailAnalytics {
       from: st.from,
       to: st.to,
       groupBy: q.groupBy ?? null,
-      buckets: [...byKey.values()].map((e) => ({ bucket: e.bucket, ...(q.groupBy ? { [q.groupBy]: e.group ?? null } : {}), ...withRates(e.counts) })),
+      buckets: rows.map((e) => ({ bucket: e.bucket, ...(q.groupBy ? { [q.groupBy]: e.group ?? null } : {}), ...withRates(e.counts) })),
       truncated: st.truncated,
     };
   }
