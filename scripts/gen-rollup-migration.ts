@@ -13,7 +13,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR } from '../src/db/migrator.ts';
-import { BUCKET_ORIGIN } from '../src/timeseries/family.ts';
+import { BUCKET_ORIGIN, LEVEL_INTERVAL, LEVEL_SECONDS } from '../src/timeseries/family.ts';
 import { streamRollupDDL } from '../src/timeseries/stream-ddl.ts';
 import { STREAM_SQL_TYPES } from '../src/timeseries/stream.ts';
 import { findStream } from '../src/modules/streams.ts';
@@ -50,9 +50,13 @@ const write = (file: string, body: string) => {
 };
 const header = (tier: string) =>
   `-- Generated from the ${stream.table} stream declaration (${tier} tier) by scripts/gen-rollup-migration.ts:\n-- the rollups ${names.join(', ')}.\n-- Applied migrations are immutable: change the declaration and add a new migration instead.\n\n`;
+// A refresh recomputes the buckets of its level that hold an invalidation: the invalidations are
+// written at the finest level added (one per hour would leave a 5-minute rollup eleven buckets short).
+const finest = rollups.reduce((a, r) => (LEVEL_SECONDS[r.level] < LEVEL_SECONDS[a.level] ? r : a));
+const unit = finest.level === '5m' ? '5-minute bucket' : finest.level === '1h' ? 'hour' : 'day';
 const backfill =
-  `-- The events already stored: one invalidation per hour that holds any, for each new rollup;\n-- Opsdeck's refresh job computes those buckets, the views answer them live until then.\n` +
-  `INSERT INTO opsdeck_rollup_invalidations (family, bucket)\n  SELECT r, h.bucket\n  FROM (SELECT DISTINCT date_bin(INTERVAL '1 hour', time, timestamptz '${BUCKET_ORIGIN}') AS bucket FROM ${stream.table}) h,\n    unnest(ARRAY[${names.map((n) => `'${n}'`).join(', ')}]::text[]) AS r;\n`;
+  `-- The events already stored: one invalidation per ${unit} that holds any, for each new rollup;\n-- Opsdeck's refresh job computes those buckets, the views answer them live until then.\n` +
+  `INSERT INTO opsdeck_rollup_invalidations (family, bucket)\n  SELECT r, h.bucket\n  FROM (SELECT DISTINCT date_bin(INTERVAL '${LEVEL_INTERVAL[finest.level]}', time, timestamptz '${BUCKET_ORIGIN}') AS bucket FROM ${stream.table}) h,\n    unnest(ARRAY[${names.map((n) => `'${n}'`).join(', ')}]::text[]) AS r;\n`;
 if (columns.length > 0) {
   const parts = columns.flatMap((c) => [
     `ALTER TABLE ${stream.table} ADD COLUMN ${c.name} ${STREAM_SQL_TYPES[c.type]};`,

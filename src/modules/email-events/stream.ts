@@ -53,6 +53,19 @@ const STATS_5M_MEASURES = {
   dmarc_pass: { fn: 'countWhere', column: 'dmarc_result', equals: 'pass' },
 } as const;
 
+/** What a sending domain's reputation overview reads (sending-domains/reputation.ts). */
+const SENDER_HEALTH_MEASURES = {
+  event_count: { fn: 'count' },
+  avg_delivery_ms: STATS_5M_MEASURES.avg_delivery_ms,
+  hard_bounces: { fn: 'countWhere', column: 'bounce_type', equals: 'hard' },
+  dkim_results: { fn: 'count', column: 'dkim_result' },
+  dkim_pass: STATS_5M_MEASURES.dkim_pass,
+  spf_results: { fn: 'count', column: 'spf_result' },
+  spf_pass: STATS_5M_MEASURES.spf_pass,
+  dmarc_results: { fn: 'count', column: 'dmarc_result' },
+  dmarc_pass: STATS_5M_MEASURES.dmarc_pass,
+} as const;
+
 export const emailEvents = defineStream({
   table: 'email_events',
   key: 'email',
@@ -218,6 +231,21 @@ export const emailEvents = defineStream({
     ...perQuestion('dest_code', ['to_domain', 'status_code'], 'recipient domain and SMTP reply code', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }, 'to_domain'),
     ...perQuestion('dest_mx', ['to_domain', 'mx_host'], 'recipient domain and MX host', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }, 'to_domain'),
     ...perQuestion('dest_ip', ['to_domain', 'sending_ip', 'sending_ip_v6'], 'recipient domain and sending IP (IPv4 or IPv6)', { event_count: { fn: 'count' }, p95_delivery_ms: STATS_5M_MEASURES.p95_delivery_ms }, 'to_domain'),
+    // One sending domain's health (its reputation overview): hard bounces and how many events
+    // carry each authentication result and pass it, by event type, at 5 minutes (a window's
+    // edges), 1 h and 1 d. The last 7 days of a domain that sends a third of the cluster's mail
+    // then read a few hundred rows instead of millions of events. Read by sender domain only.
+    {
+      name: 'email_stats_sender_health_5m',
+      level: '5m',
+      description: 'Email events per 5 minutes by sender domain and event type, with hard bounces and authentication results (Opsdeck reputation rollup)',
+      groupBy: ['from_domain', 'event_type'],
+      measures: SENDER_HEALTH_MEASURES,
+      refreshEvery: '5 minutes',
+      retention: '90 days',
+      readBy: 'from_domain',
+    },
+    ...perQuestion('sender_health', ['from_domain'], 'sender domain, with hard bounces and authentication results', SENDER_HEALTH_MEASURES, 'from_domain'),
   ],
 });
 

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { StreamStore } from '../../timeseries/stream-store.ts';
 import type { RouteModule } from '../../http/app.ts';
 import { JobFailedError, type JobDefinition } from '../../jobs/runner.ts';
 import type { ConditionObserver } from '../alerts/contracts.ts';
@@ -28,6 +29,8 @@ export interface SendingDomainsModule {
 
 export interface SendingDomainsModuleOptions {
   db: Database;
+  /** The email_events stream: the reputation overview reads its sender-health rollups. */
+  streams: StreamStore;
   clock: Clock;
   resolver: ResolverOptions;
   /** How often each domain is checked (ms). */
@@ -77,7 +80,7 @@ export function createSendingDomainsModule(o: SendingDomainsModuleOptions): Send
   return {
     store,
     checker,
-    routes: (app) => sendingDomainRoutes(app, { db: o.db, store, checker, clock: o.clock, listedIps: o.listedIps }),
+    routes: (app) => sendingDomainRoutes(app, { db: o.db, streams: o.streams, store, checker, clock: o.clock, listedIps: o.listedIps }),
     jobs,
     observers: { domain_auth: domainAuthObserver },
   };

@@ -13,6 +13,7 @@ import { CHECK_OUTCOMES, DMARC_POLICIES, DOMAIN_STATUSES, MAX_SELECTORS, PART_ST
 import type { SendingDomainStore } from './service.ts';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { StreamStore } from '../../timeseries/stream-store.ts';
 
 const READ = { role: 'viewer', scope: 'read' } as const;
 /** Changing the list of sending domains (and checking one now) is configuration: operator role, or an API key with the admin scope. */
@@ -134,7 +135,7 @@ const reputation = z.object({
   }),
 });
 
-export function sendingDomainRoutes(app: App, o: { db: Database; store: SendingDomainStore; checker: DomainChecker; clock: Clock; listedIps?: (() => Promise<string[]>) | undefined }): void {
+export function sendingDomainRoutes(app: App, o: { db: Database; streams: StreamStore; store: SendingDomainStore; checker: DomainChecker; clock: Clock; listedIps?: (() => Promise<string[]>) | undefined }): void {
   const { store, checker } = o;
   app.get(
     '/api/v1/domains',
@@ -235,11 +236,11 @@ export function sendingDomainRoutes(app: App, o: { db: Database; store: SendingD
       schema: {
         tags: ['domains'],
         summary: 'Is this domain\'s mail OK? DNS authentication with evidence, bounce rates and pass rates of 24 h and 7 d, the health score',
-        description: 'Figures from email_events by from_domain (see docs/mail.md, "Sending domains"). Complaints are email_events of type complaint (feedback-loop reports).',
+        description: 'Figures from email_events by from_domain, read from the sender-health rollups over whole 5-minute buckets (see docs/mail.md, "Sending domains"). Complaints are email_events of type complaint (feedback-loop reports).',
         params,
         response: { 200: reputation, 404: problemSchema },
       },
     },
-    async (req) => domainReputation(o.db, store, o.clock, req.params.domain, o.listedIps),
+    async (req) => domainReputation(o.db, o.streams, store, o.clock, req.params.domain, o.listedIps),
   );
 }

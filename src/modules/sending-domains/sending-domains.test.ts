@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../domain/clock.ts';
-import { enabledBackends, openMigrated, type MigratedDatabase } from '../../../test/support/backends.ts';
+import { enabledBackends, openMigrated, refreshStreamRollups, type MigratedDatabase } from '../../../test/support/backends.ts';
 import { blackhole, startDnsServer, type DnsRecords, type DnsServer } from '../../../test/support/dns-server.ts';
 import { ruleInputSchema } from '../alerts/conditions.ts';
 import { AlertsService } from '../alerts/service.ts';
@@ -215,7 +215,7 @@ for (const kind of enabledBackends()) {
       ];
       await m.streams.ingest('email', events);
 
-      const r = await domainReputation(m.db, store, clock, d);
+      const r = await domainReputation(m.db, m.streams, store, clock, d);
       const pick = (w: WindowFigures) => [w.sent, w.delivered, w.bounced, w.deferred, w.rejected, w.attempts, w.hardBounces, w.complaints];
       assert.deepEqual(pick(r.last24h), [3, 6, 2, 1, 1, 10, 1, 1]);
       assert.equal(r.last24h.complaintRate, 100 / 6, 'complaints / delivered');
@@ -241,6 +241,11 @@ for (const kind of enabledBackends()) {
       assert.equal(r.health.blacklistedIps, null);
       assert.ok(r.problems.includes('DNS records not checked yet'));
       assert.ok(r.problems.includes('bounce rate 20.0 % in 24 h (over 5 %)'));
+
+      // the same figures once the rollups hold the events (read from their storage, not the live view)
+      await refreshStreamRollups(m, 'email');
+      const stored = await domainReputation(m.db, m.streams, store, clock, d);
+      assert.deepEqual([stored.last24h, stored.last7d, stored.health], [r.last24h, r.last7d, r.health]);
     });
 
     test('reputation: a listed sending IP the domain sent from in the last 24 h costs 15 points and is named; one it did not use, or used earlier, costs nothing', async () => {
@@ -251,14 +256,14 @@ for (const kind of enabledBackends()) {
       // .21 sent this domain's mail an hour ago; .22 two days ago; .23 only another domain's
       await m.streams.ingest('email', [ev(HOUR, '192.0.2.21'), ev(HOUR, '192.0.2.21'), ev(2 * 24 * HOUR, '192.0.2.22'), ev(HOUR, '192.0.2.23', `else.${Z}`)]);
       const listed = async () => ['192.0.2.22', '192.0.2.23', '192.0.2.21'];
-      const r = await domainReputation(m.db, store, clock, d, listed);
+      const r = await domainReputation(m.db, m.streams, store, clock, d, listed);
       assert.deepEqual(r.health.blacklistedIps, ['192.0.2.21']);
       assert.deepEqual(r.health.notEvaluated, []);
       // two deliveries, all passing: only the listing deducts
       assert.deepEqual(r.health.deductions.map((x) => [x.term, x.points, x.value]), [['any_ip_blacklisted', 15, 1]]);
       assert.equal(r.health.score, 85);
       assert.ok(r.problems.includes('sending IPs of the last 24 h on a blocklist: 192.0.2.21'), JSON.stringify(r.problems));
-      const clean = await domainReputation(m.db, store, clock, d, async () => ['192.0.2.22']);
+      const clean = await domainReputation(m.db, m.streams, store, clock, d, async () => ['192.0.2.22']);
       assert.deepEqual(clean.health.blacklistedIps, []);
       assert.equal(clean.health.score, 100);
     });

@@ -81,7 +81,7 @@ export function createSendingIpsModule(o: SendingIpsModuleOptions): SendingIpsMo
     warmup,
     dnsbl,
     routes: (app, deps) => {
-      sendingIpRoutes(app, deps, { ips, warmup, dnsbl, clock: o.clock });
+      sendingIpRoutes(app, deps, { ips, warmup, dnsbl, streams: o.streams, clock: o.clock });
       poolRoutes(app, deps, pools);
       dnsblRoutes(app, deps, dnsbl);
     },

@@ -14,7 +14,8 @@ import type { Clock } from '../../domain/clock.ts';
 import type { DnsblTier } from '../dnsbl/zones.ts';
 import type { DnsblService } from '../dnsbl/service.ts';
 import type { SendingIpService } from './service.ts';
-import { ratesByIp, type Rates, type WarmupService, type WarmupState } from './warmup.ts';
+import type { StreamStore } from '../../timeseries/stream-store.ts';
+import { ATTEMPT_TYPES, ratesByIp, ratesOf, type Rates, type WarmupService, type WarmupState } from './warmup.ts';
 
 export const ELEVATED_BOUNCE_PERCENT = 5;
 
@@ -100,19 +101,48 @@ export async function refreshScores(db: Queryable, now: Date): Promise<{ scored:
   return { scored: ips.length, updated: changed.length };
 }
 
-export async function reputationOf(ipIn: string, deps: { ips: SendingIpService; dnsbl: DnsblService; warmup: WarmupService; clock: Clock }): Promise<Reputation> {
+const BUCKET_MS = 300_000;
+/** The first 5-minute bucket that starts at or after `now − ms`. */
+const windowStart = (now: Date, ms: number) => new Date(Math.ceil((now.getTime() - ms) / BUCKET_MS) * BUCKET_MS);
+
+/**
+ * Attempts, bounces and complaints of one IP from the first 5-minute bucket at or after the
+ * window's start up to now, from the rollups by sending IP: whole days from the daily one, whole
+ * hours from the hourly one, the edges from email_stats_5m (the stats planner's stitch) — a few
+ * dozen rows for 7 days, where the raw events of a busy IP are millions. For an IPv6 address, the
+ * events that name it only in sending_ip_v6 come from the raw events (no rollup keeps that column
+ * by itself), through its index.
+ */
+export async function windowRates(streams: StreamStore, db: Queryable, ip: string, from: Date, now: Date): Promise<Rates> {
+  const st = await streams.stats('email', { from, to: now, resolution: '5m', collapse: true, groupBy: ['sendingIp', 'eventType'], filters: { sendingIp: [ip] }, measures: ['eventCount'] });
+  const byType = new Map<string, number>();
+  const add = (type: string, n: number) => byType.set(type, (byType.get(type) ?? 0) + n);
+  for (const b of st.buckets) add(b.eventType as string, Number(b.eventCount));
+  if (ip.includes(':')) {
+    const v6 = await db.queryMany<{ event_type: string; n: number }>(
+      `SELECT event_type, count(*)::int AS n FROM email_events
+        WHERE sending_ip_v6 = $1::inet AND sending_ip IS DISTINCT FROM sending_ip_v6 AND time >= $2 AND time < $3 GROUP BY 1`,
+      [ip, from.toISOString(), now.toISOString()],
+    );
+    for (const r of v6) add(r.event_type, r.n);
+  }
+  const attempts = ATTEMPT_TYPES.reduce((s, t) => s + (byType.get(t) ?? 0), 0);
+  return ratesOf({ attempts, bounced: byType.get('bounced') ?? 0, complaints: byType.get('complaint') ?? 0 }, from, now);
+}
+
+export async function reputationOf(ipIn: string, deps: { ips: SendingIpService; dnsbl: DnsblService; warmup: WarmupService; streams: StreamStore; clock: Clock }): Promise<Reputation> {
   const ip = await deps.ips.get(ipIn);
   const now = deps.clock.now();
   const [listings, dnsbl, warm, r24, r7] = await Promise.all([
     deps.dnsbl.listingsOf(ip.ip),
     deps.dnsbl.checkSummaryOf(ip.ip),
     ip.warmupPlanId === null ? Promise.resolve([]) : deps.warmup.state(ip.ip),
-    ratesByIp(deps.ips.db, [ip.ip], new Date(now.getTime() - 86_400_000), now),
-    ratesByIp(deps.ips.db, [ip.ip], new Date(now.getTime() - 7 * 86_400_000), now),
+    windowRates(deps.streams, deps.ips.db, ip.ip, windowStart(now, 86_400_000), now),
+    windowRates(deps.streams, deps.ips.db, ip.ip, windowStart(now, 7 * 86_400_000), now),
   ]);
   const ptrError = (await deps.ips.db.queryOne<{ ptr_error: string | null }>('SELECT ptr_error FROM sending_ips WHERE ip = $1::inet', [ip.ip]))?.ptr_error ?? null;
-  const last24h = r24.get(ip.ip)!;
-  const last7d = r7.get(ip.ip)!;
+  const last24h = r24;
+  const last7d = r7;
   const warmup = warm[0] ?? null;
   const bad: string[] = [];
   const attention: string[] = [];

@@ -17,6 +17,7 @@ import { IP_STATUSES } from './schema.ts';
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, type SendingIpService } from './service.ts';
 import type { WarmupService } from './warmup.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { StreamStore } from '../../timeseries/stream-store.ts';
 
 const READ = { role: 'viewer', scope: 'read' } as const;
 const WRITE = { role: 'operator', scope: 'admin' } as const;
@@ -105,7 +106,7 @@ const planBody = z.strictObject({
 
 export { filter as ipFilterSchema, ipString, READ, WRITE };
 
-export function sendingIpRoutes(app: App, _deps: AppDeps, s: { ips: SendingIpService; warmup: WarmupService; dnsbl: DnsblService; clock: Clock }): void {
+export function sendingIpRoutes(app: App, _deps: AppDeps, s: { ips: SendingIpService; warmup: WarmupService; dnsbl: DnsblService; streams: StreamStore; clock: Clock }): void {
   const { ips, warmup } = s;
   app.get(
     '/api/v1/ips',

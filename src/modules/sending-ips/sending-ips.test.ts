@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { enabledBackends } from '../../../test/support/backends.ts';
+import { enabledBackends, refreshStreamRollups } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { loginAs } from '../../../test/support/auth.ts';
 import { ManualClock } from '../../domain/clock.ts';
@@ -267,6 +267,39 @@ for (const kind of enabledBackends()) {
       const st = (await req('GET', `/api/v1/ips/${ip}/warmup`, viewer)).json();
       assert.match(st.heldReason, /complaint/);
       assert.deepEqual([st.lastGate.complaints, st.lastGate.complaintRate], [2, 0.2]);
+    });
+    test('reputation: bounce and complaint rates of 24 h and 7 d in whole 5-minute buckets, from the rollups before and after their refresh; an IPv6 address also counts the events naming it in sending_ip_v6 only', async () => {
+      for (const ip of ['192.0.2.61', '2001:db8::61']) assert.equal((await req('POST', '/api/v1/ips', op, { ip })).statusCode, 201);
+      const now = new Date(at(4, 12, 2)); // not on a bucket: the 24 h window starts at the next bucket, 3 d 12:05
+      clock.set(now);
+      const ev = (t: string, eventType: string, sendingIp: string, sendingIpV6?: string) => ({ timestamp: t, eventType, mtaNode: 'mta-01', fromDomain: 'rep.example', sendingIp, ...(sendingIpV6 ? { sendingIpV6 } : {}) });
+      const hourAgo = new Date(now.getTime() - 3_600_000).toISOString();
+      await rt.streams.ingest('email', [
+        ...[1, 2, 3].map((i) => ev(new Date(now.getTime() - 3_600_000 + i * 1000).toISOString(), 'delivered', '192.0.2.61')), // distinct: an event sent twice is stored once
+        ev(hourAgo, 'bounced', '192.0.2.61'),
+        ev(at(3, 12, 6), 'bounced', '192.0.2.61'), // in the 24 h window's first bucket
+        ev(at(3, 12, 3), 'bounced', '192.0.2.61'), // 23 h 59 min ago: before that bucket, in 7 d only
+        ev(at(1, 9), 'deferred', '192.0.2.61'),
+        ev(at(1, 9), 'complaint', '192.0.2.61'),
+        ev(hourAgo, 'bounced', '192.0.2.62'), // another IP
+        ev(hourAgo, 'delivered', '2001:db8::61'),
+        ev(hourAgo, 'bounced', '192.0.2.99', '2001:db8::61'), // the IPv6 address in sending_ip_v6 only
+        ev(hourAgo, 'delivered', '2001:db8::61', '2001:db8::61'), // in both: counted once
+      ]);
+      const rates = async (ip: string) => (await req('GET', `/api/v1/ips/${ip}/reputation`, viewer)).json().rates;
+      const pick = (r: { from: string; attempts: number; bounced: number; complaints: number; bounceRate: number; complaintRate: number }) => [r.from, r.attempts, r.bounced, r.complaints, r.bounceRate, r.complaintRate];
+      const expected4 = [
+        [at(3, 12, 5), 5, 2, 0, 40, 0],
+        [at(-3, 12, 5), 7, 3, 1, 42.857, 14.286], // attempts: 3 delivered, 3 bounced, 1 deferred; complaints per attempt
+      ];
+      const expected6 = [[at(3, 12, 5), 3, 1, 0, 33.333, 0]];
+      const live4 = await rates('192.0.2.61');
+      assert.deepEqual([pick(live4.last24h), pick(live4.last7d)], expected4);
+      assert.deepEqual([pick((await rates('2001:db8::61')).last24h)], expected6);
+      await refreshStreamRollups({ db: rt.db, tier: rt.tier.tier, streams: rt.streams }, 'email');
+      const stored4 = await rates('192.0.2.61');
+      assert.deepEqual([pick(stored4.last24h), pick(stored4.last7d)], expected4);
+      assert.deepEqual([pick((await rates('2001:db8::61')).last24h)], expected6);
     });
   });
 }

@@ -70,19 +70,21 @@ export async function countsByIp(db: Queryable, ips: readonly string[], from: Da
 export async function ratesByIp(db: Queryable, ips: readonly string[], from: Date, to: Date): Promise<Map<string, Rates>> {
   const out = new Map<string, Rates>();
   const by = await countsByIp(db, ips, from, to);
-  for (const ip of ips) {
-    const r = by.get(ip) ?? { attempts: 0, bounced: 0, complaints: 0 };
-    out.set(ip, {
-      from: from.toISOString(),
-      to: to.toISOString(),
-      attempts: r.attempts,
-      bounced: r.bounced,
-      complaints: COMPLAINTS_MEASURED ? r.complaints : null,
-      bounceRate: r.attempts > 0 ? round((100 * r.bounced) / r.attempts) : null,
-      complaintRate: COMPLAINTS_MEASURED && r.attempts > 0 ? round((100 * r.complaints) / r.attempts) : null,
-    });
-  }
+  for (const ip of ips) out.set(ip, ratesOf(by.get(ip) ?? { attempts: 0, bounced: 0, complaints: 0 }, from, to));
   return out;
+}
+
+/** The rates of one IP's counts over [from, to). */
+export function ratesOf(r: { attempts: number; bounced: number; complaints: number }, from: Date, to: Date): Rates {
+  return {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    attempts: r.attempts,
+    bounced: r.bounced,
+    complaints: COMPLAINTS_MEASURED ? r.complaints : null,
+    bounceRate: r.attempts > 0 ? round((100 * r.bounced) / r.attempts) : null,
+    complaintRate: COMPLAINTS_MEASURED && r.attempts > 0 ? round((100 * r.complaints) / r.attempts) : null,
+  };
 }
 
 const utcMidnight = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
