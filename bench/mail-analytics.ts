@@ -10,6 +10,12 @@
  *
  *   node --import tsx bench/mail-analytics.ts
  *   BENCH_MAIL_RATE=10 BENCH_MAIL_REPS=20 node --import tsx bench/mail-analytics.ts
+ *   BENCH_MAIL_RATE=100 BENCH_MAIL_LOADED_DAYS=1 BENCH_MAIL_GELF=0 node --import tsx bench/mail-analytics.ts
+ *
+ * The last form is the week at 100 events/s (60.5 M events, ~70 GB of disk): loading and
+ * refreshing seven days would take ~2.5 hours here, so one whole UTC day is loaded and refreshed
+ * and the six days before it are copies of it, events and rollup rows shifted by whole days
+ * (copyEmailDays in store-bench.ts), checked per day against the overview rollup.
  *
  * Before the queries, BENCH_MAIL_GELF (default 20,000) ZoneMTA delivery messages are sent to the
  * GELF receiver over UDP loopback: stored events per second and every outcome (BENCH_MAIL_RATE=0
@@ -26,7 +32,7 @@ import { createRuntime } from '../src/runtime.ts';
 import { startPgServer } from '../test/support/pg-server.ts';
 import { createApiKey } from '../test/support/auth.ts';
 import { emailEventAt, type EmailShape } from './lib/email-gen.ts';
-import { createServerDatabase, loadEmailWeek } from './store-bench.ts';
+import { copyEmailDays, createServerDatabase, loadEmailWeek, type EmailDayCopies } from './store-bench.ts';
 import { envInt, log, machineInfo, round, summarize, type LatencySummary } from './lib/util.ts';
 import { spawn } from 'node:child_process';
 import { GelfReceiver } from '../src/modules/gelf/receiver.ts';
@@ -101,6 +107,14 @@ const ENV = {
   caseSeconds: envInt('BENCH_MAIL_CASE_SECONDS', 60),
   /** Empty event partitions are created back this many days (the stream's retention); 0: only the loaded week's. */
   retentionDays: envInt('BENCH_MAIL_RETENTION_DAYS', 180),
+  /**
+   * 7: the week is generated, loaded and refreshed whole. 1: one whole UTC day (the last one
+   * before today) is, and the six days before it are copies of it (copyEmailDays in
+   * store-bench.ts) — for rates whose week does not fit a run (100 events/s).
+   */
+  loadedDays: envInt('BENCH_MAIL_LOADED_DAYS', 7),
+  /** Copies stop while less than this many GB is left on the database's disk. */
+  minFreeGb: envInt('BENCH_MAIL_MIN_FREE_GB', 6),
 };
 
 export interface MailCase {
@@ -121,11 +135,31 @@ async function main(): Promise<void> {
     url = server.url;
   }
   const target = await createServerDatabase(url, 'mail');
-  const end = Math.floor(Date.now() / 60_000) * 60_000;
-  const shape: EmailShape = { events: ENV.rate * 7 * 86_400, endMs: end, periodMs: 1000 / Math.max(1, ENV.rate), seed: 13 };
-  if (ENV.rate > 0) log(`loading ${shape.events} events (7 days at ${ENV.rate}/s)`);
+  if (ENV.loadedDays !== 7 && ENV.loadedDays !== 1) throw new Error('BENCH_MAIL_LOADED_DAYS: 7 or 1');
+  const copying = ENV.loadedDays === 1;
+  const DAY = 86_400_000;
+  const periodMs = 1000 / Math.max(1, ENV.rate);
+  // Copies need whole UTC days: the loaded day's first event is at yesterday's midnight, its last before today's.
+  const end = copying ? Math.floor(Date.now() / DAY) * DAY : Math.floor(Date.now() / 60_000) * 60_000;
+  const events = ENV.rate * ENV.loadedDays * 86_400;
+  const shape: EmailShape = { events, endMs: copying ? end - DAY + Math.round((events - 1) * periodMs) : end, periodMs, seed: 13 };
+  if (ENV.rate > 0) log(`loading ${shape.events} events (${ENV.loadedDays} days at ${ENV.rate}/s)`);
   const week = ENV.rate > 0 ? await loadEmailWeek(target.url, shape, 2) : null;
+  let copies: EmailDayCopies | null = null;
+  if (week && copying) {
+    log(`copying the loaded day to the 6 days before it`);
+    copies = await copyEmailDays(target.url, end - DAY, 6, ENV.minFreeGb * 1024 ** 3);
+    log(`  ${copies.days} days copied (${copies.events} events, ${copies.rollupRows} rollup rows) in ${copies.seconds} s${copies.stoppedForDisk ? ', stopped: disk short' : ''}`);
+    log(`  check (events in the table / counted by email_stats_overview_1h, per day): ${copies.check.map((c) => `${c.day} ${c.events}/${c.rollup}`).join(', ')}`);
+    const bad = copies.check.filter((c) => c.events !== c.rollup);
+    if (bad.length > 0) throw new Error(`copied days do not match their rollups: ${JSON.stringify(bad)}`);
+  }
   const db = new PostgresDatabase({ url: target.url, max: 20 });
+  const eventsSize = copies
+    ? ((await db.queryOne<{ s: string }>(
+        `SELECT pg_size_pretty(sum(pg_total_relation_size(i.inhrelid))) AS s FROM pg_inherits i WHERE i.inhparent = 'email_events'::regclass`,
+      ))?.s ?? null)
+    : null;
   // The partitions of a system that has kept events for their whole retention (180 daily ones):
   // the planner's work over the views' live part grows with them (ADR 0029).
   let partitions: number | null = null;
@@ -192,11 +226,14 @@ async function main(): Promise<void> {
   }
   const m = machineInfo();
   if (gelf) console.log(`\nGELF receiver: ${gelf.stored} of ${gelf.sent} messages sent at ${gelf.rate}/s stored in ${gelf.seconds} s (${gelf.storedPerSecond} events/s); outcomes ${JSON.stringify(gelf.outcomes)}`);
-  if (week) console.log(`\nMail analytics over HTTP: 7 days at ${ENV.rate} events/s (${week.events} events, ${week.tableSize}; COPY ${round(week.copySeconds)} s, rollup refresh ${round(week.refreshSeconds)} s; ${partitions ?? '?'} event partitions; ${m.nproc} CPUs)\n`);
+  const made = copies
+    ? `1 day loaded (${week?.events} events, ${week?.tableSize}; COPY ${round(week?.copySeconds ?? 0)} s, rollup refresh ${round(week?.refreshSeconds ?? 0)} s) and copied to the ${copies.days} days before it (${copies.events} events in ${copies.seconds} s; ${eventsSize ?? '?'} in all)`
+    : `${week?.events} events, ${week?.tableSize}; COPY ${round(week?.copySeconds ?? 0)} s, rollup refresh ${round(week?.refreshSeconds ?? 0)} s`;
+  if (week) console.log(`\nMail analytics over HTTP: ${copies ? 1 + copies.days : 7} days at ${ENV.rate} events/s (${made}; ${partitions ?? '?'} event partitions; ${m.nproc} CPUs)\n`);
   if (week) console.log('| case | status | bytes | p50 ms | p95 ms | ≤ 100 ms p95 |');
   if (week) console.log('|---|---|---|---|---|---|');
   for (const r of results) console.log(`| ${r.name} | ${r.status} | ${r.bytes} | ${r.latencyMs.p50} | ${r.latencyMs.p95} | ${r.latencyMs.p95 <= 100 ? 'yes' : 'no'} |`);
-  console.log(`\n${JSON.stringify({ machine: m, fsync, rate: ENV.rate, partitions, week, gelf, results })}`);
+  console.log(`\n${JSON.stringify({ machine: m, fsync, rate: ENV.rate, partitions, week, gelf, copies, eventsSize, results })}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -561,6 +562,115 @@ export async function emailCopyServer(serverUrl: string, shape: EmailShape, chun
   } finally {
     await st.close();
     await target.drop();
+  }
+}
+
+/** What `copyEmailDays` wrote. */
+export interface EmailDayCopies {
+  /** Whole days written as copies (fewer than asked when the disk ran short). */
+  days: number;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  /** Rollup storage rows written as copies. */
+  rollupRows: number;
+  /** Per UTC day of the week: events counted in the table against events counted by `email_stats_overview_1h`; all equal when the copies are right. */
+  check: { day: string; events: number; rollup: number }[];
+  stoppedForDisk: boolean;
+}
+
+/**
+ * A week at a rate whose refresh does not fit a bench run (100 events/s: 60 M events, ~90 min
+ * of refresh here): one whole UTC day [dayStart, dayStart + 1 d) is loaded and refreshed, then
+ * copied `days` times, shifted back by 1, 2, … days. The copied events get new ids (event id,
+ * Message-ID, queue id) and every rollup's storage rows of that day are copied with their buckets
+ * shifted the same way: because each rollup bucket (5 min, 1 h, 1 d) divides a day, they are the
+ * rows the refresh would compute from the copied events, so nothing is pending. Stops early
+ * (and says so) when less than `minFreeBytes` is left on the database's disk. Ends
+ * with a check: per day, the events in the table against the events counted by the overview rollup.
+ */
+export async function copyEmailDays(url: string, dayStartMs: number, days: number, minFreeBytes: number): Promise<EmailDayCopies> {
+  const st = await openServerStore(url);
+  const db = st.db;
+  try {
+    // the database's own disk (a superuser may read it; else the temporary folder's, where the bench's server lives)
+    const dir = await db.queryOne<{ d: string }>(`SELECT current_setting('data_directory') AS d`).catch(() => null);
+    const diskPath = dir?.d ?? tmpdir();
+    const DAY = 86_400_000;
+    const iso = (t: number) => new Date(t).toISOString();
+    await db.query('SELECT opsdeck_ensure_partitions($1, $2, $3)', [emailEvents.table, iso(dayStartMs - days * DAY), iso(dayStartMs)]);
+    const columnsOf = async (table: string) =>
+      (await db.query<{ c: string }>(`SELECT attname AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [table])).rows.map((r) => r.c);
+    const evCols = await columnsOf(emailEvents.table);
+    const shifted = (c: string) => {
+      if (c === 'time') return `time - $1::interval`;
+      if (c === 'event_id') return `md5(event_id::text || $2::text)::uuid`;
+      if (c === 'message_id') return `CASE WHEN message_id LIKE '<%' THEN '<d' || $2::text || '.' || substr(message_id, 2) ELSE message_id END`;
+      if (c === 'queue_id') return `queue_id || '.d' || $2::text`;
+      return c;
+    };
+    const t0 = performance.now();
+    let copied = 0;
+    let events = 0;
+    let rollupRows = 0;
+    let stoppedForDisk = false;
+    const QUARTER = DAY / 4;
+    for (let d = 1; d <= days && !stoppedForDisk; d++) {
+      for (let q = 0; q < 4; q++) {
+        const free = await statfs(diskPath);
+        if (free.bavail * free.bsize < minFreeBytes) {
+          stoppedForDisk = true;
+          break;
+        }
+        const from = dayStartMs + q * QUARTER;
+        // one transaction per quarter day: events of the copy are never half written at a quarter's end
+        const n = await db.queryOne<{ n: number }>(
+          `WITH ins AS (INSERT INTO ${emailEvents.table} (${evCols.join(', ')})
+             SELECT ${evCols.map(shifted).join(', ')} FROM ${emailEvents.table} WHERE time >= $3 AND time < $4 RETURNING 1)
+           SELECT count(*)::int AS n FROM ins`,
+          [`${d} days`, String(d), iso(from), iso(from + QUARTER)],
+        );
+        events += n?.n ?? 0;
+      }
+      if (stoppedForDisk) {
+        // the partial copy of day d is removed: the rollups hold whole days
+        await db.query(`DELETE FROM ${emailEvents.table} WHERE time >= $1 AND time < $2`, [iso(dayStartMs - d * DAY), iso(dayStartMs - (d - 1) * DAY)]);
+        break;
+      }
+      for (const r of emailEvents.rollups) {
+        const mat = rollupStorage(r, 'postgres');
+        const cols = await columnsOf(mat);
+        const res = await db.queryOne<{ n: number }>(
+          `WITH ins AS (INSERT INTO ${mat} (${cols.join(', ')})
+             SELECT ${cols.map((c) => (c === 'bucket' ? 'bucket - $1::interval' : c)).join(', ')} FROM ${mat} WHERE bucket >= $2 AND bucket < $3 RETURNING 1)
+           SELECT count(*)::int AS n FROM ins`,
+          [`${d} days`, iso(dayStartMs), iso(dayStartMs + DAY)],
+        );
+        rollupRows += res?.n ?? 0;
+      }
+      copied = d;
+      log(`  copied day -${d}: ${events} events so far (${Math.round(events / ((performance.now() - t0) / 1000))} events/s)`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await db.exec(`ANALYZE`);
+    const check = await db.query<{ day: string; events: number; rollup: number }>(
+      `SELECT to_char(e.day, 'YYYY-MM-DD') AS day, e.n::bigint AS events, coalesce(r.n, 0)::bigint AS rollup
+         FROM (SELECT date_bin('1 day', time, timestamptz '${BUCKET_ORIGIN}') AS day, count(*) AS n FROM ${emailEvents.table} WHERE time >= $1 AND time < $2 GROUP BY 1) e
+         LEFT JOIN (SELECT date_bin('1 day', bucket, timestamptz '${BUCKET_ORIGIN}') AS day, sum(event_count) AS n FROM email_stats_overview_1h WHERE bucket >= $1 AND bucket < $2 GROUP BY 1) r USING (day)
+        ORDER BY 1`,
+      [iso(dayStartMs - copied * DAY), iso(dayStartMs + DAY)],
+    );
+    return {
+      days: copied,
+      events,
+      seconds: round(seconds, 1),
+      eventsPerSecond: Math.round(events / Math.max(seconds, 0.001)),
+      rollupRows,
+      check: check.rows.map((c) => ({ day: c.day, events: Number(c.events), rollup: Number(c.rollup) })),
+      stoppedForDisk,
+    };
+  } finally {
+    await st.close();
   }
 }
 
