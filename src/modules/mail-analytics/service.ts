@@ -381,13 +381,18 @@ export class MailAnalytics {
   async trace(messageId: string, w: Window, limit = 1000) {
     if (!MESSAGE_ID.test(messageId)) throw new InvalidError('INVALID_MESSAGE_ID', 'not a Message-ID: <left@right>', [{ path: 'messageId', message: 'not a Message-ID' }]);
     this.rawWindow(w);
-    const rows = await this.db.queryMany<Record<string, unknown>>(
+    // Planned with its values every time: a prepared statement's sixth run would build a generic
+    // plan over every daily partition of the retention (180), ~120–290 ms once per connection.
+    const rows = await this.db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL plan_cache_mode = force_custom_plan');
+      return tx.queryMany<Record<string, unknown>>(
       `SELECT (extract(epoch FROM time) * 1000000)::bigint AS time_us, event_id::text AS event_id, event_type, mta_node, queue_id, from_address, to_address, to_domain, mx_host,
               host(coalesce(sending_ip, sending_ip_v6)) AS sending_ip, status_code, status_message, bounce_type, bounce_category, bounce_message, delivery_time_ms
          FROM email_events WHERE message_id = $1 AND time >= $2::timestamptz AND time < $3::timestamptz
         ORDER BY time, event_id LIMIT ${limit + 1}`,
       [messageId, w.from.toISOString(), w.to.toISOString()],
-    );
+      );
+    });
     const truncated = rows.length > limit;
     if (truncated) rows.length = limit;
     const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
