@@ -27,6 +27,12 @@ export const BUCKET_ORIGIN = '2000-01-03 00:00:00+00';
 /** BUCKET_ORIGIN in milliseconds since the epoch (bucket and partition boundaries in TS). */
 export const BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
 
+/** The start of the first `level` bucket that starts at or after `ms` (the window of the reputation overviews). */
+export function bucketStartAtOrAfter(ms: number, level: RollupLevel): number {
+  const w = LEVEL_SECONDS[level] * 1000;
+  return Math.ceil((ms - BUCKET_ORIGIN_MS) / w) * w + BUCKET_ORIGIN_MS;
+}
+
 export interface ColumnDecl {
   readonly type: ColumnType;
   /** Unit of the stored value: 'percent', 'bytes', 'bytes/s', 'count', 'seconds', 'ratio', ... */

@@ -18,12 +18,12 @@
  * domain's mail left from in the last 24 h — one indexed probe of the raw events per listed IP.
  */
 import type { Database } from '../../db/database.ts';
+import { bucketStartAtOrAfter } from '../../timeseries/family.ts';
 import type { StreamStore } from '../../timeseries/stream-store.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { SendingDomain, SendingDomainStore } from './service.ts';
 import { toDomain } from './service.ts';
 
-const BUCKET_MS = 300_000;
 const ATTEMPTS = ['delivered', 'bounced', 'deferred', 'rejected'] as const;
 
 export interface WindowFigures {
@@ -76,7 +76,8 @@ export interface DomainReputation {
 }
 
 const pct = (n: number, d: number): number | null => (d > 0 ? (100 * n) / d : null);
-const windowStart = (now: Date, ms: number) => new Date(Math.ceil((now.getTime() - ms) / BUCKET_MS) * BUCKET_MS);
+/** The window's start: the first 5-minute bucket that starts at or after `now − ms`. */
+const windowStart = (now: Date, ms: number) => new Date(bucketStartAtOrAfter(now.getTime() - ms, '5m'));
 
 /** The measures the sender-health rollups keep (email-events/stream.ts), as the stats planner names them. */
 const MEASURES = ['eventCount', 'avgDeliveryMs', 'hardBounces', 'dkimResults', 'dkimPass', 'spfResults', 'spfPass', 'dmarcResults', 'dmarcPass'] as const;

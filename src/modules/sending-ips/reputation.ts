@@ -14,6 +14,7 @@ import type { Clock } from '../../domain/clock.ts';
 import type { DnsblTier } from '../dnsbl/zones.ts';
 import type { DnsblService } from '../dnsbl/service.ts';
 import type { SendingIpService } from './service.ts';
+import { bucketStartAtOrAfter } from '../../timeseries/family.ts';
 import type { StreamStore } from '../../timeseries/stream-store.ts';
 import { ATTEMPT_TYPES, ratesByIp, ratesOf, type Rates, type WarmupService, type WarmupState } from './warmup.ts';
 
@@ -101,9 +102,8 @@ export async function refreshScores(db: Queryable, now: Date): Promise<{ scored:
   return { scored: ips.length, updated: changed.length };
 }
 
-const BUCKET_MS = 300_000;
-/** The first 5-minute bucket that starts at or after `now − ms`. */
-const windowStart = (now: Date, ms: number) => new Date(Math.ceil((now.getTime() - ms) / BUCKET_MS) * BUCKET_MS);
+/** The window's start: the first 5-minute bucket that starts at or after `now − ms`. */
+const windowStart = (now: Date, ms: number) => new Date(bucketStartAtOrAfter(now.getTime() - ms, '5m'));
 
 /**
  * Attempts, bounces and complaints of one IP from the first 5-minute bucket at or after the
