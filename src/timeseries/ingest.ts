@@ -16,14 +16,14 @@ export function formatAge(seconds: number): string {
 
 
 /** Accepted range of a numeric column: its declared bounds within what its SQL type holds (bigint: exact JS integers). */
-function valueRange(c: ColumnDecl): { min: number; max: number } {
+export function valueRange(c: ColumnDecl): { min: number; max: number } {
   const [typeMin, typeMax] =
     c.type === 'integer' ? [-2147483648, 2147483647] : c.type === 'bigint' ? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : [-Infinity, Infinity];
   return { min: Math.max(c.min ?? -Infinity, typeMin), max: Math.min(c.max ?? Infinity, typeMax) };
 }
 
 /** Case-insensitive text columns: lower-cased spelling → declared value. */
-function canonicalValues(c: ColumnDecl): Map<string, string> | null {
+export function canonicalValues(c: ColumnDecl): Map<string, string> | null {
   return c.type === 'text' && c.values && c.caseInsensitive ? new Map(c.values.map((v) => [v.toLowerCase(), v])) : null;
 }
 
@@ -208,6 +208,11 @@ export interface ColumnBatch {
    * role, when the family has a role column. Empty for a family without a node column.
    */
   latestByNode: Map<string, LatestSample>;
+  /**
+   * The insert's parameters (arrayLiterals), when the one-pass body reader built them from the
+   * body's text (ingest-scan.ts); absent otherwise.
+   */
+  literals?: readonly string[];
 }
 
 export interface LatestSample {
@@ -330,6 +335,8 @@ export function insertSQL(f: Family, onConflict = true): string {
 
 /** `{a,b,NULL}` array literal of one column; text values are quoted and escaped. */
 export function arrayLiteral(values: readonly unknown[], quote: boolean): string {
+  // Numbers (or their text) with no NULL: the engine's join writes them as String() does.
+  if (!quote && !values.includes(null) && !values.includes(undefined)) return `{${values.join(',')}}`;
   const parts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -341,7 +348,8 @@ export function arrayLiteral(values: readonly unknown[], quote: boolean): string
 }
 
 /** The insert parameters of a prepared batch (column order of insertSQL). */
-export function arrayLiterals(f: Family, batch: ColumnBatch): string[] {
+export function arrayLiterals(f: Family, batch: ColumnBatch): readonly string[] {
+  if (batch.literals) return batch.literals;
   const quoted = [false, ...f.identity.map(() => true), ...f.columns.map((c) => c.type === 'text')];
   return batch.arrays.map((col, i) => arrayLiteral(col, quoted[i]!));
 }

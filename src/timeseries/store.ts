@@ -12,6 +12,7 @@ import { LEVEL_SECONDS, ROLLUP_LEVELS, type Family, type Resolution, type Rollup
 import { PartitionCache } from './partitions.ts';
 import { pendingKeys } from './rollup-source.ts';
 import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAloneSQL } from './write.ts';
+import { compileRowScanner, type RowScanner } from './ingest-scan.ts';
 import { arrayLiterals, compileFastCheck, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
 import { cellsPerPoint, columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
 import { chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
@@ -79,6 +80,8 @@ interface FamilyRuntime {
   /** The rollup keys a write records invalidations for: the table on the postgres tier, none on TimescaleDB. */
   invalidations: readonly string[];
   fast: (row: unknown) => boolean;
+  /** The one-pass reader of a JSON array of rows (ingest-scan.ts). */
+  scan: RowScanner;
   partitions: PartitionCache;
 }
 
@@ -123,6 +126,7 @@ export class TimeseriesStore {
         },
         invalidations,
         fast: compileFastCheck(f),
+        scan: compileRowScanner(f),
         partitions: new PartitionCache(f.table, f.partitionInterval),
       });
     }
@@ -153,6 +157,16 @@ export class TimeseriesStore {
   prepare(key: string, rows: readonly unknown[], opts?: ValidateOptions): ColumnBatch {
     const rt = this.runtime(key);
     return prepareBatch(rt.family, rt.schema, rows, opts, rt.fast);
+  }
+
+  /**
+   * The batch of a JSON array of the family's rows in `text` at `pos`, read without JSON.parse
+   * (compileRowScanner); null when the family is unknown or the text is anything but a batch the
+   * general path (JSON.parse, then prepare) would accept as it is — then use that path.
+   */
+  scanRows(key: string, text: string, pos: number, maxRows: number): { batch: ColumnBatch; end: number } | null {
+    const rt = this.byKey.get(key);
+    return rt ? rt.scan(text, pos, maxRows) : null;
   }
 
   /** Validates and stores a batch in one transaction: all rows or none. */

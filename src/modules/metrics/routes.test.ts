@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { forEachBackend } from '../../../test/support/backends.ts';
 import { buildTestRuntime, type TestRuntime } from '../../../test/support/app.ts';
 import { createApiKey, loginAs } from '../../../test/support/auth.ts';
+import { scanIngestBody } from './scan-body.ts';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -34,6 +35,31 @@ forEachBackend('metrics API', (kind) => {
     const r2 = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey }, payload: body });
     assert.deepEqual(r2.json(), { family: 'system', received: 40, inserted: 0, duplicates: 40 });
     assert.equal(await count('api-1'), 40);
+  });
+
+  test('numbers as clients write them store the same values whether the body is read in one pass or parsed', async () => {
+    const at = new Date(Date.now() - 10 * 60_000).toISOString();
+    // 12.50, an exponent, a negative zero, a whole number with a fraction in an integer column, 17 significant digits
+    const row = (node: string) =>
+      `{"timestamp":"${at}","nodeId":"${node}","cpuPercent":12.50,"load1m":1e1,"cpuIowaitPercent":-0,"tcpEstablished":7.0,"ramUsedBytes":12345678901234,"nodeRole":"host","diskPercent":0.30000000000000004,"load5m":1.2345678901234567}`;
+    const fast = `{"type":"system","data":[${row('scan-fast')}]}`;
+    const parsed = `{"data":[${row('scan-parsed')}],"type":"system"}`; // another key order: the general parser
+    assert.notEqual(scanIngestBody(rt.store, fast, 500), null, 'read in one pass');
+    assert.equal(scanIngestBody(rt.store, parsed, 500), null, 'left to JSON.parse');
+    for (const payload of [fast, parsed]) {
+      const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey, 'content-type': 'application/json' }, payload });
+      assert.deepEqual(r.json(), { family: 'system', received: 1, inserted: 1, duplicates: 0 });
+    }
+    const stored = await rt.db.queryMany<Record<string, string>>(
+      `SELECT node_id, cpu_percent::text AS cpu, load_1m::text AS load, cpu_iowait_percent::text AS iowait, tcp_established::text AS tcp,
+              ram_used_bytes::text AS ram, disk_percent = 0.30000000000000004::float8 AS disk, load_5m = 1.2345678901234567::float8 AS load5, node_role AS role
+         FROM metrics_system WHERE node_id IN ('scan-fast', 'scan-parsed') ORDER BY node_id`,
+    );
+    const expected = { cpu: '12.5', load: '10', iowait: '0', tcp: '7', ram: '12345678901234', disk: true, load5: true, role: 'host' };
+    assert.deepEqual(stored, [
+      { node_id: 'scan-fast', ...expected },
+      { node_id: 'scan-parsed', ...expected },
+    ]);
   });
 
   test('a single object is accepted and timestamp defaults to server time', async () => {

@@ -11,7 +11,8 @@ import type { RouteModule } from '../../http/app.ts';
 import { acceptsEncoding } from '../../http/encoding.ts';
 import { csvParam, nodeIdListParam } from '../../http/params.ts';
 import { batchRows } from '../../http/batch.ts';
-import { ingestMetrics } from './service.ts';
+import { ingestBatch, ingestMetrics } from './service.ts';
+import { scanIngestBody, type ScannedIngest } from './scan-body.ts';
 import { ANSWER_FORMATS } from '../../timeseries/answer.ts';
 import { DEFAULT_AUTO_POINTS } from '../../timeseries/query.ts';
 
@@ -98,10 +99,21 @@ const familiesResponse = z.object({
 });
 
 export const metricsRoutes: RouteModule = (app, deps) => {
+  // Bodies read by scan-body.ts, by request: the route's schema sees { type, data: [] } for them.
+  const scanned = new WeakMap<object, ScannedIngest>();
   app.post(
     '/api/v1/metrics',
     {
-      config: { access: { role: 'operator', scope: 'ingest' }, audit: false },
+      config: {
+        access: { role: 'operator', scope: 'ingest' },
+        audit: false,
+        scanBody: (text, req) => {
+          const s = scanIngestBody(deps.store, text, deps.config.maxBatchRows);
+          if (s === null) return null;
+          scanned.set(req, s);
+          return { type: s.type, data: [] };
+        },
+      },
       schema: {
         tags: ['metrics'],
         summary: 'Ingest metric rows of one family',
@@ -112,6 +124,8 @@ export const metricsRoutes: RouteModule = (app, deps) => {
       },
     },
     async (req) => {
+      const s = scanned.get(req);
+      if (s) return ingestBatch(deps, s.type, s.batch);
       return ingestMetrics(deps, req.body.type, batchRows(req.body.data, deps.config.maxBatchRows));
     },
   );

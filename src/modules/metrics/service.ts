@@ -4,6 +4,7 @@
  * answers only after the transaction holding these rows has committed.
  */
 import type { WriteCoalescer } from '../../timeseries/coalescer.ts';
+import type { ColumnBatch } from '../../timeseries/ingest.ts';
 import type { IngestResult, TimeseriesStore } from '../../timeseries/store.ts';
 
 export interface IngestDeps {
@@ -14,9 +15,13 @@ export interface IngestDeps {
 }
 
 export async function ingestMetrics(deps: IngestDeps, family: string, rows: readonly unknown[]): Promise<IngestResult> {
-  const batch = deps.store.prepare(family, rows);
+  return ingestBatch(deps, family, deps.store.prepare(family, rows));
+}
+
+/** A batch already validated and in columns (prepare, or the body reader of scan-body.ts). */
+export async function ingestBatch(deps: IngestDeps, family: string, batch: ColumnBatch): Promise<IngestResult> {
   const inserted = await deps.writer.write(family, batch);
   const key = deps.store.family(family).key;
   deps.metrics.rowsIngested.inc({ family: key }, inserted);
-  return { family: key, received: rows.length, inserted, duplicates: rows.length - inserted };
+  return { family: key, received: batch.rows, inserted, duplicates: batch.rows - inserted };
 }

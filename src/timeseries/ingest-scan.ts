@@ -1,0 +1,391 @@
+/**
+ * A one-pass reader of a JSON array of ingest rows, compiled from a family declaration: it reads
+ * the body's text straight into the column arrays of the UNNEST insert, so the common batch
+ * needs no JSON.parse, no row objects, and no number → text conversion (a number's own text is
+ * what PostgreSQL reads). ADR 0031 says why and what it costs.
+ *
+ * It is a fast path, never a second judge. It accepts only what the general path
+ * (JSON.parse, the compiled check, Zod, prepareBatch) accepts, and produces the same batch:
+ * the same times, identities and stored values. Anything else — an escape in a string, an
+ * unknown or repeated field, a nested value, a number it would have to round, a row out of
+ * the time window, malformed JSON — makes it answer null, and the caller runs the general
+ * path, which stores the batch or explains what is wrong. `ingest-scan.test.ts` checks both
+ * claims against the general path on generated and mutated bodies.
+ */
+import type { Family } from './family.ts';
+import { ingestHorizonSeconds } from './ddl.ts';
+import { arrayLiteral, canonicalValues, isoFast, normalizeTimestamp, valueRange, type ColumnBatch, type LatestSample, type NormalizedTime } from './ingest.ts';
+
+/** Reads a JSON array of rows starting at `pos` (whitespace allowed before it); null → use the general path. */
+export type RowScanner = (text: string, pos: number, maxRows: number, now?: number) => { batch: ColumnBatch; end: number } | null;
+
+const enum Kind {
+  Time,
+  Identity,
+  Text,
+  Bool,
+  Number,
+}
+
+interface Slot {
+  field: string;
+  kind: Kind;
+  /** Numbers: whole numbers only (integer, bigint). */
+  integer: boolean;
+  min: number;
+  max: number;
+  /** Text: declared values, their case-insensitive spellings. */
+  values: Set<string> | null;
+  canon: Map<string, string> | null;
+  /** Identity: the rule of the declaration. */
+  maxLength: number;
+  pattern: RegExp | null;
+}
+
+/** Powers of ten a double holds exactly (10^0 … 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The value of the number numberEnd last read, when it is a plain decimal of at most 15 digits
+ * and at most 22 after the point; NaN otherwise. Such a value is exactly the correctly rounded
+ * m / 10^k of two exact doubles (Clinger's fast path), i.e. what JSON.parse and PostgreSQL read.
+ */
+let scannedNumber = NaN;
+/** Whether the number numberEnd last read has a fraction (a point). */
+let scannedPoint = false;
+
+/** The first position at or after p that is not JSON whitespace. */
+function skipWs(text: string, p: number, n: number): number {
+  while (p < n) {
+    const c = text.charCodeAt(p);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
+    p++;
+  }
+  return p;
+}
+
+/** The closing quote of the string opening at p; -1 when it has an escape or a control character, or does not end. */
+function stringEnd(text: string, p: number, n: number): number {
+  for (let i = p + 1; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) return i;
+    if (c === 92 || c < 32) return -1;
+  }
+  return -1;
+}
+
+/** The end of the JSON number at p (its grammar exactly), its value in scannedNumber; -1 when there is none. */
+function numberEnd(text: string, p: number): number {
+  const negative = text.charCodeAt(p) === 45;
+  if (negative) p++;
+  let c = text.charCodeAt(p);
+  let m = 0;
+  let digits = 0;
+  let fraction = 0;
+  if (c === 48) p++;
+  else if (c >= 49 && c <= 57) {
+    do {
+      m = m * 10 + (c - 48);
+      digits++;
+      c = text.charCodeAt(++p);
+    } while (c >= 48 && c <= 57);
+  } else return -1;
+  if (text.charCodeAt(p) === 46) {
+    c = text.charCodeAt(++p);
+    if (!(c >= 48 && c <= 57)) return -1;
+    do {
+      m = m * 10 + (c - 48);
+      if (m !== 0) digits++;
+      fraction++;
+      c = text.charCodeAt(++p);
+    } while (c >= 48 && c <= 57);
+  }
+  scannedNumber = digits <= 15 && fraction <= 22 ? (negative ? -m : m) / POW10[fraction]! : NaN;
+  scannedPoint = fraction > 0;
+  c = text.charCodeAt(p);
+  if (c === 101 || c === 69) {
+    scannedNumber = NaN;
+    c = text.charCodeAt(++p);
+    if (c === 43 || c === 45) c = text.charCodeAt(++p);
+    if (!(c >= 48 && c <= 57)) return -1;
+    do c = text.charCodeAt(++p);
+    while (c >= 48 && c <= 57);
+  }
+  return p;
+}
+
+export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number } = {}): RowScanner {
+  const slots: Slot[] = [];
+  const base = { integer: false, min: -Infinity, max: Infinity, values: null, canon: null, maxLength: 0, pattern: null };
+  slots.push({ ...base, field: 'timestamp', kind: Kind.Time });
+  f.identityFields.forEach((field, k) => {
+    const r = f.identityRules[k]!;
+    slots.push({ ...base, field, kind: Kind.Identity, maxLength: r.maxLength, pattern: r.pattern });
+  });
+  // slot index = index in the batch's arrays: time, identities, columns
+  for (const c of f.columns) {
+    if (c.type === 'text') slots.push({ ...base, field: c.field, kind: Kind.Text, values: c.values ? new Set(c.values) : null, canon: canonicalValues(c) });
+    else if (c.type === 'boolean') slots.push({ ...base, field: c.field, kind: Kind.Bool });
+    else slots.push({ ...base, field: c.field, kind: Kind.Number, integer: c.type !== 'double', ...valueRange(c) });
+  }
+  const bySlotName = new Map(slots.map((s, i) => [s.field, i]));
+  const nameCodes = slots.map((s) => Array.from(s.field, (ch) => ch.charCodeAt(0)));
+  const nSlots = slots.length;
+  const nodeSlot = f.nodeField === null ? -1 : bySlotName.get(f.nodeField)!;
+  const roleSlot = f.decl.roleColumn ? (bySlotName.get(f.columns.find((c) => c.name === f.decl.roleColumn)!.field) ?? -1) : -1;
+  const horizon = ingestHorizonSeconds(f);
+  const maxFutureMs = (opts.maxFutureSeconds ?? 3600) * 1000;
+  // Identity values seen valid recently (a batch repeats the same few node ids), as the compiled check keeps them.
+  const goodIds = slots.map(() => new Set<string>());
+  // The field order of the previous row: rows of one sender list their fields in one order.
+  const order: number[] = [];
+  // Array literals quote text (time and booleans travel unquoted, as arrayLiterals writes them).
+  const quoted = slots.map((s) => s.kind === Kind.Identity || s.kind === Kind.Text);
+  // Per number column, where each row's value is in the text: [start, end), -1 = NULL, ≤ -2 = the
+  // general path's text of the number in `respelled`. Reused by every call (the reader is synchronous).
+  let capacity = 0;
+  const starts: Int32Array[] = slots.map(() => new Int32Array(0));
+  const ends: Int32Array[] = slots.map(() => new Int32Array(0));
+
+  return (text, start, maxRows, nowArg) => {
+    const now = nowArg ?? Date.now();
+    const maxTime = now + maxFutureMs;
+    const oldest = now - horizon * 1000;
+    const nowTime: NormalizedTime = { micros: now * 1000, text: new Date(now).toISOString() };
+    const n = text.length;
+    // Number columns stay in the text (starts/ends) and become their literal at the end: no string per value.
+    const arrays: (unknown[] | null)[] = slots.map((s) => (s.kind === Kind.Number ? null : []));
+    const respelled: string[] = [];
+    if (capacity < Math.min(maxRows, 100_000)) {
+      capacity = Math.min(maxRows, 100_000);
+      for (let k = 0; k < nSlots; k++) {
+        if (slots[k]!.kind === Kind.Number) {
+          starts[k] = new Int32Array(capacity);
+          ends[k] = new Int32Array(capacity);
+        }
+      }
+    }
+    const micros: number[] = [];
+    const latestByNode = new Map<string, LatestSample>();
+    let minT = Infinity;
+    let maxT = -Infinity;
+    // per row: the raw value of each slot (undefined = absent), and the row that set it
+    const vals = new Array<unknown>(nSlots);
+    // numbers: where the row's value is, and the value numberEnd computed (NaN: not a plain decimal it
+    // could compute exactly, or a fraction in a whole-number column: the general path's text then)
+    const numStart = new Int32Array(nSlots);
+    const numEnd = new Int32Array(nSlots);
+    const nums = new Float64Array(nSlots);
+    const seen = new Int32Array(nSlots);
+    let lastTs = '';
+    let lastTime: NormalizedTime | null = null;
+    let p = start;
+    let c = 0;
+    let e = 0;
+    p = skipWs(text, p, n);
+    if (text.charCodeAt(p) !== 91) return null;
+    p = skipWs(text, p + 1, n);
+    if (text.charCodeAt(p) === 93) return null; // an empty batch: the general path answers it
+    let row = 0;
+    for (;;) {
+      // ---- one row object ----
+      if (row >= maxRows || row >= capacity) return null;
+      if (text.charCodeAt(p) !== 123) return null;
+      p = skipWs(text, p + 1, n);
+      const stamp = row + 1;
+      if (text.charCodeAt(p) !== 125) {
+        for (let ordinal = 0; ; ordinal++) {
+          if (text.charCodeAt(p) !== 34) return null;
+          // the field name: the previous row's field at this place, else a lookup
+          let slot = order[ordinal] ?? -1;
+          if (slot >= 0) {
+            const codes = nameCodes[slot]!;
+            const len = codes.length;
+            let i = 0;
+            while (i < len && text.charCodeAt(p + 1 + i) === codes[i]) i++;
+            if (i === len && text.charCodeAt(p + 1 + len) === 34) p += len + 2;
+            else slot = -1;
+          }
+          if (slot < 0) {
+            e = stringEnd(text, p, n);
+            if (e < 0) return null;
+            const name = text.slice(p + 1, e);
+            p = e + 1;
+            const found = bySlotName.get(name);
+            if (found === undefined) return null;
+            slot = found;
+            order[ordinal] = slot;
+          }
+          if (seen[slot] === stamp) return null; // a repeated field: JSON.parse keeps the last, leave it to it
+          seen[slot] = stamp;
+          p = skipWs(text, p, n);
+          if (text.charCodeAt(p) !== 58) return null;
+          p = skipWs(text, p + 1, n);
+          c = text.charCodeAt(p);
+          const s = slots[slot]!;
+          if (c === 110) {
+            // null: absent for every column; refused for time and identities by the general path
+            if (!text.startsWith('null', p) || s.kind === Kind.Time || s.kind === Kind.Identity) return null;
+            p += 4;
+            vals[slot] = null;
+          } else if (s.kind === Kind.Number) {
+            e = numberEnd(text, p);
+            if (e < 0) return null;
+            vals[slot] = undefined;
+            numStart[slot] = p;
+            numEnd[slot] = e;
+            nums[slot] = s.integer && scannedPoint ? NaN : scannedNumber;
+            p = e;
+          } else if (s.kind === Kind.Bool) {
+            if (c === 116 && text.startsWith('true', p)) {
+              p += 4;
+              vals[slot] = 't';
+            } else if (c === 102 && text.startsWith('false', p)) {
+              p += 5;
+              vals[slot] = 'f';
+            } else return null;
+          } else {
+            if (c !== 34) return null;
+            e = stringEnd(text, p, n);
+            if (e < 0) return null;
+            vals[slot] = text.slice(p + 1, e);
+            p = e + 1;
+          }
+          p = skipWs(text, p, n);
+          c = text.charCodeAt(p);
+          if (c === 44) {
+            p = skipWs(text, p + 1, n);
+            continue;
+          }
+          if (c === 125) break;
+          return null;
+        }
+      }
+      p++;
+
+      // ---- the row's checks and values, as prepareBatch and the compiled check make them ----
+      let time: NormalizedTime | null;
+      if (seen[0] !== stamp) time = nowTime;
+      else {
+        const ts = vals[0] as string;
+        if (ts === lastTs && lastTime !== null) time = lastTime;
+        else {
+          time = isoFast(ts) ? normalizeTimestamp(ts) : null;
+          if (time === null) return null;
+          lastTs = ts;
+          lastTime = time;
+        }
+      }
+      const t = Math.floor(time.micros / 1000);
+      if (t > maxTime || t < oldest) return null;
+      arrays[0]!.push(time.text);
+      micros.push(time.micros);
+      if (t < minT) minT = t;
+      if (t > maxT) maxT = t;
+      for (let k = 1; k < nSlots; k++) {
+        const s = slots[k]!;
+        if (s.kind === Kind.Number) {
+          if (seen[k] !== stamp || vals[k] === null) {
+            starts[k]![row] = -1;
+            continue;
+          }
+          const st = numStart[k]!;
+          const en = numEnd[k]!;
+          const fastValue = nums[k]!;
+          const x = Number.isNaN(fastValue) ? Number(text.slice(st, en)) : fastValue;
+          if (!Number.isFinite(x) || x < s.min || x > s.max) return null;
+          if (s.integer && !Number.isInteger(x)) return null;
+          // The number's own text when PostgreSQL reads it as the value the general path sends
+          // (String(x)): a plain decimal numberEnd computed, not a negative zero. Else String(x).
+          if (!Number.isNaN(fastValue) && !(x === 0 && text.charCodeAt(st) === 45)) {
+            starts[k]![row] = st;
+            ends[k]![row] = en;
+          } else {
+            starts[k]![row] = -2 - respelled.length;
+            respelled.push(String(x));
+          }
+          continue;
+        }
+        const out = arrays[k]!;
+        if (seen[k] !== stamp) {
+          if (s.kind === Kind.Identity) return null; // required
+          out.push(null);
+          continue;
+        }
+        const v = vals[k];
+        if (v === null) {
+          out.push(null);
+          continue;
+        }
+        switch (s.kind) {
+          case Kind.Identity: {
+            const id = v as string;
+            const good = goodIds[k]!;
+            if (!good.has(id)) {
+              if (id.length === 0 || id.length > s.maxLength || !s.pattern!.test(id)) return null;
+              if (good.size >= 10_000) good.clear();
+              good.add(id);
+            }
+            out.push(id);
+            break;
+          }
+          case Kind.Text: {
+            const v0 = v as string;
+            let value = v0;
+            if (s.canon) {
+              const canonical = s.canon.get(v0.toLowerCase());
+              if (canonical === undefined) return null;
+              value = canonical;
+            } else if (s.values ? !s.values.has(v0) : v0.length > 256) return null;
+            out.push(value);
+            break;
+          }
+          case Kind.Bool:
+            out.push(v);
+            break;
+        }
+      }
+      if (nodeSlot >= 0) {
+        const node = vals[nodeSlot] as string;
+        const prev = latestByNode.get(node);
+        if (!prev || time.micros >= prev.micros) {
+          const roleArr = roleSlot < 0 ? null : arrays[roleSlot]!;
+          latestByNode.set(node, { time: t, micros: time.micros, at: time.text, role: roleArr === null ? null : ((roleArr[row] as string | null) ?? null) });
+        }
+      }
+      row++;
+      p = skipWs(text, p, n);
+      c = text.charCodeAt(p);
+      if (c === 44) {
+        p = skipWs(text, p + 1, n);
+        continue;
+      }
+      if (c === 93) {
+        p++;
+        break;
+      }
+      return null;
+    }
+    const rows = row;
+    const literals = arrays.map((a, k) => {
+      if (a !== null) return arrayLiteral(a, quoted[k]!);
+      const st = starts[k]!;
+      const en = ends[k]!;
+      const parts = new Array<string>(rows);
+      for (let i = 0; i < rows; i++) {
+        const at = st[i]!;
+        parts[i] = at >= 0 ? text.slice(at, en[i]) : at === -1 ? 'NULL' : respelled[-2 - at]!;
+      }
+      return `{${parts.join(',')}}`;
+    });
+    // The number columns as values only when asked (a group commit merging small batches): read back
+    // from their literals, whose elements are number texts or NULL.
+    let all: unknown[][] | null = null;
+    const batch = { rows, micros, minTime: minT, maxTime: maxT, latestByNode, literals } as unknown as ColumnBatch;
+    Object.defineProperty(batch, 'arrays', {
+      enumerable: true,
+      get: () => (all ??= arrays.map((a, k) => a ?? literals[k]!.slice(1, -1).split(',').map((v) => (v === 'NULL' ? null : v)))),
+    });
+    return { batch, end: p };
+  };
+}
