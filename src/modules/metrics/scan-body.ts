@@ -17,10 +17,10 @@ function ws(text: string, p: number): number {
   return p;
 }
 
-/** `"name"` then `:` at p (whitespace around): the position after the colon, or -1. */
+/** `name` (a quoted key) then `:` at p (whitespace around): the position after the colon, or -1. */
 function key(text: string, p: number, name: string): number {
-  if (!text.startsWith(`"${name}"`, p)) return -1;
-  p = ws(text, p + name.length + 2);
+  if (!text.startsWith(name, p)) return -1;
+  p = ws(text, p + name.length);
   return text.charCodeAt(p) === 58 ? ws(text, p + 1) : -1;
 }
 
@@ -32,7 +32,7 @@ export interface ScannedIngest {
 export function scanIngestBody(store: TimeseriesStore, text: string, maxRows: number): ScannedIngest | null {
   let p = ws(text, 0);
   if (text.charCodeAt(p) !== 123) return null;
-  p = key(text, ws(text, p + 1), 'type');
+  p = key(text, ws(text, p + 1), '"type"');
   if (p < 0 || text.charCodeAt(p) !== 34) return null;
   const end = text.indexOf('"', p + 1);
   if (end < 0) return null;
@@ -41,8 +41,9 @@ export function scanIngestBody(store: TimeseriesStore, text: string, maxRows: nu
   if (type.length === 0 || type.length > 64 || !/^[A-Za-z0-9_-]+$/.test(type)) return null;
   p = ws(text, end + 1);
   if (text.charCodeAt(p) !== 44) return null;
-  p = key(text, ws(text, p + 1), 'data');
-  if (p < 0) return null;
+  p = key(text, ws(text, p + 1), '"data"');
+  // one row object (a single-row request) is not worth a second reader: the general path
+  if (p < 0 || text.charCodeAt(p) !== 91) return null;
   const rows = store.scanRows(type, text, p, maxRows);
   if (rows === null) return null;
   p = ws(text, rows.end);
