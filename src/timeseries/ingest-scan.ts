@@ -55,7 +55,7 @@ let scannedNumber = NaN;
 let scannedPoint = false;
 
 /** The first position at or after p that is not JSON whitespace. */
-function skipWs(text: string, p: number, n: number): number {
+export function skipWs(text: string, p: number, n: number): number {
   while (p < n) {
     const c = text.charCodeAt(p);
     if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;

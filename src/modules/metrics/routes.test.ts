@@ -46,6 +46,15 @@ forEachBackend('metrics API', (kind) => {
     const parsed = `{"data":[${row('scan-parsed')}],"type":"system"}`; // another key order: the general parser
     assert.notEqual(scanIngestBody(rt.store, fast, 500), null, 'read in one pass');
     assert.equal(scanIngestBody(rt.store, parsed, 500), null, 'left to JSON.parse');
+    for (const other of [
+      `{"type":"system","data":[${row('x')}],"more":1}`, // a key after data
+      `{"type":"system","data":[${row('x')}]} x`, // text after the body (invalid JSON: 400 from the parser)
+      `{"type":"sys\\u0074em","data":[${row('x')}]}`, // an escape in the type
+      `{"type":"system","data":${row('x')}}`, // one row object
+      `{"type":"nosuchfamily","data":[${row('x')}]}`, // 404 from the general path
+    ]) {
+      assert.equal(scanIngestBody(rt.store, other, 500), null, other);
+    }
     for (const payload of [fast, parsed]) {
       const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey, 'content-type': 'application/json' }, payload });
       assert.deepEqual(r.json(), { family: 'system', received: 1, inserted: 1, duplicates: 0 });

@@ -6,16 +6,10 @@
  * general path — answers null, and the body is parsed and validated as every other body is.
  */
 import type { ColumnBatch } from '../../timeseries/ingest.ts';
+import { skipWs } from '../../timeseries/ingest-scan.ts';
 import type { TimeseriesStore } from '../../timeseries/store.ts';
 
-function ws(text: string, p: number): number {
-  while (p < text.length) {
-    const c = text.charCodeAt(p);
-    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
-    p++;
-  }
-  return p;
-}
+const ws = (text: string, p: number): number => skipWs(text, p, text.length);
 
 /** `name` (a quoted key) then `:` at p (whitespace around): the position after the colon, or -1. */
 function key(text: string, p: number, name: string): number {
