@@ -136,16 +136,16 @@ function oddValue(f: Family, field: string, r: () => number): string {
 }
 
 /** A JSON array of rows as a client could write it: any field order, optional fields, whitespace; now and then an odd value. */
-function bodyText(f: Family, r: () => number, rows: number): string {
+function bodyText(f: Family, r: () => number, rows: number, odd = true): string {
   const sp = () => [' ', '', '', '\n  ', '\t'][Math.floor(r() * 5)]!;
   const nodes = ['mx-1', 'mx-2', 'db-1', 'node_07'];
   const out: string[] = [];
   for (let i = 0; i < rows; i++) {
     const parts: string[] = [];
-    const ts = r() < 0.1 ? timestampText(r) : new Date(NOW - Math.floor(r() * 86_400_000)).toISOString();
+    const ts = odd && r() < 0.1 ? timestampText(r) : new Date(NOW - Math.floor(r() * 86_400_000)).toISOString();
     if (ts !== undefined) parts.push(`"timestamp":${sp()}"${ts}"`);
-    for (const id of f.identityFields) parts.push(`"${id}":${sp()}"${r() < 0.01 ? 'bad node!' : nodes[Math.floor(r() * nodes.length)]}"`);
-    for (const c of f.columns) if (r() < 0.85) parts.push(`"${c.field}":${sp()}${r() < 0.03 ? oddValue(f, c.field, r) : plainValue(f, c.field, r)}`);
+    for (const id of f.identityFields) parts.push(`"${id}":${sp()}"${odd && r() < 0.01 ? 'bad node!' : nodes[Math.floor(r() * nodes.length)]}"`);
+    for (const c of f.columns) if (r() < 0.85) parts.push(`"${c.field}":${sp()}${odd && r() < 0.03 ? oddValue(f, c.field, r) : plainValue(f, c.field, r)}`);
     if (r() < 0.3) parts.reverse();
     out.push(`{${sp()}${parts.join(`,${sp()}`)}${sp()}}`);
   }
@@ -250,6 +250,18 @@ for (const f of [kinds, metricsSystem as unknown as Family]) {
     assert.ok(refused > 500, `${refused} bodies refused`);
   });
 }
+
+test('a batch larger than any read before: the same batch as the general path (the reader grows its buffers while reading)', () => {
+  const r = prng(5);
+  const scan = compileRowScanner(kinds);
+  for (const rows of [3, 700, 3000]) {
+    const text = bodyText(kinds, r, rows, false);
+    const g = general(kinds, text, 10_000);
+    const s = scan(text, 0, 10_000, NOW);
+    assert.ok(g.ok && s !== null, `${rows} rows: both paths read it`);
+    assert.deepEqual(asStored(kinds, s.batch), asStored(kinds, g.batch), `${rows} rows`);
+  }
+});
 
 test('the reader: what it leaves to the general path, one case each', () => {
   const scan = compileRowScanner(kinds);

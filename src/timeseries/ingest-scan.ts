@@ -42,6 +42,9 @@ interface Slot {
   pattern: RegExp | null;
 }
 
+/** Most rows one call reads (a larger batch takes the general path). */
+const MAX_ROWS = 100_000;
+
 /** Powers of ten a double holds exactly (10^0 … 10^22). */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
@@ -142,10 +145,24 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
   // Array literals quote text (time and booleans travel unquoted, as arrayLiterals writes them).
   const quoted = slots.map((s) => s.kind === Kind.Identity || s.kind === Kind.Text);
   // Per number column, where each row's value is in the text: [start, end), -1 = NULL, ≤ -2 = the
-  // general path's text of the number in `respelled`. Reused by every call (the reader is synchronous).
+  // general path's text of the number in `respelled`. Reused by every call (the reader is synchronous);
+  // they grow to the largest batch read, so an idle process keeps only what its senders need.
   let capacity = 0;
   const starts: Int32Array[] = slots.map(() => new Int32Array(0));
   const ends: Int32Array[] = slots.map(() => new Int32Array(0));
+  const grow = (rows: number) => {
+    const next = Math.min(Math.max(capacity * 2, 256, rows), MAX_ROWS);
+    for (let k = 0; k < nSlots; k++) {
+      if (slots[k]!.kind !== Kind.Number) continue;
+      const s = new Int32Array(next);
+      const e = new Int32Array(next);
+      s.set(starts[k]!);
+      e.set(ends[k]!);
+      starts[k] = s;
+      ends[k] = e;
+    }
+    capacity = next;
+  };
 
   return (text, start, maxRows, nowArg) => {
     const now = nowArg ?? Date.now();
@@ -156,15 +173,6 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
     // Number columns stay in the text (starts/ends) and become their literal at the end: no string per value.
     const arrays: (unknown[] | null)[] = slots.map((s) => (s.kind === Kind.Number ? null : []));
     const respelled: string[] = [];
-    if (capacity < Math.min(maxRows, 100_000)) {
-      capacity = Math.min(maxRows, 100_000);
-      for (let k = 0; k < nSlots; k++) {
-        if (slots[k]!.kind === Kind.Number) {
-          starts[k] = new Int32Array(capacity);
-          ends[k] = new Int32Array(capacity);
-        }
-      }
-    }
     const micros: number[] = [];
     const latestByNode = new Map<string, LatestSample>();
     let minT = Infinity;
@@ -189,7 +197,8 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
     let row = 0;
     for (;;) {
       // ---- one row object ----
-      if (row >= maxRows || row >= capacity) return null;
+      if (row >= maxRows || row >= MAX_ROWS) return null;
+      if (row >= capacity) grow(row + 1);
       if (text.charCodeAt(p) !== 123) return null;
       p = skipWs(text, p + 1, n);
       const stamp = row + 1;
