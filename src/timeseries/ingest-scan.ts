@@ -1,16 +1,17 @@
 /**
  * A one-pass reader of a JSON array of ingest rows, compiled from a family declaration: it reads
- * the body's text straight into the column arrays of the UNNEST insert, so the common batch
+ * the body's text straight into the array literals of the UNNEST insert, so the common batch
  * needs no JSON.parse, no row objects, and no number → text conversion (a number's own text is
- * what PostgreSQL reads). ADR 0031 says why and what it costs.
+ * what PostgreSQL reads; one it would read differently is sent as the general path writes it).
+ * ADR 0031 says why and what it costs.
  *
  * It is a fast path, never a second judge. It accepts only what the general path
  * (JSON.parse, the compiled check, Zod, prepareBatch) accepts, and produces the same batch:
  * the same times, identities and stored values. Anything else — an escape in a string, an
- * unknown or repeated field, a nested value, a number it would have to round, a row out of
- * the time window, malformed JSON — makes it answer null, and the caller runs the general
- * path, which stores the batch or explains what is wrong. `ingest-scan.test.ts` checks both
- * claims against the general path on generated and mutated bodies.
+ * unknown or repeated field, a nested value, a row out of the time window, malformed JSON —
+ * makes it answer null, and the caller runs the general path, which stores the batch or
+ * explains what is wrong. `ingest-scan.test.ts` checks both claims against the general path
+ * on generated and mutated bodies.
  */
 import type { Family } from './family.ts';
 import { ingestHorizonSeconds } from './ddl.ts';
