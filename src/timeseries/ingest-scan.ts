@@ -15,7 +15,7 @@
  */
 import type { Family } from './family.ts';
 import { ingestHorizonSeconds } from './ddl.ts';
-import { arrayLiteral, canonicalValues, isoFast, normalizeTimestamp, valueRange, type ColumnBatch, type LatestSample, type NormalizedTime } from './ingest.ts';
+import { arrayLiteral, canonicalValues, isoFast, normalizeTimestamp, quotedColumns, valueRange, type ColumnBatch, type LatestSample, type NormalizedTime } from './ingest.ts';
 
 /** Reads a JSON array of rows starting at `pos` (whitespace allowed before it); null → use the general path. */
 export type RowScanner = (text: string, pos: number, maxRows: number, now?: number) => { batch: ColumnBatch; end: number } | null;
@@ -143,8 +143,8 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
   const goodIds = slots.map(() => new Set<string>());
   // The field order of the previous row: rows of one sender list their fields in one order.
   const order: number[] = [];
-  // Array literals quote text (time and booleans travel unquoted, as arrayLiterals writes them).
-  const quoted = slots.map((s) => s.kind === Kind.Identity || s.kind === Kind.Text);
+  // Which literals quote their elements: the rule arrayLiterals uses (slot index = column index).
+  const quoted = quotedColumns(f);
   // Per number column, where each row's value is in the text: [start, end), -1 = NULL, ≤ -2 = the
   // general path's text of the number in `respelled`. Reused by every call (the reader is synchronous);
   // they grow to the largest batch read, so an idle process keeps only what its senders need.

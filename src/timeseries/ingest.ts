@@ -347,10 +347,18 @@ export function arrayLiteral(values: readonly unknown[], quote: boolean): string
   return `{${parts.join(',')}}`;
 }
 
+/**
+ * Which insert parameters quote their elements, in column order of insertSQL: identities and text
+ * columns do; time, numbers and booleans travel unquoted. The one rule for every writer of the literals.
+ */
+export function quotedColumns(f: Family): boolean[] {
+  return [false, ...f.identity.map(() => true), ...f.columns.map((c) => c.type === 'text')];
+}
+
 /** The insert parameters of a prepared batch (column order of insertSQL). */
 export function arrayLiterals(f: Family, batch: ColumnBatch): readonly string[] {
   if (batch.literals) return batch.literals;
-  const quoted = [false, ...f.identity.map(() => true), ...f.columns.map((c) => c.type === 'text')];
+  const quoted = quotedColumns(f);
   return batch.arrays.map((col, i) => arrayLiteral(col, quoted[i]!));
 }
 
