@@ -53,6 +53,40 @@ forEachBackend('database layer', (kind) => {
     assert.equal((await t.db.queryOne<{ name: string }>('SELECT name FROM items WHERE id = 20'))?.name, 'kept');
   });
 
+  test('overlapping transactions: one that ends while another waits leaves the other inside its own transaction', async () => {
+    // Between transactions the async-context storage is switched off (database.ts): switching it
+    // off when the first one ends must not take the second one's transaction from it.
+    let releaseB!: () => void;
+    const bWaits = new Promise<void>((r) => (releaseB = r));
+    let aDone!: () => void;
+    const aEnded = new Promise<void>((r) => (aDone = r));
+    const b = t.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO items VALUES (30, $1)', ['b-first']);
+      await bWaits;
+      // a root call made after A committed still joins B, and B's rows roll back with it
+      await t.db.query('INSERT INTO items VALUES (31, $1)', ['b-second']);
+      assert.equal(t.db.inTransaction(), true);
+      throw new Error('roll B back');
+    });
+    // PGlite has one connection: A queues behind B there, so it runs after B on that backend
+    const a = t.db.transaction(async (tx) => tx.query('INSERT INTO items VALUES (32, $1)', ['a'])).then(() => aDone());
+    if (t.db.driver === 'pglite') releaseB();
+    else {
+      await aEnded;
+      releaseB();
+    }
+    await assert.rejects(b, /roll B back/);
+    await a;
+    assert.equal(t.db.inTransaction(), false);
+    assert.deepEqual(await t.db.queryMany('SELECT id FROM items WHERE id BETWEEN 30 AND 32 ORDER BY id'), [{ id: 32 }]);
+    // and the next transaction finds its own store again
+    await t.db.transaction(async () => {
+      assert.equal(t.db.inTransaction(), true);
+      await t.db.query('INSERT INTO items VALUES (33, $1)', ['c']);
+    });
+    assert.equal((await t.db.queryOne<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE id = 33'))?.n, 1);
+  });
+
   test('healthCheck and poolStats', async () => {
     assert.equal(await t.db.healthCheck(), true);
     const s = t.db.poolStats();

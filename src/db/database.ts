@@ -158,6 +158,8 @@ async function* inBatches<T>(run: () => Promise<QueryResult<T>>, batchRows: numb
 export abstract class BaseDatabase implements Database {
   abstract readonly driver: DriverName;
   protected readonly txStorage = new AsyncLocalStorage<Queryable>();
+  /** Root transactions begun and not yet settled (the storage is disabled when none is). */
+  private openTransactions = 0;
   protected readonly logger: Logger | undefined;
   protected readonly slowQueryMs: number;
 
@@ -228,6 +230,7 @@ export abstract class BaseDatabase implements Database {
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const current = this.txStorage.getStore();
     if (current) return fn(current);
+    this.openTransactions++;
     try {
       return await this.rawTransaction(async (rawTx) => {
         const tx = this.wrapTx(rawTx);
@@ -235,6 +238,11 @@ export abstract class BaseDatabase implements Database {
       });
     } catch (err) {
       throw classifyError(err);
+    } finally {
+      // While an AsyncLocalStorage is enabled, Node 20 runs a hook on every promise the process
+      // makes (several µs per ingest request). Off while no transaction is open: `run` turns it
+      // on again, and outside every transaction there is no store to find.
+      if (--this.openTransactions === 0) this.txStorage.disable();
     }
   }
 
