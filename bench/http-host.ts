@@ -101,7 +101,7 @@ async function startApp(db: { databaseUrl?: string; dataDir?: string }, override
       host: '127.0.0.1',
       jobs: false,
       selfMonitor: false,
-      logLevel: 'warn',
+      // The default log level (info), as `npm start` runs.
       databaseUrl: db.databaseUrl,
       ...(db.dataDir ? { dataDir: db.dataDir } : {}),
       adminPassword: ADMIN_PASSWORD,

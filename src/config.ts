@@ -182,7 +182,7 @@ const entries = {
   logLevel: {
     env: 'LOG_LEVEL',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    description: 'pino log level',
+    description: 'pino log level; `debug` adds one line per HTTP request (method, URL, status, time)',
   },
   nodeEnv: { env: 'NODE_ENV', schema: z.string().default('development'), description: '`production` makes `db reset` refuse without --force' },
   headersTimeoutMs: {

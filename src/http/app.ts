@@ -27,6 +27,7 @@ import { authorize, describeAccess, type Access } from './access.ts';
 import { Metrics } from './metrics.ts';
 import { BodyBudget, bodyReservation } from './body-budget.ts';
 import { HttpError, mapError, problemSchema, toProblem, type MappedError } from './problem.ts';
+import { lazyChildLoggerFactory, RequestLogController } from './request-logger.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
 import { auditActionOf, type AuditSink } from '../domain/audit.ts';
 import type { Outbound } from '../net/outbound.ts';
@@ -262,6 +263,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   };
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    // One request line at debug, and each request's logger made on first use (request-logger.ts).
+    logController: new RequestLogController(deps.logger),
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: deps.config.bodyLimitBytes,
     trustProxy: deps.config.trustProxy,
     genReqId: (req) => {
