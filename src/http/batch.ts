@@ -5,8 +5,17 @@
  * stored are bounded, counted and logged (docs/adr/0009-unknown-fields.md).
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
 import { TooLargeError } from '../domain/errors.ts';
 import type { Metrics } from './metrics.ts';
+
+/**
+ * An ingest body's rows: one object or an array. The route only shapes them; each row's fields
+ * are checked by its family's or stream's own rules in the service. A loose object, because
+ * `z.record` runs a key schema and a number test on every key and copies the row key by key
+ * (about 4 µs more per single-row request at 25 fields).
+ */
+export const rowOrRows = z.union([z.looseObject({}), z.array(z.unknown())]);
 
 /** One row or an array of rows as a list; more than `maxRows` → 413 TOO_MANY_ROWS, nothing written. */
 export function batchRows(data: unknown, maxRows: number, noun = 'rows'): unknown[] {

@@ -3,7 +3,7 @@
  * (WriteCoalescer) and event streams (StreamStore).
  */
 import type { Database, Queryable } from '../db/database.ts';
-import type { ColumnBatch, LatestSample } from './ingest.ts';
+import { columnArrays, type ColumnBatch, type LatestSample } from './ingest.ts';
 import { rowKey, type TimeseriesStore } from './store.ts';
 
 interface Member<B> {
@@ -159,7 +159,7 @@ export class WriteCoalescer extends GroupCommit<ColumnBatch> {
 /** Concatenates prepared batches column by column. */
 export function mergeBatches(batches: readonly ColumnBatch[]): ColumnBatch {
   const cols = batches[0]!.arrays.length;
-  const arrays: unknown[][] = Array.from({ length: cols }, () => []);
+  const arrays = columnArrays(cols, 0);
   const micros: number[] = [];
   const latestByNode = new Map<string, LatestSample>();
   let minTime = Infinity;

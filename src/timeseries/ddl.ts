@@ -109,8 +109,12 @@ export const REFRESH_MARGIN_SECONDS = 86_400;
  * REFRESH_MARGIN_SECONDS.
  */
 export function ingestHorizonSeconds(f: Family): number {
-  return Math.min(...ROLLUP_LEVELS.map((l) => refreshPolicy(f, l).startSeconds)) - REFRESH_MARGIN_SECONDS;
+  let h = horizons.get(f);
+  if (h === undefined) horizons.set(f, (h = Math.min(...ROLLUP_LEVELS.map((l) => refreshPolicy(f, l).startSeconds)) - REFRESH_MARGIN_SECONDS));
+  return h;
 }
+// Read by every ingest request: computed once per family (a declaration does not change).
+const horizons = new WeakMap<Family, number>();
 
 /**
  * The SQL that sets a refresh policy's window on an existing rollup (keeps the

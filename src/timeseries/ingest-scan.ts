@@ -15,7 +15,7 @@
  */
 import type { Family } from './family.ts';
 import { ingestHorizonSeconds } from './ddl.ts';
-import { arrayLiteral, canonicalValues, isoFast, normalizeTimestamp, quotedColumns, valueRange, type ColumnBatch, type LatestSample, type NormalizedTime } from './ingest.ts';
+import { arrayLiteral, canonicalValues, isoFast, normalizeTimestamp, quotedColumns, serverTime, valueRange, type ColumnBatch, type LatestSample, type NormalizedTime } from './ingest.ts';
 
 /** Reads a JSON array of rows starting at `pos` (whitespace allowed before it); null → use the general path. */
 export type RowScanner = (text: string, pos: number, maxRows: number, now?: number) => { batch: ColumnBatch; end: number } | null;
@@ -169,7 +169,7 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
     const now = nowArg ?? Date.now();
     const maxTime = now + maxFutureMs;
     const oldest = now - horizon * 1000;
-    const nowTime: NormalizedTime = { micros: now * 1000, text: new Date(now).toISOString() };
+    let nowTime: NormalizedTime | null = null; // the server's time, for rows without one (made when first needed)
     const n = text.length;
     // Number columns stay in the text (starts/ends) and become their literal at the end: no string per value.
     const arrays: (unknown[] | null)[] = slots.map((s) => (s.kind === Kind.Number ? null : []));
@@ -275,7 +275,7 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
 
       // ---- the row's checks and values, as prepareBatch and the compiled check make them ----
       let time: NormalizedTime | null;
-      if (seen[0] !== stamp) time = nowTime;
+      if (seen[0] !== stamp) time = nowTime ??= serverTime(now);
       else {
         const ts = vals[0] as string;
         if (ts === lastTs && lastTime !== null) time = lastTime;

@@ -97,9 +97,15 @@ export function streamRefreshStartSeconds(s: Stream, r: StreamRollup): number {
 
 /** Oldest event age (seconds) ingest accepts: inside every rollup's refresh window, with a day's margin. */
 export function streamIngestHorizonSeconds(s: Stream): number {
-  const windows = s.rollups.map((r) => streamRefreshStartSeconds(s, r));
-  return (windows.length ? Math.min(...windows) : intervalSeconds(s.decl.retention)) - 86_400;
+  let h = horizons.get(s);
+  if (h === undefined) {
+    const windows = s.rollups.map((r) => streamRefreshStartSeconds(s, r));
+    horizons.set(s, (h = (windows.length ? Math.min(...windows) : intervalSeconds(s.decl.retention)) - 86_400));
+  }
+  return h;
 }
+// Read by every ingest request: computed once per stream (a declaration does not change).
+const horizons = new WeakMap<Stream, number>();
 
 function tableDDL(s: Stream, tier: StorageTier): string[] {
   const cols = ['time timestamptz NOT NULL', ...s.columns.map((c) => `${c.name} ${STREAM_SQL_TYPES[c.type]}${c.required || c.name === s.decl.derivedKey ? ' NOT NULL' : ''}`)];

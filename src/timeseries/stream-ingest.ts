@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { InvalidError } from '../domain/errors.ts';
-import { arrayLiteral, formatAge, isoFast, normalizeTimestamp } from './ingest.ts';
+import { arrayLiteral, columnArrays, formatAge, isoFast, normalizeTimestamp, serverTime, type NormalizedTime } from './ingest.ts';
 import { rowKey } from './store.ts';
 import { STREAM_SQL_TYPES, type Stream, type StreamColumn } from './stream.ts';
 import { streamIngestHorizonSeconds } from './stream-ddl.ts';
@@ -179,14 +179,14 @@ export function prepareEvents(
   const maxIssues = opts.maxIssues ?? 20;
   const issues: { path: string; message: string }[] = [];
   const cols = st.columns;
-  const arrays: unknown[][] = Array.from({ length: cols.length + 1 }, () => new Array<unknown>(input.length));
+  const arrays = columnArrays(cols.length + 1, input.length);
   const micros = new Array<number>(input.length);
   const keys = new Array<string>(input.length);
   const keyIdx = st.decl.idempotencyKey.map((k) => cols.findIndex((c) => c.name === k));
   const derivedIdx = st.decl.derivedKey === undefined ? -1 : cols.findIndex((c) => c.name === st.decl.derivedKey);
   let minTime = Infinity;
   let maxTime = -Infinity;
-  const nowText = new Date(now).toISOString();
+  let nowTime: NormalizedTime | null = null; // the server's time, for events without one (made when first needed)
   for (let i = 0; i < input.length; i++) {
     let row: Record<string, unknown>;
     if (fast(input[i])) row = input[i] as Record<string, unknown>;
@@ -200,7 +200,7 @@ export function prepareEvents(
       }
       row = parsed.data as Record<string, unknown>;
     }
-    const time = row.timestamp === undefined ? { micros: now * 1000, text: nowText } : normalizeTimestamp(row.timestamp as string);
+    const time = row.timestamp === undefined ? (nowTime ??= serverTime(now)) : normalizeTimestamp(row.timestamp as string);
     if (time === null) {
       if (issues.length < maxIssues) issues.push({ path: `${i}.timestamp`, message: 'is not an ISO 8601 date-time with Z or ±HH:MM' });
       continue;
@@ -256,7 +256,7 @@ export function prepareEvents(
 /** Concatenates prepared batches (group commit). */
 export function mergeEventBatches(batches: readonly EventBatch[]): EventBatch {
   const n = batches[0]!.arrays.length;
-  const arrays: unknown[][] = Array.from({ length: n }, () => []);
+  const arrays = columnArrays(n, 0);
   const micros: number[] = [];
   const keys: string[] = [];
   let minTime = Infinity;

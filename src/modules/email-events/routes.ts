@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
-import { batchRows, IgnoredFields } from '../../http/batch.ts';
+import { batchRows, IgnoredFields, rowOrRows } from '../../http/batch.ts';
 import { fromPluginEvent } from './zonemta-plugin.ts';
 
 export const emailPluginRoutes: RouteModule = (app, deps) => {
@@ -21,7 +21,7 @@ export const emailPluginRoutes: RouteModule = (app, deps) => {
           'One event or an array, as the mail-cluster ZoneMTA plugin (tino-zonemta-delivery-tracker) sends them with `X-API-Key`: camelCase or the requirements\' §5.8 snake_case names, `time` for the timestamp. ' +
           'from_user / from_domain / to_domain are derived from the addresses when absent; ZoneMTA bounce categories are mapped (docs/integrations.md). Fields email_events does not have are not stored and are listed in `ignoredFields`. ' +
           'Then exactly like POST /api/v1/events/email: every event validated first (400 names `<index>.<field>`, nothing stored), idempotent, 200 after commit.',
-        body: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]),
+        body: rowOrRows,
         response: {
           200: z.object({
             stream: z.string(),

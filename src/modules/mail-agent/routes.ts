@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { nodeIdParam } from '../../http/params.ts';
 import { InvalidError, NotFoundError } from '../../domain/errors.ts';
-import { batchRows, IgnoredFields } from '../../http/batch.ts';
+import { batchRows, IgnoredFields, rowOrRows } from '../../http/batch.ts';
 import { ingestMetrics } from '../metrics/service.ts';
 import { registerNode, replaceProcesses, type ProcessReport } from '../nodes/service.ts';
 import { AGENT_MAPS, AGENT_TYPES, fromAgentCounterRow, fromAgentMongodbEvent, fromAgentSystemRow } from './compat.ts';
@@ -84,7 +84,7 @@ export const mailAgentRoutes: RouteModule = (app, deps) => {
           'Types: `system` (into metrics_system; `processes` into the node\'s process list), `mongodb-events` (into mongodb_events), `mongodb`, `redis`, `zonemta` (zone `all`) and `rspamd` (into their metrics tables; counters sent as totals since the server started are stored as increases since the node\'s previous sample). ' +
           'Fields with no column of the same meaning are not stored and are listed in `ignoredFields`. All rows or none; 200 after commit.',
         params: z.object({ family: z.string().min(1).max(64).describe('The agent\'s metrics type (`system`, `mongodb-events`, …)') }),
-        body: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]),
+        body: rowOrRows,
         response: { 200: answer, 404: z.any(), 413: z.any() },
       },
     },

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
 import { acceptsEncoding } from '../../http/encoding.ts';
 import { csvParam, nodeIdListParam } from '../../http/params.ts';
-import { batchRows } from '../../http/batch.ts';
+import { batchRows, rowOrRows } from '../../http/batch.ts';
 import { ingestBatch, ingestMetrics } from './service.ts';
 import { scanIngestBody, type ScannedIngest } from './scan-body.ts';
 import { ANSWER_FORMATS } from '../../timeseries/answer.ts';
@@ -18,9 +18,7 @@ import { DEFAULT_AUTO_POINTS } from '../../timeseries/query.ts';
 
 const ingestBody = z.object({
   type: z.string().min(1).max(64).describe('Family key, e.g. system, mongodb, redis, zonemta, rspamd'),
-  data: z
-    .union([z.record(z.string(), z.unknown()), z.array(z.unknown())])
-    .describe('One row object or an array of rows (camelCase fields of the family; `timestamp` optional → server time)'),
+  data: rowOrRows.describe('One row object or an array of rows (camelCase fields of the family; `timestamp` optional → server time)'),
 });
 
 const ingestResponse = z.object({
