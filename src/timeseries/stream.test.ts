@@ -92,6 +92,7 @@ test('the compiled fast check never accepts an event the Zod schema refuses (ema
     fc.string({ maxLength: 8 }),
     fc.constantFrom('delivered', 'PASS', 'pass', 'hard', '192.0.2.1', '01.2.3.4', '2001:db8::1', 'gmail.com', 'Gmail.com', '', 'a b', '2026-01-01T00:00:00Z', '00000000-0000-4000-8000-000000000001', 'zz', ' '),
     fc.constant(['A']),
+    fc.constantFrom([], ['BAYES_HAM', 'MIME_GOOD'], [''], ['x'.repeat(129)], ['A', 1], [null], { a: 1 }, 'BAYES_HAM'),
   );
   const fields = ['timestamp', ...emailEvents.columns.map((c) => c.field), 'unknownField'];
   let accepted = 0;
@@ -112,4 +113,29 @@ test('the compiled fast check never accepts an event the Zod schema refuses (ema
     assert.equal(fast(bad), false, JSON.stringify(bad));
     assert.equal(schema.safeParse(bad).success, false, JSON.stringify(bad));
   }
+  // jsonb: spam symbols as the plugin sends them take the fast path; a wrong shape or size does not
+  assert.equal(fast({ ...ordinary, spamSymbols: ['DKIM_SIGNED', 'R_SPF_ALLOW', 'BAYES_HAM'] }), true);
+  assert.equal(fast({ ...ordinary, spamSymbols: [] }), true);
+  for (const spamSymbols of [['x'.repeat(129)], [''], ['A', 1], 'BAYES_HAM', { a: 1 }, Array.from({ length: 501 }, () => 'S')]) {
+    assert.equal(fast({ ...ordinary, spamSymbols }), false, JSON.stringify(spamSymbols).slice(0, 60));
+    assert.equal(schema.safeParse({ ...ordinary, spamSymbols }).success, false);
+  }
+});
+
+test('a jsonb value its schema would change (keys stripped) is left to the whole schema, which stores the changed value', async () => {
+  const { compileStreamFastCheck, prepareEvents, streamEventSchema } = await import('./stream-ingest.ts');
+  const st = defineStream({
+    ...base,
+    columns: { ...base.columns, details: { type: 'jsonb', json: z.array(z.object({ id: z.number().int(), name: z.string() })).max(10), maxJsonBytes: 1024, description: 'details' } },
+  });
+  const fast = compileStreamFastCheck(st);
+  const kept = { service: 'smtp', details: [{ id: 1, name: 'Raw_Read_Error_Rate' }] };
+  const stripped = { service: 'smtp', details: [{ id: 1, name: 'Raw_Read_Error_Rate', extra: true }] };
+  assert.equal(fast(kept), true);
+  assert.equal(fast(stripped), false, 'the schema would drop `extra`: not the fast path');
+  assert.equal(fast({ service: 'smtp', details: [{ id: 'one', name: 'x' }] }), false);
+  assert.equal(fast({ service: 'smtp', details: Array.from({ length: 10 }, (_, i) => ({ id: i, name: 'n'.repeat(120) })) }), false, 'over maxJsonBytes');
+  const batch = prepareEvents(st, streamEventSchema(st), [kept, stripped], { now: Date.parse('2026-11-30T12:00:00Z') }, fast);
+  const details = batch.arrays[1 + st.columns.findIndex((c) => c.name === 'details')]!;
+  assert.deepEqual(details, ['[{"id":1,"name":"Raw_Read_Error_Rate"}]', '[{"id":1,"name":"Raw_Read_Error_Rate"}]']);
 });

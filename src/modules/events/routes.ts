@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { RouteModule } from '../../http/app.ts';
-import { batchRows } from '../../http/batch.ts';
+import { batchRows, rowOrRows } from '../../http/batch.ts';
 import { ROLLUP_LEVELS } from '../../timeseries/family.ts';
 import type { Stream } from '../../timeseries/stream.ts';
 
@@ -57,7 +57,7 @@ export const eventRoutes: RouteModule = (app, deps) => {
             description:
               `One event object or an array of up to OPSDECK_MAX_BATCH_ROWS events (camelCase fields of \`${s.table}\`; \`timestamp\` optional → server time). ` +
               `Every event is validated first: one bad event → 400 naming \`<index>.<field>\`, nothing stored. Events are identified by (${keyFields}, timestamp): a retried batch stores nothing twice. 200 only after commit.`,
-            body: z.union([record, z.array(z.unknown())]),
+            body: rowOrRows,
             response: { 200: ingestResponse, 413: z.any() },
           },
         },
