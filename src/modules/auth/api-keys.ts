@@ -68,6 +68,10 @@ const bearerError = (code: string, message: string) => new UnauthenticatedError(
 
 export class ApiKeyStore {
   private readonly cache = new Map<string, { row: KeyWithOwner; at: number }>();
+  /** Reads in flight by prefix: requests that find the entry expired together share one read. */
+  private readonly reading = new Map<string, Promise<KeyWithOwner | null>>();
+  /** Bumped by every change made here: a read begun before it does not fill the cache. */
+  private generation = 0;
   private readonly lastTouched = new Map<number, number>();
 
   constructor(
@@ -115,12 +119,20 @@ export class ApiKeyStore {
   async revoke(id: number): Promise<void> {
     const r = await this.db.queryOne<{ id: number }>('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id', [id]);
     if (!r) throw new NotFoundError('API_KEY_NOT_FOUND', `no API key ${id}`);
+    this.forgetReads();
     for (const [prefix, hit] of this.cache) if (hit.row.id === id) this.cache.delete(prefix);
   }
 
   /** Drops the cached keys a user created (their role or state changed in this process). */
   forgetOwner(userId: number): void {
+    this.forgetReads();
     for (const [prefix, hit] of this.cache) if (hit.row.created_by === userId) this.cache.delete(prefix);
+  }
+
+  /** Reads in flight may predate a change: later requests read again, and those reads cache nothing. */
+  private forgetReads(): void {
+    this.generation++;
+    this.reading.clear();
   }
 
   /**
@@ -133,17 +145,31 @@ export class ApiKeyStore {
     const now = Date.now();
     const hit = this.cache.get(prefix);
     if (hit && now - hit.at < KEY_CACHE_MS) return hit.row;
-    const row = await this.db.queryOne<KeyWithOwner>(
-      `SELECT k.*, u.role AS owner_role, u.disabled AS owner_disabled
-       FROM api_keys k LEFT JOIN dashboard_users u ON u.id = k.created_by
-       WHERE k.prefix = $1`,
-      [prefix],
-    );
-    if (row) {
-      if (this.cache.size >= 10_000) this.cache.clear();
-      this.cache.set(prefix, { row, at: now });
-    } else this.cache.delete(prefix);
-    return row;
+    // Many agents sharing a key find its entry expired at once: one read answers all of them.
+    const pending = this.reading.get(prefix);
+    if (pending) return pending;
+    const generation = this.generation;
+    const read = this.db
+      .queryOne<KeyWithOwner>(
+        `SELECT k.*, u.role AS owner_role, u.disabled AS owner_disabled
+         FROM api_keys k LEFT JOIN dashboard_users u ON u.id = k.created_by
+         WHERE k.prefix = $1`,
+        [prefix],
+      )
+      .then((row) => {
+        if (generation === this.generation) {
+          if (row) {
+            if (this.cache.size >= 10_000) this.cache.clear();
+            this.cache.set(prefix, { row, at: now });
+          } else this.cache.delete(prefix);
+        }
+        return row;
+      })
+      .finally(() => {
+        if (this.reading.get(prefix) === read) this.reading.delete(prefix);
+      });
+    this.reading.set(prefix, read);
+    return read;
   }
 
   /** Resolves a presented key; 401 for an unknown, wrong, revoked or expired key. */
