@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachBackend, openDatabase, type TestDatabase } from '../../test/support/backends.ts';
+import { testFamilyStorage } from '../../test/support/test-family.ts';
 import { defineFamily, type Family } from './family.ts';
 import { metricsSystem } from '../modules/system-metrics/family.ts';
 import { compileFastCheck, ingestRowSchema, prepareBatch, type ColumnBatch } from './ingest.ts';
@@ -19,11 +20,7 @@ const kinds = defineFamily({
   title: 'Scan probe',
   description: 'test family',
   identity: { node_id: { description: 'node' }, disk: { description: 'disk' } },
-  sampleInterval: '15 seconds',
-  chunkInterval: '1 hour',
-  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
-  compressAfter: '7 days',
-  rollups: { '5m': 'scan_kinds_5m', '1h': 'scan_kinds_1h', '1d': 'scan_kinds_daily' },
+  ...testFamilyStorage('scan_kinds'),
   columns: {
     flag: { type: 'boolean', unit: 'flag', agg: 'last', description: 'a boolean' },
     label: { type: 'text', unit: 'label', agg: 'last', description: 'declared values', values: ['a', 'b'] },

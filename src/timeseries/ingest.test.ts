@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachBackend, openDatabase, openMigrated, refreshRollups, type MigratedDatabase, type TestDatabase } from '../../test/support/backends.ts';
+import { testFamilyStorage } from '../../test/support/test-family.ts';
 import { migrate } from '../db/migrator.ts';
 import { defineFamily } from './family.ts';
 import { familyDDL } from './ddl.ts';
@@ -14,11 +15,7 @@ const probe = defineFamily({
   title: 'Type probe',
   description: 'test family',
   identity: { node_id: { description: 'node' } },
-  sampleInterval: '15 seconds',
-  chunkInterval: '1 hour',
-  retention: { raw: '90 days', '5m': '90 days', '1h': '365 days', '1d': '730 days' },
-  compressAfter: '7 days',
-  rollups: { '5m': 'probe_types_5m', '1h': 'probe_types_1h', '1d': 'probe_types_daily' },
+  ...testFamilyStorage('probe_types'),
   columns: {
     flag: { type: 'boolean', unit: 'flag', agg: 'last', description: 'a boolean' },
     label: { type: 'text', unit: 'label', agg: 'last', description: 'text', values: ['a', 'b'] },
