@@ -9,6 +9,7 @@ import {
   intervalSeconds,
   LEVEL_INTERVAL,
   LEVEL_SECONDS,
+  perDeclaration,
   ROLLUP_LEVELS,
   SQL_TYPES,
   type Family,
@@ -108,13 +109,9 @@ export const REFRESH_MARGIN_SECONDS = 86_400;
  * rollup level on the timescale tier: the narrowest refresh window minus
  * REFRESH_MARGIN_SECONDS.
  */
-export function ingestHorizonSeconds(f: Family): number {
-  let h = horizons.get(f);
-  if (h === undefined) horizons.set(f, (h = Math.min(...ROLLUP_LEVELS.map((l) => refreshPolicy(f, l).startSeconds)) - REFRESH_MARGIN_SECONDS));
-  return h;
-}
-// Read by every ingest request: computed once per family (a declaration does not change).
-const horizons = new WeakMap<Family, number>();
+export const ingestHorizonSeconds = perDeclaration(
+  (f: Family): number => Math.min(...ROLLUP_LEVELS.map((l) => refreshPolicy(f, l).startSeconds)) - REFRESH_MARGIN_SECONDS,
+);
 
 /**
  * The SQL that sets a refresh policy's window on an existing rollup (keeps the

@@ -199,6 +199,20 @@ const UNIT_SECONDS: Record<string, number> = {
   weeks: 604800,
 };
 
+/**
+ * A value derived from a family's or stream's declaration, computed once per declaration (they
+ * do not change after define*): for what every ingest request reads.
+ */
+export function perDeclaration<D extends object, V>(derive: (d: D) => V): (d: D) => V {
+  const memo = new WeakMap<D, V>();
+  return (d) => {
+    if (memo.has(d)) return memo.get(d)!;
+    const v = derive(d);
+    memo.set(d, v);
+    return v;
+  };
+}
+
 /** Seconds in a PostgreSQL interval literal like '15 seconds' or '90 days'. */
 export function intervalSeconds(interval: string): number {
   const m = /^\s*(\d+)\s+([a-z]+)\s*$/.exec(interval);

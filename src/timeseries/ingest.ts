@@ -4,7 +4,7 @@
  * (identity, time): a retried batch stores nothing twice.
  */
 import { z } from 'zod';
-import { SQL_TYPES, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase } from './family.ts';
+import { SQL_TYPES, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase, perDeclaration } from './family.ts';
 import { ingestHorizonSeconds } from './ddl.ts';
 
 /** '88 days 23 hours' for a number of seconds (whole hours). */
@@ -250,17 +250,12 @@ interface RowPlan {
   roleArray: number;
 }
 
-// What prepareBatch reads of a family on every call, derived once per family.
-const rowPlans = new WeakMap<Family, RowPlan>();
-function rowPlan(f: Family): RowPlan {
-  let p = rowPlans.get(f);
-  if (!p) {
-    const roleField = f.decl.roleColumn ? camelCase(f.decl.roleColumn) : null;
-    const roleArray = roleField ? 1 + f.identityFields.length + f.columns.findIndex((c) => c.field === roleField) : -1;
-    rowPlans.set(f, (p = { canon: f.columns.map(canonicalValues), roleArray }));
-  }
-  return p;
-}
+/** What prepareBatch reads of a family on every call, derived once per family. */
+const rowPlan = perDeclaration((f: Family): RowPlan => {
+  const roleField = f.decl.roleColumn ? camelCase(f.decl.roleColumn) : null;
+  const roleArray = roleField ? 1 + f.identityFields.length + f.columns.findIndex((c) => c.field === roleField) : -1;
+  return { canon: f.columns.map(canonicalValues), roleArray };
+});
 
 /**
  * Validates raw JSON rows and turns them into column arrays. Throws

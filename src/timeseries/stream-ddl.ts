@@ -15,7 +15,7 @@
  *               invalidation log; the view reads buckets not yet refreshed live
  *               from the raw events, like TimescaleDB's real-time aggregates.
  */
-import { BUCKET_ORIGIN, intervalSeconds, LEVEL_INTERVAL, LEVEL_SECONDS } from './family.ts';
+import { BUCKET_ORIGIN, intervalSeconds, LEVEL_INTERVAL, LEVEL_SECONDS, perDeclaration } from './family.ts';
 import { intervalLiteral, type StorageTier } from './ddl.ts';
 import { HISTOGRAM, STREAM_SQL_TYPES, type Stream, type StreamRollup } from './stream.ts';
 
@@ -96,16 +96,10 @@ export function streamRefreshStartSeconds(s: Stream, r: StreamRollup): number {
 }
 
 /** Oldest event age (seconds) ingest accepts: inside every rollup's refresh window, with a day's margin. */
-export function streamIngestHorizonSeconds(s: Stream): number {
-  let h = horizons.get(s);
-  if (h === undefined) {
-    const windows = s.rollups.map((r) => streamRefreshStartSeconds(s, r));
-    horizons.set(s, (h = (windows.length ? Math.min(...windows) : intervalSeconds(s.decl.retention)) - 86_400));
-  }
-  return h;
-}
-// Read by every ingest request: computed once per stream (a declaration does not change).
-const horizons = new WeakMap<Stream, number>();
+export const streamIngestHorizonSeconds = perDeclaration((s: Stream): number => {
+  const windows = s.rollups.map((r) => streamRefreshStartSeconds(s, r));
+  return (windows.length ? Math.min(...windows) : intervalSeconds(s.decl.retention)) - 86_400;
+});
 
 function tableDDL(s: Stream, tier: StorageTier): string[] {
   const cols = ['time timestamptz NOT NULL', ...s.columns.map((c) => `${c.name} ${STREAM_SQL_TYPES[c.type]}${c.required || c.name === s.decl.derivedKey ? ' NOT NULL' : ''}`)];
