@@ -34,6 +34,14 @@ export interface Queryable {
    * outside one): if fn throws, only its work is rolled back and the error rethrown.
    */
   savepoint<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * `COPY … FROM STDIN` with `data` as its whole input (in the statement's format), on this
+   * transaction's connection; resolves once the server has stored every row.
+   * A row the server refuses fails it like a statement (DatabaseQueryError with its SQLSTATE),
+   * and nothing of it is stored. Only on transaction handles of drivers that can (postgres);
+   * absent elsewhere, where callers write with INSERT.
+   */
+  copyFrom?(sql: string, data: Uint8Array): Promise<void>;
 }
 
 export interface Database extends Queryable {
@@ -262,6 +270,7 @@ export abstract class BaseDatabase implements Database {
       queryOne: async <T>(sql: string, params?: readonly unknown[]) => (await tx.query<T>(sql, params)).rows[0] ?? null,
       queryMany: async <T>(sql: string, params?: readonly unknown[]) => (await tx.query<T>(sql, params)).rows,
       exec: (sql: string) => this.timed(sql, () => rawTx.exec(sql)),
+      ...(rawTx.copyFrom ? { copyFrom: (sql: string, data: Uint8Array) => this.timed(sql, () => rawTx.copyFrom!(sql, data)) } : {}),
       savepoint: async <T>(fn: (t: Queryable) => Promise<T>) => {
         try {
           return await rawTx.savepoint(async (rawSp) => {

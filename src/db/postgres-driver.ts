@@ -6,6 +6,7 @@
  * DatabaseUnavailableError (HTTP 503) instead of a hang, and gives poolStats().
  * Lost connections are replaced by postgres.js on the next query.
  */
+import type { Writable } from 'node:stream';
 import postgres from 'postgres';
 import { Semaphore } from '../domain/semaphore.ts';
 import {
@@ -305,7 +306,41 @@ function txHandle(t: postgres.TransactionSql, guard: TxGuard): Queryable {
         const r = await t.savepoint(async (sp) => ({ value: await fn(txHandle(sp, guard)) }));
         return (r as unknown as { value: R }).value;
       }),
+    copyFrom: (q: string, data: Uint8Array) => guarded(guard, () => copyIn(t, q, data)),
   };
+}
+
+/**
+ * COPY … FROM STDIN with `data` as its whole input, through postgres.js's writable. postgres.js
+ * 3.4.9 loses an error the server reports after the data's end (a duplicate key, say): the
+ * writable then neither finishes nor fails, and a transaction around it never ends
+ * (porsager/postgres#1173, fix proposed in #1183). The error still reaches the statement's own
+ * `reject`, which postgres.js calls on every failure, before and after the writable was handed
+ * out; it is watched here, so every failure rejects this call with the server's error, and the
+ * caller's savepoint or transaction rolls back as after any failed statement. The server drops
+ * what it is sent after the error (its protocol), and the connection stays usable.
+ */
+async function copyIn(t: postgres.Sql | postgres.TransactionSql, text: string, data: Uint8Array): Promise<void> {
+  const q = t.unsafe(text) as unknown as { writable(): Promise<Writable>; reject: (err: unknown) => void };
+  const rejectStatement = q.reject;
+  let failed: ((err: unknown) => void) | null = null;
+  let early: unknown = null;
+  q.reject = (err: unknown) => {
+    rejectStatement(err);
+    if (failed) failed(err);
+    else early ??= err;
+  };
+  const w = await q.writable();
+  await new Promise<void>((resolve, reject) => {
+    failed = reject;
+    if (early !== null) {
+      reject(early);
+      return;
+    }
+    w.once('error', reject);
+    w.once('finish', resolve);
+    w.end(data);
+  });
 }
 
 async function runQuery<T>(sql: postgres.Sql | postgres.TransactionSql, text: string, params: readonly unknown[]): Promise<QueryResult<T>> {
