@@ -192,9 +192,8 @@ function general(f: Family, text: string, maxRows: number): General {
 }
 
 /**
- * The batch as PostgreSQL stores it. A number travels as text (String of a parsed number on the
- * general path, the client's own text on the reader's); this reads that text as PostgreSQL does:
- * float8 keeps a negative zero, bigint and integer take digits only.
+ * The batch as the writers see it, numbers compared by value: an integer column must hold whole
+ * numbers (digits only in String()), a negative zero is told apart from zero.
  */
 function asStored(f: Family, b: ColumnBatch): unknown {
   const kind = ['time', ...f.identity.map(() => 'id'), ...f.columns.map((c) => c.type)];
@@ -279,10 +278,15 @@ test('the reader: what it leaves to the general path, one case each', () => {
   ] as const) {
     assert.equal(scan(text, 0, 10, NOW), null, why);
   }
-  // values it writes as the general path would: the declared spelling, the number's value
+  // values as the general path holds them: the declared spelling, t/f, the number JSON.parse reads
   const s = scan(row(',"mode":"primary","flag":true,"small":7.0,"real":-0,"big":12,"pct":1e1'), 0, 10, NOW)!;
   const col = (field: string) => s.batch.arrays[1 + kinds.identity.length + kinds.columns.findIndex((c) => c.field === field)]![0];
-  assert.deepEqual([col('mode'), col('flag'), col('small'), col('real'), col('big'), col('pct')], ['Primary', 't', '7', '0', '12', '10']);
+  assert.deepEqual([col('mode'), col('flag'), col('small'), col('real'), col('big'), col('pct')], ['Primary', 't', 7, -0, 12, 10]);
+  // the writers read the number columns as Float64Arrays, NaN for an absent value
+  const read = s.batch.read!;
+  const at = (field: string) => read[1 + kinds.identity.length + kinds.columns.findIndex((c) => c.field === field)]!;
+  assert.ok(at('real') instanceof Float64Array && at('big') instanceof Float64Array);
+  assert.ok(Number.isNaN(scan(row(',"real":null'), 0, 10, NOW)!.batch.read![1 + kinds.identity.length + kinds.columns.findIndex((c) => c.field === 'real')]![0]));
 });
 
 forEachBackend('PostgreSQL reads a plain decimal as the value JavaScript parses it to', (kind) => {

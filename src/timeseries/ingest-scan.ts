@@ -1,9 +1,9 @@
 /**
  * A one-pass reader of a JSON array of ingest rows, compiled from a family declaration: it reads
- * the body's text straight into the array literals of the UNNEST insert, so the common batch
- * needs no JSON.parse, no row objects, and no number → text conversion (a number's own text is
- * what PostgreSQL reads; one it would read differently is sent as the general path writes it).
- * ADR 0031 says why and what it costs.
+ * the body's text straight into the batch's columns — number columns as Float64Arrays, the
+ * values JSON.parse would read — so the common batch needs no JSON.parse and no row objects, and
+ * a large one goes to the server as a binary COPY with no number → text conversion at all
+ * (ADR 0031 says why the reader exists, ADR 0033 why its numbers are values, not text).
  *
  * It is a fast path, never a second judge. It accepts only what the general path
  * (JSON.parse, the compiled check, Zod, prepareBatch) accepts, and produces the same batch:
@@ -15,7 +15,7 @@
  */
 import type { Family } from './family.ts';
 import { ingestHorizonSeconds } from './ddl.ts';
-import { arrayLiteral, canonicalValues, isoFast, normalizeTimestamp, quotedColumns, serverTime, valueRange, type ColumnBatch, type LatestSample, type NormalizedTime } from './ingest.ts';
+import { canonicalValues, isoFast, normalizeTimestamp, serverTime, valueRange, type ColumnBatch, type LatestSample, type NormalizedTime } from './ingest.ts';
 
 /** Reads a JSON array of rows starting at `pos` (whitespace allowed before it); null → use the general path. */
 export type RowScanner = (text: string, pos: number, maxRows: number, now?: number) => { batch: ColumnBatch; end: number } | null;
@@ -143,24 +143,18 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
   const goodIds = slots.map(() => new Set<string>());
   // The field order of the previous row: rows of one sender list their fields in one order.
   const order: number[] = [];
-  // Which literals quote their elements: the rule arrayLiterals uses (slot index = column index).
-  const quoted = quotedColumns(f);
-  // Per number column, where each row's value is in the text: [start, end), -1 = NULL, ≤ -2 = the
-  // general path's text of the number in `respelled`. Reused by every call (the reader is synchronous);
-  // they grow to the largest batch read, so an idle process keeps only what its senders need.
+  // Per number column, each row's value (NaN: NULL), copied out at the end of a call. Reused by
+  // every call (the reader is synchronous); they grow to the largest batch read, so an idle
+  // process keeps only what its senders need.
   let capacity = 0;
-  const starts: Int32Array[] = slots.map(() => new Int32Array(0));
-  const ends: Int32Array[] = slots.map(() => new Int32Array(0));
+  const values: Float64Array[] = slots.map(() => new Float64Array(0));
   const grow = (rows: number) => {
     const next = Math.min(Math.max(capacity * 2, 256, rows), MAX_ROWS);
     for (let k = 0; k < nSlots; k++) {
       if (slots[k]!.kind !== Kind.Number) continue;
-      const s = new Int32Array(next);
-      const e = new Int32Array(next);
-      s.set(starts[k]!);
-      e.set(ends[k]!);
-      starts[k] = s;
-      ends[k] = e;
+      const v = new Float64Array(next);
+      v.set(values[k]!);
+      values[k] = v;
     }
     capacity = next;
   };
@@ -171,9 +165,8 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
     const oldest = now - horizon * 1000;
     let nowTime: NormalizedTime | null = null; // the server's time, for rows without one (made when first needed)
     const n = text.length;
-    // Number columns stay in the text (starts/ends) and become their literal at the end: no string per value.
+    // Number columns go into `values` (no JS value per number), the others into arrays.
     const arrays: (unknown[] | null)[] = slots.map((s) => (s.kind === Kind.Number ? null : []));
-    const respelled: string[] = [];
     const micros: number[] = [];
     const latestByNode = new Map<string, LatestSample>();
     let minT = Infinity;
@@ -296,24 +289,15 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
         const s = slots[k]!;
         if (s.kind === Kind.Number) {
           if (seen[k] !== stamp || vals[k] === null) {
-            starts[k]![row] = -1;
+            values[k]![row] = NaN;
             continue;
           }
-          const st = numStart[k]!;
-          const en = numEnd[k]!;
           const fastValue = nums[k]!;
-          const x = Number.isNaN(fastValue) ? Number(text.slice(st, en)) : fastValue;
+          // the value JSON.parse reads: numberEnd's when it could compute it exactly, else Number() of the text
+          const x = Number.isNaN(fastValue) ? Number(text.slice(numStart[k]!, numEnd[k]!)) : fastValue;
           if (!Number.isFinite(x) || x < s.min || x > s.max) return null;
           if (s.integer && !Number.isInteger(x)) return null;
-          // The number's own text when PostgreSQL reads it as the value the general path sends
-          // (String(x)): a plain decimal numberEnd computed, not a negative zero. Else String(x).
-          if (!Number.isNaN(fastValue) && !(x === 0 && text.charCodeAt(st) === 45)) {
-            starts[k]![row] = st;
-            ends[k]![row] = en;
-          } else {
-            starts[k]![row] = -2 - respelled.length;
-            respelled.push(String(x));
-          }
+          values[k]![row] = x;
           continue;
         }
         const out = arrays[k]!;
@@ -377,24 +361,13 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
       return null;
     }
     const rows = row;
-    const literals = arrays.map((a, k) => {
-      if (a !== null) return arrayLiteral(a, quoted[k]!);
-      const st = starts[k]!;
-      const en = ends[k]!;
-      const parts = new Array<string>(rows);
-      for (let i = 0; i < rows; i++) {
-        const at = st[i]!;
-        parts[i] = at >= 0 ? text.slice(at, en[i]) : at === -1 ? 'NULL' : respelled[-2 - at]!;
-      }
-      return `{${parts.join(',')}}`;
-    });
-    // The number columns as values only when asked (a group commit merging small batches): read back
-    // from their literals, whose elements are number texts or NULL.
+    const read = arrays.map((a, k) => a ?? values[k]!.slice(0, rows));
+    // `arrays` (number columns as numbers and nulls) only when asked: a group commit merging small batches
     let all: unknown[][] | null = null;
-    const batch = { rows, micros, minTime: minT, maxTime: maxT, latestByNode, literals } as unknown as ColumnBatch;
+    const batch = { rows, micros, minTime: minT, maxTime: maxT, latestByNode, read } as unknown as ColumnBatch;
     Object.defineProperty(batch, 'arrays', {
       enumerable: true,
-      get: () => (all ??= arrays.map((a, k) => a ?? literals[k]!.slice(1, -1).split(',').map((v) => (v === 'NULL' ? null : v)))),
+      get: () => (all ??= read.map((col) => (col instanceof Float64Array ? Array.from(col, (x) => (Number.isNaN(x) ? null : x)) : (col as unknown[])))),
     });
     return { batch, end: p };
   };

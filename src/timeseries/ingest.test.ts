@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachBackend, openDatabase, openMigrated, refreshRollups, type MigratedDatabase, type TestDatabase } from '../../test/support/backends.ts';
 import { testFamilyStorage } from '../../test/support/test-family.ts';
+import type { Database, Queryable } from '../db/database.ts';
 import { migrate } from '../db/migrator.ts';
 import { defineFamily } from './family.ts';
 import { familyDDL } from './ddl.ts';
@@ -67,6 +68,64 @@ forEachBackend('every column type through ingest, rollups and queries', (kind) =
     assert.equal(p.cnt, 2, 'count of non-null');
     assert.equal(p.lo, -2, 'min');
     assert.equal(p.samples, 3);
+  });
+
+  test('a large batch (a binary COPY on the postgres driver) stores exactly what the INSERT of the same rows stores', async () => {
+    // the store on a database whose transactions count their COPYs
+    let copies = 0;
+    const counted = (q: Queryable): Queryable => ({
+      ...q,
+      savepoint: (fn) => q.savepoint((sp) => fn(counted(sp))),
+      ...(q.copyFrom ? { copyFrom: (sql: string, data: Uint8Array) => (copies++, q.copyFrom!(sql, data)) } : {}),
+    });
+    const db = Object.create(t.db) as Database;
+    db.transaction = (fn) => t.db.transaction((tx) => fn(counted(tx)));
+    const counting = new TimeseriesStore({ db, tier: store.tier, families: [probe] });
+
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_000_000;
+    // 600 rows per node: more than DIRECT_SKIP_ROWS, so written under a savepoint without conflict handling
+    const rows = (node: string) =>
+      Array.from({ length: 600 }, (_, i) => ({
+        nodeId: node,
+        // offsets, and fractions beyond microseconds (rounded as PostgreSQL rounds them)
+        timestamp: i % 3 === 0 ? new Date(t0 + i * 1000).toISOString() : i % 3 === 1 ? `${new Date(t0 + i * 1000 + 19_800_000).toISOString().slice(0, 19)}.1234565+05:30` : new Date(t0 + i * 1000).toISOString().replace('Z', '-00:00'),
+        flag: i % 4 === 0 ? null : i % 2 === 0,
+        label: i % 5 === 0 ? null : i % 2 === 0 ? 'a' : 'b',
+        small: i % 7 === 0 ? null : (i * 37) % 1001,
+        big: [0, 1, 2 ** 32, 2 ** 53 - 1, 4_294_967_295, 123_456_789_012][i % 6],
+        real: [-0, 0.1, 1e-7, -999_999.999_999, 1 / 3, 5e-324, null][i % 7],
+        cnt: i,
+        lo: -i / 7,
+      }));
+    // one large batch (COPY where the driver can) and the same rows as small batches (INSERT … ON CONFLICT)
+    assert.equal((await counting.ingest('probe_types', rows('copy'))).inserted, 600);
+    assert.equal(copies, t.db.driver === 'postgres' ? 1 : 0, 'the large batch went as a COPY on the postgres driver only');
+    const small = rows('insert');
+    for (let i = 0; i < small.length; i += 100) assert.equal((await counting.ingest('probe_types', small.slice(i, i + 100))).inserted, 100);
+    assert.equal(copies, t.db.driver === 'postgres' ? 1 : 0, 'small batches are INSERTs');
+    const stored = (node: string) =>
+      t.db.queryMany<Record<string, string | null>>(
+        `SELECT to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS t, flag::text, label, small::text, big::text, real::text, cnt::text, lo::text
+         FROM metrics_probe_types WHERE node_id = $1 ORDER BY time`,
+        [node],
+      );
+    // the same rows read by the body reader (number columns as Float64Arrays), written as one batch
+    const scanned = counting.scanRows('probe_types', JSON.stringify(rows('scan')), 0, 1000);
+    assert.ok(scanned, 'the body reader reads the rows');
+    assert.equal(await t.db.transaction((tx) => counting.writeBatch(counted(tx), 'probe_types', scanned.batch)), 600);
+    assert.equal(copies, t.db.driver === 'postgres' ? 2 : 0);
+    const viaCopy = await stored('copy');
+    assert.equal(viaCopy.length, 600);
+    assert.deepEqual(viaCopy, await stored('insert'));
+    assert.deepEqual(await stored('scan'), viaCopy);
+    // spot values, written out: negative zero as 0, the largest exact bigint, a rounded 7th fractional digit, NULLs
+    assert.deepEqual(viaCopy[0], { t: new Date(t0).toISOString().slice(0, 19) + '.000000', flag: null, label: null, small: null, big: '0', real: '0', cnt: '0', lo: '0' });
+    assert.equal(viaCopy[3]!.big, '9007199254740991');
+    assert.equal(viaCopy[1]!.t, new Date(t0 + 1000).toISOString().slice(0, 19) + '.123456');
+    assert.equal(viaCopy[5]!.real, '5e-324');
+    // a retry of the large batch (COPY refused: 23505) stores nothing twice
+    assert.equal((await counting.ingest('probe_types', rows('copy'))).inserted, 0);
+    assert.equal((await t.db.queryOne<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_probe_types WHERE node_id = 'copy'`))?.n, 600);
   });
 
   test('out-of-range and wrong-typed values are rejected with their paths', async () => {

@@ -1,10 +1,12 @@
 /**
  * Ingest schema and insert SQL derived from a family declaration.
- * One statement per batch (INSERT … SELECT FROM unnest(arrays)), idempotent on
- * (identity, time): a retried batch stores nothing twice.
+ * One statement per batch (INSERT … SELECT FROM unnest(arrays), or a binary COPY for a large
+ * batch where the driver can: write.ts), idempotent on (identity, time): a retried batch stores
+ * nothing twice.
  */
 import { z } from 'zod';
-import { SQL_TYPES, type ColumnDecl, type Family, type FamilyDecl, type IngestRow, camelCase, perDeclaration } from './family.ts';
+import { CopyBinaryWriter } from '../db/copy-binary.ts';
+import { SQL_TYPES, type ColumnDecl, type ColumnType, type Family, type FamilyDecl, type IngestRow, camelCase, perDeclaration } from './family.ts';
 import { ingestHorizonSeconds } from './ddl.ts';
 
 /** '88 days 23 hours' for a number of seconds (whole hours). */
@@ -209,10 +211,19 @@ export interface ColumnBatch {
    */
   latestByNode: Map<string, LatestSample>;
   /**
-   * The insert's parameters (arrayLiterals), when the one-pass body reader built them from the
-   * body's text (ingest-scan.ts); absent otherwise.
+   * The body reader's columns (ingest-scan.ts), in the order of `arrays`: a number column as a
+   * Float64Array of its values (NaN: NULL; a stored value is always finite), any other as its
+   * array. `arrays` is then made from them when first read; the writers read these.
    */
-  literals?: readonly string[];
+  read?: readonly BatchColumn[];
+}
+
+/** A column of a batch: its values by row, or a number column's values with NaN for NULL. */
+export type BatchColumn = readonly unknown[] | Float64Array;
+
+/** The columns the writers read: the body reader's when it made the batch, else `arrays`. */
+export function batchColumns(batch: ColumnBatch): readonly BatchColumn[] {
+  return batch.read ?? batch.arrays;
 }
 
 export interface LatestSample {
@@ -360,6 +371,8 @@ export function insertSQL(f: Family, onConflict = true): string {
 export function arrayLiteral(values: readonly unknown[], quote: boolean): string {
   // Numbers (or their text) with no NULL: the engine's join writes them as String() does.
   if (!quote && !values.includes(null) && !values.includes(undefined)) return `{${values.join(',')}}`;
+  // Texts with nothing to escape and no NULL (node ids, roles): one join, no string per element.
+  if (quote && values.length > 0 && values.every(plainText)) return `{"${values.join('","')}"}`;
   const parts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -368,6 +381,11 @@ export function arrayLiteral(values: readonly unknown[], quote: boolean): string
     else parts[i] = String(v);
   }
   return `{${parts.join(',')}}`;
+}
+
+/** A string that goes between double quotes in an array literal as it is. */
+function plainText(v: unknown): boolean {
+  return typeof v === 'string' && !v.includes('"') && !v.includes('\\');
 }
 
 /**
@@ -380,9 +398,88 @@ export function quotedColumns(f: Family): boolean[] {
 
 /** The insert parameters of a prepared batch (column order of insertSQL). */
 export function arrayLiterals(f: Family, batch: ColumnBatch): readonly string[] {
-  if (batch.literals) return batch.literals;
   const quoted = quotedColumns(f);
-  return batch.arrays.map((col, i) => arrayLiteral(col, quoted[i]!));
+  return batchColumns(batch).map((col, i) => (col instanceof Float64Array ? numberLiteral(col) : arrayLiteral(col, quoted[i]!)));
+}
+
+/** `{1.5,NULL,…}` of a number column read by the body reader (NaN: NULL), each value as String() writes it. */
+function numberLiteral(values: Float64Array): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    parts[i] = Number.isNaN(x) ? 'NULL' : String(x);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+const enum CopyKind {
+  Text,
+  Double,
+  Integer,
+  Bigint,
+  Boolean,
+}
+
+/** A family's binary COPY: its statement and each column's binary form, derived once. */
+const copyPlan = perDeclaration((f: Family) => ({
+  sql: `COPY ${f.table} (${insertColumns(f).join(', ')}) FROM STDIN (FORMAT binary)`,
+  // after the time: identities are text, then the columns by type
+  kinds: [...f.identity.map(() => CopyKind.Text), ...f.columns.map((c) => COPY_KINDS[c.type])],
+}));
+
+const COPY_KINDS: Record<ColumnType, CopyKind> = {
+  text: CopyKind.Text,
+  double: CopyKind.Double,
+  integer: CopyKind.Integer,
+  bigint: CopyKind.Bigint,
+  boolean: CopyKind.Boolean,
+};
+
+/** `COPY <table> (<insertColumns>) FROM STDIN (FORMAT binary)` of the family. */
+export function copySQL(f: Family): string {
+  return copyPlan(f).sql;
+}
+
+/**
+ * A prepared batch in PostgreSQL's binary COPY format (src/db/copy-binary.ts), columns in the
+ * order of insertColumns: the time from `micros` (the instant PostgreSQL stores), every other
+ * value as its type's binary form. The server stores the same values as from the array literals:
+ * a number's literal is its own text or String() of it, and PostgreSQL reads either back to the
+ * same double, which is what is sent here (negative zero as zero, as "0" would store it).
+ */
+export function copyData(f: Family, batch: ColumnBatch): Uint8Array {
+  const { kinds } = copyPlan(f);
+  const cols = batchColumns(batch);
+  const rows = batch.rows;
+  const fields = 1 + kinds.length;
+  const w = new CopyBinaryWriter(rows * (2 + 16 * fields) + 64);
+  // the body reader's number columns apart from the arrays: each read site then sees one kind of column
+  const typed = cols.map((c) => (c instanceof Float64Array ? c : null));
+  const plain = cols.map((c) => (c instanceof Float64Array ? null : c));
+  for (let i = 0; i < rows; i++) {
+    w.row(fields);
+    w.timestamptz(batch.micros[i]!);
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[k]!;
+      const values = typed[k + 1];
+      if (values) {
+        const x = values[i]!;
+        if (Number.isNaN(x)) w.null();
+        else if (kind === CopyKind.Double) w.float8(x);
+        else if (kind === CopyKind.Bigint) w.int8(x);
+        else w.int4(x);
+        continue;
+      }
+      const v = plain[k + 1]![i];
+      if (v === null || v === undefined) w.null();
+      else if (kind === CopyKind.Double) w.float8(v as number);
+      else if (kind === CopyKind.Text) w.text(v as string);
+      else if (kind === CopyKind.Bigint) w.int8(v as number);
+      else if (kind === CopyKind.Integer) w.int4(v as number);
+      else w.bool(v === 't' || v === true);
+    }
+  }
+  return w.finish();
 }
 
 /** Column names in insert order (the COPY benchmark uses the same order). */

@@ -13,7 +13,7 @@ import { PartitionCache } from './partitions.ts';
 import { pendingKeys } from './rollup-source.ts';
 import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAloneSQL } from './write.ts';
 import { compileRowScanner, type RowScanner } from './ingest-scan.ts';
-import { arrayLiterals, compileFastCheck, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
+import { arrayLiterals, compileFastCheck, copyData, copySQL, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
 import { cellsPerPoint, columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
 import { chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
 import type { z } from 'zod';
@@ -204,8 +204,9 @@ export class TimeseriesStore {
     if (batch.rows === 0) return { count: 0, keys: new Set() };
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const sql = returning ? rt.insertReturning : rt.insert;
-    const params = arrayLiterals(f, batch);
-    const res = await insertOnce(tx, sql, params, rt.partitions, batch.rows);
+    // the binary COPY stores rows without returning them: for the writes that need no keys back
+    const copy = returning ? undefined : { sql: copySQL(f), data: () => copyData(f, batch) };
+    const res = await insertOnce(tx, sql, () => arrayLiterals(f, batch), rt.partitions, batch.rows, copy);
     if (res.rowCount > 0) await invalidateBuckets(tx, rt.invalidations, batch.micros);
     await this.touchNodes(tx, f, batch);
     return { count: res.rowCount, keys: returning ? newRowKeys(f, res.rows) : new Set() };

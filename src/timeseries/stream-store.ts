@@ -222,7 +222,7 @@ export class StreamStore {
     const s = rt.stream;
     if (this.tier === 'postgres') await rt.partitions.ensure(tx, batch.minTime, batch.maxTime);
     const params = streamArrayLiterals(s, batch);
-    const res = await insertOnce(tx, rt.insert, params, rt.partitions, batch.rows);
+    const res = await insertOnce(tx, rt.insert, () => params, rt.partitions, batch.rows);
     if (res.rowCount > 0) await invalidateBuckets(tx, rt.invalidations, batch.micros);
     return eventKeys(s, res.rows);
   }

@@ -11,29 +11,43 @@ const FIVE_MIN = 300_000;
 /** Batches up to this many rows are written with `skip` at once (see insertOnce). */
 export const DIRECT_SKIP_ROWS = 500;
 
+/** A batch as a binary COPY (ingest.ts copyData), for drivers that can run one (Queryable.copyFrom). */
+export interface CopyForm {
+  sql: string;
+  data: () => Uint8Array;
+}
+
 /**
- * Stores each row of a batch once. A large batch runs `plain` (an INSERT without conflict
- * handling) under a savepoint, and one that meets stored rows (a retry: 23505) is written
- * again with `skip` (ON CONFLICT DO NOTHING): most batches are new rows, and for thousands
- * of rows the plain form costs the server about a quarter less. A small batch (at most
- * DIRECT_SKIP_ROWS rows: single requests and the group commits of concurrent ones) runs
- * `skip` at once — the savepoint's two extra round trips and its subtransaction cost more
- * than the conflict check saves. A row with no partition (23514: one dropped by retention
- * after it was cached) clears the partition cache before the error is rethrown.
+ * Stores each row of a batch once. A large batch is written without conflict handling under a
+ * savepoint — as a binary COPY (`copy`) where the driver can, else `plain` (an INSERT) — and
+ * one that meets stored rows (a retry: 23505) is written again with `skip` (ON CONFLICT DO
+ * NOTHING): most batches are new rows, and for thousands of rows the plain INSERT costs the
+ * server about a quarter less than `skip`, the binary COPY half of the plain INSERT
+ * (docs/adr/0033-large-batches-by-binary-copy.md). A small batch (at most DIRECT_SKIP_ROWS
+ * rows: single requests and the group commits of concurrent ones) runs `skip` at once — the
+ * savepoint's two extra round trips and its subtransaction cost more than the conflict check
+ * saves. A row with no partition (23514: one dropped by retention after it was cached) clears
+ * the partition cache before the error is rethrown. `params` (the INSERT's) are made only when
+ * an INSERT runs.
  */
 export async function insertOnce(
   tx: Queryable,
   sql: { plain: string; skip: string },
-  params: readonly unknown[],
+  params: () => readonly unknown[],
   partitions: PartitionCache,
   rows: number,
+  copy?: CopyForm,
 ): Promise<QueryResult<Record<string, unknown>>> {
   try {
-    if (rows <= DIRECT_SKIP_ROWS) return await tx.query<Record<string, unknown>>(sql.skip, params);
+    if (rows <= DIRECT_SKIP_ROWS) return await tx.query<Record<string, unknown>>(sql.skip, params());
     try {
-      return await tx.savepoint((sp) => sp.query<Record<string, unknown>>(sql.plain, params));
+      return await tx.savepoint(async (sp) => {
+        if (!copy || !sp.copyFrom) return sp.query<Record<string, unknown>>(sql.plain, params());
+        await sp.copyFrom(copy.sql, copy.data());
+        return { rows: [], rowCount: rows };
+      });
     } catch (err) {
-      if (err instanceof DatabaseQueryError && err.sqlState === '23505') return await tx.query<Record<string, unknown>>(sql.skip, params);
+      if (err instanceof DatabaseQueryError && err.sqlState === '23505') return await tx.query<Record<string, unknown>>(sql.skip, params());
       throw err;
     }
   } catch (err) {
