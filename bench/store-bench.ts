@@ -17,7 +17,7 @@ import { connectDatabase, type EmbeddedPostgresDatabase } from '../src/db/connec
 import { connectionTarget, PostgresDatabase } from '../src/db/postgres-driver.ts';
 import { metricsSystem } from '../src/modules/system-metrics/family.ts';
 import { BUCKET_ORIGIN } from '../src/timeseries/family.ts';
-import { arrayLiterals, insertSQL, type ColumnBatch } from '../src/timeseries/ingest.ts';
+import { arrayLiterals, copyData, copySQL, insertSQL, type ColumnBatch } from '../src/timeseries/ingest.ts';
 import { planQuery } from '../src/timeseries/query.ts';
 import { FAMILIES } from '../src/modules/families.ts';
 import { TimeseriesStore } from '../src/timeseries/store.ts';
@@ -349,10 +349,15 @@ export async function insertBreakdown(open: StoreOpener, rows: readonly SystemRo
   const withConflict = insertSQL(metricsSystem, true);
   const plain = insertSQL(metricsSystem, false);
   const params = prepared.map((b) => arrayLiterals(metricsSystem, b));
+  const copies = prepared.map((b) => copyData(metricsSystem, b));
   const steps: [string, (st: OpenStore, i: number) => Promise<unknown>][] = [
     ['INSERT … SELECT unnest($1..$20) (no ON CONFLICT)', (st, i) => st.db.transaction((tx) => tx.query(plain, params[i]!))],
     ['ON CONFLICT DO NOTHING instead', (st, i) => st.db.transaction((tx) => tx.query(withConflict, params[i]!))],
-    ['+ invalidations + nodes upsert (store.writeBatch)', (st, i) => st.db.transaction((tx) => st.store.writeBatch(tx, 'system', prepared[i]!))],
+    // the postgres driver only (PGlite has no COPY FROM STDIN)
+    ...(probe.db.driver === 'postgres'
+      ? ([['binary COPY instead (what writeBatch sends for a large batch)', (st, i) => st.db.transaction((tx) => tx.copyFrom!(copySQL(metricsSystem), copies[i]!))]] as [string, (st: OpenStore, i: number) => Promise<unknown>][])
+      : []),
+    ['store.writeBatch: its write (a binary COPY on the postgres driver) + invalidations + nodes upsert', (st, i) => st.db.transaction((tx) => st.store.writeBatch(tx, 'system', prepared[i]!))],
   ];
   const out: BreakdownStep[] = [];
   for (const [step, run] of steps) {
