@@ -335,7 +335,8 @@ function eventLines(e: EventResults): Line[] {
       week ? c.latencyMs.p95 <= 100 : null,
     );
   }
-  if (e.http) add('E peak RSS of the server process (E.2–E.4)', `${e.http.memory.vmHwmMiB} MiB (VmHWM)`);
+  // The memory goal holds over the whole bench: this host's peak is held to it as B.5's is.
+  if (e.http) add('E peak RSS of the server process (E.2–E.4)', `${e.http.memory.vmHwmMiB} MiB (VmHWM)`, '', '≤ 300 MB', e.http.memory.vmHwmMiB * 1.048576 <= 300);
   return L;
 }
 
