@@ -577,7 +577,7 @@ async function main(): Promise<void> {
             queryReps: ENV.httpQueryReps,
             rawQueryReps: ENV.httpRawQueryReps,
             authMode: ENV.auth,
-            localServer: false,
+            localServer: true, // the embedded server is a child of the host: its processes' CPU is read from /proc
             queryCaseSeconds: ENV.queryCaseSeconds,
             profilePrefix: prof('http-embedded'),
           },
