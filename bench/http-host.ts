@@ -10,6 +10,7 @@
  * Input: one JSON argument (HostTask). Output: one IPC message (HostResult).
  */
 import { fork } from 'node:child_process';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
@@ -20,7 +21,7 @@ import type { EmailShape } from './lib/email-gen.ts';
 import { STEP_MS, type DataShape } from './lib/gen.ts';
 import { profiled, type ProfileSummary } from './lib/profile.ts';
 import { PgCpuMeter, memoryMiB, nodeCpuSince, round } from './lib/util.ts';
-import type { BatchResult, LoadResult, LoadTask, QueryCase, QueryResult, SingleResult } from './load-worker.ts';
+import type { BatchResult, CaseServerCost, LoadResult, LoadTask, QueryCase, QueryResult, SingleResult } from './load-worker.ts';
 
 export interface HostTask {
   tier: 'server' | 'embedded';
@@ -178,7 +179,7 @@ async function credentials(rt: Runtime, base: string, mode: 'auto' | 'stub'): Pr
   return { token, method: 'STUB authenticator (bench-only; real API-key verification not measured)', ...(note ? { note } : {}) };
 }
 
-function runWorker(task: LoadTask): Promise<LoadResult> {
+function runWorker(task: LoadTask, onCaseMark?: (name: string | null) => void): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(rootPath('bench', 'load-worker.ts'), [JSON.stringify(task)], {
       execArgv: ['--import', 'tsx', '--max-old-space-size=6144'],
@@ -186,20 +187,70 @@ function runWorker(task: LoadTask): Promise<LoadResult> {
     });
     let result: LoadResult | null = null;
     child.on('message', (m) => {
-      result = m as LoadResult;
+      if (m !== null && typeof m === 'object' && 'caseMark' in m) onCaseMark?.((m as { caseMark: string | null }).caseMark);
+      else result = m as LoadResult;
     });
     child.on('error', reject);
     child.on('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with ${code} and no result`))));
   });
 }
 
-async function measured<T>(rt: Runtime, localServer: boolean, run: () => Promise<T>, profileFile: string | null): Promise<{ value: T; phase: PhaseStats }> {
-  let meter: PgCpuMeter | null = null;
-  if (localServer && rt.db.driver === 'postgres') {
-    const r = await rt.db.queryOne<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    meter = r ? new PgCpuMeter(r.pid) : null;
+/** The CPU meter of the database's processes, when they run on this machine. */
+async function pgMeter(rt: Runtime, localServer: boolean): Promise<PgCpuMeter | null> {
+  if (!localServer || rt.db.driver !== 'postgres') return null;
+  const r = await rt.db.queryOne<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const meter = r ? new PgCpuMeter(r.pid) : null;
+  return meter?.available ? meter : null;
+}
+
+/**
+ * What the server spends on each query case's timed requests, between the load worker's case
+ * marks: this process's CPU, its garbage-collection pauses (by their start time) and the
+ * database's CPU. Where a slow request's time goes (GC, Node, PostgreSQL) without a profiler.
+ */
+class CaseCosts {
+  private readonly spans: { name: string; t0: number; t1: number; cpu: NodeJS.CpuUsage; cpuEnd: NodeJS.CpuUsage | null; pg0: Map<number, number> | null; pgCpuMs: number | null }[] = [];
+  private readonly gcs: { start: number; duration: number; major: boolean }[] = [];
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) this.gcs.push({ start: e.startTime, duration: e.duration, major: ((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR });
+  });
+
+  constructor(private readonly meter: PgCpuMeter | null) {
+    this.observer.observe({ entryTypes: ['gc'] });
   }
-  const before = meter?.available ? meter.snapshot() : null;
+
+  mark(name: string | null): void {
+    const open = this.spans.at(-1);
+    if (open && open.cpuEnd === null) {
+      open.t1 = performance.now();
+      open.cpuEnd = process.cpuUsage(open.cpu);
+      if (open.pg0 && this.meter) open.pgCpuMs = Math.round(PgCpuMeter.delta(open.pg0, this.meter.snapshot()) * 1000);
+    }
+    if (name !== null) this.spans.push({ name, t0: performance.now(), t1: Infinity, cpu: process.cpuUsage(), cpuEnd: null, pg0: this.meter?.snapshot() ?? null, pgCpuMs: null });
+  }
+
+  /** Per case name; call after the worker ended (the observer's last entries arrive a tick later). */
+  async results(): Promise<Map<string, CaseServerCost>> {
+    await new Promise((r) => setImmediate(r));
+    this.observer.disconnect();
+    const out = new Map<string, CaseServerCost>();
+    for (const sp of this.spans) {
+      if (sp.cpuEnd === null) continue;
+      const inside = this.gcs.filter((g) => g.start >= sp.t0 && g.start < sp.t1);
+      out.set(sp.name, {
+        nodeCpuMs: Math.round((sp.cpuEnd.user + sp.cpuEnd.system) / 1000),
+        gcPauseMs: round(inside.reduce((a, g) => a + g.duration, 0), 1),
+        majorGcs: inside.filter((g) => g.major).length,
+        pgCpuMs: sp.pgCpuMs,
+      });
+    }
+    return out;
+  }
+}
+
+async function measured<T>(rt: Runtime, localServer: boolean, run: () => Promise<T>, profileFile: string | null): Promise<{ value: T; phase: PhaseStats }> {
+  const meter = await pgMeter(rt, localServer);
+  const before = meter ? meter.snapshot() : null;
   // txid_current() assigns (and so consumes) one transaction id itself.
   const xacts = async () => (rt.db.driver === 'postgres' ? Number((await rt.db.queryOne<{ n: number }>('SELECT txid_current() AS n'))?.n ?? NaN) : NaN);
   const x0 = await xacts();
@@ -250,7 +301,9 @@ function queryCases(shape: DataShape, reps: number, rawReps: number, maxSeconds:
   // the 30-day all-nodes chart at 1 hour, two fields (one answer), columnar
   const chart = new URLSearchParams({ from: new Date(to.getTime() - 30 * 86_400_000).toISOString(), to: to.toISOString(), resolution: '1h', format: 'columns', fields: 'cpuPercent,ramUsedBytes' });
   cases.push({ name: '1h chart 30d all nodes (2 fields)', path: `/api/v1/metrics/system?${chart.toString()}`, reps, maxSeconds });
-  return cases;
+  // BENCH_QUERY_CASES (development): only the cases whose name matches, e.g. to profile one
+  const only = process.env.BENCH_QUERY_CASES;
+  return only ? cases.filter((c) => new RegExp(only).test(c.name)) : cases;
 }
 
 async function storedEvents(rt: Runtime): Promise<number> {
@@ -370,13 +423,16 @@ async function main(): Promise<void> {
     const { rt, base } = await startApp(q);
     const cred = await credentials(rt, base, task.authMode);
     if (out.auth.method === 'none') out.auth = { method: cred.method, ...(cred.note ? { note: cred.note } : {}) };
+    const costs = new CaseCosts(await pgMeter(rt, task.localServer));
     const r = await measured(
       rt,
       task.localServer,
-      () => runWorker({ mode: 'query', base, token: cred.token, cases: queryCases(q.shape, task.queryReps, task.rawQueryReps, task.queryCaseSeconds) }),
+      () => runWorker({ mode: 'query', base, token: cred.token, cases: queryCases(q.shape, task.queryReps, task.rawQueryReps, task.queryCaseSeconds) }, (name) => costs.mark(name)),
       task.profilePrefix && `${task.profilePrefix}-query.cpuprofile`,
     );
-    out.query = { ...(r.value as QueryResult), phase: r.phase, dataset: q.shape };
+    const perCase = await costs.results();
+    const value = r.value as QueryResult;
+    out.query = { ...value, cases: value.cases.map((c) => ({ ...c, ...(perCase.has(c.name) ? { server: perCase.get(c.name)! } : {}) })), phase: r.phase, dataset: q.shape };
     await rt.close();
   }
 

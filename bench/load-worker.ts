@@ -69,6 +69,24 @@ export interface QueryCaseResult {
   responseKiB: number;
   latencyMs: LatencySummary | null;
   error?: string;
+  /** What the server spent on the timed requests of this case (filled in by the host). */
+  server?: CaseServerCost;
+}
+
+/** The server's costs over one query case's timed requests, in total (divide by latencyMs.n). */
+export interface CaseServerCost {
+  /** CPU of the server's Node process (its main thread and V8's helper threads). */
+  nodeCpuMs: number;
+  /** Pauses of the main thread for garbage collection (PerformanceObserver 'gc' entries); incremental marking steps are not among them. */
+  gcPauseMs: number;
+  majorGcs: number;
+  /** CPU of every PostgreSQL process (null when the server is not on this machine). */
+  pgCpuMs: number | null;
+}
+
+/** Tells the host which case's timed requests run now (null: none), so it can count what they cost it. */
+function markCase(name: string | null): Promise<void> {
+  return new Promise((resolve) => (process.send ? process.send({ caseMark: name }, () => resolve()) : resolve()));
 }
 
 export interface QueryResult {
@@ -277,6 +295,7 @@ async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<Query
     // (format=columns: `series` with one `time` array each)
     const answer = JSON.parse(first.body.toString()) as { resolution: string; points?: unknown[]; buckets?: unknown[]; series?: { time: unknown[] }[] };
     const lat: number[] = [];
+    await markCase(c.name);
     const started = performance.now();
     for (let i = 0; i < c.reps && (i < 3 || performance.now() - started < c.maxSeconds * 1000); i++) {
       const s = performance.now();
@@ -284,6 +303,7 @@ async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<Query
       lat.push(performance.now() - s);
       if (r.status !== 200) throw new Error(`${c.name}: HTTP ${r.status} on repetition ${i}`);
     }
+    await markCase(null);
     const points = answer.series ? answer.series.reduce((a, x) => a + x.time.length, 0) : (answer.points ?? answer.buckets ?? []).length;
     cases.push({ ...base, resolution: answer.resolution, points, latencyMs: summarize(lat) });
   }

@@ -257,9 +257,14 @@ function tableLines(tierName: string, t: TierResults, embedded: boolean): Line[]
           add(`B.4 ${c.name}`, `refused: HTTP ${c.status} ${(c.error ?? '').split(':')[0]}`);
           continue;
         }
+        // what the server spent per timed request: where a p95 above its p50 went
+        const n = Math.max(1, c.latencyMs.n);
+        const cost = c.server
+          ? `; per request: Opsdeck ${round(c.server.nodeCpuMs / n, 1)} ms CPU, GC pauses ${round(c.server.gcPauseMs / n, 1)} ms (${c.server.majorGcs} mark-compacts in ${c.latencyMs.n} requests)${c.server.pgCpuMs === null ? '' : `, PostgreSQL ${round(c.server.pgCpuMs / n, 1)} ms CPU`}`
+          : '';
         add(
           `B.4 ${c.name} → ${c.resolution} (${fmt(c.points ?? 0)} pts, ${fmt(c.responseKiB)} KiB)`,
-          `p50 ${c.latencyMs.p50} / p95 ${c.latencyMs.p95} ms`,
+          `p50 ${c.latencyMs.p50} / p95 ${c.latencyMs.p95} ms${cost}`,
           '',
           auto ? 'p95 ≤ 50 ms' : chart ? 'p95 ≤ 200 ms' : '',
           auto ? c.latencyMs.p95 <= 50 : chart ? c.latencyMs.p95 <= 200 : null,
