@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chunked, primed } from './answer.ts';
+import { chunked, grouped, primed } from './answer.ts';
 
 test('an answer ended before its first read still ends what it primed (the cursor behind it)', async () => {
   const events: string[] = [];
@@ -29,4 +29,23 @@ test('a primed answer yields its first chunk, then the rest; errors before the f
     throw new Error('refused before the first chunk');
   })();
   await assert.rejects(primed(chunked(failing, 1000)), /refused before the first chunk/);
+});
+
+test('chunks are not joined past 96 Ki characters: a piece that would go past is passed on as it is', async () => {
+  const a = 'a'.repeat(60_000);
+  const b = 'b'.repeat(60_000);
+  const big = 'c'.repeat(200_000);
+  const out: string[] = [];
+  for await (const c of chunked((async function* () {
+    yield* [a, b, '[', big, ']'];
+  })(), 64 * 1024)) out.push(c);
+  // a and b together (120,000) would pass 98,304: a goes alone; b and '[' are still under 65,536, then big alone
+  assert.deepEqual(out.map((c) => c.length), [60_000, 60_001, 200_000, 1]);
+  assert.equal(out.join(''), `${a}${b}[${big}]`);
+});
+
+test('grouped joins consecutive pieces up to a size; a longer piece stays alone, in order', () => {
+  assert.deepEqual(grouped(['ab', 'cd', 'e', 'fghijk', 'l', 'm'], 5), ['abcde', 'fghijk', 'lm']);
+  assert.deepEqual(grouped(['abcdef'], 5), ['abcdef']);
+  assert.deepEqual(grouped([], 5), []);
 });

@@ -15,7 +15,7 @@ import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAlone
 import { compileRowScanner, type RowScanner } from './ingest-scan.ts';
 import { arrayLiterals, compileFastCheck, copyData, copySQL, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
 import { cellsPerPoint, columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
-import { chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
+import { chunked, columnsText, CURSOR_BATCH_ROWS, grouped, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
 import type { z } from 'zod';
 
 /**
@@ -362,7 +362,10 @@ export class TimeseriesStore {
     const plan = plans[0]!;
     const head: AnswerHead = { family: f.key, resolution: plan.resolution, requestedResolution: plan.requested, from: q.from.toISOString(), to: q.to.toISOString() };
     // Every part's statement starts now (each on its connection); the first batch of each says how many rows it read.
-    const its = plans.map((p) => this.db.cursor<{ s: string; total: number | string }>(columnsSQL(f, p), p.params, 64)[Symbol.asyncIterator]());
+    type Row = Record<string, string> & { total: number | string };
+    const statements = plans.map((p) => columnsSQL(f, p));
+    const pieces = statements[0]!.pieces;
+    const its = plans.map((p, k) => this.db.cursor<Row>(statements[k]!.sql, p.params, 64)[Symbol.asyncIterator]());
     const closeAll = () => Promise.all(its.map((it) => it.return?.()));
     const firsts = await Promise.allSettled(its.map((it) => it.next()));
     const failed = firsts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -370,7 +373,7 @@ export class TimeseriesStore {
       await closeAll();
       throw failed.reason;
     }
-    const heads = firsts.map((r) => (r as PromiseFulfilledResult<IteratorResult<{ s: string; total: number | string }[]>>).value);
+    const heads = firsts.map((r) => (r as PromiseFulfilledResult<IteratorResult<Row[]>>).value);
     const read = heads.reduce((n, h) => n + (h.done || h.value.length === 0 ? 0 : Number(h.value[0]!.total)), 0);
     if (read > plan.rowLimit) {
       await closeAll();
@@ -383,8 +386,16 @@ export class TimeseriesStore {
         for (let k = 0; k < its.length; k++) {
           const first = heads[k]!;
           if (first.done) continue;
-          for (const r of first.value) yield `${n++ === 0 ? '' : ','}${r.s}`;
-          for (let b = await its[k]!.next(); !b.done; b = await its[k]!.next()) for (const r of b.value) yield `${n++ === 0 ? '' : ','}${r.s}`;
+          // a series' texts joined only up to V8's regular string size (see columnsSQL)
+          for (let rows: Row[] | null = first.value; rows !== null; ) {
+            for (const r of rows) {
+              const texts = pieces.map((c) => r[c]!);
+              if (n++ > 0) texts[0] = `,${texts[0]}`;
+              for (const g of grouped(texts)) yield g;
+            }
+            const b = await its[k]!.next();
+            rows = b.done ? null : b.value;
+          }
         }
         yield `],"truncated":false}`;
       } finally {
