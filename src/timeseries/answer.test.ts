@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chunked, grouped, primed } from './answer.ts';
+import { chunked, primed } from './answer.ts';
 
 test('an answer ended before its first read still ends what it primed (the cursor behind it)', async () => {
   const events: string[] = [];
@@ -42,10 +42,4 @@ test('chunks are not joined past 96 Ki characters: a piece that would go past is
   // a and b together (120,000) would pass 98,304: a goes alone; b and '[' are still under 65,536, then big alone
   assert.deepEqual(out.map((c) => c.length), [60_000, 60_001, 200_000, 1]);
   assert.equal(out.join(''), `${a}${b}[${big}]`);
-});
-
-test('grouped joins consecutive pieces up to a size; a longer piece stays alone, in order', () => {
-  assert.deepEqual(grouped(['ab', 'cd', 'e', 'fghijk', 'l', 'm'], 5), ['abcde', 'fghijk', 'lm']);
-  assert.deepEqual(grouped(['abcdef'], 5), ['abcdef']);
-  assert.deepEqual(grouped([], 5), []);
 });

@@ -195,29 +195,7 @@ export async function* columnsText(f: Family, plan: QueryPlan, head: AnswerHead,
  * The most characters a chunk joins: under V8's regular object size (~128 KiB), above which a
  * string is allocated in fresh pages (~20 times the cost per byte here).
  */
-export const MAX_JOINED_CHARS = 96 * 1024;
-
-/**
- * Consecutive pieces joined into strings of at most `maxChars` characters (a longer piece
- * stays alone): one string per group instead of one generator step per piece, where a series
- * of small arrays is many pieces.
- */
-export function grouped(pieces: readonly string[], maxChars = MAX_JOINED_CHARS): string[] {
-  const out: string[] = [];
-  let from = 0;
-  let size = 0;
-  for (let i = 0; i < pieces.length; i++) {
-    const n = pieces[i]!.length;
-    if (i > from && size + n > maxChars) {
-      out.push(i - from === 1 ? pieces[from]! : pieces.slice(from, i).join(''));
-      from = i;
-      size = 0;
-    }
-    size += n;
-  }
-  if (pieces.length > from) out.push(pieces.length - from === 1 ? pieces[from]! : pieces.slice(from).join(''));
-  return out;
-}
+const MAX_JOINED_CHARS = 96 * 1024;
 
 /**
  * Joins pieces of text into chunks of at least `chunkChars` characters (the last one may be

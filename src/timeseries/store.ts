@@ -15,7 +15,7 @@ import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAlone
 import { compileRowScanner, type RowScanner } from './ingest-scan.ts';
 import { arrayLiterals, compileFastCheck, copyData, copySQL, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
 import { cellsPerPoint, columnsSQL, DEFAULT_LIMITS, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
-import { chunked, columnsText, CURSOR_BATCH_ROWS, grouped, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
+import { chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
 import type { z } from 'zod';
 
 /**
@@ -386,12 +386,11 @@ export class TimeseriesStore {
         for (let k = 0; k < its.length; k++) {
           const first = heads[k]!;
           if (first.done) continue;
-          // a series' texts joined only up to V8's regular string size (see columnsSQL)
+          // a series' texts as they came, each its own string (see columnsSQL); chunked joins them
           for (let rows: Row[] | null = first.value; rows !== null; ) {
             for (const r of rows) {
-              const texts = pieces.map((c) => r[c]!);
-              if (n++ > 0) texts[0] = `,${texts[0]}`;
-              for (const g of grouped(texts)) yield g;
+              if (n++ > 0) yield ',';
+              for (const c of pieces) yield r[c]!;
             }
             const b = await its[k]!.next();
             rows = b.done ? null : b.value;
