@@ -298,6 +298,10 @@ function queryCases(shape: DataShape, reps: number, rawReps: number, maxSeconds:
       }
     }
   }
+  // 30 days of one node raw, every page (an answer holds 20,000 rows of every field): what
+  // reading the range raw costs, the other side of the rollups' speed-up
+  const one = cases.find((c) => c.name === 'raw 30d one node');
+  if (one) cases.push({ ...one, name: 'raw 30d one node, every page', allPages: true });
   // the 30-day all-nodes chart at 1 hour, two fields (one answer), columnar
   const chart = new URLSearchParams({ from: new Date(to.getTime() - 30 * 86_400_000).toISOString(), to: to.toISOString(), resolution: '1h', format: 'columns', fields: 'cpuPercent,ramUsedBytes' });
   cases.push({ name: '1h chart 30d all nodes (2 fields)', path: `/api/v1/metrics/system?${chart.toString()}`, reps, maxSeconds });

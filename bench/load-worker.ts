@@ -26,6 +26,8 @@ export interface QueryCase {
   reps: number;
   /** Stop repeating after this long (but run at least 3 repetitions). */
   maxSeconds: number;
+  /** A repetition reads every page of the answer (following `next` as `cursor`): its time is all of them together. */
+  allPages?: boolean;
 }
 
 export interface BatchResult {
@@ -69,6 +71,8 @@ export interface QueryCaseResult {
   responseKiB: number;
   latencyMs: LatencySummary | null;
   error?: string;
+  /** Pages read per repetition (cases that read every page). */
+  pages?: number;
   /** What the server spent on the timed requests of this case (filled in by the host). */
   server?: CaseServerCost;
 }
@@ -276,14 +280,28 @@ const EMPTY = Buffer.alloc(0);
 async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<QueryResult> {
   const client = makeClient(t.base, t.token, 1);
   const cases: QueryCaseResult[] = [];
+  // A case's request, or every page of its answer one after the other (the last page's status).
+  const read = async (c: QueryCase): Promise<{ status: number; body: Buffer; pages: number; bytes: number; answers: Buffer[] }> => {
+    const answers: Buffer[] = [];
+    let bytes = 0;
+    for (let path = c.path; ; ) {
+      const r = await client.send('GET', path);
+      bytes += r.body.length;
+      answers.push(r.body);
+      if (!c.allPages || r.status !== 200) return { status: r.status, body: r.body, pages: answers.length, bytes, answers };
+      const next = (JSON.parse(r.body.toString()) as { next?: string }).next;
+      if (next === undefined) return { status: r.status, body: r.body, pages: answers.length, bytes, answers };
+      path = `${c.path}&cursor=${encodeURIComponent(next)}`;
+    }
+  };
   for (const c of t.cases) {
     // One warm-up request (also tells whether the query is allowed), then `reps` timed requests one at a time.
-    const first = await client.send('GET', c.path);
-    const base = { name: c.name, path: c.path, status: first.status, responseKiB: Math.round(first.body.length / 1024) };
-    if (first.status !== 200) {
-      let error = first.body.toString().slice(0, 300);
+    const warm = await read(c);
+    const base = { name: c.name, path: c.path, status: warm.status, responseKiB: Math.round(warm.bytes / 1024), ...(c.allPages ? { pages: warm.pages } : {}) };
+    if (warm.status !== 200) {
+      let error = warm.body.toString().slice(0, 300);
       try {
-        const p = JSON.parse(first.body.toString()) as { code?: string; detail?: string };
+        const p = JSON.parse(warm.body.toString()) as { code?: string; detail?: string };
         error = `${p.code ?? ''}: ${p.detail ?? ''}`;
       } catch {
         /* not JSON */
@@ -293,18 +311,19 @@ async function queryLoad(t: Extract<LoadTask, { mode: 'query' }>): Promise<Query
     }
     // metrics answers carry `points`, event-stream stats answers `buckets`
     // (format=columns: `series` with one `time` array each)
-    const answer = JSON.parse(first.body.toString()) as { resolution: string; points?: unknown[]; buckets?: unknown[]; series?: { time: unknown[] }[] };
+    const answers = warm.answers.map((b) => JSON.parse(b.toString()) as { resolution: string; points?: unknown[]; buckets?: unknown[]; series?: { time: unknown[] }[] });
+    const answer = answers[0]!;
     const lat: number[] = [];
     await markCase(c.name);
     const started = performance.now();
     for (let i = 0; i < c.reps && (i < 3 || performance.now() - started < c.maxSeconds * 1000); i++) {
       const s = performance.now();
-      const r = await client.send('GET', c.path);
+      const r = await read(c);
       lat.push(performance.now() - s);
       if (r.status !== 200) throw new Error(`${c.name}: HTTP ${r.status} on repetition ${i}`);
     }
     await markCase(null);
-    const points = answer.series ? answer.series.reduce((a, x) => a + x.time.length, 0) : (answer.points ?? answer.buckets ?? []).length;
+    const points = answers.reduce((n, a) => n + (a.series ? a.series.reduce((k, x) => k + x.time.length, 0) : (a.points ?? a.buckets ?? []).length), 0);
     cases.push({ ...base, resolution: answer.resolution, points, latencyMs: summarize(lat) });
   }
   client.close();

@@ -260,10 +260,10 @@ function tableLines(tierName: string, t: TierResults, embedded: boolean): Line[]
         // what the server spent per timed request: where a p95 above its p50 went
         const n = Math.max(1, c.latencyMs.n);
         const cost = c.server
-          ? `; per request: Opsdeck ${round(c.server.nodeCpuMs / n, 1)} ms CPU, GC pauses ${round(c.server.gcPauseMs / n, 1)} ms (${c.server.majorGcs} mark-compacts in ${c.latencyMs.n} requests)${c.server.pgCpuMs === null ? '' : `, PostgreSQL ${round(c.server.pgCpuMs / n, 1)} ms CPU`}`
+          ? `; per ${c.pages === undefined ? 'request' : 'repetition'}: Opsdeck ${round(c.server.nodeCpuMs / n, 1)} ms CPU, GC pauses ${round(c.server.gcPauseMs / n, 1)} ms (${c.server.majorGcs} mark-compacts in ${c.latencyMs.n} requests)${c.server.pgCpuMs === null ? '' : `, PostgreSQL ${round(c.server.pgCpuMs / n, 1)} ms CPU`}`
           : '';
         add(
-          `B.4 ${c.name} → ${c.resolution} (${fmt(c.points ?? 0)} pts, ${fmt(c.responseKiB)} KiB)`,
+          `B.4 ${c.name} → ${c.resolution} (${fmt(c.points ?? 0)} pts${c.pages === undefined ? '' : ` in ${c.pages} answers`}, ${fmt(c.responseKiB)} KiB)`,
           `p50 ${c.latencyMs.p50} / p95 ${c.latencyMs.p95} ms${cost}`,
           '',
           auto ? 'p95 ≤ 50 ms' : chart ? 'p95 ≤ 200 ms' : '',
@@ -271,10 +271,11 @@ function tableLines(tierName: string, t: TierResults, embedded: boolean): Line[]
         );
       }
       const a = h.query.cases.find((c) => c.name === 'auto 30d one node');
-      const r = h.query.cases.find((c) => c.name === 'raw 30d one node');
+      // the same 30 days read raw: every page (one answer holds 20,000 of its 172,800 rows)
+      const r = h.query.cases.find((c) => c.name === 'raw 30d one node, every page');
       if (a?.latencyMs && r?.latencyMs) {
         const x = round(r.latencyMs.p50 / a.latencyMs.p50, 1);
-        add('B.4 30d one node: raw p50 / auto p50', `${x}×`, '', '≥ 20×', x >= 20);
+        add('B.4 30d one node: raw (every page) p50 / auto p50', `${x}×`, '', '≥ 20×', x >= 20);
       }
     }
     add('B.5 peak RSS of the server process (items 2–4)', `${h.memory.vmHwmMiB} MiB (VmHWM)`, '', '≤ 300 MB', h.memory.vmHwmMiB * 1.048576 <= 300);

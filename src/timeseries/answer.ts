@@ -93,7 +93,8 @@ function json(v: unknown): string {
 export const headText = (h: AnswerHead): string =>
   `{"family":${json(h.family)},"resolution":${json(h.resolution)},"requestedResolution":${json(h.requestedResolution)},"from":${json(h.from)},"to":${json(h.to)}`;
 
-const tailText = (cont: Continuation) => `,"truncated":${cont.next === undefined ? 'false' : `true,"next":${json(cont.next)}`}}`;
+/** The answer's text after its points or series: `,truncated, next?}`. */
+export const tailText = (cont: Continuation) => `,"truncated":${cont.next === undefined ? 'false' : `true,"next":${json(cont.next)}`}}`;
 
 /**
  * The row form: `{family, resolution, requestedResolution, from, to, points: [{timestamp,

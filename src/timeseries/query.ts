@@ -299,12 +299,65 @@ export interface ColumnsStatement {
  * of a large chart's time). The texts stay apart because a JavaScript string over V8's
  * regular object size (~128 KiB) is allocated in fresh pages: a 250-KB series decoded whole
  * cost ~4.4 ns per byte here, in pieces ~0.2 (and it fed the collector's old generation).
- * It answers only when nothing is cut: when `total` exceeds the plan's row limit the caller
- * falls back to the row-by-row path, which knows where the answer continues (`next`).
+ * This statement answers only when nothing is cut: when `total` exceeds the plan's row limit
+ * the caller runs cutColumnsSQL's instead, which also says where the answer continues.
  * Times are epoch milliseconds rounded down, as the row path's JavaScript dates are; numbers
  * are PostgreSQL's shortest exact text of the same doubles.
  */
 export function columnsSQL(f: Family, plan: QueryPlan): ColumnsStatement {
+  const { columns, pieces } = seriesColumns(f, plan);
+  const ids = f.identity;
+  const sql = `WITH q AS (\n${plan.sql}\n)\nSELECT ${columns.map((c, k) => `${c} AS ${pieces[k]}`).join(',\n  ')},
+  (sum(count(*)) OVER ())::bigint AS total
+FROM q GROUP BY ${ids.join(', ')} ORDER BY ${ids.join(', ')}`;
+  return { sql, pieces };
+}
+
+/** The statement of an answer the row limit cuts (cutColumnsSQL) and the columns it answers in. */
+export interface CutColumnsStatement extends ColumnsStatement {
+  /** Columns of the first row not returned, on every row (null when nothing is cut): its identity values, then its time (epoch ms). */
+  next: readonly string[];
+  /** The rows the plan reads (`n`, at most its row limit + 1): asked only when `sql` answers no row. */
+  countSQL: string;
+}
+
+/**
+ * The columnar answer of a plan that the row limit may cut, built by the database: the same
+ * series text as columnsSQL, of the rows the row-by-row path (answer.ts limitRows) returns,
+ * and where the answer continues. The plan reads one row more than its limit; when that row
+ * exists it is the first row not returned, and the rows of its series in its millisecond
+ * (answer times have millisecond precision; a continuation reads (identity, time) ≥ that)
+ * are left to the continuation too. Every row carries that row's identity and millisecond
+ * (`next`, null when nothing is cut), floored as the answer's times are. No row at all
+ * means an empty range or every row held back (`countSQL` tells them apart).
+ */
+export function cutColumnsSQL(f: Family, plan: QueryPlan): CutColumnsStatement {
+  const { columns, pieces } = seriesColumns(f, plan);
+  const ids = f.identity;
+  const next = [...ids.map((_, k) => `n${k}`), 'nt'];
+  const limit = plan.rowLimit;
+  // r: the plan's rows numbered in their order (already sorted by the plan: no second sort);
+  // x: the first row not returned; a: the series of the rows returned.
+  const sql = `WITH r AS (
+  SELECT q.*, row_number() OVER (ORDER BY ${[...ids, 't'].map((c) => `q.${c}`).join(', ')}) AS rn
+  FROM (\n${plan.sql}\n) q
+),
+x AS (SELECT ${ids.join(', ')}, t FROM r WHERE rn = ${limit + 1}),
+a AS (
+  SELECT ${ids.join(', ')}, ${columns.map((c, k) => `${c} AS ${pieces[k]}`).join(',\n  ')}
+  FROM r
+  WHERE rn <= ${limit}
+    AND NOT EXISTS (SELECT 1 FROM x WHERE ${ids.map((c) => `x.${c} = r.${c}`).join(' AND ')} AND r.t >= date_trunc('milliseconds', x.t))
+  GROUP BY ${ids.join(', ')}
+)
+SELECT ${pieces.join(', ')},
+  ${ids.map((c, k) => `(SELECT ${c} FROM x) AS ${next[k]}`).join(', ')}, (SELECT floor(extract(epoch FROM t) * 1000)::bigint FROM x) AS nt
+FROM a ORDER BY ${ids.join(', ')}`;
+  return { sql, pieces, next, countSQL: `SELECT count(*)::bigint AS n FROM (\n${plan.sql}\n) q` };
+}
+
+/** The expressions of a series' text (one per array, each with the constant text before it) and their column names. */
+function seriesColumns(f: Family, plan: QueryPlan): { columns: string[]; pieces: string[] } {
   const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
   const agg = (expr: string) => `coalesce(json_agg(${expr} ORDER BY t)::text, '[]')`;
   // The pieces of a series' text in order: constant text as JS strings, SQL expressions as { sql }.
@@ -332,10 +385,5 @@ export function columnsSQL(f: Family, plan: QueryPlan): ColumnsStatement {
     }
   }
   if (text) columns[columns.length - 1] = `concat(${columns[columns.length - 1]}, ${lit(text)})`;
-  const pieces = columns.map((_, k) => `s${k}`);
-  const ids = f.identity;
-  const sql = `WITH q AS (\n${plan.sql}\n)\nSELECT ${columns.map((c, k) => `${c} AS ${pieces[k]}`).join(',\n  ')},
-  (sum(count(*)) OVER ())::bigint AS total
-FROM q GROUP BY ${ids.join(', ')} ORDER BY ${ids.join(', ')}`;
-  return { sql, pieces };
+  return { columns, pieces: columns.map((_, k) => `s${k}`) };
 }
