@@ -359,7 +359,9 @@ FROM a ORDER BY ${ids.join(', ')}`;
 /** The expressions of a series' text (one per array, each with the constant text before it) and their column names. */
 function seriesColumns(f: Family, plan: QueryPlan): { columns: string[]; pieces: string[] } {
   const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  const agg = (expr: string) => `coalesce(json_agg(${expr} ORDER BY t)::text, '[]')`;
+  // array_to_json writes `[1,2]` where json_agg writes `[1, 2]`: ~7 % fewer bytes for the same
+  // work in the database (docs/performance.md)
+  const agg = (expr: string) => `coalesce(array_to_json(array_agg(${expr} ORDER BY t))::text, '[]')`;
   // The pieces of a series' text in order: constant text as JS strings, SQL expressions as { sql }.
   const parts: (string | { sql: string })[] = ['{"identity":{'];
   f.identity.forEach((c, k) => parts.push(`${k === 0 ? '' : ','}${JSON.stringify(f.identityFields[k]!)}:`, { sql: `to_json(${c})::text` }));
