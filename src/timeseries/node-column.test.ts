@@ -172,8 +172,12 @@ test("a batch's latest sample per node comes from the node column; a family with
 });
 
 /** Whole 5-minute bucket k+2 back from now: each database test writes and reads its own bucket. */
+// Slots are counted from one 5-minute boundary taken once: computed per test, a boundary passing
+// between two tests gave one test's slot 1 the other's slot 0 (their rows met in one query).
+const SLOT_BASE = Math.floor(Date.now() / 300_000) * 300_000;
+
 function slot(k: number) {
-  const t = Math.floor(Date.now() / 300_000) * 300_000 - (k + 2) * 300_000;
+  const t = SLOT_BASE - (k + 2) * 300_000;
   return { from: new Date(t), to: new Date(t + 300_000), at: (s: number) => new Date(t + s * 1000).toISOString() };
 }
 
