@@ -40,6 +40,19 @@ export interface AnswerHead {
 
 const timeOf = (r: QueryRow) => (r.t as Date).getTime();
 
+/** A page that could hold only rows of one series in one millisecond (which go to the continuation): refused. */
+export const sameMillisecondError = (plan: QueryPlan) =>
+  new QueryError('TOO_MANY_POINTS', `more than ${plan.rowLimit} rows of one series share one millisecond; select fewer fields`, { maxPoints: plan.rowLimit });
+
+/** The answer's fields before its rows, for a plan and the query it answers. */
+export const answerHead = (family: string, plan: QueryPlan, q: { from: Date; to: Date }): AnswerHead => ({
+  family,
+  resolution: plan.resolution,
+  requestedResolution: plan.requested,
+  from: q.from.toISOString(),
+  to: q.to.toISOString(),
+});
+
 /**
  * Applies the answer's row limit to rows in series-major order (the plan's SQL reads one row
  * more than the limit). When that extra row exists it is the first row not returned: `next`
@@ -60,9 +73,7 @@ export async function* limitRows(f: Family, plan: QueryPlan, batches: AsyncItera
       if (seen === plan.rowLimit) {
         if (pending.length > 0 && !sameKey(pending[0]!, r)) out.push(...pending);
         released += out.length;
-        if (released === 0) {
-          throw new QueryError('TOO_MANY_POINTS', `more than ${plan.rowLimit} rows of one series share one millisecond; select fewer fields`, { maxPoints: plan.rowLimit });
-        }
+        if (released === 0) throw sameMillisecondError(plan);
         if (out.length > 0) yield out;
         cont.next = encodeCursor({ resolution: plan.resolution, identity: ids.map((i) => String(r[i])), time: timeOf(r) });
         return;

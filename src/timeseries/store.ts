@@ -15,7 +15,7 @@ import { DIRECT_SKIP_ROWS, insertOnce, invalidateBuckets, writeAlone, writeAlone
 import { compileRowScanner, type RowScanner } from './ingest-scan.ts';
 import { arrayLiterals, compileFastCheck, copyData, copySQL, ingestRowSchema, insertColumns, insertSQL, prepareBatch, type ColumnBatch, type LatestSample, type ValidateOptions } from './ingest.ts';
 import { cellsPerPoint, columnsSQL, cutColumnsSQL, DEFAULT_LIMITS, encodeCursor, nodeFilterColumn, planQuery, QueryError, type QueryLimits, type QueryPlan, type RangeQuery, type SeriesPart } from './query.ts';
-import { chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, tailText, type AnswerFormat, type AnswerHead, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
+import { answerHead, chunked, columnsText, CURSOR_BATCH_ROWS, headText, limitRows, primed, rowsText, sameMillisecondError, tailText, type AnswerFormat, type AnswerText, type Continuation, type QueryRow } from './answer.ts';
 import type { z } from 'zod';
 
 /**
@@ -91,6 +91,25 @@ interface FamilyRuntime {
  * a second statement's planning and connection cost about as much as it saves (docs/performance.md).
  */
 export const SPLIT_MIN_CELLS = 100_000;
+
+/**
+ * The series of a database-built columnar answer as they come from its cursor, from the batch
+ * already read on: `,` between series, each series' texts as their own strings (see
+ * columnsSQL; chunked joins them). `before` series were written ahead of these; returns the
+ * count after them.
+ */
+async function* seriesTexts(rows: readonly Record<string, string | null>[], rest: AsyncIterator<readonly Record<string, string | null>[]>, pieces: readonly string[], before: number): AsyncGenerator<string, number> {
+  let n = before;
+  for (let batch: readonly Record<string, string | null>[] | null = rows; batch !== null; ) {
+    for (const r of batch) {
+      if (n++ > 0) yield ',';
+      for (const c of pieces) yield r[c]!;
+    }
+    const b = await rest.next();
+    batch = b.done ? null : b.value;
+  }
+  return n;
+}
 
 export class TimeseriesStore {
   readonly db: Database;
@@ -304,7 +323,7 @@ export class TimeseriesStore {
     const { f, plan } = planned ?? (await this.planFor(key, q));
     const cont: Continuation = {};
     const rows = limitRows(f, plan, this.db.cursor<QueryRow>(plan.sql, plan.params, CURSOR_BATCH_ROWS), cont);
-    const head: AnswerHead = { family: f.key, resolution: plan.resolution, requestedResolution: plan.requested, from: q.from.toISOString(), to: q.to.toISOString() };
+    const head = answerHead(f.key, plan, q);
     return { f, plan, cont, rows, head };
   }
 
@@ -364,7 +383,7 @@ export class TimeseriesStore {
    */
   private async columnsFromDatabase(f: Family, plans: readonly QueryPlan[], q: RangeQuery): Promise<AnswerText | null> {
     const plan = plans[0]!;
-    const head: AnswerHead = { family: f.key, resolution: plan.resolution, requestedResolution: plan.requested, from: q.from.toISOString(), to: q.to.toISOString() };
+    const head = answerHead(f.key, plan, q);
     // Every part's statement starts now (each on its connection); the first batch of each says how many rows it read.
     type Row = Record<string, string> & { total: number | string };
     const statements = plans.map((p) => columnsSQL(f, p));
@@ -390,17 +409,9 @@ export class TimeseriesStore {
         for (let k = 0; k < its.length; k++) {
           const first = heads[k]!;
           if (first.done) continue;
-          // a series' texts as they came, each its own string (see columnsSQL); chunked joins them
-          for (let rows: Row[] | null = first.value; rows !== null; ) {
-            for (const r of rows) {
-              if (n++ > 0) yield ',';
-              for (const c of pieces) yield r[c]!;
-            }
-            const b = await its[k]!.next();
-            rows = b.done ? null : b.value;
-          }
+          n = yield* seriesTexts(first.value, its[k]!, pieces, n);
         }
-        yield `],"truncated":false}`;
+        yield `]${tailText({})}`;
       } finally {
         await closeAll();
       }
@@ -413,7 +424,7 @@ export class TimeseriesStore {
    * (cutColumnsSQL): the rows the row-by-row path returns, and `next` where it continues.
    */
   private async cutColumnsFromDatabase(f: Family, plan: QueryPlan, q: RangeQuery): Promise<AnswerText> {
-    const head: AnswerHead = { family: f.key, resolution: plan.resolution, requestedResolution: plan.requested, from: q.from.toISOString(), to: q.to.toISOString() };
+    const head = answerHead(f.key, plan, q);
     const statement = cutColumnsSQL(f, plan);
     const { pieces } = statement;
     const it = this.db.cursor<Record<string, string | null>>(statement.sql, plan.params, 64)[Symbol.asyncIterator]();
@@ -430,7 +441,7 @@ export class TimeseriesStore {
       await it.return?.();
       const read = await this.db.queryOne<{ n: string | number }>(statement.countSQL, plan.params);
       if (Number(read?.n ?? 0) > plan.rowLimit) {
-        throw new QueryError('TOO_MANY_POINTS', `more than ${plan.rowLimit} rows of one series share one millisecond; select fewer fields`, { maxPoints: plan.rowLimit });
+        throw sameMillisecondError(plan);
       }
     }
     const cont: Continuation = {};
@@ -441,15 +452,7 @@ export class TimeseriesStore {
     async function* text(): AsyncGenerator<string> {
       try {
         yield `${headText(head)},"series":[`;
-        let n = 0;
-        for (let rows = first.done ? null : first.value; rows !== null; ) {
-          for (const r of rows) {
-            if (n++ > 0) yield ',';
-            for (const c of pieces) yield r[c]!;
-          }
-          const b = await it.next();
-          rows = b.done ? null : b.value;
-        }
+        if (!first.done) yield* seriesTexts(first.value, it, pieces, 0);
         yield `]${tailText(cont)}`;
       } finally {
         await it.return?.();
