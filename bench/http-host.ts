@@ -43,6 +43,12 @@ export interface HostTask {
   profilePrefix: string | null;
   /** email_events (E.2–E.4): ingest into a fresh database, stats queries over a loaded, rolled-up week. */
   events?: HostEventsTask | null;
+  /**
+   * Stop just before item 2 and just after it until the parent says go on (see `pause`): the parent
+   * runs raw COPY of the same rows (and the peer) there, so item 2 is compared with a COPY measured
+   * next to it rather than minutes before, when this shared machine may have run at another speed.
+   */
+  pauseAroundBatch?: boolean;
 }
 
 export interface HostEventsTask {
@@ -85,6 +91,19 @@ export interface HostResult {
 
 const ADMIN_PASSWORD = `bench-${randomBytes(9).toString('hex')}`;
 const JWT_SECRET = randomBytes(32).toString('hex');
+
+/** Tells the parent this host is at `name` and waits until the parent answers `{ resume: name }`. The app stays up, idle. */
+function pause(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      if ((m as { resume?: string } | null)?.resume !== name) return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+    process.send!({ pause: name });
+  });
+}
 
 let phasePeak = 0;
 let overallPeak = 0;
@@ -395,11 +414,13 @@ async function main(): Promise<void> {
     out.auth = { method: cred.method, ...(cred.note ? { note: cred.note } : {}) };
     if (task.batch) {
       const b = task.batch;
+      if (task.pauseAroundBatch) await pause('before-batch');
       const r = await measured(rt, task.localServer, () =>
         runWorker({ mode: 'batch', base, token: cred.token, shape: b.shape, rows: b.rows, batchRows: b.batchRows, connections: b.connections }),
         task.profilePrefix && `${task.profilePrefix}-batch.cpuprofile`,
       );
       out.batch = { ...(r.value as BatchResult), storedRows: await storedRows(rt), phase: r.phase };
+      if (task.pauseAroundBatch) await pause('after-batch');
     }
     if (task.single) {
       const s = task.single;
