@@ -26,6 +26,7 @@ import type { Authenticator } from '../domain/access.ts';
 import { authorize, describeAccess, type Access } from './access.ts';
 import { Metrics } from './metrics.ts';
 import { BodyBudget, bodyReservation } from './body-budget.ts';
+import { bodyText } from './encoding.ts';
 import { HttpError, mapError, problemSchema, toProblem, type MappedError } from './problem.ts';
 import { lazyChildLoggerFactory, RequestLogController } from './request-logger.ts';
 import type { SecretBox } from '../crypto/secrets.ts';
@@ -312,8 +313,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   // Fastify's own JSON parser (prototype-poisoning checks, empty-body error), behind a nesting-depth check.
   const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : bodyText(body);
     const scanBody = req.routeOptions.config?.scanBody;
     if (scanBody) {
       let scanned: unknown = null;

@@ -1,3 +1,5 @@
+import { isAscii } from 'node:buffer';
+
 /**
  * Content-coding negotiation (RFC 9110 §12.5.3): whether a request's Accept-Encoding takes a
  * coding, by name or through `*`, and not refused with q=0. Used by every answer Opsdeck
@@ -12,4 +14,15 @@ export function acceptsEncoding(header: string | string[] | undefined, coding: '
     const q = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
     return q === undefined || Number(q.slice(2)) > 0;
   });
+}
+
+/**
+ * A request body's text, exactly as UTF-8 decoding gives it. A body of ASCII bytes only (every
+ * metric and event batch in practice) is decoded as Latin-1, which maps those bytes to the same
+ * characters: V8 copies them into a one-byte string, where its UTF-8 decoder took about twice
+ * as long (~12 ms of a 2.3 MB, 5,000-row batch in the bench's profile). Any other body goes
+ * through the UTF-8 decoder, invalid sequences becoming U+FFFD as before.
+ */
+export function bodyText(body: Buffer): string {
+  return isAscii(body) ? body.toString('latin1') : body.toString('utf8');
 }
