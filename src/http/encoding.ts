@@ -19,9 +19,10 @@ export function acceptsEncoding(header: string | string[] | undefined, coding: '
 /**
  * A request body's text, exactly as UTF-8 decoding gives it. A body of ASCII bytes only (every
  * metric and event batch in practice) is decoded as Latin-1, which maps those bytes to the same
- * characters: V8 copies them into a one-byte string, where its UTF-8 decoder took about twice
- * as long (~12 ms of a 2.3 MB, 5,000-row batch in the bench's profile). Any other body goes
- * through the UTF-8 decoder, invalid sequences becoming U+FFFD as before.
+ * characters. Over ~1 MB Node makes that an external string, one copy outside V8's heap; the
+ * UTF-8 decoder's string went to fresh pages of V8's large-object space instead (~13 ms of a
+ * 2.3 MB, 5,000-row batch in the bench's profile, against ~1 ms now; docs/performance.md). Any
+ * other body goes through the UTF-8 decoder, invalid sequences becoming U+FFFD as before.
  */
 export function bodyText(body: Buffer): string {
   return isAscii(body) ? body.toString('latin1') : body.toString('utf8');
