@@ -1,4 +1,4 @@
-/** Accept-Encoding negotiation, cases written from RFC 9110 §12.5.3. */
+/** Accept-Encoding negotiation (cases written from RFC 9110 §12.5.3) and request bodies' text. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { acceptsEncoding, bodyText } from './encoding.ts';

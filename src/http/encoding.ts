@@ -1,5 +1,7 @@
 import { isAscii } from 'node:buffer';
 
+// Text encodings at the HTTP edge: content-coding negotiation and a request body's characters.
+
 /**
  * Content-coding negotiation (RFC 9110 §12.5.3): whether a request's Accept-Encoding takes a
  * coding, by name or through `*`, and not refused with q=0. Used by every answer Opsdeck
