@@ -104,11 +104,12 @@ export const MAX_JSON_DEPTH = 128;
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * A route's own reader of its JSON body text, tried before JSON.parse: the body it returns is
-     * validated by the route's schema as a parsed one would be; null → the general JSON parser.
-     * It must accept only text the general parser accepts (metrics ingest: ingest-scan.ts).
+     * A route's own reader of its JSON body, tried on the body's bytes before they are decoded
+     * and parsed: the body it returns is validated by the route's schema as a parsed one would be;
+     * null → the general JSON parser. It must accept only bodies the general parser accepts, and
+     * read them as it would (metrics ingest: ingest-scan.ts).
      */
-    scanBody?: (text: string, req: FastifyRequest) => unknown;
+    scanBody?: (body: Buffer, req: FastifyRequest) => unknown;
   }
 }
 
@@ -313,13 +314,13 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   // Fastify's own JSON parser (prototype-poisoning checks, empty-body error), behind a nesting-depth check.
   const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : bodyText(body);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
+    const body = typeof raw === 'string' ? Buffer.from(raw) : raw;
     const scanBody = req.routeOptions.config?.scanBody;
     if (scanBody) {
       let scanned: unknown = null;
       try {
-        scanned = scanBody(text, req);
+        scanned = scanBody(body, req);
       } catch (err) {
         // a fast path must never cost a request: the general parser decides
         req.log.warn({ err }, 'the route body reader failed; parsing the body instead');
@@ -329,6 +330,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
         return;
       }
     }
+    const text = bodyText(body);
     if (jsonNestingExceeds(text, MAX_JSON_DEPTH)) {
       done(new HttpError(400, 'JSON_TOO_DEEP', `the JSON body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`), undefined);
       return;

@@ -228,11 +228,11 @@ for (const f of [kinds, metricsSystem as unknown as Family]) {
       const base = bodyText(f, r, 1 + Math.floor(r() * 5));
       const text = n % 3 === 0 ? mutate(base, r) : base;
       const g = general(f, text, 5);
-      const s = scan(text, 0, 5, NOW);
+      const s = scan(Buffer.from(text), 0, 5, NOW);
       if (s !== null) {
         scanned++;
         assert.equal(g.ok, true, `the reader accepted what the general path refuses:\n${text}`);
-        assert.equal(s.end, text.trimEnd().length, 'the reader ends after the array');
+        assert.equal(s.end, Buffer.byteLength(text.trimEnd()), 'the reader ends after the array (a byte offset)');
         assert.deepEqual(asStored(f, s.batch), asStored(f, (g as { batch: ColumnBatch }).batch), `different batch for:\n${text}`);
       } else if (g.ok) {
         leftAlone++;
@@ -253,7 +253,7 @@ test('a batch larger than any read before: the same batch as the general path (t
   for (const rows of [3, 700, 3000]) {
     const text = bodyText(kinds, r, rows, false);
     const g = general(kinds, text, 10_000);
-    const s = scan(text, 0, 10_000, NOW);
+    const s = scan(Buffer.from(text), 0, 10_000, NOW);
     assert.ok(g.ok && s !== null, `${rows} rows: both paths read it`);
     assert.deepEqual(asStored(kinds, s.batch), asStored(kinds, g.batch), `${rows} rows`);
   }
@@ -262,7 +262,7 @@ test('a batch larger than any read before: the same batch as the general path (t
 test('the reader: what it leaves to the general path, one case each', () => {
   const scan = compileRowScanner(kinds);
   const row = (extra: string) => `[{"timestamp":"2026-11-30T11:00:00Z","nodeId":"mx-1","disk":"sda"${extra}}]`;
-  assert.notEqual(scan(row(',"real":1.5'), 0, 10, NOW), null, 'the plain row is read');
+  assert.notEqual(scan(Buffer.from(row(',"real":1.5')), 0, 10, NOW), null, 'the plain row is read');
   for (const [why, text] of [
     ['an escape in a string', row(',"note":"a\\"b"')],
     ['a repeated field', row(',"real":1,"real":2')],
@@ -276,17 +276,51 @@ test('the reader: what it leaves to the general path, one case each', () => {
     ['an empty batch', '[]'],
     ['one row, not an array', row('').slice(1, -1)],
   ] as const) {
-    assert.equal(scan(text, 0, 10, NOW), null, why);
+    assert.equal(scan(Buffer.from(text), 0, 10, NOW), null, why);
   }
   // values as the general path holds them: the declared spelling, t/f, the number JSON.parse reads
-  const s = scan(row(',"mode":"primary","flag":true,"small":7.0,"real":-0,"big":12,"pct":1e1'), 0, 10, NOW)!;
+  const s = scan(Buffer.from(row(',"mode":"primary","flag":true,"small":7.0,"real":-0,"big":12,"pct":1e1')), 0, 10, NOW)!;
   const col = (field: string) => s.batch.arrays[1 + kinds.identity.length + kinds.columns.findIndex((c) => c.field === field)]![0];
   assert.deepEqual([col('mode'), col('flag'), col('small'), col('real'), col('big'), col('pct')], ['Primary', 't', 7, -0, 12, 10]);
   // the writers read the number columns as Float64Arrays, NaN for an absent value
   const read = s.batch.read!;
   const at = (field: string) => read[1 + kinds.identity.length + kinds.columns.findIndex((c) => c.field === field)]!;
   assert.ok(at('real') instanceof Float64Array && at('big') instanceof Float64Array);
-  assert.ok(Number.isNaN(scan(row(',"real":null'), 0, 10, NOW)!.batch.read![1 + kinds.identity.length + kinds.columns.findIndex((c) => c.field === 'real')]![0]));
+  assert.ok(Number.isNaN(scan(Buffer.from(row(',"real":null')), 0, 10, NOW)!.batch.read![1 + kinds.identity.length + kinds.columns.findIndex((c) => c.field === 'real')]![0]));
+});
+
+test('the reader reads bytes: UTF-8 text, invalid bytes, every cut-off prefix, values with the same hash', () => {
+  const scan = compileRowScanner(kinds);
+  const row = (node: string, note: string) => `{"timestamp":"2026-11-30T11:00:00Z","nodeId":"${node}","disk":"sda","note":"${note}","real":1.5}`;
+  const same = (body: Buffer, why: string) => {
+    const s = scan(body, 0, 10, NOW);
+    assert.ok(s !== null, `${why}: read`);
+    // the HTTP layer decodes a body that is not all ASCII as UTF-8 (invalid bytes become U+FFFD)
+    const g = general(kinds, body.toString('utf8'), 10);
+    assert.ok(g.ok, why);
+    assert.deepEqual(asStored(kinds, s.batch), asStored(kinds, g.batch), why);
+    return s.batch;
+  };
+  const note = (b: ColumnBatch, i: number) => b.arrays[1 + kinds.identity.length + kinds.columns.findIndex((c) => c.field === 'note')]![i];
+  assert.equal(note(same(Buffer.from(`[${row('mx-1', 'ünïcødé €')}]`), 'multi-byte characters'), 0), 'ünïcødé €');
+  // bytes that are not UTF-8: a lone continuation byte, a cut sequence before the closing quote, a Latin-1 é
+  const withBytes = (node: string, bytes: number[]) => {
+    const [before, after] = row(node, '@').split('@');
+    return Buffer.concat([Buffer.from(before!), Buffer.from(bytes), Buffer.from(after!)]);
+  };
+  const bad = Buffer.concat([Buffer.from('['), withBytes('mx-1', [0x61, 0x80, 0x41, 0xe2, 0x82]), Buffer.from(','), withBytes('mx-2', [0x63, 0x61, 0x66, 0xe9]), Buffer.from(']')]);
+  const b = same(bad, 'invalid UTF-8');
+  assert.equal(note(b, 0), 'a\ufffdA\ufffd');
+  assert.equal(note(b, 1), 'caf\ufffd');
+  // "Aa" and "BB" have the same hash of their bytes (31·65 + 97 = 31·66 + 66): still two values
+  const twins = same(Buffer.from(`[${row('Aa-1', 'Aa')},${row('BB-1', 'BB')},${row('Aa-1', 'BB')},${row('BB-1', 'Aa')}]`), 'values with one hash');
+  assert.deepEqual([0, 1, 2, 3].map((i) => [twins.arrays[1]![i], note(twins, i)]), [['Aa-1', 'Aa'], ['BB-1', 'BB'], ['Aa-1', 'BB'], ['BB-1', 'Aa']]);
+  // every prefix of a body is refused (no row is half-read, nothing reads past the end)
+  const whole = Buffer.from(`[${row('mx-1', 'x')},${row('mx-2', 'ü')}]`);
+  for (let cut = 0; cut < whole.length; cut++) assert.equal(scan(whole.subarray(0, cut), 0, 10, NOW), null, `cut at ${cut}`);
+  // a body that starts past offset 0 of its memory (a slice of a larger buffer) reads the same
+  const inside = Buffer.concat([Buffer.from('xyz'), whole]).subarray(3);
+  assert.deepEqual(asStored(kinds, scan(inside, 0, 10, NOW)!.batch), asStored(kinds, scan(Buffer.from(whole), 0, 10, NOW)!.batch));
 });
 
 forEachBackend('PostgreSQL reads a plain decimal as the value JavaScript parses it to', (kind) => {

@@ -1,6 +1,6 @@
 /**
  * A one-pass reader of a JSON array of ingest rows, compiled from a family declaration: it reads
- * the body's text straight into the batch's columns — number columns as Float64Arrays, the
+ * the body's bytes straight into the batch's columns — number columns as Float64Arrays, the
  * values JSON.parse would read — so the common batch needs no JSON.parse and no row objects, and
  * a large one goes to the server as a binary COPY with no number → text conversion at all
  * (ADR 0031 says why the reader exists, ADR 0033 why its numbers are values, not text).
@@ -12,13 +12,19 @@
  * makes it answer null, and the caller runs the general path, which stores the batch or
  * explains what is wrong. `ingest-scan.test.ts` checks both claims against the general path
  * on generated and mutated bodies.
+ *
+ * It reads bytes, not a decoded string: the body is never turned into text when the reader takes
+ * it, and a byte is one array load where a character of a string is a dispatch on the string's
+ * kind. The JSON syntax is all ASCII, so it is read byte by byte; the text of a string value is
+ * decoded as UTF-8 where it has a byte past ASCII (its bytes end at a quote, which no multi-byte
+ * sequence holds, so that decoding gives what decoding the whole body gives), else as Latin-1.
  */
 import type { Family } from './family.ts';
 import { ingestHorizonSeconds } from './ddl.ts';
 import { canonicalValues, isoFast, normalizeTimestamp, serverTime, valueRange, type ColumnBatch, type LatestSample, type NormalizedTime } from './ingest.ts';
 
 /** Reads a JSON array of rows starting at `pos` (whitespace allowed before it); null → use the general path. */
-export type RowScanner = (text: string, pos: number, maxRows: number, now?: number) => { batch: ColumnBatch; end: number } | null;
+export type RowScanner = (body: Buffer, pos: number, maxRows: number, now?: number) => { batch: ColumnBatch; end: number } | null;
 
 const enum Kind {
   Time,
@@ -59,30 +65,62 @@ let scannedNumber = NaN;
 let scannedPoint = false;
 
 /** The first position at or after p that is not JSON whitespace. */
-export function skipWs(text: string, p: number, n: number): number {
+export function skipWs(b: Uint8Array, p: number, n: number): number {
   while (p < n) {
-    const c = text.charCodeAt(p);
+    const c = b[p]!;
     if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
     p++;
   }
   return p;
 }
 
+/** Whether the string stringEnd last found has a byte past ASCII, and a hash of its bytes. */
+let stringWide = false;
+let stringHash = 0;
+
 /** The closing quote of the string opening at p; -1 when it has an escape or a control character, or does not end. */
-function stringEnd(text: string, p: number, n: number): number {
+function stringEnd(b: Uint8Array, p: number, n: number): number {
+  let wide = 0;
+  let h = 0;
   for (let i = p + 1; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) return i;
+    const c = b[i]!;
+    if (c === 34) {
+      stringWide = wide !== 0;
+      stringHash = h;
+      return i;
+    }
     if (c === 92 || c < 32) return -1;
+    wide |= c & 0x80;
+    h = (Math.imul(h, 31) + c) | 0;
   }
   return -1;
 }
 
+/** The text of bytes [a, e) of a string without escapes: UTF-8 when `wide`, else ASCII (read as Latin-1). */
+export function stringText(b: Buffer, a: number, e: number, wide: boolean): string {
+  return b.toString(wide ? 'utf8' : 'latin1', a, e);
+}
+
+/** Whether the ASCII string s is bytes [a, e). */
+function sameText(s: string, b: Uint8Array, a: number, e: number): boolean {
+  if (s.length !== e - a) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== b[a + i]) return false;
+  return true;
+}
+
+/** Whether bytes [p, p + word.length) are the ASCII word. */
+export function bytesAre(b: Uint8Array, p: number, word: string): boolean {
+  const len = word.length;
+  if (p + len > b.length) return false;
+  for (let i = 0; i < len; i++) if (b[p + i] !== word.charCodeAt(i)) return false;
+  return true;
+}
+
 /** The end of the JSON number at p (its grammar exactly), its value in scannedNumber; -1 when there is none. */
-function numberEnd(text: string, p: number): number {
-  const negative = text.charCodeAt(p) === 45;
+function numberEnd(b: Uint8Array, p: number): number {
+  const negative = b[p]! === 45;
   if (negative) p++;
-  let c = text.charCodeAt(p);
+  let c = b[p]!;
   let m = 0;
   let digits = 0;
   let fraction = 0;
@@ -91,28 +129,28 @@ function numberEnd(text: string, p: number): number {
     do {
       m = m * 10 + (c - 48);
       digits++;
-      c = text.charCodeAt(++p);
+      c = b[++p]!;
     } while (c >= 48 && c <= 57);
   } else return -1;
-  if (text.charCodeAt(p) === 46) {
-    c = text.charCodeAt(++p);
+  if (b[p]! === 46) {
+    c = b[++p]!;
     if (!(c >= 48 && c <= 57)) return -1;
     do {
       m = m * 10 + (c - 48);
       if (m !== 0) digits++;
       fraction++;
-      c = text.charCodeAt(++p);
+      c = b[++p]!;
     } while (c >= 48 && c <= 57);
   }
   scannedNumber = digits <= 15 && fraction <= 22 ? (negative ? -m : m) / POW10[fraction]! : NaN;
   scannedPoint = fraction > 0;
-  c = text.charCodeAt(p);
+  c = b[p]!;
   if (c === 101 || c === 69) {
     scannedNumber = NaN;
-    c = text.charCodeAt(++p);
-    if (c === 43 || c === 45) c = text.charCodeAt(++p);
+    c = b[++p]!;
+    if (c === 43 || c === 45) c = b[++p]!;
     if (!(c >= 48 && c <= 57)) return -1;
-    do c = text.charCodeAt(++p);
+    do c = b[++p]!;
     while (c >= 48 && c <= 57);
   }
   return p;
@@ -133,7 +171,13 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
     else slots.push({ ...base, field: c.field, kind: Kind.Number, integer: c.type !== 'double', ...valueRange(c) });
   }
   const bySlotName = new Map(slots.map((s, i) => [s.field, i]));
-  const nameCodes = slots.map((s) => Array.from(s.field, (ch) => ch.charCodeAt(0)));
+  // Each field name with its closing quote, as the little-endian 32-bit words of its bytes and
+  // the bytes after the last whole word: compared a word at a time.
+  const names = slots.map((s) => {
+    const bytes = Buffer.from(`${s.field}"`, 'utf8');
+    const whole = bytes.length >> 2;
+    return { length: bytes.length, words: Int32Array.from({ length: whole }, (_, w) => bytes.readInt32LE(w * 4)), tail: bytes.subarray(whole * 4) };
+  });
   const nSlots = slots.length;
   const nodeSlot = f.nodeField === null ? -1 : bySlotName.get(f.nodeField)!;
   const roleSlot = f.decl.roleColumn ? (bySlotName.get(f.columns.find((c) => c.name === f.decl.roleColumn)!.field) ?? -1) : -1;
@@ -143,6 +187,19 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
   const goodIds = slots.map(() => new Set<string>());
   // The field order of the previous row: rows of one sender list their fields in one order.
   const order: number[] = [];
+  // The ASCII string values read recently, by a hash of their bytes: a batch repeats the same
+  // times, node ids and labels, so most values are found here, with no string made and their
+  // hash (for the Sets and Maps below) computed once.
+  const strings = new Map<number, string>();
+  const known = (b: Buffer, a: number, e: number, hash: number): string => {
+    const key = (hash ^ Math.imul(e - a, 0x9e3779b1)) | 0;
+    const s = strings.get(key);
+    if (s !== undefined && sameText(s, b, a, e)) return s;
+    const made = stringText(b, a, e, false);
+    if (strings.size >= 4096) strings.clear();
+    strings.set(key, made);
+    return made;
+  };
   // Per number column, each row's value (NaN: NULL), copied out at the end of a call. Reused by
   // every call (the reader is synchronous); they grow to the largest batch read, so an idle
   // process keeps only what its senders need.
@@ -159,12 +216,13 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
     capacity = next;
   };
 
-  return (text, start, maxRows, nowArg) => {
+  return (b, start, maxRows, nowArg) => {
     const now = nowArg ?? Date.now();
     const maxTime = now + maxFutureMs;
     const oldest = now - horizon * 1000;
     let nowTime: NormalizedTime | null = null; // the server's time, for rows without one (made when first needed)
-    const n = text.length;
+    const n = b.length;
+    const view = new DataView(b.buffer, b.byteOffset, n);
     // Number columns go into `values` (no JS value per number), the others into arrays.
     const arrays: (unknown[] | null)[] = slots.map((s) => (s.kind === Kind.Number ? null : []));
     const micros: number[] = [];
@@ -184,35 +242,47 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
     let p = start;
     let c = 0;
     let e = 0;
-    p = skipWs(text, p, n);
-    if (text.charCodeAt(p) !== 91) return null;
-    p = skipWs(text, p + 1, n);
-    if (text.charCodeAt(p) === 93) return null; // an empty batch: the general path answers it
+    p = skipWs(b, p, n);
+    if (b[p]! !== 91) return null;
+    p = skipWs(b, p + 1, n);
+    if (b[p]! === 93) return null; // an empty batch: the general path answers it
     let row = 0;
     for (;;) {
       // ---- one row object ----
       if (row >= maxRows || row >= MAX_ROWS) return null;
       if (row >= capacity) grow(row + 1);
-      if (text.charCodeAt(p) !== 123) return null;
-      p = skipWs(text, p + 1, n);
+      if (b[p]! !== 123) return null;
+      p = skipWs(b, p + 1, n);
       const stamp = row + 1;
-      if (text.charCodeAt(p) !== 125) {
+      if (b[p]! !== 125) {
         for (let ordinal = 0; ; ordinal++) {
-          if (text.charCodeAt(p) !== 34) return null;
+          if (b[p]! !== 34) return null;
           // the field name: the previous row's field at this place, else a lookup
           let slot = order[ordinal] ?? -1;
           if (slot >= 0) {
-            const codes = nameCodes[slot]!;
-            const len = codes.length;
-            let i = 0;
-            while (i < len && text.charCodeAt(p + 1 + i) === codes[i]) i++;
-            if (i === len && text.charCodeAt(p + 1 + len) === 34) p += len + 2;
+            const name = names[slot]!;
+            const q = p + 1;
+            let same = q + name.length <= n;
+            if (same) {
+              const words = name.words;
+              const nw = words.length;
+              for (let w = 0; w < nw; w++) {
+                if (view.getInt32(q + 4 * w, true) !== words[w]) {
+                  same = false;
+                  break;
+                }
+              }
+              const tail = name.tail;
+              const at = q + 4 * nw;
+              for (let i = 0; same && i < tail.length; i++) same = b[at + i] === tail[i];
+            }
+            if (same) p = q + name.length;
             else slot = -1;
           }
           if (slot < 0) {
-            e = stringEnd(text, p, n);
+            e = stringEnd(b, p, n);
             if (e < 0) return null;
-            const name = text.slice(p + 1, e);
+            const name = stringText(b, p + 1, e, stringWide);
             p = e + 1;
             const found = bySlotName.get(name);
             if (found === undefined) return null;
@@ -221,18 +291,18 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
           }
           if (seen[slot] === stamp) return null; // a repeated field: JSON.parse keeps the last, leave it to it
           seen[slot] = stamp;
-          p = skipWs(text, p, n);
-          if (text.charCodeAt(p) !== 58) return null;
-          p = skipWs(text, p + 1, n);
-          c = text.charCodeAt(p);
+          p = skipWs(b, p, n);
+          if (b[p]! !== 58) return null;
+          p = skipWs(b, p + 1, n);
+          c = b[p]!;
           const s = slots[slot]!;
           if (c === 110) {
             // null: absent for every column; refused for time and identities by the general path
-            if (!text.startsWith('null', p) || s.kind === Kind.Time || s.kind === Kind.Identity) return null;
+            if (!bytesAre(b, p, 'null') || s.kind === Kind.Time || s.kind === Kind.Identity) return null;
             p += 4;
             vals[slot] = null;
           } else if (s.kind === Kind.Number) {
-            e = numberEnd(text, p);
+            e = numberEnd(b, p);
             if (e < 0) return null;
             vals[slot] = undefined;
             numStart[slot] = p;
@@ -240,24 +310,24 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
             nums[slot] = s.integer && scannedPoint ? NaN : scannedNumber;
             p = e;
           } else if (s.kind === Kind.Bool) {
-            if (c === 116 && text.startsWith('true', p)) {
+            if (c === 116 && bytesAre(b, p, 'true')) {
               p += 4;
               vals[slot] = 't';
-            } else if (c === 102 && text.startsWith('false', p)) {
+            } else if (c === 102 && bytesAre(b, p, 'false')) {
               p += 5;
               vals[slot] = 'f';
             } else return null;
           } else {
             if (c !== 34) return null;
-            e = stringEnd(text, p, n);
+            e = stringEnd(b, p, n);
             if (e < 0) return null;
-            vals[slot] = text.slice(p + 1, e);
+            vals[slot] = stringWide ? stringText(b, p + 1, e, true) : known(b, p + 1, e, stringHash);
             p = e + 1;
           }
-          p = skipWs(text, p, n);
-          c = text.charCodeAt(p);
+          p = skipWs(b, p, n);
+          c = b[p]!;
           if (c === 44) {
-            p = skipWs(text, p + 1, n);
+            p = skipWs(b, p + 1, n);
             continue;
           }
           if (c === 125) break;
@@ -294,7 +364,7 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
           }
           const fastValue = nums[k]!;
           // the value JSON.parse reads: numberEnd's when it could compute it exactly, else Number() of the text
-          const x = Number.isNaN(fastValue) ? Number(text.slice(numStart[k]!, numEnd[k]!)) : fastValue;
+          const x = Number.isNaN(fastValue) ? Number(stringText(b, numStart[k]!, numEnd[k]!, false)) : fastValue;
           if (!Number.isFinite(x) || x < s.min || x > s.max) return null;
           if (s.integer && !Number.isInteger(x)) return null;
           values[k]![row] = x;
@@ -348,10 +418,10 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
         }
       }
       row++;
-      p = skipWs(text, p, n);
-      c = text.charCodeAt(p);
+      p = skipWs(b, p, n);
+      c = b[p]!;
       if (c === 44) {
-        p = skipWs(text, p + 1, n);
+        p = skipWs(b, p + 1, n);
         continue;
       }
       if (c === 93) {

@@ -110,7 +110,7 @@ forEachBackend('every column type through ingest, rollups and queries', (kind) =
         [node],
       );
     // the same rows read by the body reader (number columns as Float64Arrays), written as one batch
-    const scanned = counting.scanRows('probe_types', JSON.stringify(rows('scan')), 0, 1000);
+    const scanned = counting.scanRows('probe_types', Buffer.from(JSON.stringify(rows('scan'))), 0, 1000);
     assert.ok(scanned, 'the body reader reads the rows');
     assert.equal(await t.db.transaction((tx) => counting.writeBatch(counted(tx), 'probe_types', scanned.batch)), 600);
     assert.equal(copies, t.db.driver === 'postgres' ? 2 : 0);

@@ -179,13 +179,13 @@ export class TimeseriesStore {
   }
 
   /**
-   * The batch of a JSON array of the family's rows in `text` at `pos`, read without JSON.parse
-   * (compileRowScanner); null when the family is unknown or the text is anything but a batch the
-   * general path (JSON.parse, then prepare) would accept as it is — then use that path.
+   * The batch of a JSON array of the family's rows in `body` (UTF-8 bytes) at `pos`, read without
+   * JSON.parse (compileRowScanner); null when the family is unknown or the body is anything but a
+   * batch the general path (JSON.parse, then prepare) would accept as it is — then use that path.
    */
-  scanRows(key: string, text: string, pos: number, maxRows: number): { batch: ColumnBatch; end: number } | null {
+  scanRows(key: string, body: Buffer, pos: number, maxRows: number): { batch: ColumnBatch; end: number } | null {
     const rt = this.byKey.get(key);
-    return rt ? rt.scan(text, pos, maxRows) : null;
+    return rt ? rt.scan(body, pos, maxRows) : null;
   }
 
   /** Validates and stores a batch in one transaction: all rows or none. */

@@ -44,8 +44,8 @@ forEachBackend('metrics API', (kind) => {
       `{"timestamp":"${at}","nodeId":"${node}","cpuPercent":12.50,"load1m":1e1,"cpuIowaitPercent":-0,"tcpEstablished":7.0,"ramUsedBytes":12345678901234,"nodeRole":"host","diskPercent":0.30000000000000004,"load5m":1.2345678901234567}`;
     const fast = `{"type":"system","data":[${row('scan-fast')}]}`;
     const parsed = `{"data":[${row('scan-parsed')}],"type":"system"}`; // another key order: the general parser
-    assert.notEqual(scanIngestBody(rt.store, fast, 500), null, 'read in one pass');
-    assert.equal(scanIngestBody(rt.store, parsed, 500), null, 'left to JSON.parse');
+    assert.notEqual(scanIngestBody(rt.store, Buffer.from(fast), 500), null, 'read in one pass');
+    assert.equal(scanIngestBody(rt.store, Buffer.from(parsed), 500), null, 'left to JSON.parse');
     for (const other of [
       `{"type":"system","data":[${row('x')}],"more":1}`, // a key after data
       `{"type":"system","data":[${row('x')}]} x`, // text after the body (invalid JSON: 400 from the parser)
@@ -53,7 +53,7 @@ forEachBackend('metrics API', (kind) => {
       `{"type":"system","data":${row('x')}}`, // one row object
       `{"type":"nosuchfamily","data":[${row('x')}]}`, // 404 from the general path
     ]) {
-      assert.equal(scanIngestBody(rt.store, other, 500), null, other);
+      assert.equal(scanIngestBody(rt.store, Buffer.from(other), 500), null, other);
     }
     for (const payload of [fast, parsed]) {
       const r = await rt.app.inject({ method: 'POST', url: '/api/v1/metrics', headers: { authorization: ingestKey, 'content-type': 'application/json' }, payload });

@@ -105,8 +105,8 @@ export const metricsRoutes: RouteModule = (app, deps) => {
       config: {
         access: { role: 'operator', scope: 'ingest' },
         audit: false,
-        scanBody: (text, req) => {
-          const s = scanIngestBody(deps.store, text, deps.config.maxBatchRows);
+        scanBody: (body, req) => {
+          const s = scanIngestBody(deps.store, body, deps.config.maxBatchRows);
           if (s === null) return null;
           scanned.set(req, s);
           return { type: s.type, data: [] };

@@ -1,21 +1,22 @@
 /**
  * The metrics ingest body read without JSON.parse: `{"type": "<family>", "data": [rows…]}`, in
  * that order, with the rows read by the family's one-pass reader (src/timeseries/ingest-scan.ts)
- * straight into the insert's column arrays. Any other shape — another key order or key, one row
- * object instead of an array, an unknown family, escapes, anything the reader leaves to the
- * general path — answers null, and the body is parsed and validated as every other body is.
+ * straight from the body's bytes into the insert's column arrays. Any other shape — another key
+ * order or key, one row object instead of an array, an unknown family, escapes, anything the
+ * reader leaves to the general path — answers null, and the body is parsed and validated as every
+ * other body is.
  */
 import type { ColumnBatch } from '../../timeseries/ingest.ts';
-import { skipWs } from '../../timeseries/ingest-scan.ts';
+import { bytesAre, skipWs, stringText } from '../../timeseries/ingest-scan.ts';
 import type { TimeseriesStore } from '../../timeseries/store.ts';
 
-const ws = (text: string, p: number): number => skipWs(text, p, text.length);
+const ws = (b: Buffer, p: number): number => skipWs(b, p, b.length);
 
 /** `name` (a quoted key) then `:` at p (whitespace around): the position after the colon, or -1. */
-function key(text: string, p: number, name: string): number {
-  if (!text.startsWith(name, p)) return -1;
-  p = ws(text, p + name.length);
-  return text.charCodeAt(p) === 58 ? ws(text, p + 1) : -1;
+function key(b: Buffer, p: number, name: string): number {
+  if (!bytesAre(b, p, name)) return -1;
+  p = ws(b, p + name.length);
+  return b[p] === 58 ? ws(b, p + 1) : -1;
 }
 
 export interface ScannedIngest {
@@ -23,24 +24,24 @@ export interface ScannedIngest {
   batch: ColumnBatch;
 }
 
-export function scanIngestBody(store: TimeseriesStore, text: string, maxRows: number): ScannedIngest | null {
-  let p = ws(text, 0);
-  if (text.charCodeAt(p) !== 123) return null;
-  p = key(text, ws(text, p + 1), '"type"');
-  if (p < 0 || text.charCodeAt(p) !== 34) return null;
-  const end = text.indexOf('"', p + 1);
-  if (end < 0) return null;
-  const type = text.slice(p + 1, end);
-  // the family keys are plain words: a type with an escape or control character is for the general path
-  if (type.length === 0 || type.length > 64 || !/^[A-Za-z0-9_-]+$/.test(type)) return null;
-  p = ws(text, end + 1);
-  if (text.charCodeAt(p) !== 44) return null;
-  p = key(text, ws(text, p + 1), '"data"');
+export function scanIngestBody(store: TimeseriesStore, body: Buffer, maxRows: number): ScannedIngest | null {
+  let p = ws(body, 0);
+  if (body[p] !== 123) return null;
+  p = key(body, ws(body, p + 1), '"type"');
+  if (p < 0 || body[p] !== 34) return null;
+  const end = body.indexOf(34, p + 1);
+  // the family keys are plain words: a type with an escape, a control character or a byte past ASCII is for the general path
+  if (end < 0 || end === p + 1 || end - p - 1 > 64) return null;
+  const type = stringText(body, p + 1, end, false);
+  if (!/^[A-Za-z0-9_-]+$/.test(type)) return null;
+  p = ws(body, end + 1);
+  if (body[p] !== 44) return null;
+  p = key(body, ws(body, p + 1), '"data"');
   // one row object (a single-row request) is not worth a second reader: the general path
-  if (p < 0 || text.charCodeAt(p) !== 91) return null;
-  const rows = store.scanRows(type, text, p, maxRows);
+  if (p < 0 || body[p] !== 91) return null;
+  const rows = store.scanRows(type, body, p, maxRows);
   if (rows === null) return null;
-  p = ws(text, rows.end);
-  if (text.charCodeAt(p) !== 125) return null;
-  return ws(text, p + 1) === text.length ? { type, batch: rows.batch } : null;
+  p = ws(body, rows.end);
+  if (body[p] !== 125) return null;
+  return ws(body, p + 1) === body.length ? { type, batch: rows.batch } : null;
 }
