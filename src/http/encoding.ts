@@ -20,8 +20,9 @@ export function acceptsEncoding(header: string | string[] | undefined, coding: '
 
 /**
  * A request body's text, exactly as UTF-8 decoding gives it. A body of ASCII bytes only (every
- * metric and event batch in practice) is decoded as Latin-1, which maps those bytes to the same
- * characters. Over ~1 MB Node makes that an external string, one copy outside V8's heap; the
+ * event batch in practice; a metric batch is read from its bytes by its route's reader, ADR
+ * 0034, and decoded only when that reader leaves it to the parser) is decoded as Latin-1, which
+ * maps those bytes to the same characters. Over ~1 MB Node makes that an external string, one copy outside V8's heap; the
  * UTF-8 decoder's string went to fresh pages of V8's large-object space instead (~13 ms of a
  * 2.3 MB, 5,000-row batch in the bench's profile, against ~1 ms now; docs/performance.md). Any
  * other body goes through the UTF-8 decoder, invalid sequences becoming U+FFFD as before.
