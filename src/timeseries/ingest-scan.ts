@@ -101,13 +101,6 @@ export function stringText(b: Buffer, a: number, e: number, wide: boolean): stri
   return b.toString(wide ? 'utf8' : 'latin1', a, e);
 }
 
-/** Whether the ASCII string s is bytes [a, e). */
-function sameText(s: string, b: Uint8Array, a: number, e: number): boolean {
-  if (s.length !== e - a) return false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== b[a + i]) return false;
-  return true;
-}
-
 /** Whether bytes [p, p + word.length) are the ASCII word. */
 export function bytesAre(b: Uint8Array, p: number, word: string): boolean {
   const len = word.length;
@@ -194,7 +187,7 @@ export function compileRowScanner(f: Family, opts: { maxFutureSeconds?: number }
   const known = (b: Buffer, a: number, e: number, hash: number): string => {
     const key = (hash ^ Math.imul(e - a, 0x9e3779b1)) | 0;
     const s = strings.get(key);
-    if (s !== undefined && sameText(s, b, a, e)) return s;
+    if (s !== undefined && s.length === e - a && bytesAre(b, a, s)) return s;
     const made = stringText(b, a, e, false);
     if (strings.size >= 4096) strings.clear();
     strings.set(key, made);
